@@ -1,0 +1,1 @@
+"""Reference implementation of the central system the kiosks talk to."""

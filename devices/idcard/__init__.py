@@ -1,0 +1,1 @@
+"""idcard device drivers."""

@@ -1,0 +1,1 @@
+"""qr device drivers."""

@@ -1,0 +1,1 @@
+"""Procedure flow definitions, engine and bundles. Kivy-free."""

@@ -1,0 +1,1 @@
+"""The kiosk application: Kivy front end, citizen session, central client, outbox, CLI."""

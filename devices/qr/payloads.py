@@ -1,0 +1,266 @@
+"""Pure parsers for the QR payloads the kiosk understands; no I/O, no logging.
+
+* the citizen ID card (CCCD) QR — 2021 layout
+  ``ID12|oldCMND9|Họ tên|DDMMYYYY|Nam/Nữ|Địa chỉ|DDMMYYYY`` (old ID may be empty) and, defensively,
+  the 2024 card whose layout is not confirmed: we split on ``|``, validate the 12-digit ID and every
+  date we rely on, and never assume a field count;
+* our own receipt QR ``KIOSKVN1|code|secret|procedure|applicant_id|YYYY-MM-DDTHH:MM|YYYY-MM-DD``;
+* the procedure QR ``kiosk://flow/<flow_id>`` printed on leaflets and posters.
+
+Every failure is a :class:`PayloadError` (a ``ValueError``) with a plain Vietnamese message for the
+citizen and an English one for the technician. Messages never repeat the payload: it is personal.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+__all__ = [
+    "PayloadError", "CccdQr", "ReceiptQr", "ProcedureQr",
+    "parse_cccd", "build_receipt_qr", "parse_receipt", "parse_procedure", "parse_any", "as_text",
+]
+
+RECEIPT_PREFIX = "KIOSKVN1"
+_MAX_LEN = 2048  # a version-40 QR holds < 3 kB; anything longer is not one of ours
+
+
+class PayloadError(ValueError):
+    """A QR payload we cannot use. ``code`` is stable for programs; messages are for people."""
+
+    def __init__(self, code: str, message_en: str, message_vi: str):
+        super().__init__(message_en)
+        self.code = code
+        self.message_en = message_en
+        self.message_vi = message_vi
+
+
+def _err(code: str, en: str, vi: str) -> PayloadError:
+    return PayloadError(code, en, vi)
+
+
+_NOT_CCCD = ("not_cccd", "this is not the QR code of a Vietnamese citizen ID card",
+             "Mã QR này không phải mã QR trên thẻ căn cước. Vui lòng đưa mã QR ở mặt thẻ căn cước.")
+
+
+def as_text(payload: bytes | str) -> str:
+    """Payload → NFC text. Bytes must be UTF-8: anything else would show citizens garbled letters."""
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _err("not_utf8", "the QR payload is not valid UTF-8 text",
+                       "Không đọc được nội dung mã QR. Vui lòng thử lại.") from None
+    if not isinstance(payload, str):
+        raise _err("not_text", "the QR payload must be text or bytes", "Không đọc được nội dung mã QR.")
+    text = unicodedata.normalize("NFC", payload.lstrip("\ufeff")).strip("\r\n\t ")
+    if not text:
+        raise _err("empty", "the QR payload is empty", "Mã QR không có nội dung. Vui lòng thử lại.")
+    if len(text) > _MAX_LEN:
+        raise _err("too_long", "the QR payload is too long", "Mã QR không hợp lệ.")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise _err("control_chars", "the QR payload holds control characters",
+                   "Mã QR không hợp lệ. Vui lòng thử lại.")
+    return text
+
+
+# --- CCCD ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CccdQr:
+    """What the ID card's QR tells us. ``layout`` is "2021" or "2024" (best effort, see module doc)."""
+
+    id_number: str
+    old_id_number: str | None
+    full_name: str
+    date_of_birth: date
+    sex: str                      # "Nam" | "Nữ"
+    residence: str
+    issue_date: date | None
+    layout: str
+    fields: tuple[str, ...] = field(repr=False, default=())  # every raw field, for later use
+
+    def __repr__(self) -> str:  # never print personal data by accident (logs, tracebacks)
+        return f"CccdQr(layout={self.layout!r}, fields={len(self.fields)})"
+
+    __str__ = __repr__
+
+
+_ID_RX = re.compile(r"\d{12}")
+_OLD_ID_RX = re.compile(r"\d{9}")
+_DATE_RX = re.compile(r"\d{8}")
+_SEXES = {"nam": "Nam", "nữ": "Nữ", "nu": "Nữ"}
+
+
+def _ddmmyyyy(value: str, what_en: str, what_vi: str) -> date:
+    if not _DATE_RX.fullmatch(value):
+        raise _err("bad_date", f"the {what_en} in the ID card QR is not a date (DDMMYYYY)",
+                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
+    try:
+        d = date(int(value[4:]), int(value[2:4]), int(value[:2]))
+    except ValueError:
+        raise _err("bad_date", f"the {what_en} in the ID card QR is not a real date",
+                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.") from None
+    if not 1900 <= d.year <= 2100:
+        raise _err("bad_date", f"the {what_en} in the ID card QR is out of range",
+                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
+    return d
+
+
+def _check_id(id_number: str, birth: date, sex: str) -> None:
+    """The 12-digit number encodes the province, the century+sex digit and the birth year
+    (Circular 59/2021/TT-BCA): a mismatch means a misread or a forged code."""
+    province = int(id_number[:3])
+    if not 1 <= province <= 96:
+        raise _err("bad_id", "the ID number in the QR has an unknown province code",
+                   "Số định danh trong mã QR không hợp lệ.")
+    digit = int(id_number[3])
+    century = 1900 + 100 * (digit // 2)
+    female = digit % 2 == 1
+    if century + int(id_number[4:6]) != birth.year or female != (sex == "Nữ"):
+        raise _err("id_mismatch", "the ID number in the QR does not match the date of birth or sex",
+                   "Số định danh không khớp với ngày sinh hoặc giới tính trong mã QR.")
+
+
+def parse_cccd(payload: bytes | str) -> CccdQr:
+    text = as_text(payload)
+    parts = [unicodedata.normalize("NFC", p).strip() for p in text.split("|")]
+    if len(parts) < 6 or not _ID_RX.fullmatch(parts[0]):
+        raise _err(*_NOT_CCCD)
+    id_number = parts[0]
+    old = parts[1]
+    if old and not _OLD_ID_RX.fullmatch(old) and not _ID_RX.fullmatch(old):
+        raise _err("bad_old_id", "the old ID number in the QR is neither 9 nor 12 digits",
+                   "Số chứng minh nhân dân cũ trong mã QR không hợp lệ.")
+    name = parts[2]
+    if not name or any(ch.isdigit() for ch in name) or len(name) > 100:
+        raise _err("bad_name", "the name in the ID card QR is missing or not a name",
+                   "Họ tên trong mã QR thẻ căn cước không hợp lệ.")
+    birth = _ddmmyyyy(parts[3], "date of birth", "Ngày sinh")
+    sex = _SEXES.get(parts[4].casefold())
+    if sex is None:
+        raise _err("bad_sex", "the sex in the ID card QR is neither Nam nor Nữ",
+                   "Giới tính trong mã QR thẻ căn cước không hợp lệ.")
+    residence = parts[5]
+    if not residence:
+        raise _err("bad_address", "the address in the ID card QR is empty",
+                   "Địa chỉ trong mã QR thẻ căn cước bị thiếu.")
+    _check_id(id_number, birth, sex)
+    issue: date | None = None
+    if len(parts) == 7:
+        layout = "2021"
+        issue = _ddmmyyyy(parts[6], "issue date", "Ngày cấp")
+    else:
+        # 2024 card: more (unconfirmed) fields. Keep the first valid date after the address as
+        # the issue date if there is one; everything stays available in ``fields``.
+        layout = "2024"
+        for p in parts[6:]:
+            if _DATE_RX.fullmatch(p):
+                try:
+                    issue = _ddmmyyyy(p, "issue date", "Ngày cấp")
+                except PayloadError:
+                    continue
+                break
+    if issue is not None and issue < birth:
+        raise _err("bad_date", "the issue date in the ID card QR is before the date of birth",
+                   "Ngày cấp trong mã QR thẻ căn cước không hợp lệ.")
+    return CccdQr(id_number, old or None, name, birth, sex, residence, issue, layout, tuple(parts))
+
+
+# --- receipt ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReceiptQr:
+    dossier_code: str
+    lookup_secret: str            # "" on a provisional receipt (central was unreachable)
+    procedure_code: str
+    applicant_id: str
+    received_at: datetime         # local time, minute precision, naive
+    appointment: date
+
+    @property
+    def provisional(self) -> bool:
+        return not self.lookup_secret
+
+    def __repr__(self) -> str:
+        return f"ReceiptQr(dossier_code={self.dossier_code!r}, provisional={self.provisional})"
+
+
+_CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SECRET_RX = re.compile(r"[A-Za-z0-9_-]{0,128}")
+_PROC_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+_BAD_RECEIPT = ("not_receipt", "this is not a receipt QR code of this kiosk system",
+                "Mã QR này không phải mã trên phiếu hẹn của trung tâm. Vui lòng đưa mã QR trên phiếu hẹn.")
+
+
+def build_receipt_qr(dossier_code: str, lookup_secret: str, procedure_code: str, applicant_id: str,
+                     received_at: datetime, appointment: date) -> str:
+    """The receipt payload; raises PayloadError (as the parser would) for a field it cannot hold."""
+    text = "|".join([RECEIPT_PREFIX, dossier_code, lookup_secret or "", procedure_code, applicant_id,
+                     received_at.strftime("%Y-%m-%dT%H:%M"), appointment.strftime("%Y-%m-%d")])
+    parse_receipt(text)  # one definition of "valid", shared by both directions
+    return text
+
+
+def parse_receipt(payload: bytes | str) -> ReceiptQr:
+    text = as_text(payload)
+    parts = text.split("|")
+    if parts[0] != RECEIPT_PREFIX:
+        raise _err(*_BAD_RECEIPT)
+    if len(parts) != 7:
+        raise _err("bad_receipt", f"a receipt QR has 7 fields, this one has {len(parts)}",
+                   "Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
+    _, code, secret, proc, applicant, received, appointment = parts
+    bad = lambda what: _err("bad_receipt", f"the receipt QR has an invalid {what}",  # noqa: E731
+                            "Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
+    if not _CODE_RX.fullmatch(code):
+        raise bad("dossier code")
+    if not _SECRET_RX.fullmatch(secret):
+        raise bad("lookup secret")
+    if not _PROC_RX.fullmatch(proc):
+        raise bad("procedure code")
+    if not _ID_RX.fullmatch(applicant):
+        raise bad("applicant ID")
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", received):
+            raise ValueError
+        received_at = datetime.strptime(received, "%Y-%m-%dT%H:%M")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", appointment):
+            raise ValueError
+        appt = date.fromisoformat(appointment)
+    except ValueError:
+        raise bad("date") from None
+    if appt < received_at.date():
+        raise bad("appointment date (before the receipt date)")
+    return ReceiptQr(code, secret, proc, applicant, received_at, appt)
+
+
+# --- procedure -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProcedureQr:
+    flow_id: str
+
+
+_FLOW_RX = re.compile(r"kiosk://flow/([a-z0-9][a-z0-9_-]{0,63})/?")
+
+
+def parse_procedure(payload: bytes | str) -> ProcedureQr:
+    text = as_text(payload)
+    m = _FLOW_RX.fullmatch(text)
+    if m is None:
+        raise _err("not_procedure", "this is not a procedure QR code (kiosk://flow/<id>)",
+                   "Mã QR này không mở được thủ tục nào trên máy. Vui lòng chọn thủ tục trên màn hình.")
+    return ProcedureQr(m.group(1))
+
+
+def parse_any(payload: bytes | str) -> CccdQr | ReceiptQr | ProcedureQr:
+    """Whichever of our three payloads this is; the error of the most likely kind otherwise."""
+    text = as_text(payload)
+    if text.startswith(RECEIPT_PREFIX + "|"):
+        return parse_receipt(text)
+    if text.lower().startswith("kiosk://"):
+        return parse_procedure(text)
+    if _ID_RX.fullmatch(text.split("|", 1)[0]):
+        return parse_cccd(text)
+    raise _err("unknown", "this QR code is not one the kiosk understands",
+               "Máy không dùng được mã QR này. Vui lòng đưa mã QR trên thẻ căn cước, phiếu hẹn hoặc tờ hướng dẫn.")

@@ -77,8 +77,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "client_key": _PATH,
         "timeout_s": _float(0.5, 120),
         "database": _str("a SQLite file path or a postgresql:// URL"),
+        "admin_token": _str("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
     },
-    "outbox": {"path": _PATH, "key_file": _PATH},
+    "outbox": {
+        "path": _PATH,
+        "key_file": _PATH,
+        "retry_base_s": _float(0.01, 3600),
+        "retry_max_s": _float(0.01, 86400),
+        "submit_wait_s": _float(0, 120),
+    },
     "flows": {
         "trusted_keys": Key("list[str]", "a list of base64 Ed25519 public keys"),
         "bundle_dir": _PATH,

@@ -1,0 +1,177 @@
+"""ICAO TD1 MRZ (3 × 30) parsing, check digits, and the Vietnamese card rules.
+
+Vietnamese chip ID cards (CCCD / thẻ căn cước) put the last 9 digits of the 12-digit ID in the
+document-number field and the full ID in the optional data. The expiry date follows the renewal
+rule of Luật Căn cước 2023 art. 21 (ages 14, 25, 40, 60; a card issued within two years before a
+milestone is valid to the next one; none from 60), so the QR code's birth and issue dates are
+enough to rebuild the BAC key. Pure module.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from devices.idcard.errors import ParseError
+
+_WEIGHTS = (7, 3, 1)
+RENEWAL_AGES = (14, 25, 40, 60)
+
+
+def _char_value(c: str) -> int:
+    if c.isdigit():
+        return int(c)
+    if "A" <= c <= "Z":
+        return ord(c) - 55
+    if c == "<":
+        return 0
+    raise ParseError(f"MRZ: invalid character {c!r}")
+
+
+def check_digit(field: str) -> str:
+    return str(sum(_char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(field)) % 10)
+
+
+def yymmdd(d: date | None) -> str:
+    return d.strftime("%y%m%d") if d else "<<<<<<"
+
+
+def key_seed_info(doc_number: str, birth: date, expiry: date | None) -> str:
+    """The 'MRZ information' of ICAO 9303 p11 §9.7.1: number, birth, expiry, each with its check digit.
+
+    Document numbers longer than 9 characters would need the TD1 overflow rule; Vietnamese
+    numbers are exactly 9 digits.
+    """
+    number = doc_number.upper().ljust(9, "<")
+    b, e = yymmdd(birth), yymmdd(expiry)
+    return number + check_digit(number) + b + check_digit(b) + e + check_digit(e)
+
+
+def _add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February in a common year
+        return d.replace(year=d.year + years, day=28)
+
+
+def vn_expiry(birth: date, issued: date) -> date | None:
+    """Expiry of a Vietnamese ID card from birth and issue dates; ``None`` means no expiry (60+)."""
+    if issued < birth:
+        raise ValueError("issue date before birth date")
+    ages = [a for a in RENEWAL_AGES if _add_years(birth, a) > issued]
+    while ages:
+        milestone = _add_years(birth, ages[0])
+        # issued within the 2 years before this milestone: valid to the next one
+        if issued >= _add_years(milestone, -2):
+            ages.pop(0)
+            continue
+        return milestone
+    return None
+
+
+def doc_number_from_id(id_number: str) -> str:
+    if not re.fullmatch(r"\d{12}", id_number):
+        raise ValueError("the ID number must be 12 digits")
+    return id_number[-9:]
+
+
+@dataclass(frozen=True)
+class MRZ:
+    document_code: str
+    issuing_state: str
+    document_number: str
+    optional1: str
+    date_of_birth: date | None
+    sex: str
+    date_of_expiry: date | None
+    nationality: str
+    optional2: str
+    names: tuple[str, ...]
+    checks: dict[str, bool]
+    lines: tuple[str, str, str]
+
+    @property
+    def valid(self) -> bool:
+        return all(self.checks.values())
+
+    @property
+    def id_number(self) -> str | None:
+        """The 12-digit ID a Vietnamese card puts at the start of the optional data."""
+        m = re.match(r"(\d{12})", self.optional1)
+        return m.group(1) if m else None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(self.names)
+
+
+def _parse_date(s: str, *, future: bool, today: date | None = None) -> date | None:
+    if not re.fullmatch(r"\d{6}", s):
+        return None
+    yy, mm, dd = int(s[:2]), int(s[2:4]), int(s[4:6])
+    today = today or date.today()
+    century = 2000 if future or 2000 + yy <= today.year else 1900
+    try:
+        return date(century + yy, mm, dd)
+    except ValueError:
+        raise ParseError(f"MRZ: impossible date {s}") from None
+
+
+def parse_td1(text: str | bytes, *, today: date | None = None) -> MRZ:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise ParseError("MRZ: not ASCII") from None
+    if not isinstance(text, str):
+        raise ParseError("MRZ: not text")
+    flat = "".join(text.split())
+    if len(flat) != 90:
+        raise ParseError(f"MRZ: TD1 needs 90 characters, got {len(flat)}")
+    if not re.fullmatch(r"[A-Z0-9<]{90}", flat):
+        raise ParseError("MRZ: characters outside A–Z, 0–9 and <")
+    l1, l2, l3 = flat[:30], flat[30:60], flat[60:]
+    number, number_cd = l1[5:14], l1[14]
+    opt1 = l1[15:30]
+    birth_s, birth_cd = l2[0:6], l2[6]
+    expiry_s, expiry_cd = l2[8:14], l2[14]
+    composite = l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]
+    checks = {
+        "document_number": check_digit(number) == number_cd,
+        "date_of_birth": check_digit(birth_s) == birth_cd,
+        "date_of_expiry": check_digit(expiry_s) == expiry_cd,
+        "composite": check_digit(composite) == l2[29],
+    }
+    m = re.match(r"(\d{12})<*(\d)?", opt1)
+    if m and m.group(2):
+        checks["id_number"] = check_digit(m.group(1)) == m.group(2)
+    primary, _, secondary = l3.partition("<<")
+    names = tuple(p for p in (primary.replace("<", " ").strip(), secondary.replace("<", " ").strip()) if p)
+    return MRZ(
+        document_code=l1[0:2].rstrip("<"),
+        issuing_state=l1[2:5],
+        document_number=number.rstrip("<"),
+        optional1=opt1.rstrip("<"),
+        date_of_birth=_parse_date(birth_s, future=False, today=today),
+        sex={"M": "M", "F": "F"}.get(l2[7], ""),
+        date_of_expiry=_parse_date(expiry_s, future=True, today=today),
+        nationality=l2[15:18],
+        optional2=l2[18:29].rstrip("<"),
+        names=names,
+        checks=checks,
+        lines=(l1, l2, l3),
+    )
+
+
+def build_td1(*, id_number: str, birth: date, sex: str, expiry: date | None, surname: str,
+              given: str, nationality: str = "VNM") -> str:
+    """A Vietnamese TD1 MRZ (used by the virtual card's data sets and by tests)."""
+    number = doc_number_from_id(id_number)
+    opt1 = (id_number + "<" + check_digit(id_number)).ljust(15, "<")[:15]
+    l1 = ("IDVNM" + number + check_digit(number) + opt1)
+    b, e = yymmdd(birth), yymmdd(expiry)
+    l2 = b + check_digit(b) + {"M": "M", "F": "F"}.get(sex, "<") + e + check_digit(e) + nationality + "<" * 11
+    composite = l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]
+    l2 += check_digit(composite)
+    l3 = (surname.replace(" ", "<") + "<<" + given.replace(" ", "<")).ljust(30, "<")[:30]
+    return l1 + "\n" + l2 + "\n" + l3

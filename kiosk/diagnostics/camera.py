@@ -1,0 +1,52 @@
+"""Camera: grab one frame and score its focus and brightness. The frame itself is never kept
+here; only `kiosk diag bundle --maintenance` stores a snapshot (see kiosk.diagnostics.bundle)."""
+from __future__ import annotations
+
+from devices.health import Health, State
+from kiosk.diagnostics import imaging
+from kiosk.diagnostics.runner import Unavailable, need
+
+
+def grab_frame(cfg):
+    """Open the configured camera, take one frame, close it. Raises whatever the backend raises."""
+    open_camera = need("devices.camera", "open_camera")
+    cam = open_camera(dict(cfg["devices.camera"]))
+    try:
+        if hasattr(cam, "open"):
+            cam.open()
+        return cam, cam.frame()
+    finally:
+        if hasattr(cam, "close"):
+            try:
+                cam.close()
+            except Exception:  # closing a camera that already vanished must not mask the real error
+                pass
+
+
+def check(cfg, opts) -> Health:
+    section = cfg["devices.camera"]
+    facts = {"backend": section.get("backend"), "source": str(section.get("source", ""))}
+    try:
+        cam, frame = grab_frame(cfg)
+    except Exception as exc:
+        if isinstance(exc, (ImportError, Unavailable)):
+            raise
+        return Health(State.FAILED, f"no picture from the camera: {exc}",
+                      "Check the camera's USB cable (try another port), then `ls /dev/video*`; "
+                      "check [devices.camera] source in /etc/kiosk/kiosk.toml.", facts), "Camera không hoạt động"
+    if frame is None or getattr(frame, "size", 0) == 0:
+        return Health(State.FAILED, "the camera answered with an empty frame",
+                      "Unplug and replug the camera; if it persists, replace it.", facts), "Camera không hoạt động"
+    focus, brightness = imaging.focus_score(frame), imaging.brightness_score(frame)
+    facts.update({"width": int(frame.shape[1]), "height": int(frame.shape[0]),
+                  "focus": round(focus, 1), "brightness": round(brightness, 1)})
+    device_health = cam.health() if hasattr(cam, "health") else None
+    if device_health is not None and device_health.state is not State.OK:
+        facts.update(device_health.facts)
+        return Health(device_health.state, device_health.detail, device_health.action, facts)
+    problems = imaging.quality_problems(focus, brightness)
+    if problems:
+        return Health(State.NEEDS_ATTENTION, "picture " + " and ".join(problems),
+                      "Clean the lens, check the document lamp and the camera's focus ring; "
+                      "put a printed form under the camera and run `kiosk diag camera` again.", facts), "Camera cần chỉnh lại"
+    return Health(State.OK, f"{facts['width']}×{facts['height']} frame, focus {focus:.0f}, brightness {brightness:.0f}/255", "", facts)

@@ -1,0 +1,91 @@
+"""Outbox: how many dossiers wait to be sent, how old the oldest is, and the last sync error.
+
+Only counts and times leave here: the outbox is encrypted because its items hold personal data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from devices.health import Health, State
+from kiosk.diagnostics.facts import plain
+from kiosk.diagnostics.runner import need
+
+STALE_AFTER_S = 3600.0   # a dossier not delivered within an hour means sync is stuck, not just slow
+
+
+def _first(d: dict, *names: str) -> Any:
+    for n in names:
+        if d.get(n) is not None:
+            return d[n]
+    return None
+
+
+def _age_s(value: Any) -> float | None:
+    """Seconds since a timestamp given as epoch seconds, ISO text or datetime."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return max(0.0, time.time() - float(value))
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return max(0.0, time.time() - value.timestamp())
+    return None
+
+
+def outbox_health(status: dict) -> tuple[Health, str]:
+    """Pure: a status dict from Outbox.status() → (Health, Vietnamese line)."""
+    depth = int(_first(status, "depth", "pending", "count", "queued") or 0)
+    age = _first(status, "oldest_age_s")
+    if age is None:
+        age = _age_s(_first(status, "oldest_created_at", "oldest_at", "oldest"))
+    error = _first(status, "last_error", "last_sync_error")
+    facts = {"depth": depth, "oldest_age_s": round(age, 1) if age is not None else None, "last_error": error}
+    for key in ("failed", "dead", "sent", "last_success_at", "last_attempt_at"):
+        if key in status:
+            facts[key] = status[key]
+    if depth == 0:
+        return Health(State.OK, "empty: every dossier has reached the central system", "", facts), ""
+    detail = f"{depth} dossier(s) waiting" + (f", oldest {age / 60:.0f} min" if age is not None else "")
+    if error:
+        detail += f"; last sync error: {error}"
+    if age is not None and age > STALE_AFTER_S:
+        return Health(State.NEEDS_ATTENTION, detail,
+                      "Dossiers are not reaching the central system: run `kiosk diag network`, check "
+                      "`systemctl status kiosk-sync` and `journalctl -u kiosk-sync`. Nothing is lost while they wait.",
+                      facts), "Có hồ sơ chưa gửi được"
+    return Health(State.OK, detail, "", facts), ""
+
+
+def check(cfg, opts) -> Health:
+    section = cfg["outbox"]
+    path = Path(section["path"])
+    if not path.exists():
+        return Health(State.OK, "empty: no outbox created yet (no dossier filed on this kiosk)", "",
+                      {"depth": 0, "path": str(path)})
+    Outbox = need("kiosk.outbox", "Outbox")
+    try:
+        box = Outbox(section["path"], section["key_file"])
+    except TypeError:
+        box = Outbox(dict(section))
+    except Exception as exc:
+        return Health(State.FAILED, f"cannot open the outbox: {exc}",
+                      "Do not delete anything: the outbox holds citizens' dossiers. Check the key file "
+                      "[outbox].key_file is the one the outbox was created with, then call support.",
+                      {"path": str(path)}), "Hộp hồ sơ chờ gửi bị lỗi"
+    try:
+        status = plain(box.status())
+    finally:
+        if hasattr(box, "close"):
+            box.close()
+    health, message_vi = outbox_health(status if isinstance(status, dict) else {})
+    health.facts["path"] = str(path)
+    return health, message_vi

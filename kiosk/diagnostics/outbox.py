@@ -43,20 +43,32 @@ def _age_s(value: Any) -> float | None:
 
 def outbox_health(status: dict) -> tuple[Health, str]:
     """Pure: a status dict from Outbox.status() → (Health, Vietnamese line)."""
-    depth = int(_first(status, "depth", "pending", "count", "queued") or 0)
+    pending = int(_first(status, "pending", "depth", "count") or 0)
+    held = int(status.get("held") or 0)
+    depth = pending + held
     age = _first(status, "oldest_age_s")
     if age is None:
-        age = _age_s(_first(status, "oldest_created_at", "oldest_at", "oldest"))
+        age = _age_s(_first(status, "oldest_unsent_at", "oldest_created_at", "oldest_at"))
     error = _first(status, "last_error", "last_sync_error")
-    facts = {"depth": depth, "oldest_age_s": round(age, 1) if age is not None else None, "last_error": error}
-    for key in ("failed", "dead", "sent", "last_success_at", "last_attempt_at"):
+    if isinstance(error, dict):
+        error = error.get("error") or error.get("message") or str(error)
+    facts = {"depth": depth, "pending": pending, "held": held,
+             "oldest_age_s": round(age, 1) if age is not None else None, "last_error": error}
+    for key in ("sent", "last_sent_at", "last_success_at"):
         if key in status:
             facts[key] = status[key]
     if depth == 0:
         return Health(State.OK, "empty: every dossier has reached the central system", "", facts), ""
     detail = f"{depth} dossier(s) waiting" + (f", oldest {age / 60:.0f} min" if age is not None else "")
+    if held:
+        detail += f", {held} held after the central system refused them"
     if error:
         detail += f"; last sync error: {error}"
+    if held:
+        return Health(State.NEEDS_ATTENTION, detail,
+                      "Read the error (kiosk diag outbox --json), fix its cause (credentials, flow version) and "
+                      "release them with `kiosk outbox retry`. Nothing is lost while they wait.",
+                      facts), "Có hồ sơ chưa gửi được"
     if age is not None and age > STALE_AFTER_S:
         return Health(State.NEEDS_ATTENTION, detail,
                       "Dossiers are not reaching the central system: run `kiosk diag network`, check "
@@ -71,11 +83,14 @@ def check(cfg, opts) -> Health:
     if not path.exists():
         return Health(State.OK, "empty: no outbox created yet (no dossier filed on this kiosk)", "",
                       {"depth": 0, "path": str(path)})
+    if not Path(section["key_file"]).exists():
+        # Outbox() would make a fresh key, and the waiting dossiers could never be decrypted again
+        return Health(State.FAILED, f"the outbox exists but its key file {section['key_file']} is missing",
+                      "Do not delete anything: restore the key file from the backup or the old disk, then call support.",
+                      {"path": str(path)}), "Hộp hồ sơ chờ gửi bị lỗi"
     Outbox = need("kiosk.outbox", "Outbox")
     try:
         box = Outbox(section["path"], section["key_file"])
-    except TypeError:
-        box = Outbox(dict(section))
     except Exception as exc:
         return Health(State.FAILED, f"cannot open the outbox: {exc}",
                       "Do not delete anything: the outbox holds citizens' dossiers. Check the key file "

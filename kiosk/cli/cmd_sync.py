@@ -1,0 +1,50 @@
+"""`kiosk sync`: send the outbox to the central system from the command line or kiosk-sync.service."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sync", help="send waiting dossiers to the central system (once, or --forever for kiosk-sync.service)",
+        description="Send the outbox's waiting dossiers to the central system. Without --forever: one pass, "
+                    "print what was sent and the outbox status, exit 0 when the pass was not stopped by an "
+                    "error, 1 otherwise. With --forever: run the background sync worker in the foreground "
+                    "(retrying with backoff) until SIGTERM or Ctrl+C; this is what kiosk-sync.service runs.")
+    p.add_argument("--forever", action="store_true", help="keep syncing until stopped (systemd service mode)")
+    p.set_defaults(func=_sync)
+
+
+def _sync(args) -> int:
+    from kiosk.cli import config_from
+    from kiosk.client import CentralClient
+    from kiosk.outbox import Outbox
+    from kiosk.sync import SyncWorker
+
+    from kiosk.logs import setup_logging
+
+    cfg = config_from(args)
+    # stderr only (the journal under systemd): the app owns the rotating log file, and two
+    # processes rotating one file lose lines
+    setup_logging(cfg["logging"]["level"])
+    outbox = Outbox.from_config(cfg)
+    client = CentralClient.from_config(cfg)
+    worker = SyncWorker.from_config(outbox, client, cfg)
+    try:
+        if not args.forever:
+            report = worker.drain_once()
+            print(json.dumps({"sent": len(report.sent), "stopped_by": report.stopped_by, "error": report.error,
+                              "outbox": outbox.status()}, ensure_ascii=False, indent=2, default=str))
+            return 0 if report.stopped_by is None else 1
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        worker.start()
+        stop.wait()
+        worker.stop()
+        return 0
+    finally:
+        client.close()
+        outbox.close()

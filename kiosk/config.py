@@ -122,6 +122,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "usb_vendor": _int(0, 0xFFFF),
         "usb_product": _int(0, 0xFFFF),
         "out_dir": _PATH,
+        "spool_dir": _PATH,
+        "timeout_s": _float(0.2, 60),
+        "sim_paper": _choice("ok", "near_end", "out"),
+        "sim_cover_open": Key("bool", "true or false"),
     },
 }
 

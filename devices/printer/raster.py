@@ -60,10 +60,24 @@ def _words(runs: list[Run], sizes: dict[str, int]):
     return tokens
 
 
+_WIDTHS: dict[tuple[int, str], float] = {}
+
+
+def _width(f, text: str) -> float:
+    """Cached advance width: receipts repeat the same syllables, and measuring dominates wrapping."""
+    key = (id(f), text)
+    w = _WIDTHS.get(key)
+    if w is None:
+        if len(_WIDTHS) > 50_000:
+            _WIDTHS.clear()
+        w = _WIDTHS[key] = f.getlength(text)
+    return w
+
+
 def _split_long(word: str, f, avail: float) -> list[str]:
     pieces, cur = [], ""
     for ch in word:
-        if cur and f.getlength(cur + ch) > avail:
+        if cur and _width(f, cur + ch) > avail:
             pieces.append(cur)
             cur = ch
         else:
@@ -80,8 +94,8 @@ def layout_lines(runs: list[Run], width: int, sizes: dict[str, int], hanging: in
     for word, weight, size, f, space_before in _words(runs, sizes):
         indent = hanging if len(lines) > 1 else 0
         avail = width - indent
-        w = f.getlength(word)
-        gap = f.getlength(" ") if (space_before and lines[-1]) else 0.0
+        w = _width(f, word)
+        gap = _width(f, " ") if (space_before and lines[-1]) else 0.0
         if lines[-1] and x + gap + w > avail:
             lines.append([])
             x, gap = 0.0, 0.0
@@ -93,7 +107,7 @@ def layout_lines(runs: list[Run], width: int, sizes: dict[str, int], hanging: in
                     lines.append([])
                     x, gap = 0.0, 0.0
                 lines[-1].append((x + gap, piece, weight, size))
-                x += gap + f.getlength(piece)
+                x += gap + _width(f, piece)
                 gap = 0.0
             continue
         lines[-1].append((x + gap, word, weight, size))
@@ -125,13 +139,28 @@ def render_runs(runs: list[Run], width: int, sizes: dict[str, int], align: str =
         left = indent + (hanging if i > 0 else 0)
         if line:
             last_x, last_text, last_w, last_s = line[-1]
-            line_w = last_x + font(last_w, last_s).getlength(last_text)
+            line_w = last_x + _width(font(last_w, last_s), last_text)
             room = width - left - line_w
             shift = {"left": 0, "center": room / 2, "right": room}[align]
-            for x, text, weight, size in line:
+            for x, text, weight, size in _merge(line):
                 draw.text((round(left + shift + x), y + asc), text, font=font(weight, size), fill=0, anchor="ls")
         y += asc + desc + gap
     return to_band(img)
+
+
+def _merge(line):
+    """Neighbouring words of one font, one space apart, drawn as one string: one FreeType render
+    call per run instead of one per word."""
+    out = []
+    for x, text, weight, size in line:
+        if out and out[-1][2:] == (weight, size):
+            px, ptext, *_ = out[-1]
+            f = font(weight, size)
+            if abs(x - (px + _width(f, ptext) + _width(f, " "))) < 0.01:
+                out[-1] = (px, ptext + " " + text, weight, size)
+                continue
+        out.append((x, text, weight, size))
+    return out
 
 
 def render_text(text: str, width: int, sizes: dict[str, int], style: str = "normal", align: str = "left",

@@ -1,0 +1,297 @@
+"""QR scanners behind one small interface: ``open()``, ``read(timeout) -> bytes | None``,
+``close()``, ``health() -> Health``; picked by ``cfg["backend"]`` from the ``[devices.qr]`` section.
+
+* ``serial`` — a hand-held or built-in scanner in serial (USB CDC) mode that sends each code as one
+  line ending in ``terminator``. A line that is not UTF-8 text, holds control characters, stops
+  half-way (no terminator within ``partial_line_s``) or never ends is refused with
+  :class:`ScannerError`; an unplugged scanner is reopened as soon as its port comes back.
+* ``camera`` — the pipeline of :mod:`devices.qr.pipeline` on frames of a camera from
+  :mod:`devices.camera`; the same code held in view is returned once, not once per frame.
+* ``sim`` — codes are "shown" with ``inject(payload)``; what the demo and the tests use.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import unicodedata
+
+from devices.health import Health, State
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ScannerError", "SerialScanner", "CameraScanner", "SimScanner", "open_scanner", "SIM_CITIZEN_QR"]
+
+#: the simulated citizen's CCCD QR (docs/architecture.md)
+SIM_CITIZEN_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ|"
+                  "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội|15062023")
+
+
+class ScannerError(Exception):
+    """A read that must not be used; the scanner itself keeps working."""
+
+    def __init__(self, code: str, message_en: str, message_vi: str):
+        super().__init__(message_en)
+        self.code = code
+        self.message_en = message_en
+        self.message_vi = message_vi
+
+
+_RETRY_VI = "Không đọc được mã QR. Vui lòng đưa mã QR lại gần máy quét và giữ yên."
+
+
+def check_line(line: bytes) -> bytes:
+    """A scanned line → its bytes, if it is UTF-8 text without control characters."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScannerError("garbage", "the scanner sent bytes that are not UTF-8 text", _RETRY_VI) from None
+    if any(unicodedata.category(c) == "Cc" and c != "\t" for c in text):
+        raise ScannerError("garbage", "the scanner sent control characters", _RETRY_VI)
+    return line
+
+
+def _terminator(cfg: dict) -> bytes:
+    term = cfg.get("terminator", "\r") or "\r"
+    return term.encode("ascii")
+
+
+class SerialScanner:
+    def __init__(self, cfg: dict):
+        self.port = cfg.get("port", "")
+        self.baudrate = int(cfg.get("baudrate", 9600))
+        self.terminator = _terminator(cfg)
+        self.partial_line_s = float(cfg.get("partial_line_s", 0.5))
+        self.max_line = int(cfg.get("max_line", 4096))
+        self.reconnect_s = float(cfg.get("reconnect_s", 0.5))
+        self._ser = None
+        self._buf = bytearray()
+        self._last_byte = 0.0
+        self._next_attempt = 0.0
+        self._error = ""
+        self._down_since: float | None = None
+        self.reads = 0
+        self.refused = 0
+        self.reconnects = 0
+        self._lock = threading.Lock()
+
+    # -- connection ------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the port; raises ScannerError if it is missing (read() keeps retrying later)."""
+        if not self.port:
+            raise ScannerError("no_port", "no serial port configured ([devices.qr] port)",
+                               "Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
+        if not self._connect():
+            raise ScannerError("unavailable", f"cannot open the scanner's serial port: {self._error}",
+                               "Máy quét mã QR chưa sẵn sàng. Vui lòng báo cán bộ hỗ trợ.")
+
+    def _connect(self) -> bool:
+        import serial
+
+        try:
+            # exclusive: a second kiosk process must not steal half of every line
+            self._ser = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05, exclusive=True)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._ser = None
+            self._error = str(exc).split(":")[0][:120]
+            self._next_attempt = time.monotonic() + self.reconnect_s
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+            return False
+        if self._down_since is not None:
+            self.reconnects += 1
+            log.info("QR scanner reconnected on %s", self.port)
+        self._down_since = None
+        self._error = ""
+        self._buf.clear()
+        return True
+
+    def _drop(self, why: str) -> None:
+        log.warning("QR scanner lost (%s); reconnecting", why)
+        try:
+            self._ser.close()
+        except Exception:  # already gone with the device
+            pass
+        self._ser = None
+        self._error = why
+        self._down_since = time.monotonic()
+        self._next_attempt = time.monotonic() + self.reconnect_s
+        self._buf.clear()  # half a line from before the unplug is not a code
+
+    def close(self) -> None:
+        if self._ser is not None:
+            try:
+                self._ser.close()
+            finally:
+                self._ser = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def read(self, timeout: float | None = 1.0) -> bytes | None:
+        """The next scanned code (without terminator), or None if none came within ``timeout``.
+
+        Raises ScannerError for a line that must not be used (garbage, partial, too long); the
+        bad bytes are discarded so the next read starts clean."""
+        import serial
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                line = self._take_line()
+                if line is not None:
+                    return line
+                now = time.monotonic()
+                if self._buf and now - self._last_byte > self.partial_line_s:
+                    self._buf.clear()
+                    self.refused += 1
+                    raise ScannerError("partial", "the scanner sent a line without its terminator "
+                                       "(check the terminator setting)", _RETRY_VI)
+                if deadline is not None and now >= deadline:
+                    return None
+                if self._ser is None:
+                    if now < self._next_attempt or not self._connect():
+                        time.sleep(min(0.05, max(0.0, (deadline or now + 1) - now)))
+                    continue
+                try:
+                    chunk = self._ser.read(max(1, self._ser.in_waiting))
+                except (serial.SerialException, OSError, TypeError) as exc:
+                    # TypeError: pyserial on a vanished pty fd; all mean "unplugged"
+                    self._drop(type(exc).__name__)
+                    continue
+                if chunk:
+                    self._buf += chunk
+                    self._last_byte = time.monotonic()
+
+    def _take_line(self) -> bytes | None:
+        while True:
+            idx = self._buf.find(self.terminator)
+            if idx < 0:
+                if len(self._buf) > self.max_line:
+                    self._buf.clear()
+                    self.refused += 1
+                    raise ScannerError("too_long", "the scanner sent a line longer than any QR code", _RETRY_VI)
+                return None
+            line = bytes(self._buf[:idx])
+            del self._buf[: idx + len(self.terminator)]
+            # a scanner set to CR LF while we expect CR leaves an LF at the start of the next line
+            line = line.strip(b"\r\n")
+            if not line:
+                continue
+            try:
+                check_line(line)
+            except ScannerError:
+                self.refused += 1
+                raise
+            self.reads += 1
+            return line
+
+    def health(self) -> Health:
+        facts = {"port": self.port, "baudrate": self.baudrate, "reads": self.reads, "refused": self.refused,
+                 "reconnects": self.reconnects}
+        if not self.port:
+            return Health(State.FAILED, "no serial port configured", "set [devices.qr] port", facts)
+        if self._ser is None:
+            down = time.monotonic() - self._down_since if self._down_since is not None else 0.0
+            if down < 5:
+                return Health(State.NOT_READY, f"serial port not open ({self._error or 'not opened yet'})",
+                              "wait: the scanner is reopened automatically", facts)
+            return Health(State.NEEDS_ATTENTION, f"scanner unplugged or port missing for {down:.0f} s "
+                          f"({self._error})", "check the scanner's USB cable and the port name", facts)
+        return Health(State.OK, f"scanner on {self.port}", "", facts)
+
+
+class SimScanner:
+    """Codes are shown with ``inject``; a real implementation of the interface, not a mock."""
+
+    def __init__(self, cfg: dict | None = None):
+        self._q: queue.Queue[bytes] = queue.Queue()
+        self._open = False
+        self.reads = 0
+
+    def open(self) -> None:
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    def inject(self, payload: bytes | str) -> None:
+        self._q.put(payload.encode("utf-8") if isinstance(payload, str) else bytes(payload))
+
+    def read(self, timeout: float | None = 1.0) -> bytes | None:
+        try:
+            data = self._q.get(timeout=timeout) if timeout is None or timeout > 0 else self._q.get_nowait()
+        except queue.Empty:
+            return None
+        check_line(data)
+        self.reads += 1
+        return data
+
+    def health(self) -> Health:
+        return Health(State.OK, "simulated QR scanner", "", {"queued": self._q.qsize(), "reads": self.reads})
+
+
+class CameraScanner:
+    """QR codes from a camera's frames. ``repeat_s``: how long the same code stays "already read"."""
+
+    def __init__(self, cfg: dict, camera):
+        if camera is None:
+            raise ScannerError("no_camera", "the camera QR backend needs a camera",
+                               "Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
+        if isinstance(camera, dict):
+            from devices.camera import open_camera
+
+            camera = open_camera(camera)
+        self.camera = camera
+        self.repeat_s = float(cfg.get("repeat_s", 3.0))
+        self._seen: dict[bytes, float] = {}
+        self.reads = 0
+
+    def open(self) -> None:
+        self.camera.open()
+
+    def close(self) -> None:
+        self.camera.close()
+
+    def read(self, timeout: float | None = 1.0) -> bytes | None:
+        from devices.qr.pipeline import decode_frame
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
+            frame = self.camera.frame()
+            now = time.monotonic()
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self.repeat_s}
+            for d in decode_frame(frame):
+                if d.text is None:  # not UTF-8: never shown to anyone
+                    continue
+                fresh = d.data not in self._seen
+                self._seen[d.data] = now
+                if fresh:
+                    self.reads += 1
+                    return d.data
+        return None
+
+    def health(self) -> Health:
+        h = self.camera.health()
+        return Health(h.state, f"camera QR scanner: {h.detail}", h.action, {**h.facts, "reads": self.reads})
+
+
+def open_scanner(cfg: dict, camera=None):
+    """Build (and open) the scanner of ``cfg["backend"]``. ``camera``: a camera object or the
+    ``[devices.camera]`` section, needed by the camera backend only. A serial scanner whose port
+    is missing is returned unopened: ``read`` keeps trying and ``health`` says why."""
+    backend = cfg.get("backend", "sim")
+    if backend == "sim":
+        s = SimScanner(cfg)
+    elif backend == "serial":
+        s = SerialScanner(cfg)
+        try:
+            s.open()
+        except ScannerError as exc:
+            log.warning("QR scanner not available at start: %s", exc.message_en)
+        return s
+    elif backend == "camera":
+        s = CameraScanner(cfg, camera)
+    else:
+        raise ValueError(f"unknown QR scanner backend {backend!r}; expected serial, camera or sim")
+    s.open()
+    return s

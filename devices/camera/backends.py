@@ -1,0 +1,276 @@
+"""Camera backends: ``open()``, ``frame(timeout) -> BGR ndarray``, ``close()``, ``health()``.
+
+* ``opencv`` — ``cv2.VideoCapture`` on a device index, a path or a URL. A worker thread grabs
+  frames continuously (so ``frame()`` never waits for the driver and the screen never freezes)
+  and reopens the source when it stops delivering (unplugged camera, dropped stream; for a video
+  file, that is also how it loops). A file is paced at ``fps``, as a device would be.
+* ``file`` — an image (same frame every time) or a video read frame by frame and looping; no
+  thread, fully deterministic: what the simulation and tests use for "this exact picture".
+* ``sim`` — a generated scene: a form page lying on a desk (see :mod:`devices.camera.scene`);
+  ``hold_qr(payload)`` puts a QR code card in view, as a citizen would.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+
+from devices.health import Health, State
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "open_camera"]
+
+
+class CameraError(Exception):
+    def __init__(self, code: str, message_en: str, message_vi: str):
+        super().__init__(message_en)
+        self.code = code
+        self.message_en = message_en
+        self.message_vi = message_vi
+
+
+_NOT_READY_VI = "Máy ảnh chưa sẵn sàng. Vui lòng chờ một chút hoặc báo cán bộ hỗ trợ."
+
+
+def _source(value: str | int):
+    if isinstance(value, int):
+        return value
+    value = (value or "").strip()
+    if value == "":
+        return 0
+    return int(value) if value.isdigit() else value
+
+
+class OpenCvCamera:
+    def __init__(self, cfg: dict):
+        self.source = _source(cfg.get("source", ""))
+        self.width = int(cfg.get("width", 1920))
+        self.height = int(cfg.get("height", 1080))
+        self.fps = int(cfg.get("fps", 15))
+        self.reconnect_s = float(cfg.get("reconnect_s", 1.0))
+        self._is_file = isinstance(self.source, str) and os.path.isfile(self.source)
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._frame_at = 0.0
+        self._count = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error = "not opened"
+        self.reopens = 0
+        self._started = 0.0
+
+    def open(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="camera-grab", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _capture(self):
+        import cv2
+
+        cap = cv2.VideoCapture(self.source)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        if not self._is_file:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+            cap.set(cv2.CAP_PROP_FPS, self.fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not one from a second ago
+        return cap
+
+    def _run(self) -> None:
+        period = 1.0 / max(1, self.fps)
+        while not self._stop.is_set():
+            cap = self._capture()
+            if cap is None:
+                self._error = "cannot open the camera source"
+                self._stop.wait(self.reconnect_s)
+                continue
+            self._error = ""
+            try:
+                next_at = time.monotonic()
+                while not self._stop.is_set():
+                    ok, frame = cap.read()
+                    if not ok or frame is None:
+                        # end of a file (loop) or a device that went away (reconnect): reopen
+                        self._error = "" if self._is_file else "the camera stopped delivering frames"
+                        break
+                    with self._cond:
+                        self._frame = frame
+                        self._frame_at = time.monotonic()
+                        self._count += 1
+                        self._cond.notify_all()
+                    if self._is_file:  # a device paces itself; a file would be read flat out
+                        next_at += period
+                        self._stop.wait(max(0.0, next_at - time.monotonic()))
+            finally:
+                cap.release()
+            self.reopens += 1
+            if not self._is_file:
+                self._stop.wait(self.reconnect_s)
+
+    def frame(self, timeout: float = 2.0) -> np.ndarray:
+        """The newest frame (a copy: callers may draw on it). Waits for the first one."""
+        if self._thread is None:
+            self.open()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._frame is None or time.monotonic() - self._frame_at > max(2.0, timeout):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CameraError("no_frame", f"no frame from the camera ({self._error or 'timeout'})",
+                                      _NOT_READY_VI)
+                self._cond.wait(left)
+            return self._frame.copy()
+
+    def wait_next(self, timeout: float = 2.0) -> np.ndarray:
+        """The first frame grabbed after this call (for snapshots: no stale picture)."""
+        with self._cond:
+            start = self._count
+            if not self._cond.wait_for(lambda: self._count > start, timeout):
+                raise CameraError("no_frame", "no new frame from the camera", _NOT_READY_VI)
+            return self._frame.copy()
+
+    def health(self) -> Health:
+        facts = {"source": self.source if isinstance(self.source, int) or self._is_file else "<url>",
+                 "frames": self._count, "reopens": self.reopens}
+        if self._frame is not None:
+            facts["size"] = f"{self._frame.shape[1]}x{self._frame.shape[0]}"
+        if self._thread is None:
+            return Health(State.NOT_READY, "camera not opened", "", facts)
+        age = time.monotonic() - (self._frame_at or self._started)
+        if self._frame is not None and age < 2.0:
+            return Health(State.OK, "camera delivering frames", "", facts)
+        if age < 10.0:
+            return Health(State.NOT_READY, f"waiting for frames ({self._error or 'starting'})", "wait", facts)
+        return Health(State.NEEDS_ATTENTION, f"no frames for {age:.0f} s ({self._error})",
+                      "check the camera cable and [devices.camera] source", facts)
+
+
+class FileCamera:
+    def __init__(self, cfg: dict):
+        self.path = cfg.get("source", "")
+        self._cap = None
+        self._image: np.ndarray | None = None
+        self.frames = 0
+
+    def open(self) -> None:
+        import cv2
+
+        if not self.path or not os.path.isfile(self.path):
+            raise CameraError("no_file", f"camera file not found: {self.path or '(empty source)'}", _NOT_READY_VI)
+        img = cv2.imread(self.path, cv2.IMREAD_COLOR)
+        if img is not None:
+            self._image = img
+            return
+        cap = cv2.VideoCapture(self.path)
+        if not cap.isOpened():
+            raise CameraError("bad_file", "the camera file is neither an image nor a video OpenCV can read",
+                              _NOT_READY_VI)
+        self._cap = cap
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def frame(self, timeout: float = 2.0) -> np.ndarray:
+        import cv2
+
+        if self._image is None and self._cap is None:
+            self.open()
+        self.frames += 1
+        if self._image is not None:
+            return self._image.copy()
+        ok, frame = self._cap.read()
+        if not ok:  # loop the video
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._cap.read()
+            if not ok:
+                raise CameraError("bad_file", "the camera video has no readable frame", _NOT_READY_VI)
+        return frame
+
+    def health(self) -> Health:
+        facts = {"frames": self.frames, "kind": "image" if self._image is not None else "video"}
+        if self._image is None and self._cap is None:
+            ok = bool(self.path) and os.path.isfile(self.path)
+            return Health(State.NOT_READY if ok else State.FAILED,
+                          "file camera not opened" if ok else "camera file not found",
+                          "" if ok else "set [devices.camera] source to an image or video file", facts)
+        return Health(State.OK, "file camera", "", facts)
+
+
+class SimCamera:
+    """A desk with a form page on it; ``hold_qr(payload)`` shows a QR card next to the page."""
+
+    def __init__(self, cfg: dict):
+        self.size = (int(cfg.get("width", 1920)), int(cfg.get("height", 1080)))
+        self._scene: np.ndarray | None = None
+        self._qr: bytes | str | None = None
+        self._lock = threading.Lock()
+        self.frames = 0
+
+    def open(self) -> None:
+        with self._lock:
+            if self._scene is None:
+                from devices.camera.scene import desk_photo
+
+                self._base, self.page_quad = desk_photo(seed=7, size=self.size, tilt=0.08, angle=-6, shadow=0.2,
+                                                        coverage=0.75)
+                self._scene = self._base
+
+    def close(self) -> None:
+        pass
+
+    def hold_qr(self, payload: bytes | str | None) -> None:
+        """Show a QR code card in the corner of the scene (None: take it away)."""
+        from devices.qr.synth import paste_quad, qr_image
+
+        self.open()
+        with self._lock:
+            self._qr = payload
+            if payload is None:
+                self._scene = self._base
+                return
+            scene = self._base.copy()
+            w, h = self.size
+            side = 0.42 * h
+            x0, y0 = w * 0.05, h * 0.5 - side / 2
+            quad = np.float32([[x0, y0], [x0 + side, y0 + side * 0.04], [x0 + side * 0.97, y0 + side],
+                               [x0 - side * 0.02, y0 + side * 0.98]])
+            paste_quad(scene, qr_image(payload, scale=8, border=4), quad)
+            self._scene = scene
+
+    def frame(self, timeout: float = 2.0) -> np.ndarray:
+        self.open()
+        self.frames += 1
+        with self._lock:
+            return self._scene.copy()
+
+    def health(self) -> Health:
+        return Health(State.OK, "simulated camera", "", {"frames": self.frames,
+                                                        "size": f"{self.size[0]}x{self.size[1]}"})
+
+
+def open_camera(cfg: dict):
+    """Build and open the camera of ``cfg["backend"]`` (the ``[devices.camera]`` section)."""
+    backend = cfg.get("backend", "sim")
+    cls = {"opencv": OpenCvCamera, "file": FileCamera, "sim": SimCamera}.get(backend)
+    if cls is None:
+        raise ValueError(f"unknown camera backend {backend!r}; expected opencv, file or sim")
+    cam = cls(cfg)
+    cam.open()
+    return cam

@@ -1,0 +1,110 @@
+"""Camera backends: an mp4 read by the opencv backend exactly as a device, file and sim backends."""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from devices.camera import CameraError, frame_to_texture_bytes, open_camera
+from devices.health import State
+from devices.qr import open_scanner
+from devices.qr.scanner import SIM_CITIZEN_QR
+
+
+def _numbered_frame(i: int, w=320, h=240) -> np.ndarray:
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, : (i + 1) * w // 10] = (0, 0, 255)  # a red bar whose length encodes the frame number
+    return img
+
+
+@pytest.fixture(scope="module")
+def mp4(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cam") / "clip.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
+    assert out.isOpened()
+    for i in range(10):
+        out.write(_numbered_frame(i))
+    out.release()
+    return path
+
+
+def _bar(frame) -> int:
+    red = (frame[120, :, 2] > 128) & (frame[120, :, 1] < 100)
+    return int(red.sum() * 10 / frame.shape[1] + 0.5) - 1
+
+
+def test_opencv_backend_reads_mp4_as_a_device_and_loops(mp4):
+    cam = open_camera({"backend": "opencv", "source": str(mp4), "width": 320, "height": 240, "fps": 60})
+    try:
+        first = cam.frame(timeout=5)
+        assert first.shape == (240, 320, 3)
+        seen = set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (len(seen) < 10 or cam.reopens < 1):
+            seen.add(_bar(cam.wait_next(timeout=5)))
+        assert seen == set(range(10))      # every frame came through the worker thread
+        assert cam.reopens >= 1            # end of file → reopened, as after an unplug
+        assert cam.health().state is State.OK
+    finally:
+        cam.close()
+
+
+def test_opencv_backend_missing_source_reports_health(tmp_path):
+    cam = open_camera({"backend": "opencv", "source": str(tmp_path / "no-such.mp4"), "fps": 15})
+    try:
+        with pytest.raises(CameraError) as ei:
+            cam.frame(timeout=0.5)
+        assert "Máy ảnh" in ei.value.message_vi
+        assert cam.health().state in (State.NOT_READY, State.NEEDS_ATTENTION)
+    finally:
+        cam.close()
+
+
+def test_file_backend_video_loops_deterministically(mp4):
+    cam = open_camera({"backend": "file", "source": str(mp4)})
+    bars = [_bar(cam.frame()) for _ in range(12)]
+    assert bars == list(range(10)) + [0, 1]
+    cam.close()
+
+
+def test_file_backend_image_and_missing(tmp_path):
+    p = tmp_path / "still.png"
+    cv2.imwrite(str(p), _numbered_frame(4))
+    cam = open_camera({"backend": "file", "source": str(p)})
+    assert _bar(cam.frame()) == 4 and cam.health().ok
+    with pytest.raises(CameraError):
+        open_camera({"backend": "file", "source": str(tmp_path / "none.png")})
+
+
+def test_texture_bytes_are_rgba_bottom_up():
+    frame = np.zeros((2, 3, 3), np.uint8)
+    frame[0, 0] = (255, 0, 0)   # top-left pixel blue (BGR)
+    data, size = frame_to_texture_bytes(frame)
+    assert size == (3, 2) and len(data) == 3 * 2 * 4
+    bottom_row_first = np.frombuffer(data, np.uint8).reshape(2, 3, 4)
+    assert tuple(bottom_row_first[1, 0]) == (0, 0, 255, 255)  # top row comes last, as RGBA
+    data, size = frame_to_texture_bytes(np.zeros((1080, 1920, 3), np.uint8), size=(640, 360))
+    assert size == (640, 360) and len(data) == 640 * 360 * 4
+
+
+def test_sim_camera_scene_and_camera_qr_scanner():
+    cam = open_camera({"backend": "sim", "width": 1280, "height": 720})
+    f = cam.frame()
+    assert f.shape == (720, 1280, 3) and cam.health().ok
+    scanner = open_scanner({"backend": "camera"}, camera=cam)
+    assert scanner.read(timeout=0.3) in (None, b"kiosk://flow/khai-sinh")  # the page's own QR may be read
+    cam.hold_qr(SIM_CITIZEN_QR)
+    got = None
+    for _ in range(5):
+        got = scanner.read(timeout=1)
+        if got == SIM_CITIZEN_QR.encode():
+            break
+    assert got == SIM_CITIZEN_QR.encode()
+    assert scanner.read(timeout=0.3) in (None, b"kiosk://flow/khai-sinh")  # held still: not read twice
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError):
+        open_camera({"backend": "webcam"})

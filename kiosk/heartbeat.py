@@ -100,7 +100,7 @@ class HeartbeatWorker(threading.Thread):
         self.kiosk_id = kiosk_id or (cfg["kiosk"]["id"] if cfg is not None else "unknown")
         self._cfg = cfg
         self._collect = collect
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
         self._devices: dict[str, CheckResult] = {}
         self.sent = 0
@@ -145,11 +145,11 @@ class HeartbeatWorker(threading.Thread):
         return True
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.beat()
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self, timeout: float | None = 5.0) -> None:
-        self._stop.set()
+        self._halt.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout)

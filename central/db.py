@@ -1,0 +1,146 @@
+"""Database schema and engine: SQLite by default, PostgreSQL when the URL says so.
+
+SQLAlchemy Core (not the ORM): the intake path is a handful of statements and runs hundreds of
+times a second, so it stays visible and cheap. Times are stored as ISO-8601 text with the
+Vietnam offset so SQLite and PostgreSQL hold the same values.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("secret_hash", String(200), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("commune_code", String(5), nullable=False, default=""),
+    Column("registered_at", String(40), nullable=False),
+    Column("last_heartbeat_at", String(40)),
+    Column("last_heartbeat", Text),  # JSON: devices / outbox / versions (no personal data)
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("dossier_code", String(40), nullable=False, unique=True),
+    # The lookup secret is stored as issued: a replay must return the very same secret, and
+    # it only unlocks the status (no personal data) of one dossier.
+    Column("lookup_secret", String(20), nullable=False),
+    Column("kiosk_id", String(64), ForeignKey("kiosks.kiosk_id"), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("unit_name", String(200), nullable=False),
+    Column("procedure_code", String(40), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("appointment_date", String(10)),
+    Column("updated_at", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, ForeignKey("dossiers.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+bundles = Table(
+    "bundles",
+    metadata,
+    Column("bundle_id", String(100), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("manifest", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),  # the highest is the current bundle
+)
+
+
+def database_url(database: str) -> str:
+    """A SQLite path or any SQLAlchemy URL; postgresql:// is run with psycopg 3."""
+    if "://" not in database:
+        path = Path(database).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    for prefix in ("postgresql://", "postgres://"):
+        if database.startswith(prefix):
+            return "postgresql+psycopg://" + database[len(prefix):]
+    return database
+
+
+def make_engine(database: str, *, pool_size: int = 20) -> Engine:
+    url = database_url(database)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size, max_overflow=10)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" hook below issues BEGIN
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a 201 means the dossier is on disk
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        # pysqlite's own transaction handling defers BEGIN; an explicit BEGIN IMMEDIATE makes
+        # writers queue on the lock instead of failing with "database is locked" on upgrade.
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        engine.dialect._kiosk_sqlite = True  # type: ignore[attr-defined]
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def next_counter(conn, key: str) -> int:
+    """Atomic per-key sequence (an upsert with RETURNING works on SQLite ≥ 3.35 and PostgreSQL)."""
+    return conn.execute(
+        text(
+            "INSERT INTO counters (key, value) VALUES (:k, 1) "
+            "ON CONFLICT (key) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        ),
+        {"k": key},
+    ).scalar_one()

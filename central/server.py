@@ -1,0 +1,149 @@
+"""Run the central system: in the foreground (``kiosk central serve``) or in a background thread
+(``run_in_thread``, used by ``kiosk run --embedded-central`` and the tests).
+
+``run_in_thread`` returns once the port accepts connections and ``stop()`` returns once the
+server has closed its socket, so callers never race the server.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from central.app import create_app
+from central.service import Central
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8780
+
+
+@dataclass
+class TLSOptions:
+    """Server certificate, and (for mutual TLS) the CA that kiosk client certificates must chain to."""
+
+    certfile: str
+    keyfile: str
+    client_ca: str | None = None  # set → a client certificate is required (ssl.CERT_REQUIRED)
+
+    def uvicorn_kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {"ssl_certfile": self.certfile, "ssl_keyfile": self.keyfile}
+        if self.client_ca:
+            kw.update(ssl_ca_certs=self.client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
+        return kw
+
+
+def _section(config: Any, name: str) -> dict:
+    if config is None:
+        return {}
+    try:
+        return dict(config[name])
+    except (KeyError, TypeError):
+        return {}
+
+
+def central_from_config(config: Any = None, *, database: str | None = None) -> Central:
+    """A Central on the configured database with the configured kiosk registered (embedded mode).
+
+    ``config`` is a ``kiosk.config.Config`` or a dict of sections; missing sections mean defaults.
+    """
+    c, k, f = _section(config, "central"), _section(config, "kiosk"), _section(config, "flows")
+    central = Central.open(database or c.get("database") or "central.sqlite3",
+                           admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])))
+    if k.get("id") and c.get("kiosk_secret"):
+        central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
+    return central
+
+
+class CentralServer:
+    """A uvicorn server in a daemon thread with a clean start/stop."""
+
+    def __init__(self, central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                 tls: TLSOptions | None = None, log_level: str = "warning"):
+        self.central, self.host, self.tls = central, host, tls
+        self.port = port
+        self._config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level,
+                                      access_log=False, lifespan="off", **(tls.uvicorn_kwargs() if tls else {}))
+        self._server = uvicorn.Server(self._config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "CentralServer":
+        self._thread = threading.Thread(target=self._server.run, name="central-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"central server failed to start on {self.host}:{self.port} (port in use?)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"central server did not start within {timeout} s")
+            time.sleep(0.01)
+        if self.port == 0:  # an ephemeral port: read which one the socket got
+            self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        with socket.create_connection((self.host, self.port), timeout=timeout):
+            pass
+        log.info("central system listening on %s", self.url)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.central.engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+_current: CentralServer | None = None
+
+
+def run_in_thread(config: Any = None, *, host: str | None = None, port: int | None = None,
+                  database: str | None = None, tls: TLSOptions | None = None) -> CentralServer:
+    """Start the embedded central system for ``config`` and return once it accepts connections.
+
+    Host and port come from ``[central].url`` unless given (``port=0`` picks a free port; read
+    ``server.port``/``server.url``). The kiosk ``[kiosk].id`` is registered with
+    ``[central].kiosk_secret``. Stop it with ``server.stop()`` or ``central.server.stop()``.
+    """
+    global _current
+    url = urlsplit(_section(config, "central").get("url") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    server = CentralServer(
+        central_from_config(config, database=database),
+        host=host or url.hostname or DEFAULT_HOST,
+        port=url.port or DEFAULT_PORT if port is None else port,
+        tls=tls,
+    ).start()
+    _current = server
+    return server
+
+
+def stop() -> None:
+    """Stop the server last started by ``run_in_thread`` (no-op when none is running)."""
+    global _current
+    if _current is not None:
+        _current.stop()
+        _current = None
+
+
+def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, tls: TLSOptions | None = None,
+          workers: int = 1, log_level: str = "info") -> None:
+    """Foreground server (blocks until Ctrl-C)."""
+    config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level, access_log=False,
+                            lifespan="off", **(tls.uvicorn_kwargs() if tls else {}))
+    uvicorn.Server(config).run()

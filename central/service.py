@@ -1,0 +1,336 @@
+"""The central system's rules, independent of HTTP: intake, routing, status, flows, kiosks.
+
+The FastAPI layer (``central.app``) and the CLI (``kiosk central …``) both call this class, so
+a staff action from the command line follows exactly the same rules as one over HTTP.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+import threading
+import uuid as uuidlib
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from central import codes, routing
+from central.db import attachments, bundles, dossiers, kiosks, make_engine, next_counter, status_events
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("received", "processing", "done", "returned")
+TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+SHA256_HEX = set("0123456789abcdef")
+
+
+class CentralError(Exception):
+    """A refusal with a status code, a machine-readable reason and a message for people."""
+
+    def __init__(self, status: int, error: str, message_vi: str, message_en: str, **extra: Any):
+        super().__init__(message_en)
+        self.status, self.error = status, error
+        self.message_vi, self.message_en, self.extra = message_vi, message_en, extra
+
+    def body(self) -> dict[str, Any]:
+        extra = dict(self.extra)
+        result = extra.pop("result", None) or ("unauthorized" if self.status == 401 else "rejected")
+        return {"result": result, "error": self.error, "message_vi": self.message_vi, "message_en": self.message_en, **extra}
+
+
+@dataclass
+class KioskIdentity:
+    kiosk_id: str
+    province_code: str
+    commune_code: str
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="seconds")
+
+
+def is_sha256(value: str) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= SHA256_HEX
+
+
+def validate_dossier(body: Any) -> list[str]:
+    """Problems with a ``kiosk-dossier/1`` document, as field paths (never the values: they are personal)."""
+    if not isinstance(body, dict):
+        return ["body"]
+    problems = []
+    if body.get("schema") != "kiosk-dossier/1":
+        problems.append("schema")
+    try:
+        uuidlib.UUID(str(body.get("uuid")))
+    except ValueError:
+        problems.append("uuid")
+    hu = body.get("handling_unit")
+    if not isinstance(hu, dict) or not isinstance(hu.get("commune_code"), str):
+        problems.append("handling_unit.commune_code")
+    atts = body.get("attachments", [])
+    if not isinstance(atts, list) or not all(isinstance(a, dict) and is_sha256(a.get("sha256")) for a in atts):
+        problems.append("attachments[].sha256")
+    days = body.get("processing_days", 0)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365):
+        problems.append("processing_days")
+    if not isinstance(body.get("applicant", {}), dict):
+        problems.append("applicant")
+    return problems
+
+
+@dataclass
+class Central:
+    engine: Engine
+    admin_token: str = ""
+    trusted_keys: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
+        self._auth_cache: dict[str, tuple[bytes, KioskIdentity]] = {}
+        self._auth_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, database: str, **kw) -> "Central":
+        return cls(make_engine(database), **kw)
+
+    # --- kiosks -------------------------------------------------------------------------------
+    def register_kiosk(self, kiosk_id: str, province_code: str, commune_code: str = "", secret: str | None = None) -> str:
+        """Create or re-key a kiosk; returns the secret (only its hash is stored)."""
+        secret = secret or codes.new_kiosk_secret()
+        row = {"secret_hash": codes.hash_kiosk_secret(secret), "province_code": province_code, "commune_code": commune_code}
+        with self.engine.begin() as conn:
+            exists = conn.execute(select(kiosks.c.kiosk_id).where(kiosks.c.kiosk_id == kiosk_id)).first()
+            if exists:
+                conn.execute(update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(**row))
+            else:
+                conn.execute(insert(kiosks).values(kiosk_id=kiosk_id, registered_at=_iso(codes.now_vn()), **row))
+        with self._auth_lock:
+            self._auth_cache.pop(kiosk_id, None)
+        return secret
+
+    def ensure_kiosk(self, kiosk_id: str, province_code: str, commune_code: str, secret: str) -> None:
+        """Register (or re-key) only when the stored hash does not already match ``secret``."""
+        if self.authenticate(kiosk_id, secret) is None:
+            self.register_kiosk(kiosk_id, province_code, commune_code, secret)
+
+    def authenticate(self, kiosk_id: str, secret: str) -> KioskIdentity | None:
+        fp = hashlib.sha256(secret.encode()).digest()
+        with self._auth_lock:
+            cached = self._auth_cache.get(kiosk_id)
+        if cached and hmac.compare_digest(cached[0], fp):
+            return cached[1]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(kiosks).where(kiosks.c.kiosk_id == kiosk_id)).mappings().first()
+        if row is None or not codes.verify_kiosk_secret(secret, row["secret_hash"]):
+            return None
+        ident = KioskIdentity(kiosk_id, row["province_code"], row["commune_code"])
+        with self._auth_lock:
+            self._auth_cache[kiosk_id] = (fp, ident)
+        return ident
+
+    def heartbeat(self, kiosk: KioskIdentity, payload: dict) -> dict:
+        at = _iso(codes.now_vn())
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(kiosks).where(kiosks.c.kiosk_id == kiosk.kiosk_id)
+                .values(last_heartbeat_at=at, last_heartbeat=json.dumps(payload, ensure_ascii=False))
+            )
+        return {"result": "accepted", "received_at": at}
+
+    def list_kiosks(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(kiosks).order_by(kiosks.c.kiosk_id)).mappings().all()
+        return [
+            {
+                "kiosk_id": r["kiosk_id"], "province_code": r["province_code"], "commune_code": r["commune_code"],
+                "registered_at": r["registered_at"], "last_heartbeat_at": r["last_heartbeat_at"],
+                "last_heartbeat": json.loads(r["last_heartbeat"]) if r["last_heartbeat"] else None,
+            }
+            for r in rows
+        ]
+
+    # --- attachments --------------------------------------------------------------------------
+    def put_attachment(self, sha256: str, data: bytes) -> str:
+        if not is_sha256(sha256):
+            raise CentralError(422, "bad_hash", "Mã tệp đính kèm không hợp lệ.", "the path must be a lowercase hex sha256")
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise CentralError(413, "too_large", "Tệp đính kèm quá lớn.", f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise CentralError(422, "hash_mismatch", "Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.", "body does not match the sha256 in the path")
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
+                    return "already"
+                conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=_iso(codes.now_vn())))
+            return "stored"
+        except IntegrityError:  # another upload of the same bytes won the race
+            return "already"
+
+    def attachment(self, sha256: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(attachments.c.data).where(attachments.c.sha256 == sha256)).scalar()
+
+    # --- dossiers -----------------------------------------------------------------------------
+    def _answer(self, row, result: str) -> dict:
+        return {
+            "result": result,
+            "dossier_code": row["dossier_code"],
+            "lookup_secret": row["lookup_secret"],
+            "handling_unit": {"province_code": row["province_code"], "commune_code": row["commune_code"], "name": row["unit_name"]},
+            "appointment_date": row["appointment_date"],
+            "received_at": row["received_at"],
+        }
+
+    def _existing(self, conn, uid: str):
+        return conn.execute(select(dossiers).where(dossiers.c.uuid == uid)).mappings().first()
+
+    def submit(self, kiosk: KioskIdentity, body: dict) -> tuple[bool, dict]:
+        """Store a dossier once. Returns (created, answer); a replay of the same UUID gets the same answer."""
+        problems = validate_dossier(body)
+        if problems:
+            raise CentralError(422, "invalid_dossier", "Hồ sơ không hợp lệ, vui lòng báo cán bộ hỗ trợ.",
+                               "the dossier document is invalid", fields=problems)
+        uid = str(uuidlib.UUID(str(body["uuid"])))
+        if body.get("kiosk_id") not in (None, kiosk.kiosk_id):
+            raise CentralError(422, "kiosk_mismatch", "Hồ sơ không khớp với máy tiếp nhận.", "dossier kiosk_id differs from the authenticated kiosk")
+        with self.engine.connect() as conn:
+            row = self._existing(conn, uid)
+        if row is not None:
+            return False, self._answer(row, "already")
+        try:
+            unit = routing.route(body["handling_unit"], kiosk.province_code)
+        except routing.RoutingError as exc:
+            raise CentralError(422, exc.error, exc.message_vi, exc.message_en) from None
+        wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
+        received = codes.now_vn()
+        days = body.get("processing_days") or 0
+        appointment = routing.add_working_days(received, days) if days else None
+        try:
+            with self.engine.begin() as conn:
+                row = self._existing(conn, uid)
+                if row is not None:
+                    return False, self._answer(row, "already")
+                if wanted:
+                    have = set(conn.execute(select(attachments.c.sha256).where(attachments.c.sha256.in_(wanted))).scalars())
+                    missing = [s for s in wanted if s not in have]
+                    if missing:
+                        raise CentralError(409, "missing_attachments", "Đang gửi tệp đính kèm, máy sẽ thử lại.",
+                                           "upload these attachments first", result="missing_attachments", missing=missing)
+                seq = next_counter(conn, codes.counter_key(unit.province_code, unit.commune_code, received.date()))
+                values = {
+                    "uuid": uid,
+                    "dossier_code": codes.dossier_code(unit.province_code, unit.commune_code, received.date(), seq),
+                    "lookup_secret": codes.new_lookup_secret(),
+                    "kiosk_id": kiosk.kiosk_id,
+                    "province_code": unit.province_code,
+                    "commune_code": unit.commune_code,
+                    "unit_name": unit.name,
+                    "procedure_code": str((body.get("procedure") or {}).get("code") or ""),
+                    "status": "received",
+                    "received_at": _iso(received),
+                    "appointment_date": appointment.isoformat() if isinstance(appointment, date) else None,
+                    "updated_at": _iso(received),
+                    "body": json.dumps(body, ensure_ascii=False),
+                }
+                new_id = conn.execute(insert(dossiers).values(**values).returning(dossiers.c.id)).scalar_one()
+                conn.execute(insert(status_events).values(dossier_id=new_id, status="received", at=values["received_at"], note=""))
+        except IntegrityError:
+            # the same UUID committed concurrently (a retry racing the original): answer as a replay
+            with self.engine.connect() as conn:
+                row = self._existing(conn, uid)
+            if row is None:
+                raise
+            return False, self._answer(row, "already")
+        log.info("dossier %s received from %s for commune %s", values["dossier_code"], kiosk.kiosk_id, unit.commune_code)
+        return True, self._answer(values, "created")
+
+    def status(self, code: str, secret: str) -> dict | None:
+        """Status by code + lookup secret; None for an unknown code and for a wrong secret alike."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(dossiers).where(dossiers.c.dossier_code == code)).mappings().first()
+            if row is None or not hmac.compare_digest(row["lookup_secret"].encode(), codes.normalise_secret(secret).encode()):
+                return None
+            events = conn.execute(
+                select(status_events.c.status, status_events.c.at, status_events.c.note)
+                .where(status_events.c.dossier_id == row["id"]).order_by(status_events.c.id)
+            ).mappings().all()
+        return {
+            "result": "ok", "dossier_code": row["dossier_code"], "status": row["status"],
+            "procedure_code": row["procedure_code"],
+            "handling_unit": {"province_code": row["province_code"], "commune_code": row["commune_code"], "name": row["unit_name"]},
+            "received_at": row["received_at"], "appointment_date": row["appointment_date"], "updated_at": row["updated_at"],
+            "history": [dict(e) for e in events],
+        }
+
+    def set_status(self, code: str, status: str, note: str = "") -> dict:
+        if status not in STATUSES:
+            raise CentralError(422, "bad_status", "Trạng thái không hợp lệ.", f"status must be one of {', '.join(STATUSES)}")
+        at = _iso(codes.now_vn())
+        with self.engine.begin() as conn:
+            row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
+            if row is None:
+                raise CentralError(404, "not_found", "Không tìm thấy hồ sơ.", "no dossier with this code")
+            if status not in TRANSITIONS[row["status"]]:
+                raise CentralError(409, "bad_transition", "Không thể chuyển hồ sơ sang trạng thái này.",
+                                   f"cannot move a dossier from {row['status']} to {status}")
+            conn.execute(update(dossiers).where(dossiers.c.id == row["id"]).values(status=status, updated_at=at))
+            conn.execute(insert(status_events).values(dossier_id=row["id"], status=status, at=at, note=note))
+        return {"result": "accepted", "dossier_code": code, "status": status, "at": at}
+
+    def count_dossiers(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(dossiers)).scalar_one()
+
+    # --- flows ------------------------------------------------------------------------------
+    def flows_index(self) -> dict:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(bundles.c.bundle_id, bundles.c.sha256, bundles.c.manifest)
+                               .order_by(bundles.c.seq.desc()).limit(1)).mappings().first()
+        if row is None:
+            return {"result": "ok", "bundle_id": None, "sha256": None, "flows": []}
+        manifest = json.loads(row["manifest"])
+        flows = [{"id": f.get("id"), "version": f.get("version"), "sha256": f.get("sha256")} for f in manifest.get("flows", [])]
+        return {"result": "ok", "bundle_id": row["bundle_id"], "sha256": row["sha256"], "flows": flows}
+
+    def bundle(self, bundle_id: str) -> tuple[bytes, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(bundles.c.data, bundles.c.sha256).where(bundles.c.bundle_id == bundle_id)).first()
+        return (bytes(row[0]), row[1]) if row else None
+
+    def publish_bundle(self, data: bytes) -> tuple[bool, dict]:
+        try:
+            from flows.bundles import verify_bundle  # noqa: PLC0415 — owned by the flows package
+        except ImportError:
+            raise CentralError(503, "verification_unavailable", "Chưa thể kiểm tra gói quy trình.",
+                               "flows.bundles is not installed: bundles cannot be verified, so none is accepted") from None
+        try:
+            verify_bundle(data, list(self.trusted_keys))
+        except Exception as exc:  # BundleError and anything a malformed zip raises
+            raise CentralError(422, "bad_bundle", "Gói quy trình không hợp lệ hoặc sai chữ ký.", f"bundle refused: {exc}") from None
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                manifest_bytes = zf.read("manifest.json")
+            manifest = json.loads(manifest_bytes)
+            bundle_id = str(manifest["bundle_id"])
+        except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise CentralError(422, "bad_bundle", "Gói quy trình không hợp lệ.", f"unreadable manifest: {exc}") from None
+        return self.store_bundle(data, manifest_bytes, bundle_id)
+
+    def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str) -> tuple[bool, dict]:
+        """Store an already verified bundle and make it current (``publish_bundle`` verifies first)."""
+        sha = hashlib.sha256(data).hexdigest()
+        with self.engine.begin() as conn:
+            if conn.execute(select(bundles.c.bundle_id).where(bundles.c.bundle_id == bundle_id)).first():
+                return False, {"result": "already", "bundle_id": bundle_id, "sha256": sha}
+            seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1
+            conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
+                                                created_at=_iso(codes.now_vn()), seq=seq))
+        return True, {"result": "created", "bundle_id": bundle_id, "sha256": sha}

@@ -1,0 +1,194 @@
+"""Thin HTTP client for the central system (``central/openapi.json``), built on requests.
+
+Only an explicit ``result`` in a JSON body counts as success: a captive portal that answers
+200 with an HTML login page is *offline*, not "sent". Errors are typed so the sync worker can
+decide: ``Offline`` → retry later with backoff; ``AuthError`` / ``Rejected`` → stop the batch and
+tell a technician; ``MissingAttachments`` → upload them and submit again.
+
+TLS verification is always on (``ca_file`` chooses the CA bundle; there is no switch to turn it
+off); ``client_cert``/``client_key`` give mutual TLS. Retrying is the sync worker's job (with
+exponential backoff and jitter): one call here is one attempt, bounded by ``timeout``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class CentralClientError(Exception):
+    """Base of the client's errors; ``message_vi`` is safe to show a technician or citizen."""
+
+    retryable = False
+    message_vi = "Không gửi được hồ sơ đến hệ thống trung tâm."
+
+    def __init__(self, message_en: str, *, status: int | None = None, error: str = "", message_vi: str | None = None):
+        super().__init__(message_en)
+        self.message_en, self.status, self.error = message_en, status, error
+        if message_vi:
+            self.message_vi = message_vi
+
+
+class Offline(CentralClientError):
+    """No usable answer (connection, timeout, 5xx, not JSON, captive portal): try again later."""
+
+    retryable = True
+    message_vi = "Mất kết nối đến hệ thống trung tâm; hồ sơ đã được lưu và sẽ tự động gửi lại."
+
+
+class AuthError(CentralClientError):
+    """The central system does not accept this kiosk's credentials (or certificate)."""
+
+    message_vi = "Máy kiosk chưa được cấp quyền gửi hồ sơ; vui lòng báo cán bộ kỹ thuật."
+
+
+class Rejected(CentralClientError):
+    """The central system refused the request itself (4xx): retrying the same thing will not help."""
+
+    message_vi = "Hệ thống trung tâm từ chối hồ sơ; vui lòng báo cán bộ kỹ thuật."
+
+
+class MissingAttachments(CentralClientError):
+    """409: the dossier names attachments the central system does not hold yet."""
+
+    retryable = True
+
+    def __init__(self, missing: list[str]):
+        super().__init__(f"central is missing {len(missing)} attachment(s)", status=409, error="missing_attachments")
+        self.missing = list(missing)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    result: str                  # created | already
+    dossier_code: str
+    lookup_secret: str
+    appointment_date: str | None
+    handling_unit: dict[str, Any]
+    received_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class CentralClient:
+    def __init__(self, url: str, kiosk_id: str, secret: str, ca_file: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None, timeout: float = 10):
+        self.url = url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.auth = (kiosk_id, secret)
+        self._session.verify = ca_file or True  # never False: a CA file or the system store
+        self._session.trust_env = False  # a proxy from the environment is not the kiosk's network
+        if client_cert:
+            self._session.cert = (client_cert, client_key) if client_key else client_cert
+        self._session.headers["User-Agent"] = f"vn-kiosk/{kiosk_id}"
+
+    @classmethod
+    def from_config(cls, config) -> "CentralClient":
+        c = config["central"]
+        return cls(c["url"], config["kiosk"]["id"], c["kiosk_secret"], ca_file=c.get("ca_file") or None,
+                   client_cert=c.get("client_cert") or None, client_key=c.get("client_key") or None,
+                   timeout=c.get("timeout_s", 10))
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- transport ----------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, timeout: float | None = None, **kw) -> tuple[int, dict]:
+        try:
+            resp = self._session.request(method, self.url + path, timeout=timeout or self.timeout, **kw)
+            status = resp.status_code
+            content_type = resp.headers.get("Content-Type", "")
+            raw = resp.content  # reading the body inside the try: a truncated answer is offline too
+        except requests.exceptions.SSLError as exc:
+            # a certificate we do not trust is a configuration problem, not a flaky network
+            raise AuthError(f"TLS verification failed: {type(exc).__name__}", error="tls") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise Offline(f"{method} {path}: {type(exc).__name__}") from None
+        if status >= 500:
+            raise Offline(f"{method} {path}: HTTP {status}", status=status)
+        body: Any = None
+        if "json" in content_type:
+            try:
+                import json
+
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+        if not isinstance(body, dict) or "result" not in body:
+            # a captive portal, a proxy error page, a truncated body: nothing we can trust
+            raise Offline(f"{method} {path}: HTTP {status} without a JSON result ({content_type or 'no type'})", status=status)
+        if status in (401, 403):
+            raise AuthError(f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status, error=str(body.get("error", "")))
+        if status == 409 and body.get("result") == "missing_attachments":
+            raise MissingAttachments(list(body.get("missing") or []))
+        if 400 <= status < 500:
+            raise Rejected(f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status,
+                           error=str(body.get("error", "")), message_vi=body.get("message_vi"))
+        return status, body
+
+    # --- API ----------------------------------------------------------------------------------
+    def upload_attachment(self, sha256: str, data: bytes) -> str:
+        """PUT the bytes (idempotent). Returns ``stored`` or ``already``."""
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("attachment bytes do not match their sha256")
+        status, body = self._call("PUT", f"/api/v1/attachments/{sha256}", data=data,
+                                  headers={"Content-Type": "application/octet-stream"})
+        if body.get("result") not in ("stored", "already"):
+            raise Offline(f"unexpected attachment answer {body.get('result')!r}", status=status)
+        return body["result"]
+
+    def submit(self, dossier: dict) -> SubmitResult:
+        status, body = self._call("POST", "/api/v1/dossiers", json=dossier)
+        if body.get("result") not in ("created", "already") or not body.get("dossier_code") or not body.get("lookup_secret"):
+            raise Offline(f"unexpected submit answer {body.get('result')!r} (HTTP {status})", status=status)
+        return SubmitResult(body["result"], body["dossier_code"], body["lookup_secret"], body.get("appointment_date"),
+                            body.get("handling_unit") or {}, body.get("received_at"))
+
+    def status(self, code: str, secret: str) -> dict | None:
+        """The dossier's status, or None when the code/secret pair is unknown (404)."""
+        try:
+            _, body = self._call("GET", f"/api/v1/dossiers/{requests.utils.quote(code, safe='')}", params={"secret": secret})
+        except Rejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body
+
+    def heartbeat(self, payload: dict) -> dict:
+        _, body = self._call("POST", f"/api/v1/kiosks/{self.kiosk_id}/heartbeat", json=payload)
+        if body.get("result") != "accepted":
+            raise Offline(f"unexpected heartbeat answer {body.get('result')!r}")
+        return body
+
+    def flows_index(self) -> dict:
+        _, body = self._call("GET", "/api/v1/flows")
+        if body.get("result") != "ok":
+            raise Offline(f"unexpected flows answer {body.get('result')!r}")
+        return body
+
+    def download_bundle(self, bundle_id: str, etag: str | None = None) -> tuple[bytes | None, str | None]:
+        """(bytes, etag), or (None, etag) when ``etag`` is still current (304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            resp = self._session.get(f"{self.url}/api/v1/flows/bundles/{bundle_id}", headers=headers, timeout=self.timeout)
+            data = resp.content
+        except requests.exceptions.SSLError:
+            raise AuthError("TLS verification failed", error="tls") from None
+        except requests.exceptions.RequestException as exc:
+            raise Offline(f"bundle download: {type(exc).__name__}") from None
+        if resp.status_code == 304:
+            return None, etag
+        if resp.status_code >= 500:
+            raise Offline(f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
+        if resp.status_code != 200 or "zip" not in resp.headers.get("Content-Type", ""):
+            raise Rejected(f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
+        return data, resp.headers.get("ETag")

@@ -1,0 +1,409 @@
+"""Durable, encrypted outbox: a dossier is on disk before the kiosk tries the network.
+
+SQLite in WAL mode with ``synchronous=FULL``: when :meth:`Outbox.enqueue` returns, the dossier
+and its attachments are committed and fsynced, so a kill -9 or a power cut afterwards loses
+nothing. Everything personal (the dossier document and the attachment bytes) is stored only as
+AES-GCM ciphertext, bound to the dossier UUID as associated data so blobs cannot be swapped
+between rows. ``secure_delete`` zeroes freed pages, and once the central system confirms a
+dossier (:meth:`Outbox.mark_sent`) its ciphertext and attachments are deleted: what stays is the
+UUID, the local and central codes, the handling unit and times — enough to reprint or trace a
+receipt, nothing about the citizen.
+
+The key is 32 random bytes, base64 in a 0600 file created on first use. Losing the key makes
+queued dossiers unreadable (never silently dropped: they stay and the error says why).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    local_code TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,                 -- pending | held | sent
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    payload BLOB,                        -- nonce || AES-GCM(dossier JSON); NULL once sent
+    dossier_code TEXT,
+    lookup_secret TEXT,
+    appointment_date TEXT,
+    handling_unit TEXT,
+    sent_at TEXT,
+    result TEXT
+);
+CREATE TABLE IF NOT EXISTS attachments (
+    uuid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    blob BLOB NOT NULL,                  -- nonce || AES-GCM(bytes)
+    PRIMARY KEY (uuid, sha256)
+);
+CREATE INDEX IF NOT EXISTS items_state ON items (state, seq);
+"""
+
+
+class OutboxError(Exception):
+    """The outbox cannot do what was asked; ``message_vi`` can be shown to the citizen."""
+
+    message_vi = "Máy không lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy để được hỗ trợ."
+
+    def __init__(self, message_en: str, message_vi: str | None = None):
+        super().__init__(message_en)
+        self.message_en = message_en
+        if message_vi:
+            self.message_vi = message_vi
+
+
+class OutboxFull(OutboxError):
+    """The disk is full: the dossier was NOT saved (the transaction rolled back)."""
+
+    message_vi = "Bộ nhớ của máy đã đầy nên chưa lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy."
+
+
+class OutboxKeyError(OutboxError):
+    """The key file does not decrypt the stored data (replaced or corrupted key)."""
+
+
+@dataclass
+class OutboxItem:
+    uuid: str
+    local_code: str
+    state: str
+    created_at: str
+    attempts: int
+    last_attempt_at: str | None
+    last_error: str
+    attachment_shas: list[str] = field(default_factory=list)
+    dossier: dict | None = None          # decrypted; None once sent
+    dossier_code: str | None = None
+    lookup_secret: str | None = None
+    appointment_date: str | None = None
+    handling_unit: dict | None = None
+    sent_at: str | None = None
+    result: str | None = None
+
+    def submit_result(self):
+        """The central system's answer as a ``kiosk.client.SubmitResult`` (None while unsent)."""
+        if self.state != "sent":
+            return None
+        from kiosk.client import SubmitResult
+
+        return SubmitResult(self.result or "created", self.dossier_code or "", self.lookup_secret or "",
+                            self.appointment_date, self.handling_unit or {}, None)
+
+
+def load_or_create_key(key_file: str | os.PathLike) -> bytes:
+    """32-byte AES key from ``key_file`` (base64 text or raw bytes); created 0600 when missing."""
+    path = Path(key_file)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = AESGCM.generate_key(bit_length=256)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return load_or_create_key(path)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(base64.b64encode(key) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(path.parent)
+        return key
+    if path.stat().st_mode & 0o077:
+        log.warning("outbox key file was readable by others; permissions reset to 0600")
+        os.chmod(path, 0o600)
+    if len(raw) == 32:
+        return raw
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise OutboxKeyError(f"{path}: not a 32-byte AES key (base64)", "Khóa mã hóa của máy bị hỏng; vui lòng báo cán bộ kỹ thuật.")
+    return key
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def kiosk_short(kiosk_id: str) -> str:
+    """``KIOSK-HN-BADINH-01`` → ``BADINH01``: short enough for a receipt, still tells kiosks apart."""
+    parts = [re.sub(r"[^A-Za-z0-9]", "", p).upper() for p in re.split(r"[-_.]", kiosk_id or "") if p]
+    short = "".join(parts[-2:]) if len(parts) >= 2 else "".join(parts)
+    return short[-10:] or "KIOSK"
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+
+
+class Outbox:
+    def __init__(self, path: str | os.PathLike, key_file: str | os.PathLike, *, kiosk_short: str | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._aead = AESGCM(load_or_create_key(key_file))
+        self._short = kiosk_short
+        self._lock = threading.RLock()
+        new = not self.path.exists()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            if _is_disk_full(exc):
+                raise OutboxFull(f"{self.path}: disk full while opening the outbox") from None
+            raise OutboxError(f"{self.path}: cannot open the outbox: {exc}") from None
+        if new:
+            _fsync_dir(self.path.parent)  # the file's directory entry must survive a power cut too
+
+    @classmethod
+    def from_config(cls, config) -> "Outbox":
+        o = config["outbox"]
+        return cls(o["path"], o["key_file"], kiosk_short=kiosk_short(config["kiosk"]["id"]))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- crypto -------------------------------------------------------------------------------
+    def _seal(self, data: bytes, aad: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, aad.encode())
+
+    def _open(self, blob: bytes, aad: str) -> bytes:
+        try:
+            return self._aead.decrypt(blob[:12], blob[12:], aad.encode())
+        except InvalidTag:
+            raise OutboxKeyError("outbox data does not decrypt with this key (key replaced or data corrupted)",
+                                 "Không đọc được hồ sơ đã lưu; vui lòng báo cán bộ kỹ thuật.") from None
+
+    # --- writing ------------------------------------------------------------------------------
+    def _write(self, fn):
+        """Run ``fn(db)`` in one IMMEDIATE transaction; disk-full becomes OutboxFull, nothing half-written."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = fn(self._db)
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+                return out
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if _is_disk_full(exc):
+                    raise OutboxFull(f"{self.path}: disk full") from None
+                raise OutboxError(f"{self.path}: {exc}") from None
+
+    def enqueue(self, dossier: dict, attachments: dict[str, bytes] | None = None) -> str:
+        """Store the dossier (and attachment bytes by sha256) durably; return its local code.
+
+        Enqueuing the same UUID again returns the existing local code and changes nothing.
+        """
+        import hashlib
+
+        uid = str(dossier.get("uuid") or "")
+        if not uid:
+            raise ValueError("the dossier has no uuid")
+        attachments = attachments or {}
+        for sha, data in attachments.items():
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise ValueError("attachment bytes do not match their sha256")
+        listed = {a.get("sha256") for a in dossier.get("attachments", []) if isinstance(a, dict)}
+        missing = listed - set(attachments)
+        if missing:
+            raise ValueError(f"{len(missing)} attachment(s) listed in the dossier have no bytes")
+        short = self._short or kiosk_short(str(dossier.get("kiosk_id", "")))
+        payload = self._seal(json.dumps(dossier, ensure_ascii=False, sort_keys=True).encode(), f"{uid}|dossier")
+        sealed = {sha: self._seal(data, f"{uid}|{sha}") for sha, data in attachments.items()}
+
+        def tx(db):
+            row = db.execute("SELECT local_code FROM items WHERE uuid = ?", (uid,)).fetchone()
+            if row:
+                return row[0]
+            cur = db.execute(
+                "INSERT INTO items (uuid, local_code, state, created_at, payload) VALUES (?, ?, 'pending', ?, ?)",
+                (uid, uid, _now(), payload),
+            )
+            code = f"TAM-{short}-{cur.lastrowid:04d}"
+            db.execute("UPDATE items SET local_code = ? WHERE seq = ?", (code, cur.lastrowid))
+            db.executemany("INSERT INTO attachments (uuid, sha256, blob) VALUES (?, ?, ?)",
+                           [(uid, sha, blob) for sha, blob in sealed.items()])
+            return code
+
+        code = self._write(tx)
+        log.info("dossier queued as %s", code)
+        return code
+
+    def mark_sent(self, uuid: str, result) -> None:
+        """Central confirmed: keep codes and times, delete the personal data and the attachments."""
+        r = result.as_dict() if hasattr(result, "as_dict") else dict(result)
+        if r.get("result") not in ("created", "already", "accepted"):
+            raise ValueError("mark_sent needs an explicit created/already answer")
+
+        def tx(db):
+            db.execute(
+                "UPDATE items SET state = 'sent', payload = NULL, last_error = '', dossier_code = ?, lookup_secret = ?,"
+                " appointment_date = ?, handling_unit = ?, sent_at = ?, result = ? WHERE uuid = ?",
+                (r.get("dossier_code"), r.get("lookup_secret"), r.get("appointment_date"),
+                 json.dumps(r.get("handling_unit") or {}, ensure_ascii=False), _now(), r.get("result"), uuid),
+            )
+            db.execute("DELETE FROM attachments WHERE uuid = ?", (uuid,))
+
+        self._write(tx)
+
+    def note_failure(self, uuid: str, error: str, *, hold: bool = False) -> None:
+        """Record a failed attempt (technician-readable, no personal data); ``hold`` parks it until `retry`."""
+        def tx(db):
+            db.execute(
+                "UPDATE items SET attempts = attempts + 1, last_attempt_at = ?, last_error = ?,"
+                " state = CASE WHEN state = 'sent' THEN 'sent' WHEN ? THEN 'held' ELSE state END WHERE uuid = ?",
+                (_now(), error[:500], 1 if hold else 0, uuid),
+            )
+
+        self._write(tx)
+
+    def retry(self, uuid: str | None = None) -> int:
+        """Put held dossiers (one, or all) back in the queue; returns how many."""
+        def tx(db):
+            if uuid:
+                return db.execute("UPDATE items SET state = 'pending' WHERE state = 'held' AND uuid = ?", (uuid,)).rowcount
+            return db.execute("UPDATE items SET state = 'pending' WHERE state = 'held'").rowcount
+
+        return self._write(tx)
+
+    # --- reading ------------------------------------------------------------------------------
+    def _item(self, row: sqlite3.Row, decrypt: bool) -> OutboxItem:
+        shas = [r[0] for r in self._db.execute("SELECT sha256 FROM attachments WHERE uuid = ? ORDER BY sha256", (row["uuid"],))]
+        dossier = None
+        if decrypt and row["payload"] is not None:
+            dossier = json.loads(self._open(row["payload"], f"{row['uuid']}|dossier"))
+        return OutboxItem(
+            uuid=row["uuid"], local_code=row["local_code"], state=row["state"], created_at=row["created_at"],
+            attempts=row["attempts"], last_attempt_at=row["last_attempt_at"], last_error=row["last_error"],
+            attachment_shas=shas, dossier=dossier, dossier_code=row["dossier_code"], lookup_secret=row["lookup_secret"],
+            appointment_date=row["appointment_date"],
+            handling_unit=json.loads(row["handling_unit"]) if row["handling_unit"] else None,
+            sent_at=row["sent_at"], result=row["result"],
+        )
+
+    def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
+        with self._lock:
+            self._db.row_factory = sqlite3.Row
+            try:
+                return self._db.execute(sql, args).fetchall()
+            finally:
+                self._db.row_factory = None
+
+    def pending(self, *, include_held: bool = False, limit: int | None = None) -> list[OutboxItem]:
+        """Unsent dossiers, oldest first, decrypted (held ones only when asked)."""
+        states = ("pending", "held") if include_held else ("pending",)
+        sql = f"SELECT * FROM items WHERE state IN ({','.join('?' * len(states))}) ORDER BY seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._rows(sql, states)
+        with self._lock:
+            return [self._item(r, decrypt=True) for r in rows]
+
+    def get(self, uuid: str, *, decrypt: bool = True) -> OutboxItem | None:
+        rows = self._rows("SELECT * FROM items WHERE uuid = ?", (uuid,))
+        if not rows:
+            return None
+        with self._lock:
+            return self._item(rows[0], decrypt=decrypt)
+
+    def by_local_code(self, local_code: str) -> OutboxItem | None:
+        rows = self._rows("SELECT uuid FROM items WHERE local_code = ?", (local_code,))
+        return self.get(rows[0]["uuid"], decrypt=False) if rows else None
+
+    def attachment(self, uuid: str, sha256: str) -> bytes:
+        with self._lock:
+            row = self._db.execute("SELECT blob FROM attachments WHERE uuid = ? AND sha256 = ?", (uuid, sha256)).fetchone()
+        if row is None:
+            raise KeyError(sha256)
+        return self._open(row[0], f"{uuid}|{sha256}")
+
+    def status(self) -> dict[str, Any]:
+        """Counts and the oldest unsent dossier, for the maintenance screen and heartbeats (no personal data)."""
+        with self._lock:
+            counts = dict(self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+            oldest = self._db.execute("SELECT MIN(created_at) FROM items WHERE state != 'sent'").fetchone()[0]
+            last_sent = self._db.execute("SELECT MAX(sent_at) FROM items WHERE state = 'sent'").fetchone()[0]
+            err = self._db.execute(
+                "SELECT local_code, last_error, last_attempt_at FROM items WHERE state != 'sent' AND last_error != ''"
+                " ORDER BY last_attempt_at DESC LIMIT 1").fetchone()
+        return {
+            "pending": counts.get("pending", 0), "held": counts.get("held", 0), "sent": counts.get("sent", 0),
+            "oldest_unsent_at": oldest, "last_sent_at": last_sent,
+            "last_error": {"local_code": err[0], "error": err[1], "at": err[2]} if err else None,
+        }
+
+    def export(self, directory: str | os.PathLike) -> int:
+        """Write every unsent dossier (decrypted) with its attachments under ``directory`` for hand delivery.
+
+        The files hold personal data: folders are 0700, files 0600. Returns the number exported.
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        items = self.pending(include_held=True)
+        for item in items:
+            d = out / item.local_code
+            d.mkdir(exist_ok=True, mode=0o700)
+            _write_private(d / "dossier.json", json.dumps(item.dossier, ensure_ascii=False, indent=2).encode())
+            for sha in item.attachment_shas:
+                _write_private(d / f"{sha}.bin", self.attachment(item.uuid, sha))
+        return len(items)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,0 +1,29 @@
+import pytest
+
+from central.testing import PostgresCluster, postgres_available, start_central
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    reason = postgres_available()
+    if reason:
+        pytest.skip(f"PostgreSQL not available: {reason}")
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Each central test runs on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "central.sqlite3")
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.fresh_database(f"t_{abs(hash(request.node.nodeid)) % 10**9}")
+
+
+@pytest.fixture
+def server(database):
+    srv = start_central(database)
+    yield srv
+    srv.stop()

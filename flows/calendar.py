@@ -1,0 +1,75 @@
+"""Working days for appointment dates: weekends and Vietnamese public holidays (lunar ones
+included — Tết, Hùng Kings) are skipped, using the `holidays` package's Vietnam calendar.
+
+The count starts on the day the dossier is received when that is a working day (and, where the
+flow has a receipt cut-off such as 15:00, it arrived before the cut-off); otherwise on the next
+working day. ``days`` working days are then added: 3 days from Monday morning is Thursday, 0 days
+(same-day procedures) is the first counting day itself.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import holidays as _holidays
+
+
+@lru_cache(maxsize=64)
+def _year(year: int) -> frozenset[date]:
+    return frozenset(_holidays.country_holidays("VN", years=year).keys())
+
+
+def is_holiday(day: date) -> bool:
+    return day in _year(day.year)
+
+
+def holiday_name(day: date) -> str | None:
+    return _holidays.country_holidays("VN", years=day.year).get(day)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and not is_holiday(day)
+
+
+def next_working_day(day: date) -> date:
+    """The first working day strictly after ``day``."""
+    day += timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _parse_cutoff(cutoff) -> time | None:
+    if cutoff is None or isinstance(cutoff, time):
+        return cutoff
+    hh, mm = str(cutoff).split(":")
+    return time(int(hh), int(mm))
+
+
+def add_working_days(start: datetime | date, days: int, cutoff: time | str | None = None) -> date:
+    """The date ``days`` working days after ``start`` (see the module docstring).
+
+    ``cutoff``: a local time ("15:00"); a dossier received after it counts from the next working
+    day. ``start`` is a local (Vietnam) date-time; a ``date`` means "received at opening time".
+    """
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    if isinstance(start, datetime):
+        day, at = start.date(), start.time()
+    else:
+        day, at = start, time(0, 0)
+    limit = _parse_cutoff(cutoff)
+    if not is_working_day(day) or (limit is not None and at > limit):
+        day = next_working_day(day)
+    for _ in range(days):
+        day = next_working_day(day)
+    return day
+
+
+def working_days_between(a: date, b: date) -> int:
+    """Working days after ``a`` up to and including ``b`` (0 when b <= a)."""
+    n, d = 0, a
+    while d < b:
+        d += timedelta(days=1)
+        n += is_working_day(d)
+    return n

@@ -1,0 +1,51 @@
+"""Errors raised by the flows package. Each carries a plain Vietnamese message for the citizen
+(or the admin) and the English one; ``str()`` is the English message plus where it happened."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FlowError(Exception):
+    """A flow cannot be used as asked (engine misuse, incomplete dossier)."""
+
+    def __init__(self, message_en: str, message_vi: str | None = None):
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.message_vi = message_vi or message_en
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a flow file: where (file, line, path inside the document) and what."""
+
+    file: str
+    message: str
+    line: int | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.path:
+            where += f": {self.path}"
+        return f"{where}: {self.message}"
+
+
+class FlowLoadError(FlowError):
+    """A flow file was refused; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        text = "; ".join(str(p) for p in self.problems[:5])
+        if len(self.problems) > 5:
+            text += f" (and {len(self.problems) - 5} more)"
+        super().__init__(text, "Định nghĩa thủ tục không hợp lệ: " + text)
+
+
+class ConditionError(ValueError):
+    """A `visible_if` / `skip_to` / `prefill` expression does not parse or names something unknown."""
+
+    def __init__(self, message: str, position: int | None = None):
+        super().__init__(message if position is None else f"{message} (at character {position + 1})")
+        self.position = position

@@ -1,0 +1,369 @@
+"""Load flow files (YAML) into :class:`flows.model.Flow`, refusing anything unsafe or wrong.
+
+The order matters for hostile input: size first, then a streaming pass over the YAML events
+(depth, anchors/aliases — no tree is built yet, so a deeply nested or "billion laughs" file costs
+nothing), then the tree with line numbers, then the JSON Schema, then the checks JSON Schema
+cannot express (unique ids, conditions, skip_to order, media paths). Every problem names the
+file, the line and the path inside the document.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows import conditions
+from flows.errors import ConditionError, FlowLoadError, Problem
+from flows.model import (
+    Document, Fee, FeeRule, Field, Flow, Help, Option, Rule, Skip, Step,
+)
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 16
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "flow.schema.json"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+FIRST_KINDS = ("guide", "identify")
+LAST_KINDS = ("review", "consent", "submit")
+MANDATORY_KINDS = ("identify", "review", "consent", "submit", "receipt", "ticket")
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _path_text(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+class _Tree:
+    """YAML → plain data, remembering the line of every node by its path."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lines: dict[tuple, int] = {}
+        self.problems: list[Problem] = []
+
+    def line(self, path) -> int | None:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def problem(self, path, message):
+        self.problems.append(Problem(self.name, message, self.line(path), _path_text(path)))
+
+    def build(self, node, loader, path=()):
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for k, v in node.value:
+                if not isinstance(k, yaml.ScalarNode):
+                    self.lines[path + ("?",)] = k.start_mark.line + 1
+                    self.problem(path + ("?",), "a key must be plain text")
+                    continue
+                key = k.value
+                if key in out:
+                    self.lines[path + (key,)] = k.start_mark.line + 1
+                    self.problem(path + (key,), f"the key '{key}' appears twice")
+                    continue
+                out[key] = self.build(v, loader, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(v, loader, path + (i,)) for i, v in enumerate(node.value)]
+        if node.tag == _TIMESTAMP:
+            return node.value  # dates stay text: the schema wants "YYYY-MM-DD" strings
+        return loader.construct_object(node, deep=True)
+
+
+def _parse_yaml(data: bytes, name: str) -> tuple[Any, _Tree]:
+    tree = _Tree(name)
+    if len(data) > MAX_FILE_BYTES:
+        raise FlowLoadError([Problem(name, f"file is {len(data)} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FlowLoadError([Problem(name, f"not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        depth = 0
+        for ev in yaml.parse(text, Loader=_Loader):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+                raise FlowLoadError([Problem(name, "YAML anchors and aliases (&, *) are not allowed in flow files",
+                                             ev.start_mark.line + 1)])
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FlowLoadError([Problem(name, f"nested more than {MAX_DEPTH} levels deep", ev.start_mark.line + 1)])
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise FlowLoadError([Problem(name, "the file is empty")])
+            value = tree.build(node, loader)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        msg = getattr(exc, "problem", None) or str(exc)
+        raise FlowLoadError([Problem(name, f"not valid YAML: {msg}", mark.line + 1 if mark else None)]) from None
+    if tree.problems:
+        raise FlowLoadError(tree.problems)
+    return value, tree
+
+
+def _schema_problems(doc, tree: _Tree) -> list[Problem]:
+    out = []
+    for err in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        path = tuple(err.absolute_path)
+        msg = err.message
+        if err.validator == "additionalProperties":
+            msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+        elif err.validator == "enum":
+            msg = f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}"
+        elif err.validator == "required":
+            msg = f"missing key: {msg.split(' is a required')[0]}"
+        if len(msg) > 300:
+            msg = msg[:300] + "…"
+        out.append(Problem(tree.name, msg, tree.line(path), _path_text(path)))
+    return out
+
+
+class _Checker:
+    """Checks beyond JSON Schema, and builds the model at the same time."""
+
+    def __init__(self, doc: dict, tree: _Tree):
+        self.doc = doc
+        self.tree = tree
+        self.field_types: dict[str, str] = {}
+        self.options: dict[str, set] = {}
+
+    def problem(self, path, message):
+        self.tree.problem(path, message)
+
+    def expr(self, text, path, what="condition"):
+        try:
+            e = conditions.parse(text)
+        except ConditionError as exc:
+            self.problem(path, f"bad {what} {text!r}: {exc}")
+            return None
+        bad = conditions.check_names(e, self.field_types)
+        if bad:
+            self.problem(path, f"{what} {text!r} names unknown field(s): {', '.join(bad)}")
+            return None
+        for name, lit in e.literals:
+            kind = self.field_types.get(name)
+            if kind in ("choice", "multi_choice") and lit is not None and lit not in self.options[name]:
+                self.problem(path, f"{what} {text!r} compares '{name}' with {lit!r}, which is not one of its options "
+                                   f"({', '.join(sorted(self.options[name]))})")
+            elif kind == "yes_no" and lit is not None and not isinstance(lit, bool):
+                self.problem(path, f"{what} {text!r} compares yes/no field '{name}' with {lit!r}; use true or false")
+        return e
+
+    def media(self, value, path, flow_id):
+        if value is None:
+            return None
+        parts = value.split("/")
+        if any(p in ("", ".", "..") for p in parts) or posixpath.normpath(value) != value or "\\" in value:
+            self.problem(path, f"media path {value!r} must be a plain relative path under media/ (no '..', no empty parts)")
+            return None
+        if not value.startswith(f"media/help/{flow_id}/"):
+            self.problem(path, f"help media must live under media/help/{flow_id}/, not {value!r}")
+            return None
+        return value
+
+    def build(self, sha256: str, path: str) -> Flow | None:
+        d = self.doc
+        fid = d["id"]
+        step_ids, doc_ids = {}, {}
+        # pass 1: ids and field types (conditions may look forward, e.g. a document's visible_if)
+        for si, s in enumerate(d["steps"]):
+            if s["id"] in step_ids:
+                self.problem(("steps", si, "id"), f"step id '{s['id']}' is used twice")
+            step_ids[s["id"]] = si
+            for fi, f in enumerate(s.get("fields", [])):
+                fp = ("steps", si, "fields", fi)
+                if f["id"] in self.field_types:
+                    self.problem(fp + ("id",), f"field id '{f['id']}' is used twice in this flow")
+                self.field_types[f["id"]] = f["type"]
+                opts = [o["id"] for o in f.get("options", [])]
+                if len(set(opts)) != len(opts):
+                    self.problem(fp + ("options",), "option ids must be unique")
+                self.options[f["id"]] = set(opts)
+                if f["type"] in ("choice", "multi_choice") and not opts:
+                    self.problem(fp, f"a {f['type']} field needs options")
+                if f["type"] not in ("choice", "multi_choice") and opts:
+                    self.problem(fp + ("options",), f"a {f['type']} field cannot have options")
+        for di, doc in enumerate(d["documents"]):
+            if doc["id"] in doc_ids:
+                self.problem(("documents", di, "id"), f"document id '{doc['id']}' is used twice")
+            doc_ids[doc["id"]] = di
+
+        kinds = [s["kind"] for s in d["steps"]]
+        if tuple(kinds[:2]) != FIRST_KINDS:
+            self.problem(("steps",), "a flow must start with a guide step then an identify step")
+        end = kinds[-4:]
+        if tuple(end[:3]) != LAST_KINDS or end[3] not in ("receipt", "ticket"):
+            self.problem(("steps",), "a flow must end with review → consent → submit → receipt (or ticket)")
+        for k in ("identify", "review", "consent", "submit"):
+            if kinds.count(k) > 1:
+                self.problem(("steps",), f"only one {k} step is allowed")
+        review_at = kinds.index("review") if "review" in kinds else len(kinds)
+
+        steps = []
+        for si, s in enumerate(d["steps"]):
+            sp = ("steps", si)
+            visible = self.expr(s["visible_if"], sp + ("visible_if",)) if "visible_if" in s else None
+            if "visible_if" in s and s["kind"] in MANDATORY_KINDS:
+                self.problem(sp + ("visible_if",), f"a {s['kind']} step cannot be hidden")
+            skips = []
+            for ki, sk in enumerate(s.get("skip_to", [])):
+                kp = sp + ("skip_to", ki)
+                cond = self.expr(sk["if"], kp + ("if",))
+                target = step_ids.get(sk["to"])
+                if target is None:
+                    self.problem(kp + ("to",), f"skip_to names unknown step '{sk['to']}'")
+                elif target <= si:
+                    self.problem(kp + ("to",), f"skip_to goes back from '{s['id']}' to '{sk['to']}': that can loop for ever (a cycle); skip only forward")
+                elif target > review_at:
+                    self.problem(kp + ("to",), f"skip_to cannot jump past the review step (to '{sk['to']}')")
+                elif cond is not None:
+                    skips.append(Skip(cond, sk["to"]))
+            # every step has a help video by convention; a file may point elsewhere under its folder
+            help_ = Help(f"media/help/{fid}/{s['id']}.mp4", f"media/help/{fid}/{s['id']}.vtt", True)
+            if "help" in s:
+                h = s["help"]
+                video = self.media(h["video"], sp + ("help", "video"), fid)
+                captions = self.media(h.get("captions"), sp + ("help", "captions"), fid)
+                if video:
+                    help_ = Help(video, captions, h.get("optional", True))
+            opts = dict(s.get("options", {}))
+            for ri, ref in enumerate(opts.get("documents", [])):
+                if ref not in doc_ids:
+                    self.problem(sp + ("options", "documents", ri), f"unknown document '{ref}'")
+            ref = opts.get("default_from")
+            if ref is not None and self.field_types.get(ref) != "address":
+                self.problem(sp + ("options", "default_from"), f"default_from must name an address field, not '{ref}'")
+            fields = [self._field(f, sp + ("fields", fi)) for fi, f in enumerate(s.get("fields", []))]
+            steps.append(Step(s["id"], s["kind"], s["title"], s.get("text"), help_, fields, opts, visible, skips))
+
+        documents = []
+        for di, doc in enumerate(d["documents"]):
+            dp = ("documents", di)
+            documents.append(Document(
+                doc["id"], doc["name"], doc["required"], doc.get("hint"),
+                self.expr(doc["required_if"], dp + ("required_if",)) if "required_if" in doc else None,
+                self.expr(doc["visible_if"], dp + ("visible_if",)) if "visible_if" in doc else None,
+                doc.get("kind", "copy"), doc.get("capture", True), doc.get("max_files", 5)))
+        if d["documents"] and "documents" not in kinds:
+            self.problem(("steps",), "the flow lists documents but has no documents step")
+
+        f = d["fee"]
+        rules = []
+        for ri, r in enumerate(f.get("rules", [])):
+            cond = self.expr(r["if"], ("fee", "rules", ri, "if"))
+            if cond:
+                rules.append(FeeRule(cond, r["amount"], r["note"]))
+        pp = f.get("per_page")
+        if pp:
+            for key in ("pages_field", "copies_field"):
+                if self.field_types.get(pp[key]) != "number":
+                    self.problem(("fee", "per_page", key), f"'{pp[key]}' must be a number field of this flow")
+        fee = Fee(f["amount"], f["currency"], f["note"], rules, pp, f.get("online_amount"), f.get("unconfirmed", False))
+
+        if self.tree.problems:
+            return None
+        return Flow(
+            id=fid, version=d["version"], sha256=sha256, procedure_code=d["procedure_code"], name=d["name"],
+            field=d["field"], competent_level=d["competent_level"], fee=fee, processing_days=d["processing_days"],
+            documents=documents, steps=steps, authority=d.get("authority"), receipt_cutoff=d.get("receipt_cutoff"),
+            keywords=list(d.get("keywords", [])), legal_basis=list(d.get("legal_basis", [])),
+            unconfirmed=list(d.get("unconfirmed", [])), path=path, raw=d)
+
+    def _field(self, f: dict, fp) -> Field:
+        v = dict(f.get("validation", {}))
+        rules = []
+        for ri, r in enumerate(v.pop("rules", [])):
+            e = self.expr(r["check"], fp + ("validation", "rules", ri, "check"), "rule")
+            if e:
+                rules.append(Rule(e, r["message"]))
+        min_date = self.expr(v.pop("min_date"), fp + ("validation", "min_date"), "min_date") if "min_date" in v else None
+        max_date = self.expr(v.pop("max_date"), fp + ("validation", "max_date"), "max_date") if "max_date" in v else None
+        if (min_date or max_date) and f["type"] != "date":
+            self.problem(fp + ("validation",), "min_date / max_date apply to date fields only")
+        if "pattern" in v:
+            import re
+            try:
+                re.compile(v["pattern"])
+            except re.error as exc:
+                self.problem(fp + ("validation", "pattern"), f"bad regular expression: {exc}")
+        default = f.get("default")
+        if default is not None:
+            t = f["type"]
+            ok = {
+                "choice": lambda x: x in self.options[f["id"]],
+                "multi_choice": lambda x: isinstance(x, list) and all(i in self.options[f["id"]] for i in x),
+                "yes_no": lambda x: isinstance(x, bool),
+                "number": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
+            }.get(t, lambda x: isinstance(x, str))(default)
+            if not ok:
+                self.problem(fp + ("default",), f"default {default!r} does not fit a {t} field")
+        return Field(
+            id=f["id"], type=f["type"], label=f["label"], hint=f.get("hint"), required=f.get("required", False),
+            options=[Option(o["id"], o["label"]) for o in f.get("options", [])], default=default,
+            prefill=self.expr(f["prefill"], fp + ("prefill",), "prefill") if "prefill" in f else None,
+            validation=v, rules=rules, min_date=min_date, max_date=max_date,
+            visible_if=self.expr(f["visible_if"], fp + ("visible_if",)) if "visible_if" in f else None,
+            keyboard=f.get("keyboard"))
+
+
+def load_flow_bytes(data: bytes, name: str = "<flow>") -> Flow:
+    """Parse and check one flow file's bytes; raises :class:`FlowLoadError` listing every problem."""
+    doc, tree = _parse_yaml(data, name)
+    if not isinstance(doc, dict):
+        raise FlowLoadError([Problem(name, "a flow file must be a mapping of keys (id, version, steps, …)", 1)])
+    problems = _schema_problems(doc, tree)
+    if problems:
+        raise FlowLoadError(problems)
+    flow = _Checker(doc, tree).build(hashlib.sha256(data).hexdigest(), name)
+    if flow is None:
+        raise FlowLoadError(tree.problems)
+    return flow
+
+
+def load_flow(path: str | Path) -> Flow:
+    """Load one flow file from disk (size checked before reading it all)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FlowLoadError([Problem(str(p), f"file is {size} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FlowLoadError([Problem(str(p), f"cannot read: {exc.strerror or exc}")]) from None
+    return load_flow_bytes(data, str(p))
+
+
+def flow_files(path: str | Path) -> list[Path]:
+    """The flow files a path stands for: the file itself, or every *.yaml / *.yml under a folder."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+    return [p]

@@ -1,0 +1,465 @@
+"""Reader orchestration for the kiosk: access control (PACE first, BAC fallback), file reads,
+passive and active authentication, and the :class:`Person` the forms are filled from.
+
+Contract (docs/architecture.md): ``open_reader(cfg) -> CardReader``; ``reader.read(key, groups,
+progress, cancel) -> CardRead``; ``AccessKey.from_can / from_mrz / from_qr``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Callable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from devices.health import Health, State
+from devices.idcard import lds, passive
+from devices.idcard.apdu import AID_EMRTD, FID_CARD_ACCESS, FID_DG, FID_SOD, SW_OK, Command, select_aid
+from devices.idcard.bac import perform_bac
+from devices.idcard.dg13 import DG13, parse_dg13
+from devices.idcard.errors import (CardError, CardRemoved, NoCard, ParseError, ReaderUnavailable,
+                                   SecureMessagingError, StatusError, UnsupportedCard, VerificationFailed,
+                                   WrongKey)
+from devices.idcard.mrz import MRZ, key_seed_info, parse_td1, vn_expiry
+from devices.idcard.pace import PacePassword, perform_pace
+from devices.idcard.passive import FAILED, NOT_CHECKED, OK, Check
+from devices.idcard.securityinfo import aa_hash, parse_security_infos
+from devices.idcard.session import ChipSession
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+
+
+class KeyFormatError(CardError, ValueError):
+    message_vi = "Mã truy cập không hợp lệ. Vui lòng nhập đúng 6 chữ số cuối của số định danh cá nhân."
+    message_en = "The access key is malformed."
+
+
+# --- access key ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccessKey:
+    """What unlocks the chip: a CAN, MRZ data, or both (from the card's QR code)."""
+
+    can: str | None = None
+    mrz_info: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AccessKey(can={'set' if self.can else None}, mrz={'set' if self.mrz_info else None})"
+
+    @classmethod
+    def from_can(cls, can: str) -> "AccessKey":
+        can = (can or "").strip()
+        if not re.fullmatch(r"\d{6}", can):
+            raise KeyFormatError("CAN must be 6 digits")
+        return cls(can=can)
+
+    @classmethod
+    def from_mrz(cls, doc_number: str, birth: date, expiry: date | None) -> "AccessKey":
+        doc_number = (doc_number or "").strip().upper()
+        if not re.fullmatch(r"[A-Z0-9<]{1,9}", doc_number):
+            raise KeyFormatError("document number must be 1–9 letters or digits")
+        if re.fullmatch(r"\d{12}", doc_number):
+            doc_number = doc_number[-9:]
+        return cls(mrz_info=key_seed_info(doc_number, birth, expiry))
+
+    @classmethod
+    def from_mrz_lines(cls, text: str) -> "AccessKey":
+        try:
+            m = parse_td1(text)
+        except ParseError as exc:
+            raise KeyFormatError(str(exc)) from None
+        if m.date_of_birth is None:
+            raise KeyFormatError("MRZ without a birth date")
+        return cls.from_mrz(m.document_number, m.date_of_birth, m.date_of_expiry)
+
+    @classmethod
+    def from_qr(cls, payload: str) -> "AccessKey":
+        """CCCD QR ``ID|oldID|name|DDMMYYYY birth|sex|address|DDMMYYYY issue`` → CAN and BAC key."""
+        parts = [p.strip() for p in (payload or "").strip().split("|")]
+        if not parts or not re.fullmatch(r"\d{12}", parts[0]):
+            raise KeyFormatError("QR payload does not start with a 12-digit ID")
+        id_number = parts[0]
+        dates = []
+        for p in parts[1:]:
+            if re.fullmatch(r"\d{8}", p):
+                try:
+                    dates.append(datetime.strptime(p, "%d%m%Y").date())
+                except ValueError:
+                    pass
+        mrz_info = None
+        if len(dates) >= 2 and dates[1] >= dates[0]:
+            birth, issued = dates[0], dates[1]
+            mrz_info = key_seed_info(id_number[-9:], birth, vn_expiry(birth, issued))
+        return cls(can=id_number[-6:], mrz_info=mrz_info)
+
+
+# --- results --------------------------------------------------------------------------------------
+@dataclass
+class Person:
+    id_number: str | None = None
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    sex: str | None = None
+    nationality: str | None = None
+    ethnicity: str | None = None
+    religion: str | None = None
+    home_town: str | None = None
+    residence: str | None = None
+    identifying_marks: str | None = None
+    issue_date: date | None = None
+    expiry_date: date | None = None          # None with "no_expiry" True means the card never expires
+    no_expiry: bool = False
+    father_name: str | None = None
+    mother_name: str | None = None
+    spouse_name: str | None = None
+    old_id_number: str | None = None
+    missing: list[str] = field(default_factory=list)      # fields absent or unreadable on the chip
+    unreadable: list[str] = field(default_factory=list)   # subset of ``missing``: present but not decodable
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, date):
+                d[k] = v.isoformat()
+        return d
+
+
+@dataclass
+class CardRead:
+    person: Person
+    access_control: str                      # "PACE" | "BAC"
+    checks: dict[str, Check]
+    clone_check: Check
+    photo_jpeg: bytes | None = None
+    photo_mime: str | None = None
+    mrz: MRZ | None = None
+    groups: list[str] = field(default_factory=list)
+    apdu_log: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        """True only when every passive-authentication check is ok and no clone check failed."""
+        pa = all(self.checks.get(k, Check(NOT_CHECKED)).status == OK for k in ("hashes", "signature", "chain"))
+        return pa and self.clone_check.status != FAILED and all(c.status != FAILED for c in self.checks.values())
+
+    def checks_summary(self) -> dict[str, str]:
+        return {k: v.status for k, v in self.checks.items()}
+
+
+_DATE_RX = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def _date(s: str | None) -> date | None:
+    if not s:
+        return None
+    m = _DATE_RX.fullmatch(s.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+
+
+def person_from(dg13: DG13 | None, mrz: MRZ | None) -> Person:
+    p = Person()
+    if dg13 is not None:
+        g = dg13.get
+        p.id_number = g(1)
+        p.full_name = g(2)
+        p.date_of_birth = _date(g(3))
+        p.sex = g(4)
+        p.nationality = g(5)
+        p.ethnicity = g(6)
+        p.religion = g(7)
+        p.home_town = g(8)
+        p.residence = g(9)
+        p.identifying_marks = g(10)
+        p.issue_date = _date(g(11))
+        exp = g(12)
+        if exp and unicodedata.normalize("NFC", exp).lower().startswith("không"):
+            p.no_expiry = True
+        else:
+            p.expiry_date = _date(exp)
+        p.father_name, p.mother_name = g(13, 0), g(13, 1)
+        p.spouse_name = g(14)
+        for n in (15, 16):
+            v = g(n)
+            if v and re.fullmatch(r"\d{9}|\d{12}", v) and v != p.id_number:
+                p.old_id_number = v
+                break
+        from devices.idcard.dg13 import FIELD_NAMES
+        p.unreadable = sorted(FIELD_NAMES[n] for n in dg13.unreadable if n in FIELD_NAMES)
+    if mrz is not None:
+        p.id_number = p.id_number or mrz.id_number
+        p.date_of_birth = p.date_of_birth or mrz.date_of_birth
+        if p.full_name is None and mrz.full_name:
+            p.full_name = mrz.full_name     # ASCII only: the MRZ has no diacritics
+        if p.sex is None and mrz.sex:
+            p.sex = {"M": "Nam", "F": "Nữ"}[mrz.sex]
+        if p.expiry_date is None and not p.no_expiry:
+            p.expiry_date = mrz.date_of_expiry
+    wanted = ["id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
+              "home_town", "residence", "issue_date", "father_name", "mother_name", "spouse_name", "old_id_number"]
+    p.missing = [k for k in wanted if getattr(p, k) in (None, "")]
+    if p.expiry_date is None and not p.no_expiry:
+        p.missing.append("expiry_date")
+    return p
+
+
+# --- the reader -----------------------------------------------------------------------------------
+_LABELS = {
+    "connect": "Đang kết nối với chip…",
+    "auth": "Đang xác thực truy cập chip…",
+    "data": "Đang đọc thông tin cá nhân…",
+    "photo": "Đang đọc ảnh chân dung…",
+    "verify": "Đang kiểm tra chữ ký số…",
+    "done": "Đã đọc xong thẻ.",
+}
+
+
+class CardReader:
+    """One card reader. Thread-safe for one read at a time; ``read`` runs in a worker thread."""
+
+    backend = "pcsc"
+
+    def __init__(self, transport, *, trust_store: str | os.PathLike | None = None,
+                 rng: Callable[[int], bytes] = os.urandom, timeout_s: float = 30.0, name: str = ""):
+        self.transport = transport
+        self.trust_store_path = trust_store
+        self.rng = rng
+        self.timeout_s = timeout_s
+        self.name = name
+        self._trust = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def open(self) -> None:
+        self._trust = passive.load_trust_store(self.trust_store_path)
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        except CardError:
+            pass
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def card_present(self) -> bool:
+        try:
+            return bool(self.transport.card_present())
+        except CardError:
+            return False
+
+    def health(self) -> Health:
+        facts = {"backend": self.backend, "trust_store_certs": len(self._trust or [])}
+        try:
+            present = self.transport.card_present()
+        except ReaderUnavailable as exc:
+            return Health(State.NEEDS_ATTENTION, f"card reader not available: {exc.detail}",
+                          "plug the card reader in and check that pcscd runs", facts)
+        except CardError as exc:
+            return Health(State.FAILED, f"card reader error: {exc.detail}", "restart pcscd or the kiosk", facts)
+        facts["card_present"] = present
+        if not self._trust:
+            return Health(State.NEEDS_ATTENTION, "trust store is empty: chip signatures cannot be checked",
+                          "put the CSCA certificates in the folder named by devices.idcard.trust_store", facts)
+        return Health(State.OK, "card reader ready", "", facts)
+
+    # --- the read ------------------------------------------------------------------------------
+    def read(self, key: AccessKey, groups=("DG1", "DG13"), progress: ProgressFn | None = None,
+             cancel: threading.Event | None = None, timeout_s: float | None = None) -> CardRead:
+        if not self._lock.acquire(blocking=False):
+            raise CardError("another read is in progress")
+        try:
+            return self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s)
+        except ParseError as exc:
+            raise UnsupportedCard(f"unexpected data on the chip: {exc.detail}") from None
+        finally:
+            self._lock.release()
+            try:
+                self.transport.close()
+            except CardError:
+                pass
+
+    def _read(self, key, groups, progress, cancel, timeout_s) -> CardRead:
+        if self._trust is None:
+            self.open()
+        wanted = sorted({int(g.upper().removeprefix("DG")) for g in groups})
+        if any(n < 1 or n > 16 for n in wanted):
+            raise ValueError(f"unknown data group in {groups}")
+        report = progress or (lambda f, label: None)
+        report(0.0, _LABELS["connect"])
+        started = time.monotonic()
+        self.transport.connect()
+        s = ChipSession(self.transport, cancel=cancel, deadline=started + timeout_s)
+
+        method = self._access_control(s, key)
+        report(0.2, _LABELS["auth"])
+
+        # read the SOD first: it lists the data groups the chip holds, sized for progress
+        sod_raw = s.read_file(FID_SOD)
+        present: set[int] = set()
+        sod = None
+        if sod_raw is not None:
+            try:
+                sod = passive.parse_sod(sod_raw)
+                present = set(sod.dg_hashes)
+            except (ParseError, IndexError):
+                present = set(wanted)
+        else:
+            present = set(wanted)
+        to_read = [n for n in wanted if n in present]
+        # DG14 (which AA algorithm) and DG15 (the AA public key) are small: always read for clone detection
+        extra = [n for n in (14, 15) if n in present and n not in to_read]
+        plan = to_read + extra
+        raw: dict[int, bytes] = {}
+        total_steps = max(1, len(plan))
+        for i, n in enumerate(plan):
+            report(0.25 + 0.55 * i / total_steps, _LABELS["photo" if n == 2 else "data"])
+            data = s.read_file(FID_DG[n])
+            if data is not None:
+                raw[n] = data
+        report(0.85, _LABELS["verify"])
+
+        checks = passive.passive_authentication(sod_raw, raw, self._trust or [])
+        clone = self._active_auth(s, raw)
+        checks["active_authentication"] = clone
+        checks["chip_authentication"] = Check(NOT_CHECKED, "chip authentication (DG14) is not implemented")
+
+        mrz = dg13 = None
+        photo = mime = None
+        if 1 in raw:
+            mrz = lds.parse_dg1(raw[1])
+            checks["mrz_check_digits"] = Check(OK if mrz.valid else FAILED,
+                                               ", ".join(k for k, v in mrz.checks.items() if not v) or "all check digits valid")
+        if 13 in raw:
+            dg13 = parse_dg13(raw[13])
+        if 2 in raw and 2 in wanted:
+            face = lds.parse_dg2(raw[2])
+            photo, mime = face.data, face.mime
+        person = person_from(dg13, mrz)
+        if mrz is not None and dg13 is not None and dg13.get(1) and mrz.id_number:
+            same = dg13.get(1) == mrz.id_number
+            checks["consistency"] = Check(OK if same else FAILED,
+                                          "DG1 and DG13 carry the same ID" if same else "DG1 and DG13 disagree on the ID")
+        report(1.0, _LABELS["done"])
+        from kiosk.redact import redact
+        result = CardRead(
+            person=person, access_control=method, checks=checks, clone_check=clone, photo_jpeg=photo,
+            photo_mime=mime, mrz=mrz, groups=[f"DG{n}" for n in sorted(raw)],
+            apdu_log=[redact(line) for line in s.log],
+            stats={"apdus": s.apdus, "bytes_sent": s.bytes_sent, "bytes_received": s.bytes_received,
+                   "block": s.block, "seconds": round(time.monotonic() - started, 4),
+                   "file_sizes": {f"DG{n}": len(v) for n, v in raw.items()} | ({"SOD": len(sod_raw)} if sod_raw else {})},
+        )
+        log.info("card read: %s, %d APDUs, checks %s", method, s.apdus, result.checks_summary())
+        return result
+
+    def _access_control(self, s: ChipSession, key: AccessKey) -> str:
+        pace_info = None
+        try:
+            if s.select(FID_CARD_ACCESS):
+                raw = self._read_card_access(s)
+                infos = parse_security_infos(raw) if raw else []
+                pace_info = next((i for i in infos if i.supported_pace), None)
+        except StatusError:
+            pace_info = None
+        except ParseError:
+            pace_info = None
+        errors: list[CardError] = []
+        if pace_info is not None and (key.can or key.mrz_info):
+            password = PacePassword.can(key.can) if key.can else PacePassword.mrz(key.mrz_info)
+            try:
+                s.sm = perform_pace(s.plain, password, pace_info.protocol, pace_info.parameter_id or 13, self.rng)
+                s.block = None
+                r = s.exchange(select_aid())
+                if not r.ok:
+                    raise StatusError(r.sw, "SELECT eMRTD application")
+                return "PACE"
+            except (WrongKey, UnsupportedCard, StatusError, SecureMessagingError) as exc:
+                log.info("PACE failed (%s); trying BAC", type(exc).__name__)
+                errors.append(exc)
+                s.sm = None
+                self.transport.connect()     # a failed PACE leaves the chip in an unknown state: reset it
+        if key.mrz_info:
+            s.block = None
+            r = s.exchange(select_aid())
+            if r.sw != SW_OK:
+                raise UnsupportedCard(f"eMRTD application not found (SW={r.sw:04X})")
+            s.sm = perform_bac(s.plain, key.mrz_info, self.rng)
+            s.block = None
+            return "BAC"
+        if errors:
+            raise errors[-1]
+        if pace_info is None and key.can:
+            raise UnsupportedCard("the chip offers no PACE and only a CAN was given (BAC needs MRZ data)")
+        raise UnsupportedCard("no access control possible")
+
+    @staticmethod
+    def _read_card_access(s: ChipSession) -> bytes | None:
+        """EF.CardAccess is already selected: read it in the clear (it is small)."""
+        from devices.idcard import tlv
+        from devices.idcard.apdu import read_binary
+        r = s.exchange(read_binary(0, 256))
+        if not r.ok and not (r.sw == 0x6282 and r.data):
+            return None
+        buf = bytearray(r.data)
+        try:
+            _, total = tlv.header_length(bytes(buf))
+        except ParseError:
+            return None
+        while len(buf) < total:
+            r = s.exchange(read_binary(len(buf), min(256, total - len(buf))))
+            if not r.data:
+                return None
+            buf += r.data
+        return bytes(buf[:total])
+
+    def _active_auth(self, s: ChipSession, raw: dict[int, bytes]) -> Check:
+        if 15 not in raw:
+            return Check(NOT_CHECKED, "the chip has no DG15 (active authentication key)")
+        try:
+            spki = lds.parse_dg15(raw[15])
+            pub = serialization.load_der_public_key(spki)
+        except (ParseError, ValueError):
+            return Check(FAILED, "DG15 holds no usable public key")
+        h = "sha256"
+        if 14 in raw:
+            try:
+                h = aa_hash(lds.parse_dg14(raw[14])) or h
+            except ParseError:
+                pass
+        challenge = self.rng(8)
+        r = s.exchange(Command(0x00, 0x88, 0x00, 0x00, challenge, 256))
+        if not r.ok:
+            return Check(FAILED, f"INTERNAL AUTHENTICATE refused (SW={r.sw:04X})")
+        if isinstance(pub, ec.EllipticCurvePublicKey):
+            n = len(r.data) // 2
+            if n == 0 or len(r.data) % 2:
+                return Check(FAILED, "malformed AA signature")
+            sig = encode_dss_signature(int.from_bytes(r.data[:n], "big"), int.from_bytes(r.data[n:], "big"))
+            alg = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
+                   "sha384": hashes.SHA384, "sha512": hashes.SHA512}[h]
+            try:
+                pub.verify(sig, challenge, ec.ECDSA(alg()))
+            except InvalidSignature:
+                return Check(FAILED, "the chip could not prove it holds the DG15 key: possible clone")
+            return Check(OK, f"active authentication ECDSA/{h}")
+        return Check(NOT_CHECKED, "RSA active authentication (ISO 9796-2) is not implemented")

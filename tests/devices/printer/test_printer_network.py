@@ -1,0 +1,85 @@
+"""A network printer emulated on 127.0.0.1: a real TCP listener that parses what it receives."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from devices.printer import NetworkPrinterEmulator, PrinterError, PrinterModel, open_printer, render_preview
+
+
+
+def _net(emu, tmp_path, **kw):
+    return open_printer({"backend": "network", "host": emu.host, "port": emu.port, "timeout_s": 1.0,
+                         "spool_dir": str(tmp_path / "spool"), "profile": "80mm", **kw})
+
+
+def test_receipt_over_tcp_is_pixel_equal_to_the_preview_and_its_qr_decodes(tmp_path, receipt_data, decode_qr,
+                                                                             same_pixels):
+    with NetworkPrinterEmulator() as emu:
+        with _net(emu, tmp_path) as p:
+            job = p.print_layout("receipt", receipt_data)
+            assert p.status().paper == "ok"  # a query after the job: all bytes were processed
+        paper = emu.model.render()
+    assert job.bytes_sent == len(emu.model.printed) and job.png_path is None
+    assert emu.model.queries.count(4) == 3  # checked before, after, and asked above
+    assert same_pixels(paper.image, render_preview("receipt", receipt_data, "80mm"))
+    assert decode_qr(paper.image) == [receipt_data["lookup_qr"]]
+    assert paper.qr_payloads == [receipt_data["lookup_qr"].encode()]
+    assert len(paper.cuts) == 1
+
+
+def test_ticket_on_58mm(tmp_path, ticket_data, same_pixels):
+    with NetworkPrinterEmulator(PrinterModel(384)) as emu:
+        with _net(emu, tmp_path, profile="58mm") as p:
+            p.print_layout("ticket", ticket_data)
+            p.status()
+        assert same_pixels(emu.model.render().image, render_preview("ticket", ticket_data, "58mm"))
+
+
+def test_paper_out_keeps_the_job_and_reprint_sends_it_once(tmp_path, ticket_data, same_pixels):
+    with NetworkPrinterEmulator(PrinterModel(paper="out")) as emu:
+        with _net(emu, tmp_path) as p:
+            with pytest.raises(PrinterError) as err:
+                p.print_layout("ticket", ticket_data)
+            assert err.value.reason == "paper_out" and "hết giấy" in err.value.message_vi
+            assert p.pending() == [err.value.job_id]
+            assert emu.model.printed == b"" and emu.model.discarded == b""  # nothing was sent
+            emu.model.set_state(paper="ok")
+            [job] = p.reprint()
+            assert job.job_id == err.value.job_id and p.pending() == []
+            assert p.reprint() == []  # nothing sent twice
+            p.status()
+        assert same_pixels(emu.model.render().image, render_preview("ticket", ticket_data, "80mm"))
+
+
+def test_cover_open(tmp_path, ticket_data):
+    with NetworkPrinterEmulator(PrinterModel(cover_open=True)) as emu:
+        with _net(emu, tmp_path) as p:
+            assert p.status().cover_open is True
+            with pytest.raises(PrinterError) as err:
+                p.print_layout("ticket", ticket_data)
+            assert err.value.reason == "cover_open" and p.pending()
+
+
+def test_printer_that_ignores_status_queries_is_unknown_not_out(tmp_path, ticket_data):
+    with NetworkPrinterEmulator(PrinterModel(answers_status=False)) as emu:
+        p = _net(emu, tmp_path, timeout_s=0.3)
+        with p:
+            st = p.status()
+            assert st.reachable is True and not st.known and st.paper == "unknown"
+            p.print_layout("ticket", ticket_data)  # unknown does not block printing
+            assert p.pending() == []
+
+
+def test_unreachable_printer_keeps_the_job(tmp_path, ticket_data):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    p = open_printer({"backend": "network", "host": "127.0.0.1", "port": port, "timeout_s": 0.5,
+                      "spool_dir": str(tmp_path / "spool")})
+    assert p.health().state.value == "failed"
+    with pytest.raises(PrinterError) as err:
+        p.print_layout("ticket", ticket_data)
+    assert err.value.reason == "unreachable" and p.pending() == [err.value.job_id]

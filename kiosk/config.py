@@ -98,6 +98,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "reader": _str(),
         "dataset": _str(),
         "trust_store": _PATH,
+        "timeout_s": _float(1, 300),
     },
     "devices.qr": {
         "backend": _choice("serial", "camera", "sim"),

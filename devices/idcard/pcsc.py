@@ -1,0 +1,157 @@
+"""PC/SC transport on pyscard: reader by name substring, T=1 then T=0, 61xx/6Cxx, card events.
+
+pyscard exceptions never leave this module: no reader / no pcscd → :class:`ReaderUnavailable`,
+no card → :class:`NoCard`, a card lifted during an exchange → :class:`CardRemoved`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from devices.idcard.errors import CardRemoved, NoCard, ReaderUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def list_readers() -> list[str]:
+    """Names of the PC/SC readers; raises ReaderUnavailable when pcscd cannot be reached."""
+    try:
+        from smartcard.System import readers
+        from smartcard.Exceptions import SmartcardException
+        from smartcard.pcsc.PCSCExceptions import BaseSCardException
+    except ImportError as exc:  # pragma: no cover - pyscard is a dependency
+        raise ReaderUnavailable(f"pyscard not installed: {exc}") from None
+    try:
+        return [str(r) for r in readers()]
+    except (BaseSCardException, SmartcardException) as exc:
+        raise ReaderUnavailable(f"PC/SC service not reachable: {exc}") from None
+
+
+class PcscTransport:
+    def __init__(self, reader_pattern: str = ""):
+        self.reader_pattern = reader_pattern
+        self._conn = None
+        self._reader = None
+        self._monitor = None
+        self._observer = None
+
+    def _find_reader(self):
+        from smartcard.System import readers
+        from smartcard.Exceptions import SmartcardException
+        from smartcard.pcsc.PCSCExceptions import BaseSCardException
+
+        try:
+            found = readers()
+        except (BaseSCardException, SmartcardException) as exc:
+            raise ReaderUnavailable(f"PC/SC service not reachable: {exc}") from None
+        pattern = self.reader_pattern.lower()
+        for r in found:
+            if pattern in str(r).lower():
+                return r
+        raise ReaderUnavailable(f"no reader matching {self.reader_pattern!r} (found {len(found)})")
+
+    def connect(self) -> None:
+        from smartcard.CardConnection import CardConnection
+        from smartcard.Exceptions import CardConnectionException, NoCardException
+
+        self.close()
+        reader = self._find_reader()
+        conn = reader.createConnection()
+        last = None
+        for proto in (CardConnection.T1_protocol, CardConnection.T0_protocol):
+            try:
+                conn.connect(proto)
+                self._conn, self._reader = conn, reader
+                return
+            except NoCardException as exc:
+                raise NoCard(str(exc)) from None
+            except CardConnectionException as exc:
+                last = exc
+        try:
+            conn.release()
+        except Exception:  # noqa: BLE001 - best effort release of a failed connection
+            pass
+        if "no smart card" in str(last).lower() or "not present" in str(last).lower():
+            raise NoCard(str(last))
+        raise ReaderUnavailable(f"cannot connect with T=1 or T=0: {last}")
+
+    def _raw(self, apdu: list[int]) -> tuple[list[int], int, int]:
+        from smartcard.Exceptions import CardConnectionException
+
+        if self._conn is None:
+            raise NoCard("not connected")
+        try:
+            return self._conn.transmit(apdu)
+        except CardConnectionException as exc:
+            self.close()
+            if self.card_present():
+                raise ReaderUnavailable(f"transmit failed: {exc}") from None
+            raise CardRemoved(f"transmit failed: {exc}") from None
+
+    def transmit(self, apdu: bytes) -> bytes:
+        cmd = list(apdu)
+        data, sw1, sw2 = self._raw(cmd)
+        if sw1 == 0x6C and len(cmd) >= 5:
+            # wrong Le: resend with the length the card asked for (short APDUs only)
+            data, sw1, sw2 = self._raw(cmd[:-1] + [sw2])
+        out = list(data)
+        while sw1 == 0x61:
+            more, sw1, sw2 = self._raw([0x00, 0xC0, 0x00, 0x00, sw2])
+            out += more
+        return bytes(out) + bytes([sw1, sw2])
+
+    def card_present(self) -> bool:
+        from smartcard.scard import (SCARD_S_SUCCESS, SCARD_SCOPE_USER, SCARD_STATE_PRESENT, SCARD_STATE_UNAWARE,
+                                     SCardEstablishContext, SCardGetStatusChange, SCardReleaseContext)
+
+        reader = str(self._find_reader())
+        rc, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
+        if rc != SCARD_S_SUCCESS:
+            raise ReaderUnavailable("cannot talk to pcscd")
+        try:
+            rc, states = SCardGetStatusChange(ctx, 0, [(reader, SCARD_STATE_UNAWARE)])
+            if rc != SCARD_S_SUCCESS:
+                raise ReaderUnavailable(f"reader status unavailable (rc={rc:#x})")
+            return bool(states[0][1] & SCARD_STATE_PRESENT)
+        finally:
+            SCardReleaseContext(ctx)
+
+    def watch(self, on_insert: Callable[[], None], on_remove: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_insert``/``on_remove`` (from pyscard's monitor thread) as cards come and go on
+        the matching reader; returns a function that stops watching."""
+        from smartcard.CardMonitoring import CardMonitor, CardObserver
+
+        pattern = self.reader_pattern.lower()
+
+        class _Observer(CardObserver):
+            def update(self, observable, actions):
+                added, removed = actions
+                if any(pattern in str(c.reader).lower() for c in added):
+                    on_insert()
+                if any(pattern in str(c.reader).lower() for c in removed):
+                    on_remove()
+
+        monitor = CardMonitor()
+        observer = _Observer()
+        monitor.addObserver(observer)
+        stopped = threading.Event()
+
+        def stop():
+            if not stopped.is_set():
+                stopped.set()
+                monitor.deleteObserver(observer)
+
+        return stop
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.disconnect()
+            except Exception:  # noqa: BLE001 - the card may be gone already
+                pass
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001
+                pass

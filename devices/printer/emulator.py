@@ -19,12 +19,13 @@ log = logging.getLogger(__name__)
 
 class PrinterModel:
     def __init__(self, dots: int = 576, *, paper: str = "ok", cover_open: bool = False, online: bool = True,
-                 answers_status: bool = True):
+                 answers_status: bool = True, runs_out_after: int | None = None):
         self.dots = dots
         self.paper = paper
         self.cover_open = cover_open
         self.online = online
         self.answers_status = answers_status  # False: a printer that ignores DLE EOT
+        self.runs_out_after = runs_out_after  # bytes printed before the roll ends (mid-job paper out)
         self.printed = bytearray()   # what reached the paper
         self.discarded = bytearray()  # what arrived while the printer could not print
         self.queries: list[int] = []
@@ -60,6 +61,8 @@ class PrinterModel:
                     self.queries.append(cmd.args[0])
                     replies += self.answer(cmd.args[0])
                     continue
+                if self.runs_out_after is not None and len(self.printed) >= self.runs_out_after:
+                    self.paper, self.runs_out_after = "out", None
                 can_print = self.online and self.paper != "out" and not self.cover_open
                 (self.printed if can_print else self.discarded).extend(buf[cmd.offset:end])
             return bytes(replies)

@@ -1,0 +1,76 @@
+"""`kiosk print …` and `kiosk printer status` against the sim backend, through kiosk.cli.main."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[3] / "devices" / "printer" / "samples" / "receipt.json"
+
+
+@pytest.fixture
+def config(tmp_path):
+    def make(**printer):
+        lines = ["[devices.printer]", f'out_dir = "{tmp_path / "out"}"', f'spool_dir = "{tmp_path / "spool"}"']
+        for k, v in printer.items():
+            lines.append(f"{k} = {json.dumps(v)}")
+        path = tmp_path / "kiosk.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return str(path)
+    return make
+
+
+def test_print_receipt_writes_preview_and_sim_output(config, tmp_path, capsys, decode_qr, same_pixels):
+    out = tmp_path / "r.png"
+    assert main(["--config", config(), "print", "receipt", "--dossier", str(SAMPLE), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "printed receipt" in text
+    pngs = list((tmp_path / "out").glob("*.png"))
+    assert len(pngs) == 1 and len(list((tmp_path / "out").glob("*.bin"))) == 1
+    preview = Image.open(out)
+    assert same_pixels(preview, Image.open(pngs[0]))  # what the sim reconstructed from the bytes
+    assert decode_qr(preview) == [json.loads(SAMPLE.read_text())["lookup_qr"]]
+
+
+def test_ticket_test_page_and_preview_only(config, tmp_path):
+    cfg = config()
+    assert main(["--config", cfg, "print", "ticket", "--number", "7", "--service", "Chứng thực",
+                 "--counter", "2"]) == 0
+    assert main(["--config", cfg, "print", "test", "--profile", "58mm", "--out", str(tmp_path / "t.png"),
+                 "--preview-only"]) == 0
+    assert Image.open(tmp_path / "t.png").width == 384
+    assert len(list((tmp_path / "out").glob("*.png"))) == 1  # the preview-only run printed nothing
+
+
+def test_paper_out_exit_code_message_and_reprint(config, tmp_path, capsys):
+    assert main(["--config", config(sim_paper="out"), "print", "ticket"]) == 1
+    err = capsys.readouterr().err
+    assert "Máy in đã hết giấy" in err and "kept in the spool" in err and "Traceback" not in err
+    assert main(["--config", config(sim_paper="out"), "printer", "status"]) == 1
+    assert "paper:      out" in capsys.readouterr().out
+    assert main(["--config", config(), "printer", "jobs"]) == 0
+    assert "ticket" in capsys.readouterr().out
+    assert main(["--config", config(), "print", "reprint"]) == 0
+    assert "reprinted job" in capsys.readouterr().out
+    assert list((tmp_path / "spool").glob("*.bin")) == []
+
+
+def test_status_json(config, capsys):
+    assert main(["--config", config(sim_paper="near_end"), "printer", "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["state"] == "needs_attention" and data["facts"]["status"]["paper"] == "near_end"
+
+
+def test_bad_receipt_file(config, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert main(["--config", config(), "print", "receipt", "--dossier", str(bad)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"dossier_code": "X"}), encoding="utf-8")
+    assert main(["--config", config(), "print", "receipt", "--dossier", str(partial)]) == 1
+    assert "Thiếu hoặc sai thông tin" in capsys.readouterr().err

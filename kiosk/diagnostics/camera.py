@@ -6,15 +6,22 @@ from devices.health import Health, State
 from kiosk.diagnostics import imaging
 from kiosk.diagnostics.runner import Unavailable, need
 
+FRAME_TIMEOUT_S = 5.0  # a USB camera needs a second or two for its first frame
+
 
 def grab_frame(cfg):
-    """Open the configured camera, take one frame, close it. Raises whatever the backend raises."""
+    """Open the configured camera, take one frame, read its health, close it → (frame, Health|None).
+    Raises whatever the backend raises when no frame comes."""
     open_camera = need("devices.camera", "open_camera")
     cam = open_camera(dict(cfg["devices.camera"]))
     try:
         if hasattr(cam, "open"):
             cam.open()
-        return cam, cam.frame()
+        try:
+            frame = cam.frame(timeout=FRAME_TIMEOUT_S)
+        except TypeError:
+            frame = cam.frame()
+        return frame, (cam.health() if hasattr(cam, "health") else None)
     finally:
         if hasattr(cam, "close"):
             try:
@@ -27,22 +34,26 @@ def check(cfg, opts) -> Health:
     section = cfg["devices.camera"]
     facts = {"backend": section.get("backend"), "source": str(section.get("source", ""))}
     try:
-        cam, frame = grab_frame(cfg)
+        frame, device_health = grab_frame(cfg)
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
-        return Health(State.FAILED, f"no picture from the camera: {exc}",
-                      "Check the camera's USB cable (try another port), then `ls /dev/video*`; "
-                      "check [devices.camera] source in /etc/kiosk/kiosk.toml.", facts), "Camera không hoạt động"
+        reason = getattr(exc, "message_en", None) or str(exc)
+        code = getattr(exc, "code", "")
+        if code == "bad_file" or isinstance(exc, ValueError):
+            return Health(State.FAILED, f"camera misconfigured: {reason}",
+                          "Fix [devices.camera] backend/source in /etc/kiosk/kiosk.toml.", facts), "Camera không hoạt động"
+        return Health(State.NEEDS_ATTENTION, f"no picture from the camera: {reason}",
+                      "Check the camera's USB cable (try another port), then `ls /dev/video*` and "
+                      "`v4l2-ctl --list-devices`; check [devices.camera] source in /etc/kiosk/kiosk.toml.",
+                      facts), "Camera không hoạt động"
     if frame is None or getattr(frame, "size", 0) == 0:
         return Health(State.FAILED, "the camera answered with an empty frame",
                       "Unplug and replug the camera; if it persists, replace it.", facts), "Camera không hoạt động"
     focus, brightness = imaging.focus_score(frame), imaging.brightness_score(frame)
     facts.update({"width": int(frame.shape[1]), "height": int(frame.shape[0]),
                   "focus": round(focus, 1), "brightness": round(brightness, 1)})
-    device_health = cam.health() if hasattr(cam, "health") else None
-    if device_health is not None and device_health.state is not State.OK:
-        facts.update(device_health.facts)
+    if device_health is not None and device_health.state in (State.FAILED, State.NEEDS_ATTENTION):
         return Health(device_health.state, device_health.detail, device_health.action, facts)
     problems = imaging.quality_problems(focus, brightness)
     if problems:

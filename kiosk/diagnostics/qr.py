@@ -29,24 +29,35 @@ def check(cfg, opts) -> Health:
     facts: dict = {"backend": section.get("backend"), "port": section.get("port", "")}
     open_scanner = need("devices.qr", "open_scanner")
     try:
-        scanner = open_scanner(section)
-        if hasattr(scanner, "open"):
-            scanner.open()
+        # the camera backend decodes frames of the [devices.camera] camera; open_scanner opens it
+        scanner = open_scanner(section, camera=dict(cfg["devices.camera"]))
     except Exception as exc:
         if isinstance(exc, ImportError):
             raise
-        return Health(State.FAILED, f"cannot open the QR scanner: {exc}",
-                      "Check the scanner's USB cable; `ls -l /dev/serial/by-id/` must show it; "
-                      "check [devices.qr] port in /etc/kiosk/kiosk.toml and that user kiosk is in group dialout.",
-                      facts), "Máy quét QR không hoạt động"
+        return Health(State.FAILED, f"cannot open the QR scanner: {getattr(exc, 'message_en', None) or exc}",
+                      "Check [devices.qr] in /etc/kiosk/kiosk.toml (backend, port).", facts), "Máy quét QR không hoạt động"
     try:
         health: Health = scanner.health() if hasattr(scanner, "health") else Health(State.OK)
         facts.update(plain(health.facts))
+        if section.get("backend") == "serial" and health.state is State.NOT_READY:
+            # just opened and the port is not there: in a diagnostic that means unplugged, not "wait"
+            return Health(State.NEEDS_ATTENTION, f"the scanner's serial port cannot be opened: {health.detail}",
+                          "Check the scanner's USB cable; `ls -l /dev/serial/by-id/` must show it; check "
+                          "[devices.qr] port in /etc/kiosk/kiosk.toml and that user kiosk is in group dialout.",
+                          facts), "Chưa cắm máy quét QR"
         if health.state in (State.FAILED, State.NEEDS_ATTENTION):
             return Health(health.state, health.detail, health.action, facts), "Máy quét QR cần kiểm tra"
-        if hasattr(scanner, "inject"):
-            scanner.inject(TEST_PAYLOAD)
-            got = scanner.read(5.0)
+        camera = getattr(scanner, "camera", None)
+        if hasattr(scanner, "inject") or hasattr(camera, "hold_qr"):
+            if hasattr(scanner, "inject"):
+                scanner.inject(TEST_PAYLOAD)
+            else:  # camera backend on the simulated camera: show it a code
+                camera.hold_qr(TEST_PAYLOAD)
+            try:
+                got = scanner.read(5.0)
+            finally:
+                if hasattr(camera, "hold_qr"):
+                    camera.hold_qr(None)
             if got != TEST_PAYLOAD:
                 return Health(State.FAILED, f"test scan: injected {len(TEST_PAYLOAD)} bytes, read back {'nothing' if got is None else f'{len(got)} different bytes'}",
                               "The scanner pipeline loses data: send a support bundle (kiosk diag bundle).", facts)

@@ -80,7 +80,7 @@ def _page(width: int) -> np.ndarray:
     cv2.circle(page, (cx, cy), r, (40, 40, 200), max(2, width // 300))
     from devices.qr.synth import qr_image
 
-    q = qr_image("kiosk://flow/khai-sinh", scale=max(2, width // 250), border=2)
+    q = qr_image("kiosk://flow/khai-sinh", scale=max(2, width // 150), border=2)
     qy = min(h - q.shape[0] - 10, cy + r + 20)
     page[qy:qy + q.shape[0], int(width * 0.09):int(width * 0.09) + q.shape[1]] = q[:, :, None]
     return page

@@ -74,12 +74,22 @@ def _width(f, text: str) -> float:
     return w
 
 
+_BREAK_AFTER = "-./|,;:"
+
+
 def _split_long(word: str, f, avail: float) -> list[str]:
+    """A word wider than the line: break after a hyphen, dot or slash when one fits (codes such
+    as 000.00.04.H26-261123-0001 stay readable), else between characters."""
     pieces, cur = [], ""
     for ch in word:
         if cur and _width(f, cur + ch) > avail:
-            pieces.append(cur)
-            cur = ch
+            cut = max(cur.rfind(c) for c in _BREAK_AFTER)
+            if 0 < cut < len(cur) - 1:
+                pieces.append(cur[:cut + 1])
+                cur = cur[cut + 1:] + ch
+            else:
+                pieces.append(cur)
+                cur = ch
         else:
             cur += ch
     if cur:

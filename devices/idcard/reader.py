@@ -66,10 +66,10 @@ class AccessKey:
     @classmethod
     def from_mrz(cls, doc_number: str, birth: date, expiry: date | None) -> "AccessKey":
         doc_number = (doc_number or "").strip().upper()
-        if not re.fullmatch(r"[A-Z0-9<]{1,9}", doc_number):
-            raise KeyFormatError("document number must be 1–9 letters or digits")
         if re.fullmatch(r"\d{12}", doc_number):
-            doc_number = doc_number[-9:]
+            doc_number = doc_number[-9:]      # Vietnamese cards: the last 9 digits of the ID
+        if not re.fullmatch(r"[A-Z0-9<]{1,9}", doc_number):
+            raise KeyFormatError("document number must be 1–9 letters or digits (or the 12-digit ID)")
         return cls(mrz_info=key_seed_info(doc_number, birth, expiry))
 
     @classmethod

@@ -42,7 +42,12 @@ class FlowRegistry:
             return list(self.flows)
         hits = [f for f in self.flows if all(w in self._index[f.id] for w in words)]
         q = " ".join(words)
-        return sorted(hits, key=lambda f: (q not in fold(f.name["vi"]), not fold(f.name["vi"]).startswith(q)))
+
+        def rank(f):
+            vi, en = fold(f.name["vi"]), fold(f.name["en"])
+            return (q not in vi and q not in en, not (vi.startswith(q) or en.startswith(q)))
+
+        return sorted(hits, key=rank)
 
     def __len__(self) -> int:
         return len(self.flows)

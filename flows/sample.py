@@ -31,13 +31,13 @@ def candidates(field: Field, engine: FlowEngine) -> list[Any]:
     """Plausible valid values for a field, best first."""
     t, v, today = field.type, field.validation, engine.today
     if t == "text":
-        return ["Nguyễn Văn Nam", "Minh An", "Giấy tờ thử"]
+        return ["Nguyễn Văn Nam", "Minh An", "Hộ kinh doanh Ánh Hoa", "8012345678"]
     if t == "number":
         lo = v.get("min", 1)
         return [max(1, lo) if v.get("max", 2) >= max(1, lo) else lo]
     if t == "date":
         out = []
-        for days in (10, 400, 365 * 30, 1, -30, -400):
+        for days in (10, 400, 365 * 30, 1, -5, -30, -400):
             d = today - timedelta(days=days)
             out.append(d.isoformat())
         lo = field.min_date and to_date(field.min_date.evaluate(engine.resolve, today))

@@ -41,7 +41,14 @@ def test_every_choice_of_every_shipped_flow_reaches_a_valid_dossier(flow_id):
     for field in flow.fields.values():
         values = [o.id for o in field.options] if field.type == "choice" else [True, False] if field.type == "yes_no" else []
         for v in values:
-            doc = dossier_of(walk(flow, TODAY, {field.id: v}))
+            try:
+                engine = walk(flow, TODAY, {field.id: v})
+            except AssertionError as exc:
+                # a flow may refuse a choice by a rule on that very field (e.g. same-sex partner for
+                # the simulated citizen): then the refusal must name that field, nothing else
+                assert f"'{field.id}'" in str(exc) and str(exc).count(": '") == 1, str(exc)
+                continue
+            doc = dossier_of(engine)
             assert dossier_problems(doc) == [], (field.id, v)
             if field.id in doc["answers"]:
                 assert doc["answers"][field.id] == v

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from central.service import Central, CentralError, KioskIdentity
 
@@ -160,6 +161,11 @@ def create_app(central: Central) -> FastAPI:
     async def _central_error(_request, exc: CentralError):
         headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request, _exc):
+        # the kiosk hung up mid-request (network drop, kill): nothing was stored, it will retry
+        return Response(status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):

@@ -120,6 +120,9 @@ class SerialTransport(Transport):
 
     def write(self, data: bytes) -> None:
         self.open()
+        # a raster receipt is ~85 kB: at 19200 baud that is ~45 s on the wire, so the write
+        # timeout grows with the job instead of failing a healthy but slow printer
+        self._port.write_timeout = self.timeout + len(data) * 10 / self.baudrate * 1.5
         self._port.write(data)
         self._port.flush()
 
@@ -182,7 +185,10 @@ class UsbTransport(Transport):
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise OSError(f"USB printing needs pyusb ({exc})") from None
             p = Usb(self.vendor, self.product, timeout=int(self.timeout * 1000))
-            p.open()
+            try:
+                p.open()
+            except Exception as exc:  # escpos' DeviceNotFoundError / pyusb's USBError are not OSErrors
+                raise OSError(f"USB printer {self.vendor:04x}:{self.product:04x}: {exc}") from None
             self._p = p
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,10 @@ class Printer:
         self.profile = profile
         self.spool_dir = Path(spool_dir) if spool_dir else None
         self._open = False
+        # one job or status exchange at a time: the kiosk prints from worker threads, and
+        # interleaved bytes would corrupt both jobs
+        self._lock = threading.RLock()
+        self._silent_until = 0.0  # a printer that ignored DLE EOT is not asked again for a while
 
     # --- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -54,8 +59,10 @@ class Printer:
         self._open = True
 
     def close(self) -> None:
-        self.transport.close()
-        self._open = False
+        with self._lock:
+            self.transport.close()
+            self._open = False
+            self._silent_until = 0.0
 
     def __enter__(self):
         self.open()
@@ -65,19 +72,29 @@ class Printer:
         self.close()
 
     # --- status ------------------------------------------------------------------------------
+    SILENT_RETRY_S = 60.0
+
     def status(self) -> st.PrinterStatus:
         if not self.transport.can_read:
             return st.PrinterStatus(detail=f"{self.transport.name} backend cannot read printer status")
-        raw: dict[int, int | None] = {}
-        try:
-            for n in st.QUERIES:
-                raw[n] = self.transport.query(n)
-        except OSError as exc:
-            return st.PrinterStatus(reachable=False, raw=raw, detail=f"{type(exc).__name__}: {exc}")
-        result = st.parse(raw)
-        if not any(st.valid(v) for v in raw.values()):
-            result.detail = "the printer did not answer DLE EOT (status unknown)"
-        return result
+        with self._lock:
+            if time.monotonic() < self._silent_until:
+                return st.PrinterStatus(reachable=True, detail="the printer did not answer DLE EOT (status unknown)")
+            raw: dict[int, int | None] = {}
+            try:
+                for n in st.QUERIES:
+                    raw[n] = self.transport.query(n)
+                    if raw[n] is None:
+                        # no answer within the timeout: asking the other questions would only
+                        # multiply the wait (vendors that ignore DLE EOT ignore all of it)
+                        self._silent_until = time.monotonic() + self.SILENT_RETRY_S
+                        break
+            except OSError as exc:
+                return st.PrinterStatus(reachable=False, raw=raw, detail=f"{type(exc).__name__}: {exc}")
+            result = st.parse(raw)
+            if not any(st.valid(v) for v in raw.values()):
+                result.detail = "the printer did not answer DLE EOT (status unknown)"
+            return result
 
     def health(self) -> Health:
         facts: dict[str, Any] = {"backend": self.transport.describe(), "profile": self.profile.name,
@@ -116,8 +133,9 @@ class Printer:
 
     def print_bytes(self, payload: bytes, layout_name: str = "raw") -> PrintJob:
         job_id = _new_job_id()
-        self._spool(job_id, payload, layout_name)
-        return self._send(job_id, payload, layout_name)
+        with self._lock:
+            self._spool(job_id, payload, layout_name)
+            return self._send(job_id, payload, layout_name)
 
     def pending(self) -> list[str]:
         if not self.spool_dir or not self.spool_dir.is_dir():
@@ -127,15 +145,16 @@ class Printer:
     def reprint(self, job_id: str | None = None) -> list[PrintJob]:
         """Send spooled jobs (one, or all oldest first). Stops at the first failure, which is
         raised; jobs not printed stay spooled."""
-        ids = [job_id] if job_id else self.pending()
-        if job_id and job_id not in self.pending():
-            raise PrinterError("no_job", job_id)
-        done = []
-        for jid in ids:
-            payload = (self.spool_dir / f"{jid}.bin").read_bytes()
-            meta = self._meta(jid)
-            done.append(self._send(jid, payload, meta.get("layout", "raw")))
-        return done
+        with self._lock:
+            ids = [job_id] if job_id else self.pending()
+            if job_id and job_id not in self.pending():
+                raise PrinterError("no_job", job_id)
+            done = []
+            for jid in ids:
+                payload = (self.spool_dir / f"{jid}.bin").read_bytes()
+                meta = self._meta(jid)
+                done.append(self._send(jid, payload, meta.get("layout", "raw")))
+            return done
 
     # --- internals ---------------------------------------------------------------------------
     def _meta(self, job_id: str) -> dict[str, Any]:

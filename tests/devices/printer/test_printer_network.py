@@ -70,6 +70,8 @@ def test_printer_that_ignores_status_queries_is_unknown_not_out(tmp_path, ticket
             assert st.reachable is True and not st.known and st.paper == "unknown"
             p.print_layout("ticket", ticket_data)  # unknown does not block printing
             assert p.pending() == []
+        # one unanswered question was enough: the job was not delayed by more timeouts
+        assert emu.model.queries == [1]
 
 
 def test_unreachable_printer_keeps_the_job(tmp_path, ticket_data):
@@ -83,3 +85,27 @@ def test_unreachable_printer_keeps_the_job(tmp_path, ticket_data):
     with pytest.raises(PrinterError) as err:
         p.print_layout("ticket", ticket_data)
     assert err.value.reason == "unreachable" and p.pending() == [err.value.job_id]
+
+
+def test_concurrent_jobs_do_not_interleave(tmp_path, ticket_data):
+    import threading
+
+    with NetworkPrinterEmulator() as emu:
+        with _net(emu, tmp_path) as p:
+            errors = []
+
+            def job(n):
+                try:
+                    p.print_layout("ticket", {**ticket_data, "number": str(n)})
+                except Exception as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=job, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            p.status()
+        assert errors == []
+        paper = emu.model.render()  # parses only if no job was cut into another
+        assert len(paper.cuts) == 4 and emu.model.discarded == b""

@@ -34,6 +34,8 @@ def test_a_word_longer_than_the_line_is_broken():
     word = "000.00.04.H26-261123-0001-" * 4
     lines = raster.layout_lines([raster.Run(word, "large_bold")], 384, p.sizes)
     assert len(lines) >= 2 and "".join(w for line in lines for _, w, *_ in line) == word
+    # codes break after a separator, not in the middle of a number
+    assert all(line[0][1][-1] in "-./" for line in lines[:-1])
 
 
 def test_centring_and_right_alignment():

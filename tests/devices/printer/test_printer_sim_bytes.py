@@ -82,3 +82,35 @@ def test_unknown_commands_are_not_guessed():
         render(b"\x1b@\x1b\x99", 576)
     with pytest.raises(EscposParseError):
         render(b"\x1dv0\x00\x48\x00\x10\x00" + b"\x00" * 10, 576)  # truncated raster
+
+
+def test_ascii_lines_go_native_when_the_profile_allows(same_pixels):
+    prof = {"base": "80mm", "native_ascii": True}
+    data = {"printed_at": "2026-11-23T08:00:00", "kiosk_id": "KIOSK-01"}
+    sent = render_bytes("test_page", data, prof)
+    paper = render(sent, 576)
+    assert "ASCII line: native text if the profile allows" in paper.text_lines
+    assert "Kiosk KIOSK-01" in paper.text_lines
+    assert all(line.isascii() for line in paper.text_lines)  # Vietnamese never goes native
+    assert same_pixels(paper.image, render_preview("test_page", data, prof))
+
+
+def test_usb_printer_not_plugged_in_keeps_the_job(tmp_path, ticket_data):
+    pytest.importorskip("usb")
+    from devices.printer import PrinterError
+
+    p = open_printer({"backend": "usb", "usb_vendor": 0x04B8, "usb_product": 0x0E15,
+                      "spool_dir": str(tmp_path / "spool")})
+    assert not p.status().known  # usb status is unknown, not "ok"
+    with pytest.raises(PrinterError) as err:
+        p.print_layout("ticket", ticket_data)
+    assert err.value.reason == "unreachable" and p.pending() == [err.value.job_id]
+
+
+def test_file_backend_appends_the_exact_bytes(tmp_path, ticket_data):
+    dev = tmp_path / "lp0"
+    p = open_printer({"backend": "file", "device": str(dev), "spool_dir": str(tmp_path / "spool")})
+    with p:
+        p.print_layout("ticket", ticket_data)
+        p.print_layout("ticket", ticket_data)
+    assert dev.read_bytes() == render_bytes("ticket", ticket_data) * 2

@@ -19,6 +19,7 @@ Templates are ``str.format`` strings: ``{received_at:%H:%M %d/%m/%Y}`` formats d
 from __future__ import annotations
 
 import string
+import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -70,11 +71,17 @@ def load_layout(name: str) -> dict[str, Any]:
     return spec
 
 
+def _one_line(text: str) -> str:
+    """Line breaks, tabs and other control characters in data become single spaces: the layout
+    decides where lines break, and a raw control byte must never reach the printer."""
+    return " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
+
+
 def _coerce(name: str, key: str, kind: str, value: Any) -> Any:
     bad = LayoutError(f"layout {name}: field {key!r} must be {kind}")
     if kind == "text":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+            return _one_line(str(value))
         raise bad
     if kind == "int":
         if isinstance(value, bool):
@@ -105,7 +112,7 @@ def _coerce(name: str, key: str, kind: str, value: Any) -> Any:
         raise bad
     if kind == "list":
         if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
-            return [str(v) for v in value]
+            return [_one_line(str(v)) for v in value]
         raise bad
     raise bad  # pragma: no cover
 

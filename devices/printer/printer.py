@@ -181,10 +181,15 @@ class Printer:
             for ext in (".bin", ".json"):
                 (self.spool_dir / f"{job_id}{ext}").unlink(missing_ok=True)
 
-    def _check(self, job_id: str, when: str) -> None:
+    def _check(self, job_id: str, when: str, after: bool = False) -> None:
         s = self.status()
         kept = job_id if self.spool_dir else None
         if s.reachable is False:
+            if after:
+                # every byte was accepted; only the question afterwards failed. Printing it
+                # again could hand out two receipts, so the job counts as printed.
+                log.warning("printer job %s sent, but the status check after it failed", job_id)
+                return
             raise PrinterError("unreachable", f"{when}: {s.detail}", kept)
         if s.paper == "out":
             raise PrinterError("paper_out", when, kept)
@@ -207,7 +212,7 @@ class Printer:
             raise PrinterError("unreachable", f"{self.transport.describe()}: {exc}",
                                job_id if self.spool_dir else None) from None
         # a printer that ran out of paper mid-job stops printing: keep the job for a reprint
-        self._check(job_id, "after printing")
+        self._check(job_id, "after printing", after=True)
         png = self.transport.job_done(job_id)
         self._unspool(job_id)
         log.info("printed job %s (%s, %d bytes)", job_id, layout_name, len(payload))

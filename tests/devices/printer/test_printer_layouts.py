@@ -80,3 +80,10 @@ def test_docs_list_every_layout_key():
         section = doc.split(f"### `{name}`")[1].split("\n#")[0]
         documented = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
         assert documented == set(load_layout(name)["fields"]), name
+
+
+def test_control_characters_in_data_are_flattened(ticket_data, same_pixels):
+    messy = {**ticket_data, "service": "Hộ tịch\n\tChứng thực\x1b@", "centre_name": "  Trung tâm\r\nBa Đình "}
+    clean = {**ticket_data, "service": "Hộ tịch Chứng thực @", "centre_name": "Trung tâm Ba Đình"}
+    assert same_pixels(render_preview("ticket", messy), render_preview("ticket", clean))
+    assert render_bytes("ticket", messy) == render_bytes("ticket", clean)

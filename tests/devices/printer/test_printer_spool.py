@@ -73,3 +73,28 @@ def test_near_end_still_prints_but_asks_for_attention(tmp_path, ticket_data):
     assert p.print_layout("ticket", ticket_data).png_path.exists()
     h = p.health()
     assert h.state.value == "needs_attention" and "paper" in h.detail
+
+
+def test_lost_status_after_a_complete_write_does_not_print_twice(tmp_path, ticket_data):
+    # A fake is needed here: a real link that accepts every byte and then dies before the next
+    # question cannot be produced on demand; the sim transport stands in for the printer.
+    from devices.printer.backends import SimTransport
+    from devices.printer.emulator import PrinterModel
+    from devices.printer.printer import Printer
+    from devices.printer.profiles import get_profile
+
+    class DiesAfterWrite(SimTransport):
+        written = False
+
+        def write(self, data):
+            super().write(data)
+            self.written = True
+
+        def query(self, n):
+            if self.written:
+                raise ConnectionResetError("link dropped")
+            return super().query(n)
+
+    p = Printer(DiesAfterWrite(None, PrinterModel()), get_profile("80mm"), tmp_path / "spool")
+    job = p.print_layout("ticket", ticket_data)
+    assert job.bytes_sent == len(p.transport.model.printed) and p.pending() == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from devices.idcard.errors import CardRemoved, NoCard, ReaderUnavailable
@@ -118,29 +119,46 @@ class PcscTransport:
             SCardReleaseContext(ctx)
 
     def watch(self, on_insert: Callable[[], None], on_remove: Callable[[], None]) -> Callable[[], None]:
-        """Call ``on_insert``/``on_remove`` (from pyscard's monitor thread) as cards come and go on
-        the matching reader; returns a function that stops watching."""
-        from smartcard.CardMonitoring import CardMonitor, CardObserver
+        """Call ``on_insert``/``on_remove`` (from a watcher thread) as a card comes and goes on the
+        matching reader; returns a function that stops watching. Uses its own PC/SC context
+        (SCardGetStatusChange), cancelled and released on stop, so nothing outlives pcscd."""
+        from smartcard.scard import (SCARD_S_SUCCESS, SCARD_SCOPE_USER, SCARD_STATE_PRESENT, SCARD_STATE_UNAWARE,
+                                     SCardCancel, SCardEstablishContext, SCardGetStatusChange, SCardReleaseContext)
 
-        pattern = self.reader_pattern.lower()
-
-        class _Observer(CardObserver):
-            def update(self, observable, actions):
-                added, removed = actions
-                if any(pattern in str(c.reader).lower() for c in added):
-                    on_insert()
-                if any(pattern in str(c.reader).lower() for c in removed):
-                    on_remove()
-
-        monitor = CardMonitor()
-        observer = _Observer()
-        monitor.addObserver(observer)
+        reader = str(self._find_reader())
+        rc, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
+        if rc != SCARD_S_SUCCESS:
+            raise ReaderUnavailable("cannot talk to pcscd")
         stopped = threading.Event()
+
+        def loop():
+            state, present = SCARD_STATE_UNAWARE, None
+            while not stopped.is_set():
+                rc, states = SCardGetStatusChange(ctx, 500, [(reader, state)])
+                if stopped.is_set():
+                    break
+                if rc != SCARD_S_SUCCESS:
+                    if rc != 0x8010000A:      # SCARD_E_TIMEOUT
+                        time.sleep(0.2)
+                    continue
+                state = states[0][1] & ~0x2   # drop SCARD_STATE_CHANGED for the next call
+                now = bool(state & SCARD_STATE_PRESENT)
+                if present is not None and now != present:
+                    try:
+                        (on_insert if now else on_remove)()
+                    except Exception:  # noqa: BLE001 - a UI callback must not kill the watcher
+                        log.exception("card event callback failed")
+                present = now
+
+        thread = threading.Thread(target=loop, name="pcsc-watch", daemon=True)
+        thread.start()
 
         def stop():
             if not stopped.is_set():
                 stopped.set()
-                monitor.deleteObserver(observer)
+                SCardCancel(ctx)
+                thread.join(timeout=5)
+                SCardReleaseContext(ctx)
 
         return stop
 

@@ -80,14 +80,18 @@ def vpcd_card(pcscd):
     cards = []
 
     def put(dataset: str = "default", latency_s: float = 0.0) -> VpcdCard:
-        card = VpcdCard(dataset, latency_s=latency_s).start()
-        cards.append(card)
-        deadline = time.monotonic() + 10
-        while not _present():
-            if time.monotonic() > deadline:
-                pytest.fail("pcscd did not see the virtual card within 10 s")
-            time.sleep(0.05)
-        return card
+        # vpcd quirk: after a card vanished in the middle of an APDU, the driver ignores the next
+        # connection; a second connection is served. So: retry until pcscd reports the card.
+        for _ in range(4):
+            card = VpcdCard(dataset, latency_s=latency_s).start()
+            cards.append(card)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                if _present():
+                    return card
+                time.sleep(0.05)
+            card.stop()
+        pytest.fail("pcscd did not see the virtual card (4 connections to vpcd tried)")
 
     yield put
     for card in cards:

@@ -141,6 +141,10 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
         data_dir = Path(cfg["paths"]["data_dir"])
         for path in apdu_files(cfg):
             put(f"apdu/{path.relative_to(data_dir).as_posix()}", redact_text(_tail_text(path)))
+        from kiosk.diagnostics.idcard import LAST_APDU_LOG
+
+        if LAST_APDU_LOG:  # the diagnostic test read just made
+            put("apdu/diag-test-read.log", redact_text("\n".join(LAST_APDU_LOG) + "\n"))
 
         if maintenance:
             try:
@@ -160,7 +164,7 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
             "versions.json        app, flow bundle and library versions\n"
             "printer/status.json  printer status and raw status bytes\n"
             "logs/                kiosk logs and systemd journal, personal data redacted\n"
-            "apdu/                card reader APDU logs, personal data redacted\n"
+            "apdu/                card reader APDU logs (files and the test read), personal data redacted\n"
             "camera/              a snapshot, only when made in maintenance mode\n"
         )
         put("README.txt", readme)

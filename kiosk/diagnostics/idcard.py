@@ -1,107 +1,133 @@
 """Chip ID card reader: the reader list, the card's ATR and a test read.
 
-The test read proves the whole chain (PC/SC, secure messaging, passive authentication) but only
-its outcome is reported: access control used, check results and how many fields were read, never
-a field's value. On the simulated backend it reads the simulated citizen's card; on a real reader
-it needs a technician's test card and its CAN (`kiosk diag idcard --can 123456`).
+The test read proves the whole chain (PC/SC, access control, secure messaging, passive
+authentication) but only its outcome is reported: access control used, check results and how
+many fields were read, never a field's value. On the simulated backend it reads the simulated
+card; on a real reader it needs a technician's test card and its CAN (`kiosk diag idcard --can
+123456`). The (already redacted) APDU log of the last test read is kept for the support bundle.
 """
 from __future__ import annotations
 
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
-from kiosk.diagnostics.runner import need
+from kiosk.diagnostics.runner import Unavailable, need
 
-# CAN of the simulated citizen (last 6 digits of ID 001185012345, docs/architecture.md): public test data.
+# The simulated citizen's CAN (last 6 digits of ID 001185012345, docs/architecture.md): public
+# test data, also listed by `kiosk idcard datasets`.
 SIM_TEST_CAN = "012345"
 
+LAST_APDU_LOG: list[str] = []  # redacted APDU lines of the last test read, for `kiosk diag bundle`
 
-def pcsc_readers() -> list[str]:
-    """Reader names straight from pcscd, independent of our driver: what `pcsc_scan` would show."""
-    try:
-        from smartcard.System import readers
-    except ImportError as exc:
-        raise RuntimeError(f"pyscard is not installed: {exc}") from None
-    return [str(r) for r in readers()]
+VI_UNPLUGGED = "Chưa cắm đầu đọc thẻ"
+VI_FAILED = "Đầu đọc thẻ không hoạt động"
 
 
-def _atr(reader) -> str | None:
-    for name in ("atr", "get_atr"):
-        value = getattr(reader, name, None)
-        if callable(value):
-            value = value()
-        if value:
-            return plain(value) if not isinstance(value, str) else value
+def pcsc_atr(pattern: str) -> str | None:
+    """The ATR of the card on the first reader matching ``pattern``, straight from pcscd."""
+    from smartcard.System import readers
+
+    for r in readers():
+        if pattern.lower() in str(r).lower():
+            conn = r.createConnection()
+            try:
+                conn.connect()
+                return bytes(conn.getATR()).hex(" ").upper()
+            finally:
+                try:
+                    conn.disconnect()
+                    conn.release()
+                except Exception:  # best effort: the card may already be gone
+                    pass
     return None
+
+
+def _sim_atr(reader) -> str | None:
+    card = getattr(getattr(reader, "transport", None), "card", None)
+    atr = getattr(card, "atr", None)
+    return bytes(atr).hex(" ").upper() if atr else None
 
 
 def check(cfg, opts) -> Health:
     section = dict(cfg["devices.idcard"])
-    facts: dict = {"backend": section.get("backend")}
-    if section.get("backend") == "pcsc":
+    backend = section.get("backend")
+    facts: dict = {"backend": backend}
+    if backend == "pcsc":
+        list_readers = need("devices.idcard.pcsc", "list_readers")
         try:
-            facts["readers"] = pcsc_readers()
+            facts["readers"] = list_readers()
         except Exception as exc:
-            return Health(State.FAILED, f"cannot talk to pcscd: {exc}",
+            if isinstance(exc, (ImportError, Unavailable)):
+                raise
+            return Health(State.FAILED, f"cannot talk to pcscd: {getattr(exc, 'detail', None) or exc}",
                           "Start the smart card service: sudo systemctl restart pcscd.socket pcscd; "
-                          "then run `kiosk diag idcard` again.", facts), "Đầu đọc thẻ không hoạt động"
+                          "then run `kiosk diag idcard` again.", facts), VI_FAILED
         wanted = section.get("reader") or ""
-        if not [r for r in facts["readers"] if wanted in r]:
+        if not [r for r in facts["readers"] if wanted.lower() in r.lower()]:
             seen = ", ".join(facts["readers"]) or "none"
-            return Health(State.NEEDS_ATTENTION, f"no card reader{' matching ' + repr(wanted) if wanted else ''} is plugged in (readers seen: {seen})",
-                          "Plug the card reader in (try another USB port); `pcsc_scan` must list it. If it lists another "
-                          "name, fix [devices.idcard] reader in /etc/kiosk/kiosk.toml.", facts), "Chưa cắm đầu đọc thẻ"
+            return Health(State.NEEDS_ATTENTION,
+                          f"no card reader{' matching ' + repr(wanted) if wanted else ''} is plugged in (readers seen: {seen})",
+                          "Plug the card reader in (try another USB port); `pcsc_scan` must list it. If it lists "
+                          "another name, fix [devices.idcard] reader in /etc/kiosk/kiosk.toml.", facts), VI_UNPLUGGED
+    else:
+        facts["readers"] = ["virtual card (simulated)"]
 
     open_reader = need("devices.idcard", "open_reader")
-    reader = open_reader(section)
     try:
-        if hasattr(reader, "open"):
-            reader.open()
-        if "readers" not in facts and callable(getattr(reader, "readers", None)):
-            facts["readers"] = [str(r) for r in reader.readers()]
+        reader = open_reader(section)
+    except Exception as exc:
+        if isinstance(exc, (ImportError, Unavailable)):
+            raise
+        return Health(State.FAILED, f"cannot open the card reader: {getattr(exc, 'detail', None) or exc}",
+                      "Check [devices.idcard] in /etc/kiosk/kiosk.toml (backend, reader, trust_store).", facts), VI_FAILED
+    try:
         health: Health = reader.health()
         facts.update(plain(health.facts))
         if health.state in (State.FAILED, State.NEEDS_ATTENTION):
             return Health(health.state, health.detail, health.action, facts), (
-                "Chưa cắm đầu đọc thẻ" if health.state is State.NEEDS_ATTENTION else "Đầu đọc thẻ không hoạt động")
-        present = reader.card_present() if hasattr(reader, "card_present") else None
+                VI_UNPLUGGED if "not available" in health.detail else VI_FAILED)
+        present = reader.card_present()
         facts["card_present"] = present
-        if present:
-            atr = _atr(reader)
-            if atr:
-                facts["atr"] = atr
-        can = opts.can or (SIM_TEST_CAN if section.get("backend") == "sim" else "")
         if not present:
-            return Health(State.NOT_READY if health.state is State.OK else health.state,
-                          "reader ready, no card on it" + ("" if not can else "; test read skipped"),
-                          "Put a test card on the reader for a test read (kiosk diag idcard --can CAN)." if section.get("backend") != "sim" else "",
+            return Health(State.NOT_READY, "reader ready, no card on it",
+                          "For a test read put a test card on the reader and run `kiosk diag idcard --can CAN`.",
                           facts)
+        try:
+            atr = _sim_atr(reader) if backend == "sim" else pcsc_atr(section.get("reader") or "")
+        except Exception as exc:  # the ATR is a nice-to-have; the test read below tells more
+            atr = None
+            facts["atr_error"] = str(exc)
+        if atr:
+            facts["atr"] = atr
+        can = opts.can or (SIM_TEST_CAN if backend == "sim" else "")
         if not can:
-            return Health(health.state, "reader ready, card present; test read skipped (no --can given)",
-                          "", facts)
-        return _test_read(reader, can, health, facts)
+            return Health(State.OK, "reader ready, card present; no test read (give the card's --can)", "", facts)
+        return _test_read(reader, can, facts)
     finally:
-        if hasattr(reader, "close"):
-            try:
-                reader.close()
-            except Exception:  # an unplugged reader cannot be closed cleanly; nothing to do
-                pass
+        reader.close()
 
 
-def _test_read(reader, can: str, health: Health, facts: dict) -> Health | tuple[Health, str]:
+def _test_read(reader, can: str, facts: dict) -> Health | tuple[Health, str]:
     AccessKey = need("devices.idcard", "AccessKey")
     try:
         got = reader.read(AccessKey.from_can(can), groups=("DG1", "DG13"))
     except Exception as exc:
-        reason = getattr(exc, "message_en", None) or str(exc)
+        reason = getattr(exc, "message_en", None) or getattr(exc, "detail", None) or str(exc)
         return Health(State.NEEDS_ATTENTION, f"test read failed: {reason}",
-                      "Check the CAN of the test card; clean the card and put it flat on the reader; "
-                      "if every card fails, replace the reader.", facts), "Đọc thử thẻ không thành công"
-    person = getattr(got, "person", None)
-    missing = list(getattr(person, "missing", []) or [])
-    checks = plain(getattr(got, "checks", {}) or {})
+                      "Check the test card's CAN (6 digits printed on the card); put the card flat on the reader "
+                      "and keep it still; if every card fails, replace the reader.", facts), "Đọc thử thẻ không thành công"
+    LAST_APDU_LOG[:] = list(getattr(got, "apdu_log", []) or [])
+    summary = got.checks_summary() if hasattr(got, "checks_summary") else {}
     facts["test_read"] = {
-        "access_control": getattr(got, "access_control", None),
-        "checks": {k: (v.get("state") or v.get("status") or v) if isinstance(v, dict) else v for k, v in checks.items()} if isinstance(checks, dict) else checks,
-        "missing_fields": len(missing),
+        "access_control": got.access_control,
+        "checks": summary,
+        "clone_check": getattr(getattr(got, "clone_check", None), "status", None),
+        "groups": list(getattr(got, "groups", []) or []),
+        "missing_fields": len(getattr(got.person, "missing", []) or []),
+        "apdus": (getattr(got, "stats", {}) or {}).get("apdus"),
     }
-    return Health(State.OK, f"test read ok ({facts['test_read']['access_control'] or 'access control unknown'})", "", facts)
+    if not getattr(got, "verified", True):
+        bad = ", ".join(k for k, v in summary.items() if v != "ok") or "clone check"
+        return Health(State.NEEDS_ATTENTION, f"test read done but the chip checks did not all pass ({bad})",
+                      "Use a genuine test card; if genuine cards fail the signature chain, update the CSCA "
+                      "certificates in [devices.idcard] trust_store.", facts), "Đọc thử thẻ không thành công"
+    return Health(State.OK, f"test read ok ({got.access_control}, chip checks passed)", "", facts)

@@ -35,7 +35,8 @@ def test_bundle_contents_and_no_personal_data(make_cfg, tmp_path, seeded_logs):
         texts = _all_text(zf)
     names = set(texts)
     for required in ("config.json", "diag.json", "versions.json", "printer/status.json", "README.txt",
-                     "manifest.json", "logs/kiosk.log", "logs/kiosk.log.1", "apdu/apdu/apdu-2026-11-23.log"):
+                     "manifest.json", "logs/kiosk.log", "logs/kiosk.log.1", "apdu/apdu/apdu-2026-11-23.log",
+                     "apdu/diag-test-read.log"):
         assert required in names, sorted(names)
     assert not any(n.startswith("camera/") for n in names)  # not in maintenance mode
     for name, text in texts.items():

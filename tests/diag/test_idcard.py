@@ -1,0 +1,139 @@
+"""Card reader check: the simulated card in-process, and a real pcscd with the vpcd driver and
+the project's virtual card (devices.idcard.vcard.vpcd) for present / no card / unplugged."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from devices.health import State
+from kiosk.cli import main
+from kiosk.diagnostics import Options, run
+
+idcard = pytest.importorskip("devices.idcard")
+VPCD_READER = "Virtual PCD 00 00"
+
+
+def test_sim_reader_test_read_reports_outcome_not_data(make_cfg):
+    r = run(make_cfg(), "idcard")
+    assert r.state is State.OK, r.health
+    f = r.health.facts
+    assert f["atr"].startswith("3B") and f["card_present"] is True
+    assert f["test_read"]["access_control"] in ("PACE", "BAC")
+    assert f["test_read"]["checks"]["signature"] == "ok"
+    text = repr(r.as_dict())
+    for value in ("001185012345", "Ngọc Ánh", "NGOC", "Đội Cấn", "1985"):
+        assert value not in text
+
+
+def test_sim_tampered_card_needs_attention(make_cfg):
+    r = run(make_cfg({"devices.idcard": {"dataset": "tampered"}}), "idcard")
+    assert r.state is State.NEEDS_ATTENTION and "chip checks" in r.health.detail
+
+
+def test_wrong_can_is_a_failed_test_read(make_cfg):
+    r = run(make_cfg(), "idcard", Options(can="999999"))
+    assert r.state is State.NEEDS_ATTENTION and r.health.detail.startswith("test read failed")
+    assert "CAN" in r.health.action
+
+
+def test_empty_trust_store_needs_attention(make_cfg, tmp_path):
+    (tmp_path / "empty-csca").mkdir()
+    r = run(make_cfg({"devices.idcard": {"trust_store": str(tmp_path / "empty-csca")}}), "idcard")
+    assert r.state is State.NEEDS_ATTENTION and "trust store" in r.health.detail
+
+
+# --- through a real pcscd -------------------------------------------------------------------------
+def _readers():
+    from devices.idcard.pcsc import list_readers
+
+    try:
+        return list_readers()
+    except Exception:
+        return None
+
+
+@pytest.fixture(scope="module")
+def pcscd():
+    """A running pcscd with the vpcd driver: one already running, or ours in the foreground."""
+    if VPCD_READER in (_readers() or []):
+        yield None
+        return
+    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if not os.path.exists(exe) or not Path("/etc/reader.conf.d/vpcd").exists():
+        pytest.skip("pcscd with the vsmartcard vpcd driver is not installed")
+    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while VPCD_READER not in (_readers() or []):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            pytest.fail("pcscd did not show the vpcd reader within 10 s")
+        time.sleep(0.05)
+    yield proc
+    proc.terminate()
+    proc.wait(5)
+
+
+def _present() -> bool:
+    from devices.idcard.pcsc import PcscTransport
+
+    try:
+        return PcscTransport(VPCD_READER).card_present()
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def vpcd_card(pcscd):
+    from devices.idcard.vcard.vpcd import VpcdCard
+
+    card = VpcdCard("default").start()
+    deadline = time.monotonic() + 10
+    while not _present():
+        if time.monotonic() > deadline:
+            card.stop()
+            pytest.fail("pcscd did not see the virtual card within 10 s")
+        time.sleep(0.05)
+    yield card
+    card.stop()
+    deadline = time.monotonic() + 10
+    while _present() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _pcsc_cfg(make_cfg, reader=VPCD_READER):
+    return make_cfg({"devices.idcard": {"backend": "pcsc", "reader": reader}})
+
+
+@pytest.mark.pcscd
+def test_pcsc_card_present_atr_and_test_read(make_cfg, vpcd_card):
+    r = run(_pcsc_cfg(make_cfg), "idcard", Options(can="012345"))
+    assert r.state is State.OK, r.health
+    assert VPCD_READER in r.health.facts["readers"]
+    assert r.health.facts["atr"] == "3B 88 80 01 42 41 43 4B 56 4E 30 31 B4"
+    assert r.health.facts["test_read"]["checks"]["chain"] == "ok"
+    # without a CAN there is no test read, but the reader and card are fine
+    r = run(_pcsc_cfg(make_cfg), "idcard")
+    assert r.state is State.OK and "no test read" in r.health.detail
+
+
+@pytest.mark.pcscd
+def test_pcsc_reader_without_card_is_not_ready(make_cfg, pcscd):
+    if _present():
+        pytest.skip("another test's virtual card is on the shared vpcd reader")
+    r = run(_pcsc_cfg(make_cfg), "idcard")
+    assert r.state is State.NOT_READY and "no card" in r.health.detail
+
+
+@pytest.mark.pcscd
+def test_pcsc_reader_unplugged_says_what_to_do_exit_code_3(make_cfg, pcscd, capsys):
+    cfg = _pcsc_cfg(make_cfg, reader="ACS ACR1252")
+    r = run(cfg, "idcard")
+    assert r.state is State.NEEDS_ATTENTION and "no card reader matching" in r.health.detail
+    assert "pcsc_scan" in r.health.action and r.message_vi == "Chưa cắm đầu đọc thẻ"
+    assert main(["--config", str(cfg.sources[-1]), "diag", "idcard"]) == 3
+    assert "Plug the card reader in" in capsys.readouterr().out

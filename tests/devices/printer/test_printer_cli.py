@@ -74,3 +74,32 @@ def test_bad_receipt_file(config, tmp_path, capsys):
     partial.write_text(json.dumps({"dossier_code": "X"}), encoding="utf-8")
     assert main(["--config", config(), "print", "receipt", "--dossier", str(partial)]) == 1
     assert "Thiếu hoặc sai thông tin" in capsys.readouterr().err
+
+
+def test_emulate_command_receives_a_network_job(tmp_path, ticket_data, same_pixels, capsys):
+    import socket
+    import threading
+
+    from devices.printer import open_printer, render_preview
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    rc = []
+    t = threading.Thread(target=lambda: rc.append(main(["printer", "emulate", "--port", str(port), "--jobs", "1",
+                                                        "--out-dir", str(tmp_path / "emu")])))
+    t.start()
+    p = open_printer({"backend": "network", "host": "127.0.0.1", "port": port, "timeout_s": 2.0,
+                      "spool_dir": str(tmp_path / "spool")})
+    for _ in range(100):  # the listener may need a moment to come up
+        try:
+            p.open()
+            break
+        except Exception:
+            threading.Event().wait(0.05)
+    with p:
+        p.print_layout("ticket", ticket_data)
+    t.join(timeout=30)
+    assert rc == [0]
+    assert same_pixels(Image.open(tmp_path / "emu" / "job-001.png"), render_preview("ticket", ticket_data))

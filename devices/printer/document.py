@@ -133,7 +133,7 @@ def preview(elements: list[Element], profile: Profile) -> Image.Image:
             y += img.height
         elif isinstance(el, Feed):
             y += el.lines * escpos_render.LINE_PITCH
-    out = Image.new("1", (width, y), 1)
+    out = Image.new("1", (width, y), 255)
     for x, yy, img in placed:
         out.paste(img, (x, yy))
     return out

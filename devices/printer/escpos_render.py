@@ -194,7 +194,7 @@ class _Paper:
         self.y = 0
 
     def add(self, img: Image.Image, x: int = 0) -> None:
-        row = Image.new("1", (self.width, img.height), 1)
+        row = Image.new("1", (self.width, img.height), 255)
         row.paste(img.crop((0, 0, min(img.width, self.width - x), img.height)), (x, 0))
         self.pieces.append((self.y, row))
         self.y += img.height
@@ -203,7 +203,7 @@ class _Paper:
         self.y += dots
 
     def image(self) -> Image.Image:
-        out = Image.new("1", (self.width, self.y), 1)
+        out = Image.new("1", (self.width, self.y), 255)
         for y, img in self.pieces:
             out.paste(img, (0, y))
         return out

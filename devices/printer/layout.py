@@ -27,7 +27,6 @@ from typing import Any
 
 import segno
 import yaml
-from PIL import ImageChops
 
 from . import escpos_render, raster
 from .document import Band, Cut, Element, Feed, NativeQR, NativeText
@@ -181,14 +180,10 @@ def build(name: str, data: dict[str, Any], profile: Profile) -> list[Element]:
                 flush()
                 elements.append(NativeText(text, align, style == "bold"))
                 continue
-            band = raster.render_text(text, width, sizes, style, align)
             if block.get("invert"):
-                # a black banner with white letters: padded so the marks do not touch the edge
-                pad = sizes["normal"] // 2
-                framed = raster.blank(width, band.height + 2 * pad)
-                framed.paste(band, (0, pad))
-                band = ImageChops.invert(framed)
-            bands.append(band)
+                bands.append(raster.banner(text, width, sizes, style, align))
+            else:
+                bands.append(raster.render_text(text, width, sizes, style, align))
         elif "field" in block:
             runs = [raster.Run(block["field"] + " ", "bold"), raster.Run(_fill(block["value"], values, name))]
             bands.append(raster.render_runs(runs, width, sizes, hanging=block.get("hanging", sizes["normal"])))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from .fonts import font, line_box
 
@@ -178,13 +178,22 @@ def render_text(text: str, width: int, sizes: dict[str, int], style: str = "norm
     return render_runs([Run(text, style)], width, sizes, align, **kw)
 
 
+def banner(text: str, width: int, sizes: dict[str, int], style: str = "bold", align: str = "center") -> Image.Image:
+    """White letters on a black band, padded so the marks do not touch its edges."""
+    band = render_text(text, width, sizes, style, align)
+    pad = sizes["normal"] // 2
+    framed = blank(width, band.height + 2 * pad)
+    framed.paste(band, (0, pad))
+    return ImageChops.invert(framed)
+
+
 def to_band(img: Image.Image) -> Image.Image:
     """Grey → 1-bit by a fixed threshold (no dithering: dots must be crisp and deterministic)."""
     return img.point(lambda v: 255 if v >= _THRESHOLD else 0, mode="1")
 
 
 def blank(width: int, height: int) -> Image.Image:
-    return Image.new("1", (width, max(0, height)), 1)
+    return Image.new("1", (width, max(0, height)), 255)
 
 
 def rule(width: int, style: str = "solid", thickness: int = 2, margin: int = 6) -> Image.Image:

@@ -82,3 +82,12 @@ def test_stacked_marks_are_not_clipped_by_the_line_box():
 def test_unknown_style_is_refused():
     with pytest.raises(ValueError):
         raster.render_text("x", 576, get_profile("80mm").sizes, "blinking")
+
+
+def test_banner_is_white_on_black_all_round():
+    p = get_profile("80mm")
+    b = raster.banner("CHƯA GỬI", 576, p.sizes, "xlarge_bold")
+    pad = p.sizes["normal"] // 2
+    black_rows = lambda rows: all(b.getpixel((x, y)) == 0 for y in rows for x in range(0, 576, 3))  # noqa: E731
+    assert black_rows(range(pad)) and black_rows(range(b.height - pad, b.height))
+    assert any(b.getpixel((x, y)) != 0 for y in range(pad, b.height - pad) for x in range(576))  # the letters

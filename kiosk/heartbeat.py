@@ -47,9 +47,9 @@ def _clean(value: Any) -> Any:
 
 
 def _bundle_id(flow_bundle: Any) -> Any:
-    if isinstance(flow_bundle, dict):
-        return flow_bundle.get("bundle_id") or flow_bundle.get("id") or flow_bundle.get("current")
-    return None
+    from kiosk.diagnostics.versions import current_bundle_id
+
+    return current_bundle_id(flow_bundle)
 
 
 def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime | None = None,
@@ -58,7 +58,7 @@ def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime
     from kiosk.diagnostics.versions import app_version as _app_version
 
     now = now or dt.datetime.now().astimezone()
-    checks = {}
+    devices: dict[str, Any] = {}
     for r in results:
         entry: dict[str, Any] = {"state": r.state.value, "detail": r.health.detail}
         if r.state is not State.OK and r.health.action:
@@ -68,16 +68,19 @@ def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime
             wanted["flow_bundle"] = _bundle_id(wanted["flow_bundle"])
         if wanted:
             entry["facts"] = wanted
-        checks[r.name] = entry
+        devices[r.name] = entry
+    app = app_version or _app_version()
     return _clean({
         "schema": SCHEMA,
         "kiosk_id": kiosk_id,
         "sent_at": now.isoformat(timespec="seconds"),
-        "app_version": app_version or _app_version(),
         "uptime_s": round(time.monotonic() - _BOOT),
         "state": worst_state(results).value,
         "needs_visit": [r.name for r in results if r.state in (State.NEEDS_ATTENTION, State.FAILED)],
-        "checks": checks,
+        # the three sections the central system's Heartbeat model names
+        "devices": devices,
+        "outbox": devices.get("outbox", {}).get("facts", {}),
+        "versions": {"app": app, **{k: v for k, v in devices.get("versions", {}).get("facts", {}).items() if k != "app"}},
     })
 
 

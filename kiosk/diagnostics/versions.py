@@ -75,6 +75,25 @@ def flow_bundle_status(cfg) -> dict:
     return plain(store.status())
 
 
+def current_bundle_id(status) -> str | None:
+    if isinstance(status, dict):
+        current = status.get("current")
+        if isinstance(current, dict):
+            return current.get("bundle_id")
+        return status.get("bundle_id")
+    return None
+
+
+def _bundle_line(status) -> str:
+    if not isinstance(status, dict):
+        return "flow bundle unknown"
+    bundle = current_bundle_id(status)
+    line = f"flow bundle {bundle}" if bundle else "no flow bundle installed (built-in flow definitions)"
+    if isinstance(status.get("pending"), dict):
+        line += f", {status['pending'].get('bundle_id')} staged for the next start"
+    return line
+
+
 def collect(cfg) -> dict:
     facts = {"app": app_version(), "python": platform.python_version(), "os": _os_name(),
              "kernel": platform.release()}
@@ -95,7 +114,7 @@ def check(cfg, opts) -> Health:
     except Exception as exc:
         facts["flow_bundle"] = str(exc)
         bundle_ok = False
-    summary = f"app {facts['app']}, Kivy {facts['kivy']}, OpenCV {facts['opencv']}"
+    summary = f"app {facts['app']}, {_bundle_line(facts['flow_bundle'])}, Kivy {facts['kivy']}, OpenCV {facts['opencv']}"
     if missing:
         return Health(State.FAILED, f"missing libraries: {', '.join(missing)}; {summary}",
                       "Reinstall the kiosk software (sudo scripts/install-kiosk.sh).", facts)

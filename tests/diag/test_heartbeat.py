@@ -26,10 +26,10 @@ def test_payload_shape_and_redaction():
         CheckResult("disk", "Disk", "Ổ đĩa", Health(State.OK, "card of Trần Thị Ngọc Ánh 001185012345")),
     ]
     p = build_payload("KIOSK-1", results, app_version="1.2.3")
-    assert p["schema"] == SCHEMA and p["kiosk_id"] == "KIOSK-1" and p["app_version"] == "1.2.3"
+    assert p["schema"] == SCHEMA and p["kiosk_id"] == "KIOSK-1" and p["versions"]["app"] == "1.2.3"
     assert p["state"] == "needs_attention" and p["needs_visit"] == ["printer"]
-    assert p["checks"]["printer"] == {"state": "needs_attention", "detail": "paper out", "action": "Load paper"}
-    assert p["checks"]["outbox"]["facts"] == {"depth": 2, "oldest_age_s": 30.0, "last_error": None}
+    assert p["devices"]["printer"] == {"state": "needs_attention", "detail": "paper out", "action": "Load paper"}
+    assert p["outbox"] == p["devices"]["outbox"]["facts"] == {"depth": 2, "oldest_age_s": 30.0, "last_error": None}
     text = json.dumps(p, ensure_ascii=False)
     assert all(v not in text for v in PERSONAL)
 
@@ -49,10 +49,10 @@ def test_worker_sends_to_central_with_device_health_reported_by_the_app(make_cfg
     assert beat["path"] == f"/api/v1/kiosks/{cfg['kiosk']['id']}/heartbeat"
     assert beat["auth"].startswith("Basic ")
     body = beat["body"]
-    assert body["checks"]["printer"]["state"] == "needs_attention"
+    assert body["devices"]["printer"]["state"] == "needs_attention"
     assert "printer" in body["needs_visit"]
-    assert {"network", "outbox", "disk", "memory", "temperature", "versions"} <= set(body["checks"])
-    assert "idcard" not in body["checks"]  # devices are the app's: not opened behind its back
+    assert {"network", "outbox", "disk", "memory", "temperature", "versions"} <= set(body["devices"])
+    assert "idcard" not in body["devices"]  # devices are the app's: not opened behind its back
 
 
 def test_central_down_is_counted_not_raised(make_cfg):

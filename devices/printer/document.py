@@ -12,7 +12,6 @@ import copy
 import unicodedata
 from dataclasses import dataclass
 
-from escpos.printer import Dummy
 from PIL import Image
 
 from . import escpos_render
@@ -69,7 +68,11 @@ def to_code_page(text: str, code_page: str) -> bytes:
     return "".join(out).encode(code_page, errors="replace")
 
 
-def _dummy(profile: Profile) -> Dummy:
+def _dummy(profile: Profile):
+    # imported here: python-escpos pulls in barcode, qrcode and cups support (~0.5 s), which the
+    # kiosk's start-up should not pay before the first print
+    from escpos.printer import Dummy
+
     d = Dummy()
     # python-escpos checks widths against the profile (and prints a warning when it is unknown)
     d.profile.profile_data = copy.deepcopy(d.profile.profile_data)

@@ -43,6 +43,17 @@ def _validator():
     return cls(schema)
 
 
+@lru_cache(maxsize=1)
+def _fast_check():
+    """fastjsonschema compiles the schema to Python: ~40x faster than jsonschema on a valid file.
+    It only says yes or no here; jsonschema explains a no with paths and lines."""
+    try:
+        import fastjsonschema
+    except ImportError:  # optional speed-up
+        return None
+    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
 def _path_text(path) -> str:
     out = ""
     for p in path:
@@ -130,6 +141,15 @@ def _parse_yaml(data: bytes, name: str) -> tuple[Any, _Tree]:
 
 
 def _schema_problems(doc, tree: _Tree) -> list[Problem]:
+    fast = _fast_check()
+    if fast is not None:
+        import fastjsonschema
+
+        try:
+            fast(doc)
+            return []
+        except fastjsonschema.JsonSchemaException:
+            pass
     out = []
     for err in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(err.absolute_path)

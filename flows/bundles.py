@@ -1,0 +1,513 @@
+"""Signed flow bundles: build, sign (Ed25519), verify, and the kiosk-side store.
+
+A bundle is a zip (docs/architecture.md, "Flow bundle"): ``manifest.json``, ``manifest.sig``
+(base64 Ed25519 signature of the exact manifest bytes), ``flows/<id>.yaml`` and ``media/…``.
+:func:`verify_bundle` is the one check used by the admin CLI, the central system and the kiosk:
+signature by a trusted key, every file listed with its sha256, nothing unlisted, every flow valid
+(the full loader), no path tricks, no zip bombs.
+
+:class:`BundleStore` keeps bundles on a kiosk: ``stage()`` verifies and unpacks a bundle next to
+the running one, ``activate_pending()`` switches to it with one atomic rename of ``state.json``
+(the kiosk calls it between citizen sessions; a running engine holds its own ``Flow`` object, so
+nothing changes under a citizen), ``rollback()`` returns to the previous bundle. (id, version)
+is immutable: a flow version seen before with other content is refused, and so is a bundle that
+would take any flow back to an older version.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from flows.errors import FlowLoadError
+from flows.loader import load_flow_bytes
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MAX_BUNDLE_BYTES = 200 * 1024 * 1024
+MAX_UNPACKED_BYTES = 500 * 1024 * 1024
+MAX_ENTRIES = 5000
+MAX_RATIO = 200  # compressed → uncompressed; more is a zip bomb, not a flow
+_BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed: the same flows make byte-identical bundles
+
+
+class BundleError(Exception):
+    """A bundle was refused; ``str()`` says why in plain English, ``message_vi`` in Vietnamese."""
+
+    def __init__(self, message: str, message_vi: str | None = None):
+        super().__init__(message)
+        self.message_vi = message_vi or ("Gói quy trình bị từ chối: " + message)
+
+
+@dataclass
+class BundleInfo:
+    bundle_id: str
+    created_at: str
+    flows: list[dict]             # [{"id", "version", "sha256", "path"}]
+    media: list[dict]             # [{"path", "sha256", "size"}]
+    sha256: str                   # of the whole bundle file
+    signed_by: str                # the trusted public key (base64) that verified it
+    missing_media: list[str] = field(default_factory=list)  # help media the flows name but the bundle lacks
+
+    def as_dict(self) -> dict:
+        return {"bundle_id": self.bundle_id, "created_at": self.created_at, "sha256": self.sha256,
+                "signed_by": self.signed_by, "flows": self.flows, "media_files": len(self.media),
+                "missing_media": len(self.missing_media)}
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+def generate_key() -> tuple[bytes, str]:
+    """A new Ed25519 key: (private key PEM bytes, public key base64) — the latter goes in
+    ``[flows].trusted_keys`` of every kiosk and of the central system."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem, public_key_b64(key)
+
+
+def public_key_b64(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise BundleError(f"cannot read the signing key {path}: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise BundleError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def _public_keys(trusted_keys: Iterable[str]) -> list[tuple[str, Ed25519PublicKey]]:
+    out = []
+    for k in trusted_keys:
+        try:
+            raw = base64.b64decode(k.strip(), validate=True)
+            out.append((k.strip(), Ed25519PublicKey.from_public_bytes(raw)))
+        except (binascii.Error, ValueError):
+            raise BundleError(f"trusted key {k[:12]!r}… is not a base64 Ed25519 public key (32 bytes)") from None
+    return out
+
+
+# --- build and sign -------------------------------------------------------------------------
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(entries, key=lambda n: (n != "manifest.json", n != "manifest.sig", n)):
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED if name.endswith((".mp4", ".png", ".jpg")) else zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            zf.writestr(info, entries[name])
+    return buf.getvalue()
+
+
+def _media_file(media_dir: Path, path: str) -> Path:
+    # manifest paths start with "media/"; media_dir is that folder itself
+    return media_dir / PurePosixPath(path).relative_to("media")
+
+
+def build_bundle(flow_paths: Iterable[str | Path], media_dir: str | Path | None = None, *,
+                 bundle_id: str | None = None, created_at: datetime | None = None) -> bytes:
+    """An unsigned bundle of the given flow files plus the help media of theirs that exist under
+    ``media_dir``. Every flow is fully validated first; raises :class:`BundleError` listing the
+    problems. Sign the result with :func:`sign`."""
+    entries: dict[str, bytes] = {}
+    flows, media, problems = [], [], []
+    seen: dict[str, str] = {}
+    for p in flow_paths:
+        p = Path(p)
+        try:
+            data = p.read_bytes()
+            flow = load_flow_bytes(data, str(p))
+        except OSError as exc:
+            problems.append(f"{p}: cannot read: {exc.strerror}")
+            continue
+        except FlowLoadError as exc:
+            problems.extend(str(x) for x in exc.problems)
+            continue
+        if flow.id in seen:
+            problems.append(f"{p}: flow id '{flow.id}' is also in {seen[flow.id]}")
+            continue
+        seen[flow.id] = str(p)
+        path = f"flows/{flow.id}.yaml"
+        entries[path] = data
+        flows.append({"id": flow.id, "version": flow.version, "sha256": flow.sha256, "path": path})
+        if media_dir is not None:
+            for m in flow.media_paths():
+                f = _media_file(Path(media_dir), m)
+                if m not in entries and f.is_file():
+                    blob = f.read_bytes()
+                    entries[m] = blob
+                    media.append({"path": m, "sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)})
+    if problems:
+        raise BundleError("flows refused: " + "; ".join(problems[:20]))
+    if not flows:
+        raise BundleError("no flows to bundle")
+    created = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    content = hashlib.sha256(json.dumps([flows, media], sort_keys=True).encode()).hexdigest()
+    manifest = {
+        "format": FORMAT,
+        "bundle_id": bundle_id or f"{created:%Y%m%dT%H%M%SZ}-{content[:12]}",
+        "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "flows": sorted(flows, key=lambda f: f["id"]),
+        "media": sorted(media, key=lambda m: m["path"]),
+    }
+    entries["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+    return _zip(entries)
+
+
+def sign(data: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The bundle with ``manifest.sig`` (re)written: an Ed25519 signature of the exact manifest bytes."""
+    entries = _read_entries(data)
+    entries.pop("manifest.sig", None)
+    if "manifest.json" not in entries:
+        raise BundleError("not a bundle: manifest.json is missing")
+    entries["manifest.sig"] = base64.b64encode(key.sign(entries["manifest.json"])) + b"\n"
+    return _zip(entries)
+
+
+# --- verify ---------------------------------------------------------------------------------
+
+def _safe_name(name: str) -> bool:
+    p = PurePosixPath(name)
+    return (bool(name) and not name.startswith("/") and "\\" not in name and ":" not in name
+            and all(part not in ("", ".", "..") for part in name.split("/")) and str(p) == name)
+
+
+def _read_entries(data: bytes) -> dict[str, bytes]:
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"bundle is {len(data)} bytes; at most {MAX_BUNDLE_BYTES}")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise BundleError(f"not a zip file: {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise BundleError(f"{len(infos)} files in the bundle; at most {MAX_ENTRIES}")
+        total = 0
+        names = set()
+        for i in infos:
+            if not _safe_name(i.filename):
+                raise BundleError(f"unsafe file name in bundle: {i.filename!r}")
+            if i.filename in names:
+                raise BundleError(f"file listed twice in bundle: {i.filename}")
+            names.add(i.filename)
+            mode = i.external_attr >> 16
+            if i.is_dir() or stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # no symlinks, devices, folders
+                raise BundleError(f"not a plain file in bundle: {i.filename}")
+            total += i.file_size
+            if total > MAX_UNPACKED_BYTES or i.file_size > MAX_RATIO * max(i.compress_size, 1024):
+                raise BundleError(f"bundle unpacks too large at {i.filename} (zip bomb?)")
+        out = {}
+        for i in infos:
+            try:
+                with zf.open(i) as fh:
+                    blob = fh.read(i.file_size + 1)
+            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+                raise BundleError(f"cannot read {i.filename} from the bundle: {exc}") from None
+            if len(blob) != i.file_size:
+                raise BundleError(f"{i.filename}: size does not match the zip directory")
+            out[i.filename] = blob
+        return out
+
+
+def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, int], str] | None = None) -> BundleInfo:
+    """Check a bundle completely; return what it holds or raise :class:`BundleError`.
+
+    ``known``: (flow id, version) → sha256 of versions seen before (a kiosk's history, the
+    central system's archive); the same id and version with other content is refused.
+    """
+    keys = _public_keys(trusted_keys)
+    if not keys:
+        raise BundleError("no trusted keys configured ([flows].trusted_keys): no bundle can be accepted",
+                          "Chưa cấu hình khóa tin cậy nên không thể nhận gói quy trình.")
+    entries = _read_entries(data)
+    raw = entries.get("manifest.json")
+    sig = entries.get("manifest.sig")
+    if raw is None or sig is None:
+        raise BundleError("not a signed bundle: manifest.json or manifest.sig is missing")
+    try:
+        signature = base64.b64decode(sig.strip(), validate=True)
+    except binascii.Error:
+        raise BundleError("manifest.sig is not base64") from None
+    signed_by = None
+    for b64, key in keys:
+        try:
+            key.verify(signature, raw)
+            signed_by = b64
+            break
+        except InvalidSignature:
+            continue
+    if signed_by is None:
+        raise BundleError("bad signature: manifest.sig was not made by any trusted key",
+                          "Chữ ký của gói quy trình không hợp lệ hoặc không phải của khóa tin cậy.")
+    try:
+        manifest = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"manifest.json is not JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"unknown bundle format {manifest.get('format') if isinstance(manifest, dict) else None!r}; expected {FORMAT}")
+    bundle_id = manifest.get("bundle_id")
+    if not isinstance(bundle_id, str) or not _BUNDLE_ID.fullmatch(bundle_id):
+        raise BundleError(f"bad bundle_id {bundle_id!r}")
+    created = manifest.get("created_at")
+    try:
+        datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    except ValueError:
+        raise BundleError(f"bad created_at {created!r}") from None
+    flows, media = manifest.get("flows"), manifest.get("media", [])
+    if not isinstance(flows, list) or not flows or not isinstance(media, list):
+        raise BundleError("manifest must list at least one flow and a media list")
+
+    listed = {"manifest.json", "manifest.sig"}
+    ids: set[str] = set()
+    named_media: set[str] = set()
+    for f in flows:
+        if not isinstance(f, dict) or not {"id", "version", "sha256", "path"} <= set(f):
+            raise BundleError("each manifest flow needs id, version, sha256 and path")
+        path = f["path"]
+        if path != f"flows/{f['id']}.yaml":
+            raise BundleError(f"flow {f['id']!r} must be stored as flows/{f['id']}.yaml, not {path!r}")
+        blob = entries.get(path)
+        if blob is None:
+            raise BundleError(f"{path} is listed in the manifest but missing from the bundle")
+        if hashlib.sha256(blob).hexdigest() != f["sha256"]:
+            raise BundleError(f"{path} was changed after signing (sha256 does not match the manifest)",
+                              f"Tệp {path} đã bị sửa sau khi ký.")
+        try:
+            flow = load_flow_bytes(blob, path)
+        except FlowLoadError as exc:
+            raise BundleError(f"{path} is not a valid flow: " + "; ".join(str(p) for p in exc.problems[:5])) from None
+        if flow.id != f["id"] or flow.version != f["version"]:
+            raise BundleError(f"{path}: the file says {flow.id} v{flow.version}, the manifest {f['id']} v{f['version']}")
+        if flow.id in ids:
+            raise BundleError(f"flow {flow.id} is in the bundle twice")
+        ids.add(flow.id)
+        prior = (known or {}).get((flow.id, flow.version))
+        if prior is not None and prior != flow.sha256:
+            raise BundleError(f"flow {flow.id} version {flow.version} was already published with other content; "
+                              f"a changed flow needs a new version number",
+                              f"Quy trình {flow.id} phiên bản {flow.version} đã có với nội dung khác; hãy tăng số phiên bản.")
+        named_media.update(flow.media_paths())
+        listed.add(path)
+    for m in media:
+        if not isinstance(m, dict) or not {"path", "sha256", "size"} <= set(m):
+            raise BundleError("each manifest media entry needs path, sha256 and size")
+        path = m["path"]
+        if not isinstance(path, str) or not path.startswith("media/") or not _safe_name(path):
+            raise BundleError(f"unsafe media path {path!r}")
+        blob = entries.get(path)
+        if blob is None:
+            raise BundleError(f"{path} is listed in the manifest but missing from the bundle")
+        if len(blob) != m["size"] or hashlib.sha256(blob).hexdigest() != m["sha256"]:
+            raise BundleError(f"{path} was changed after signing (sha256 or size does not match the manifest)")
+        listed.add(path)
+    extra = sorted(set(entries) - listed)
+    if extra:
+        raise BundleError(f"files in the bundle that the manifest does not list: {', '.join(extra[:5])}")
+    present = {m["path"] for m in media}
+    return BundleInfo(bundle_id, str(created), [dict(f) for f in flows], [dict(m) for m in media],
+                      hashlib.sha256(data).hexdigest(), signed_by, sorted(named_media - present))
+
+
+# --- the kiosk's store ------------------------------------------------------------------------
+
+def _when(text: str) -> datetime:
+    d = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+class BundleStore:
+    """Bundles on a kiosk under ``bundle_dir``: ``bundles/<id>/`` (bundle.zip plus its unpacked
+    files) and ``state.json`` (current, previous, pending, the versions seen). Not thread-safe:
+    one process (the kiosk, or the admin CLI while the kiosk is stopped) owns it."""
+
+    def __init__(self, bundle_dir: str | Path, trusted_keys: list[str]):
+        self.dir = Path(bundle_dir)
+        self.trusted_keys = list(trusted_keys)
+        (self.dir / "bundles").mkdir(parents=True, exist_ok=True)
+
+    # state
+    def _state(self) -> dict:
+        try:
+            s = json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            s = {}
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"{self.dir / 'state.json'} is unreadable: {exc}") from None
+        s.setdefault("current", None)
+        s.setdefault("previous", None)
+        s.setdefault("pending", None)
+        s.setdefault("seen", {})          # "id@version" → sha256
+        s.setdefault("highest", {})       # id → highest version ever activated
+        s.setdefault("rolled_back", [])   # bundle ids rolled back here: not re-staged automatically
+        return s
+
+    def _save(self, s: dict) -> None:
+        _write_atomic(self.dir / "state.json", json.dumps(s, indent=1, sort_keys=True).encode())
+
+    def path(self, bundle_id: str) -> Path:
+        return self.dir / "bundles" / bundle_id
+
+    def _info(self, bundle_id: str | None, verify: bool = False) -> BundleInfo | None:
+        if not bundle_id:
+            return None
+        data = (self.path(bundle_id) / "bundle.zip").read_bytes()
+        if verify:
+            return verify_bundle(data, self.trusted_keys)
+        entries = _read_entries(data)
+        m = json.loads(entries["manifest.json"])
+        return BundleInfo(m["bundle_id"], m["created_at"], m["flows"], m.get("media", []),
+                          hashlib.sha256(data).hexdigest(), "")
+
+    # API
+    def stage(self, data: bytes, *, force: bool = False) -> BundleInfo:
+        """Verify ``data`` and unpack it as the pending bundle (replacing an older pending one).
+        Refuses: bad signature or content, a flow version seen before with other content, a flow
+        older than the one running, a bundle older than the running one, and (unless ``force``) a
+        bundle that was rolled back on this kiosk."""
+        s = self._state()
+        known = {}
+        for k, v in s["seen"].items():
+            fid, _, ver = k.rpartition("@")
+            known[(fid, int(ver))] = v
+        info = verify_bundle(data, self.trusted_keys, known)
+        if info.bundle_id in (s["current"], s["pending"]):
+            return info
+        if info.bundle_id in s["rolled_back"] and not force:
+            raise BundleError(f"bundle {info.bundle_id} was rolled back on this kiosk; stage it with force to use it again")
+        current = self._info(s["current"])
+        if current is not None and _when(info.created_at) < _when(current.created_at):
+            raise BundleError(f"bundle {info.bundle_id} ({info.created_at}) is older than the running "
+                              f"{current.bundle_id} ({current.created_at}): replay refused",
+                              "Gói quy trình cũ hơn gói đang chạy: từ chối.")
+        for f in info.flows:
+            high = s["highest"].get(f["id"])
+            if high is not None and f["version"] < high and not force:
+                raise BundleError(f"flow {f['id']} version {f['version']} is older than version {high} already used here: replay refused",
+                                  "Quy trình cũ hơn phiên bản đang dùng: từ chối.")
+        target = self.path(info.bundle_id)
+        if not target.exists():
+            tmp = self.dir / "bundles" / f".tmp-{info.bundle_id}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            entries = _read_entries(data)
+            for name, blob in entries.items():
+                dest = tmp / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(blob)
+            (tmp / "bundle.zip").write_bytes(data)
+            os.replace(tmp, target)
+        old_pending = s["pending"]
+        s["pending"] = info.bundle_id
+        self._save(s)
+        if old_pending and old_pending not in (s["current"], s["previous"]):
+            shutil.rmtree(self.path(old_pending), ignore_errors=True)
+        log.info("flow bundle %s staged (%d flows)", info.bundle_id, len(info.flows))
+        return info
+
+    def activate_pending(self) -> BundleInfo | None:
+        """Make the pending bundle current (call between citizen sessions). Returns it, or None when
+        nothing was pending. The previous current bundle is kept for :meth:`rollback`."""
+        s = self._state()
+        pending = s["pending"]
+        if not pending:
+            return None
+        info = self._info(pending, verify=True)  # the files on disk may have changed since staging
+        old_previous = s["previous"]
+        s["previous"], s["current"], s["pending"] = s["current"], pending, None
+        for f in info.flows:
+            s["seen"][f"{f['id']}@{f['version']}"] = f["sha256"]
+            s["highest"][f["id"]] = max(f["version"], s["highest"].get(f["id"], 0))
+        if pending in s["rolled_back"]:
+            s["rolled_back"].remove(pending)
+        self._save(s)
+        if old_previous and old_previous not in (s["current"], s["previous"]):
+            shutil.rmtree(self.path(old_previous), ignore_errors=True)
+        log.info("flow bundle %s active", pending)
+        return info
+
+    def rollback(self) -> BundleInfo:
+        """Go back to the previous bundle (raises BundleError when there is none)."""
+        s = self._state()
+        if not s["previous"]:
+            raise BundleError("no previous bundle to roll back to", "Không có gói quy trình trước đó để quay lại.")
+        info = self._info(s["previous"], verify=True)
+        bad = s["current"]
+        s["current"], s["previous"] = s["previous"], None
+        if bad and bad not in s["rolled_back"]:
+            s["rolled_back"].append(bad)
+        self._save(s)
+        log.warning("flow bundle rolled back from %s to %s", bad, s["current"])
+        return info
+
+    def current(self) -> BundleInfo | None:
+        return self._info(self._state()["current"])
+
+    def current_dir(self) -> Path | None:
+        """Folder of the running bundle (``flows/`` and ``media/`` inside), or None."""
+        cur = self._state()["current"]
+        return self.path(cur) if cur else None
+
+    def registry(self):
+        """The running bundle's flows as a FlowRegistry; a flow file whose bytes on disk no longer
+        match the signed manifest is refused (reported in ``.errors``)."""
+        from flows.errors import Problem
+        from flows.registry import FlowRegistry, load_registry
+
+        d = self.current_dir()
+        if d is None:
+            return FlowRegistry([], [Problem(str(self.dir), "no flow bundle is active")])
+        reg = load_registry(d / "flows")
+        expected = {f["id"]: f["sha256"] for f in self.current().flows}
+        good = [f for f in reg.flows if expected.get(f.id) == f.sha256]
+        errors = reg.errors + [Problem(f.path, "changed on disk after the bundle was verified") for f in reg.flows if f not in good]
+        return FlowRegistry(good, errors)
+
+    def status(self) -> dict:
+        s = self._state()
+        out = {"bundle_dir": str(self.dir), "trusted_keys": len(self.trusted_keys), "rolled_back": list(s["rolled_back"])}
+        for k in ("current", "previous", "pending"):
+            info = self._info(s[k]) if s[k] else None
+            out[k] = None if info is None else {"bundle_id": info.bundle_id, "created_at": info.created_at,
+                                                "flows": [f"{f['id']} v{f['version']}" for f in info.flows]}
+        return out

@@ -5,7 +5,8 @@
     printer.status()                                  # -> PrinterStatus (DLE EOT; unknown stays unknown)
     render_preview("ticket", data, profile="80mm")    # -> PIL.Image, the raster that will print
 
-Layout names: receipt, provisional_receipt, ticket, test_page (data keys: docs/printing.md).
+Layout names: receipt, provisional_receipt, ticket, test_page (data keys: docs/printing.md);
+receipt_from_dossier() / provisional_from_dossier() fill them from the kiosk-dossier/1 document.
 """
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from .errors import LayoutError, PrinterError
 from .layout import LAYOUT_NAMES
 from .printer import Printer, PrintJob
 from .profiles import Profile, get_profile
+from .receipt_data import format_fee, provisional_from_dossier, receipt_from_dossier
 from .status import PrinterStatus
 
 __all__ = [
     "open_printer", "render_preview", "render_bytes", "Printer", "PrintJob", "PrinterStatus", "PrinterError",
     "LayoutError", "Profile", "get_profile", "LAYOUT_NAMES", "PrinterModel", "NetworkPrinterEmulator",
+    "receipt_from_dossier", "provisional_from_dossier", "format_fee",
 ]
 
 

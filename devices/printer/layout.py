@@ -5,12 +5,16 @@ them) and its ``blocks``, drawn top to bottom:
 
     text   a paragraph: ``text`` (template), ``style``, ``align``, ``invert`` (white on black),
            ``native: allowed`` (may go as printer text when ASCII-only and the profile allows)
-    field  ``label`` in bold then ``value`` (template), wrapped with a hanging indent
-    list   the items of a list field (``list: key``), optionally ``numbered``, with a ``heading``
+    field  the label given as ``field`` in bold, then ``value`` (template), wrapped with a
+           hanging indent (``hanging`` dots, default one text height)
+    list   the items of a list field (``list: key``), optionally ``numbered``, with a ``heading``,
+           a ``style`` and an ``indent``
     rule   a ``solid`` or ``dashed`` line
     space  blank dots
-    qr     a QR code of ``qr`` (template): native where the profile supports it, else raster
-    feed   paper feed in text lines; ``cut`` ends the job (a cut only if the profile has a cutter)
+    qr     a QR code of ``qr`` (template; nothing when empty), ``module`` dots per module:
+           native where the profile supports it, else raster; 4 white modules above and below
+    feed   paper feed in text lines; ``cut`` (full or partial) feeds the profile's
+           ``feed_before_cut`` lines and ends the job (a cut only if the profile has a cutter)
 
 Any block may have ``when: key`` (drawn only when the value is present and not empty).
 Templates are ``str.format`` strings: ``{received_at:%H:%M %d/%m/%Y}`` formats dates and

@@ -1,7 +1,6 @@
 """`kiosk print`: print (and preview) receipts, tickets and the test page on the configured printer."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import datetime

@@ -7,7 +7,6 @@ import pytest
 
 from devices.printer import LAYOUT_NAMES, LayoutError, PrinterError, render_bytes, render_preview
 from devices.printer.layout import load_layout, mask_id, validate
-from devices.printer.escpos_render import render
 
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "printing.md"

@@ -16,12 +16,14 @@ them) and its ``blocks``, drawn top to bottom:
     feed   paper feed in text lines; ``cut`` (full or partial) feeds the profile's
            ``feed_before_cut`` lines and ends the job (a cut only if the profile has a cutter)
 
-Any block may have ``when: key`` (drawn only when the value is present and not empty).
+Any block may have ``when: key`` (drawn only when the value is present and not empty) or
+``unless: key`` (only when it is empty).
 Templates are ``str.format`` strings: ``{received_at:%H:%M %d/%m/%Y}`` formats dates and
 ``{applicant_id!m}`` masks all but the last four characters.
 """
 from __future__ import annotations
 
+import logging
 import string
 import unicodedata
 from datetime import date, datetime
@@ -37,6 +39,8 @@ from .document import Band, Cut, Element, Feed, NativeQR, NativeText
 from .errors import LayoutError
 from .fonts import vietnamese_letters
 from .profiles import Profile
+
+log = logging.getLogger(__name__)
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
 LAYOUT_NAMES = ("receipt", "provisional_receipt", "ticket", "test_page")
@@ -121,8 +125,8 @@ def _coerce(name: str, key: str, kind: str, value: Any) -> Any:
 
 
 def validate(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The data with declared types applied; raises LayoutError naming the first bad key
-    (key names only: values may be personal)."""
+    """The data with declared types applied; raises LayoutError naming the first missing or bad
+    key (key names only: values may be personal). Keys the layout does not declare are ignored."""
     spec = load_layout(name)
     if not isinstance(data, dict):
         raise LayoutError(f"layout {name}: data must be a mapping of field names to values")
@@ -137,7 +141,9 @@ def validate(name: str, data: dict[str, Any]) -> dict[str, Any]:
         out[key] = _coerce(name, key, f.get("type", "text"), value)
     unknown = sorted(set(data) - set(out))
     if unknown:
-        raise LayoutError(f"layout {name}: unknown field(s) {', '.join(map(repr, unknown))}")
+        # callers often pass one dict for receipt and provisional receipt: extra keys are
+        # ignored (their names, never values, are logged so a misspelt key can be found)
+        log.debug("layout %s ignores key(s) %s", name, ", ".join(unknown))
     return out
 
 
@@ -173,8 +179,8 @@ def build(name: str, data: dict[str, Any], profile: Profile) -> list[Element]:
             bands.clear()
 
     for block in spec["blocks"]:
-        when = block.get("when")
-        if when and not values.get(when):
+        when, unless = block.get("when"), block.get("unless")
+        if (when and not values.get(when)) or (unless and values.get(unless)):
             continue
         if "text" in block:
             text = _fill(block["text"], values, name)

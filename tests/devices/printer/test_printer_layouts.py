@@ -42,13 +42,21 @@ def test_bad_types_are_refused(receipt_data, key, value):
         render_bytes("receipt", receipt_data)
 
 
-def test_unknown_keys_and_layouts_are_refused(receipt_data):
-    receipt_data["favourite_colour"] = "đỏ"
-    with pytest.raises(LayoutError, match="favourite_colour"):
-        render_bytes("receipt", receipt_data)
+def test_unknown_keys_are_ignored_and_unknown_layouts_refused(receipt_data, same_pixels):
+    # the kiosk passes one dict for receipt and provisional receipt (local_code included)
+    extra = {**receipt_data, "local_code": "", "favourite_colour": "đỏ"}
+    assert render_bytes("receipt", extra) == render_bytes("receipt", receipt_data)
     with pytest.raises(LayoutError) as err:
         render_bytes("invoice", {})
     assert err.value.reason == "unknown_layout"
+
+
+def test_ticket_without_counter_asks_to_wait(ticket_data, same_pixels):
+    without = render_preview("ticket", {**ticket_data, "counter": ""})
+    assert not same_pixels(without, render_preview("ticket", ticket_data))
+    from devices.printer.layout import build
+    from devices.printer.profiles import get_profile
+    assert build("ticket", {**ticket_data, "counter": ""}, get_profile("80mm"))  # no LayoutError
 
 
 @pytest.mark.parametrize("profile", ["58mm", "80mm"])

@@ -56,7 +56,7 @@ def test_cover_open_then_closed(tmp_path, ticket_data):
 
 def test_bad_data_is_not_spooled(tmp_path, ticket_data):
     p = _sim(tmp_path)
-    del ticket_data["counter"]
+    del ticket_data["number"]
     with pytest.raises(LayoutError):
         p.print_layout("ticket", ticket_data)
     assert p.pending() == []

@@ -4,9 +4,8 @@ province sees which kiosks need a visit before citizens complain.
 The payload is built only from diagnostic results (states, technician text, a few counts), and
 every string passes through kiosk.redact.redact() once more: nothing personal leaves this way.
 
-    worker = HeartbeatWorker(client, interval=300, cfg=cfg)
+    worker = HeartbeatWorker(client, interval=300, cfg=cfg, services=app.services)
     worker.start()
-    worker.report("printer", printer.health())   # the app feeds health of the devices it holds
     ...
     worker.stop()
 """
@@ -87,13 +86,14 @@ def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime
 class HeartbeatWorker(threading.Thread):
     """Sends a heartbeat now and every ``interval`` seconds until :meth:`stop`.
 
-    ``collect`` returns the results to report; by default the checks that do not open hardware
-    (network, outbox, disk, memory, temperature, versions) run, because the kiosk app holds the
-    devices; the app adds their state with :meth:`report`. A failed send is logged and retried at
-    the next beat: a heartbeat is a snapshot, so a lost one needs no resend.
+    ``collect`` returns the results to report. By default every check runs; with ``services``
+    (the app's kiosk.services.KioskServices) the device checks ask the devices the app holds,
+    without ``services`` they are skipped (never open a device behind the app's back).
+    :meth:`report` overrides one entry with a health the caller saw itself. A failed send is
+    logged and retried at the next beat: a heartbeat is a snapshot, so a lost one needs no resend.
     """
 
-    def __init__(self, client, interval: float = 300.0, *, cfg=None,
+    def __init__(self, client, interval: float = 300.0, *, cfg=None, services=None,
                  collect: Callable[[], list[CheckResult]] | None = None, kiosk_id: str | None = None):
         super().__init__(name="heartbeat", daemon=True)
         if collect is None and cfg is None:
@@ -103,6 +103,7 @@ class HeartbeatWorker(threading.Thread):
         self.kiosk_id = kiosk_id or (cfg["kiosk"]["id"] if cfg is not None else "unknown")
         self._cfg = cfg
         self._collect = collect
+        self._services = services
         self._halt = threading.Event()
         self._lock = threading.Lock()
         self._devices: dict[str, CheckResult] = {}
@@ -126,7 +127,8 @@ class HeartbeatWorker(threading.Thread):
         else:
             from kiosk.diagnostics.runner import run_all
 
-            results = run_all(self._cfg, devices=False)
+            results = (run_all(self._cfg, services=self._services) if self._services is not None
+                       else run_all(self._cfg, devices=False))
         with self._lock:
             reported = dict(self._devices)
         results = list(reported.values()) + [r for r in results if r.name not in reported]

@@ -6,6 +6,7 @@ when the module or backend is missing, so one absent driver never hides the othe
     from kiosk.diagnostics import run_all, run, exit_code
     results = run_all(cfg)                 # list[CheckResult], fixed order
     printer = run(cfg, "printer", Options(test_page=True))
+    text = format_table(run_all(cfg, services=app.services))   # maintenance screen: the app's devices
 """
 from kiosk.diagnostics.result import (  # noqa: F401
     EXIT_FAILED,
@@ -17,3 +18,4 @@ from kiosk.diagnostics.result import (  # noqa: F401
     worst_state,
 )
 from kiosk.diagnostics.runner import CHECKS, NAMES, Options, run, run_all  # noqa: F401
+from kiosk.diagnostics.report import render as format_table  # noqa: F401

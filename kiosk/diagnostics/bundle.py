@@ -100,13 +100,14 @@ def default_path(cfg, now: dt.datetime | None = None) -> Path:
 
 
 def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[CheckResult] | None = None,
-                 maintenance: bool = False, journal: bool = True) -> Path:
+                 maintenance: bool = False, journal: bool = True, services=None) -> Path:
     """Write the support zip and return its path. ``results`` (from run_all) are reused when the
-    caller already has them, e.g. the maintenance screen, whose devices are open in the app."""
+    caller already has them; ``services``: the running app's devices (maintenance screen), asked
+    instead of opened, for the checks and the snapshot."""
     from kiosk.diagnostics.runner import run_all
 
     if results is None:
-        results = run_all(cfg)
+        results = run_all(cfg, services=services)
     out_path = Path(out) if out else default_path(cfg)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".part")
@@ -151,7 +152,7 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
                 from kiosk.diagnostics.camera import grab_frame
                 from kiosk.diagnostics.imaging import encode_jpeg
 
-                _, frame = grab_frame(cfg)
+                frame, _ = grab_frame(cfg, getattr(services, "camera", None))
                 put("camera/snapshot.jpg", encode_jpeg(frame))
             except Exception as exc:  # the bundle is still useful without the picture
                 put("camera/snapshot-error.txt", redact(f"no snapshot: {exc}\n"))

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from devices.health import Health, State
 from kiosk.diagnostics import imaging
-from kiosk.diagnostics.runner import Unavailable, need
+from kiosk.diagnostics.runner import Unavailable, held, need
 
 FRAME_TIMEOUT_S = 5.0  # a USB camera needs a second or two for its first frame
 
 
-def grab_frame(cfg):
-    """Open the configured camera, take one frame, read its health, close it → (frame, Health|None).
-    Raises whatever the backend raises when no frame comes."""
+def _frame(cam):
+    try:
+        return cam.frame(timeout=FRAME_TIMEOUT_S)
+    except TypeError:
+        return cam.frame()
+
+
+def grab_frame(cfg, camera=None):
+    """One frame and the camera's health → (frame, Health|None). ``camera``: one the app holds
+    (used as is); otherwise the configured camera is opened and closed again. Raises whatever the
+    backend raises when no frame comes."""
+    if camera is not None:
+        return _frame(camera), (camera.health() if hasattr(camera, "health") else None)
     open_camera = need("devices.camera", "open_camera")
     cam = open_camera(dict(cfg["devices.camera"]))
     try:
         if hasattr(cam, "open"):
             cam.open()
-        try:
-            frame = cam.frame(timeout=FRAME_TIMEOUT_S)
-        except TypeError:
-            frame = cam.frame()
-        return frame, (cam.health() if hasattr(cam, "health") else None)
+        return _frame(cam), (cam.health() if hasattr(cam, "health") else None)
     finally:
         if hasattr(cam, "close"):
             try:
@@ -34,7 +40,7 @@ def check(cfg, opts) -> Health:
     section = cfg["devices.camera"]
     facts = {"backend": section.get("backend"), "source": str(section.get("source", ""))}
     try:
-        frame, device_health = grab_frame(cfg)
+        frame, device_health = grab_frame(cfg, held(opts, "camera"))
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise

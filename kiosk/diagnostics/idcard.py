@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
-from kiosk.diagnostics.runner import Unavailable, need
+from kiosk.diagnostics.runner import Unavailable, held, need
 
 # The simulated citizen's CAN (last 6 digits of ID 001185012345, docs/architecture.md): public
 # test data, also listed by `kiosk idcard datasets`.
@@ -71,9 +71,11 @@ def check(cfg, opts) -> Health:
     else:
         facts["readers"] = ["virtual card (simulated)"]
 
-    open_reader = need("devices.idcard", "open_reader")
+    reader = held(opts, "reader")
+    own = reader is None
     try:
-        reader = open_reader(section)
+        if own:
+            reader = need("devices.idcard", "open_reader")(section)
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
@@ -98,12 +100,14 @@ def check(cfg, opts) -> Health:
             facts["atr_error"] = str(exc)
         if atr:
             facts["atr"] = atr
-        can = opts.can or (SIM_TEST_CAN if backend == "sim" else "")
+        # the app's reader: a test read only when asked, a citizen may be about to use it
+        can = opts.can or (SIM_TEST_CAN if backend == "sim" and own else "")
         if not can:
             return Health(State.OK, "reader ready, card present; no test read (give the card's --can)", "", facts)
         return _test_read(reader, can, facts)
     finally:
-        reader.close()
+        if own:
+            reader.close()
 
 
 def _test_read(reader, can: str, facts: dict) -> Health | tuple[Health, str]:

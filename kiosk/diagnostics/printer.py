@@ -6,7 +6,7 @@ import datetime as dt
 
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
-from kiosk.diagnostics.runner import Unavailable, need
+from kiosk.diagnostics.runner import Unavailable, held, need
 
 MESSAGE_VI = {
     State.NEEDS_ATTENTION: "Máy in cần kiểm tra (giấy, nắp máy)",
@@ -22,10 +22,12 @@ def test_page_data(cfg) -> dict:
 def check(cfg, opts) -> Health:
     section = dict(cfg["devices.printer"])
     facts = {"backend": section.get("backend"), "profile": section.get("profile")}
-    open_printer = need("devices.printer", "open_printer")
+    printer = held(opts, "printer")
+    own = printer is None
     try:
-        printer = open_printer(section)
-        printer.open()
+        if own:
+            printer = need("devices.printer", "open_printer")(section)
+            printer.open()
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
@@ -48,6 +50,7 @@ def check(cfg, opts) -> Health:
         return Health(health.state, health.detail or "printer ready", health.action, facts), MESSAGE_VI.get(health.state, "")
     finally:
         try:
-            printer.close()
+            if own:
+                printer.close()
         except Exception:  # a printer that vanished mid-check must not mask the real reason
             pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
-from kiosk.diagnostics.runner import need
+from kiosk.diagnostics.runner import held, need
 
 TEST_PAYLOAD = b"kiosk://flow/kiosk-diag-test"
 
@@ -27,6 +27,11 @@ def _kind(payload: bytes) -> str:
 def check(cfg, opts) -> Health:
     section = dict(cfg["devices.qr"])
     facts: dict = {"backend": section.get("backend"), "port": section.get("port", "")}
+    app_scanner = held(opts, "scanner")
+    if app_scanner is not None:
+        # the app's reading loop consumes codes: a test payload would be taken as a citizen's scan
+        health = app_scanner.health()
+        return Health(health.state, health.detail, health.action, {**facts, **plain(health.facts)})
     open_scanner = need("devices.qr", "open_scanner")
     try:
         # the camera backend decodes frames of the [devices.camera] camera; open_scanner opens it

@@ -28,6 +28,14 @@ class Options:
     can: str = ""                  # idcard: CAN of a technician's test card, for a test read on real readers
     scan_timeout_s: float = 0.0    # qr: wait this long for a real scan (0: do not wait)
     timeout_s: float = 30.0        # per check
+    # The running app's kiosk.services.KioskServices (or anything with .reader/.scanner/.camera/
+    # .printer): device checks then ask the devices the app already holds instead of opening them.
+    services: Any = None
+
+
+def held(opts: "Options", attr: str) -> Any:
+    """The app's open device for ``attr`` (reader, scanner, camera, printer), or None."""
+    return getattr(opts.services, attr, None) if opts.services is not None else None
 
 
 @dataclass(frozen=True)
@@ -128,13 +136,22 @@ def find(name: str) -> Check:
     raise KeyError(f"unknown check {name!r}; expected one of: {', '.join(NAMES)}")
 
 
-def run(cfg, name: str, opts: Options | None = None) -> CheckResult:
-    return run_check(find(name), cfg, opts)
+def _with_services(opts: Options | None, services: Any) -> Options:
+    opts = opts or Options()
+    if services is not None:
+        opts = Options(**{**opts.__dict__, "services": services})
+    return opts
+
+
+def run(cfg, name: str, opts: Options | None = None, *, services: Any = None) -> CheckResult:
+    return run_check(find(name), cfg, _with_services(opts, services))
 
 
 def run_all(cfg, opts: Options | None = None, *, names: tuple[str, ...] | None = None,
-            devices: bool = True) -> list[CheckResult]:
-    """Every check (or those in ``names``) in the fixed order; ``devices=False`` skips the ones
-    that open hardware, for callers such as heartbeats while the kiosk app owns the devices."""
+            devices: bool = True, services: Any = None) -> list[CheckResult]:
+    """Every check (or those in ``names``) in the fixed order. ``services``: the app's open
+    devices, asked instead of opened (maintenance screen, heartbeats). ``devices=False`` skips the
+    device checks altogether."""
+    opts = _with_services(opts, services)
     chosen = [c for c in CHECKS if (names is None or c.name in names) and (devices or not c.device)]
     return [run_check(c, cfg, opts) for c in chosen]

@@ -64,15 +64,21 @@ def test_values_remembered_for_the_visit_are_redacted_too(make_cfg, tmp_path):
         assert "Lộc Bính" not in zf.read("logs/kiosk.log").decode()
 
 
-def test_maintenance_mode_adds_a_snapshot_or_says_why_not(make_cfg, tmp_path):
+def test_maintenance_mode_adds_a_snapshot(make_cfg, tmp_path):
     cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False}})
     out = build_bundle(cfg, tmp_path / "m.zip", results=[], maintenance=True, journal=False)
     with zipfile.ZipFile(out) as zf:
-        names = zf.namelist()
-        assert "camera/snapshot.jpg" in names or "camera/snapshot-error.txt" in names
-        if "camera/snapshot.jpg" in names:
-            assert zf.read("camera/snapshot.jpg")[:2] == b"\xff\xd8"
+        assert zf.read("camera/snapshot.jpg")[:2] == b"\xff\xd8"  # the simulated camera's frame
         assert json.loads(zf.read("manifest.json"))["maintenance"] is True
+
+
+def test_maintenance_mode_with_the_camera_gone_says_why(make_cfg, tmp_path):
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False},
+                    "devices.camera": {"backend": "file", "source": str(tmp_path / "missing.png")}})
+    out = build_bundle(cfg, tmp_path / "m.zip", results=[], maintenance=True, journal=False)
+    with zipfile.ZipFile(out) as zf:
+        assert "camera/snapshot.jpg" not in zf.namelist()
+        assert "no snapshot" in zf.read("camera/snapshot-error.txt").decode()
 
 
 def test_cli_bundle_writes_the_zip_where_asked(make_cfg, tmp_path):

@@ -130,7 +130,8 @@ def make_engine(database: str, *, pool_size: int = 20) -> Engine:
 
         engine.dialect._kiosk_sqlite = True  # type: ignore[attr-defined]
     else:
-        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        # no pre-ping (a round trip per request); stale connections are recycled instead
+        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
     metadata.create_all(engine)
     return engine
 

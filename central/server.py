@@ -143,7 +143,20 @@ def stop() -> None:
 
 def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, tls: TLSOptions | None = None,
           workers: int = 1, log_level: str = "info") -> None:
-    """Foreground server (blocks until Ctrl-C)."""
+    """Foreground server (blocks until Ctrl-C). ``workers`` > 1 runs that many processes
+    (``central.asgi.app_from_env``), each with its own engine on the same database."""
+    tls_kw = tls.uvicorn_kwargs() if tls else {}
+    if workers > 1:
+        import json
+        import os
+
+        os.environ["CENTRAL_DATABASE"] = str(central.engine.url.render_as_string(hide_password=False))
+        os.environ["CENTRAL_ADMIN_TOKEN"] = central.admin_token
+        os.environ["CENTRAL_TRUSTED_KEYS"] = json.dumps(list(central.trusted_keys))
+        central.engine.dispose()
+        uvicorn.run("central.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, access_log=False, lifespan="off", **tls_kw)
+        return
     config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level, access_log=False,
-                            lifespan="off", **(tls.uvicorn_kwargs() if tls else {}))
+                            lifespan="off", **tls_kw)
     uvicorn.Server(config).run()

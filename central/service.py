@@ -201,13 +201,15 @@ class Central:
         uid = str(uuidlib.UUID(str(body["uuid"])))
         if body.get("kiosk_id") not in (None, kiosk.kiosk_id):
             raise CentralError(422, "kiosk_mismatch", "Hồ sơ không khớp với máy tiếp nhận.", "dossier kiosk_id differs from the authenticated kiosk")
-        with self.engine.connect() as conn:
-            row = self._existing(conn, uid)
-        if row is not None:
-            return False, self._answer(row, "already")
         try:
+            # cached lookups: cheap enough to run before the replay check, which then needs no
+            # transaction of its own (one round of statements per dossier, replay or not)
             unit = routing.route(body["handling_unit"], kiosk.province_code)
         except routing.RoutingError as exc:
+            with self.engine.connect() as conn:
+                row = self._existing(conn, uid)
+            if row is not None:  # a replay of a dossier accepted before the unit list changed
+                return False, self._answer(row, "already")
             raise CentralError(422, exc.error, exc.message_vi, exc.message_en) from None
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
         received = codes.now_vn()

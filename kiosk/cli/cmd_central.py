@@ -19,6 +19,7 @@ def register(sub) -> None:
     s.add_argument("--tls-cert", metavar="PEM", help="server certificate (enables HTTPS)")
     s.add_argument("--tls-key", metavar="PEM", help="server private key")
     s.add_argument("--client-ca", metavar="PEM", help="require kiosk client certificates signed by this CA (mutual TLS)")
+    s.add_argument("--workers", type=int, default=1, help="server processes sharing the database (default 1)")
     s.add_argument("--no-register", action="store_true", help="do not register the configured kiosk at start")
     s.set_defaults(func=_serve)
 
@@ -77,7 +78,7 @@ def _serve(args) -> int:
         print("kiosk central serve: --client-ca needs --tls-cert/--tls-key (mutual TLS runs over HTTPS)", file=sys.stderr)
         return 2
     tls = TLSOptions(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
-    serve(central, host=args.host, port=args.port, tls=tls)
+    serve(central, host=args.host, port=args.port, tls=tls, workers=max(1, args.workers))
     return 0
 
 

@@ -1,0 +1,23 @@
+"""ASGI factory for running the central system under uvicorn with several worker processes:
+
+    CENTRAL_DATABASE=postgresql://… uvicorn --factory central.asgi:app_from_env --workers 2
+
+Each worker process opens its own engine; the database (SQLite WAL or PostgreSQL) is what they
+share, so a dossier is still stored exactly once whichever worker answers.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from central.app import create_app
+from central.service import Central
+
+
+def app_from_env():
+    central = Central.open(
+        os.environ["CENTRAL_DATABASE"],
+        admin_token=os.environ.get("CENTRAL_ADMIN_TOKEN", ""),
+        trusted_keys=json.loads(os.environ.get("CENTRAL_TRUSTED_KEYS", "[]")),
+    )
+    return create_app(central)

@@ -33,7 +33,7 @@ from devices.idcard.mrz import MRZ, key_seed_info, parse_td1, vn_expiry
 from devices.idcard.pace import PacePassword, perform_pace
 from devices.idcard.passive import FAILED, NOT_CHECKED, OK, Check
 from devices.idcard.securityinfo import aa_hash, parse_security_infos
-from devices.idcard.session import ChipSession
+from devices.idcard.session import LADDER, ChipSession
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,10 @@ class CardReader:
     backend = "pcsc"
 
     def __init__(self, transport, *, trust_store: str | os.PathLike | None = None,
-                 rng: Callable[[int], bytes] = os.urandom, timeout_s: float = 30.0, name: str = ""):
+                 rng: Callable[[int], bytes] = os.urandom, timeout_s: float = 30.0, name: str = "",
+                 read_sizes: tuple[int, ...] = LADDER):
         self.transport = transport
+        self.read_sizes = read_sizes     # READ BINARY sizes tried in order (65536 = extended length)
         self.trust_store_path = trust_store
         self.rng = rng
         self.timeout_s = timeout_s
@@ -284,11 +286,18 @@ class CardReader:
 
     # --- the read ------------------------------------------------------------------------------
     def read(self, key: AccessKey, groups=("DG1", "DG13"), progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None, timeout_s: float | None = None) -> CardRead:
+             cancel: threading.Event | None = None, timeout_s: float | None = None,
+             active_auth: bool = True) -> CardRead:
+        """Read ``groups`` (DG2 only when the photo is needed) and verify them.
+
+        ``active_auth=False`` skips DG14/DG15 and INTERNAL AUTHENTICATE (the clone check is then
+        reported as not_checked). Raises a :class:`CardError` subclass; failed verification checks
+        do not raise: they are in ``CardRead.checks`` and make ``CardRead.verified`` false.
+        """
         if not self._lock.acquire(blocking=False):
             raise CardError("another read is in progress")
         try:
-            return self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s)
+            return self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s, active_auth)
         except ParseError as exc:
             raise UnsupportedCard(f"unexpected data on the chip: {exc.detail}") from None
         finally:
@@ -298,7 +307,7 @@ class CardReader:
             except CardError:
                 pass
 
-    def _read(self, key, groups, progress, cancel, timeout_s) -> CardRead:
+    def _read(self, key, groups, progress, cancel, timeout_s, active_auth=True) -> CardRead:
         if self._trust is None:
             self.open()
         wanted = sorted({int(g.upper().removeprefix("DG")) for g in groups})
@@ -308,7 +317,7 @@ class CardReader:
         report(0.0, _LABELS["connect"])
         started = time.monotonic()
         self.transport.connect()
-        s = ChipSession(self.transport, cancel=cancel, deadline=started + timeout_s)
+        s = ChipSession(self.transport, cancel=cancel, deadline=started + timeout_s, ladder=self.read_sizes)
 
         method = self._access_control(s, key)
         report(0.2, _LABELS["auth"])
@@ -327,7 +336,7 @@ class CardReader:
             present = set(wanted)
         to_read = [n for n in wanted if n in present]
         # DG14 (which AA algorithm) and DG15 (the AA public key) are small: always read for clone detection
-        extra = [n for n in (14, 15) if n in present and n not in to_read]
+        extra = [n for n in (14, 15) if active_auth and n in present and n not in to_read]
         plan = to_read + extra
         raw: dict[int, bytes] = {}
         total_steps = max(1, len(plan))
@@ -339,7 +348,8 @@ class CardReader:
         report(0.85, _LABELS["verify"])
 
         checks = passive.passive_authentication(sod_raw, raw, self._trust or [])
-        clone = self._active_auth(s, raw)
+        clone = (self._active_auth(s, raw) if active_auth
+                 else Check(NOT_CHECKED, "active authentication skipped by the caller"))
         checks["active_authentication"] = clone
         checks["chip_authentication"] = Check(NOT_CHECKED, "chip authentication (DG14) is not implemented")
 
@@ -375,14 +385,13 @@ class CardReader:
     def _access_control(self, s: ChipSession, key: AccessKey) -> str:
         pace_info = None
         try:
-            if s.select(FID_CARD_ACCESS):
-                raw = self._read_card_access(s)
-                infos = parse_security_infos(raw) if raw else []
-                pace_info = next((i for i in infos if i.supported_pace), None)
-        except StatusError:
+            # EF.CardAccess is small and read in the clear: no extended-length probe for it
+            raw = s.read_file(FID_CARD_ACCESS, ladder=tuple(x for x in self.read_sizes if x <= 256) or (128,))
+            infos = parse_security_infos(raw) if raw else []
+            pace_info = next((i for i in infos if i.supported_pace), None)
+        except (StatusError, ParseError, UnsupportedCard):
             pace_info = None
-        except ParseError:
-            pace_info = None
+        s.block = None
         errors: list[CardError] = []
         if pace_info is not None and (key.can or key.mrz_info):
             password = PacePassword.can(key.can) if key.can else PacePassword.mrz(key.mrz_info)
@@ -411,26 +420,6 @@ class CardReader:
         if pace_info is None and key.can:
             raise UnsupportedCard("the chip offers no PACE and only a CAN was given (BAC needs MRZ data)")
         raise UnsupportedCard("no access control possible")
-
-    @staticmethod
-    def _read_card_access(s: ChipSession) -> bytes | None:
-        """EF.CardAccess is already selected: read it in the clear (it is small)."""
-        from devices.idcard import tlv
-        from devices.idcard.apdu import read_binary
-        r = s.exchange(read_binary(0, 256))
-        if not r.ok and not (r.sw == 0x6282 and r.data):
-            return None
-        buf = bytearray(r.data)
-        try:
-            _, total = tlv.header_length(bytes(buf))
-        except ParseError:
-            return None
-        while len(buf) < total:
-            r = s.exchange(read_binary(len(buf), min(256, total - len(buf))))
-            if not r.data:
-                return None
-            buf += r.data
-        return bytes(buf[:total])
 
     def _active_auth(self, s: ChipSession, raw: dict[int, bytes]) -> Check:
         if 15 not in raw:

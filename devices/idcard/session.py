@@ -3,7 +3,9 @@ READ BINARY sizes, cancellation, deadline and a redacted APDU log.
 
 READ BINARY size: the first read of a session tries an extended-length Le, then 256, 224, 192,
 160, 128, stepping down on 6700 / 6B00 / 6282-without-data, and keeps the first size that worked
-for the rest of the session. A file then costs one SELECT plus ceil(size / block) reads.
+for the rest of the session. Short sizes whose protected answer cannot fit in 256 bytes (256 under
+3DES; 256 and 224 under AES) are skipped without asking. A file then costs one SELECT plus
+ceil(size / block) reads.
 """
 from __future__ import annotations
 
@@ -90,13 +92,16 @@ class ChipSession:
             return Response(r.data, SW_OK)
         return r
 
-    def read_file(self, fid: int) -> bytes | None:
+    def read_file(self, fid: int, ladder: tuple[int, ...] | None = None) -> bytes | None:
         """Contents of an EF (None when the chip does not have it)."""
         if not self.select(fid):
             return None
         if self.block is None:
             first = None
-            for le in self.ladder:
+            for le in ladder or self.ladder:
+                if le != EXTENDED and self.sm is not None and self.sm.response_size(le) - 2 > 256:
+                    # the protected answer to this Le cannot fit a short response: no need to ask
+                    continue
                 try:
                     r = self._read(0, le)
                 except (OSError, ConnectionError):

@@ -156,6 +156,8 @@ class VirtualCard:
         if fid != 0x011C and not protected:
             return b"", 0x6982
         data = self.content.files[fid]
+        if (cmd.le or 0) > self.dataset.max_le:
+            return b"", 0x6700
         if offset > len(data):
             return b"", 0x6B00
         le = cmd.le or 0

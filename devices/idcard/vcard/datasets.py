@@ -56,6 +56,7 @@ class Dataset:
     pace: bool = True
     bac: bool = True
     extended_length: bool = True
+    max_le: int = 65536                            # larger READ BINARY Le is refused with 6700
     unreadable: frozenset[int] = frozenset()       # DG13 field numbers written in an unknown encoding
     tamper_dg13: bool = False
     clone: bool = False

@@ -73,7 +73,7 @@ def test_old_card_falls_back_to_bac_with_the_key_derived_from_the_qr():
     r = sim("old2021").read(key, groups=("DG1", "DG2", "DG13"))
     assert r.access_control == "BAC" and r.verified
     assert r.person.spouse_name == "Võ Thị Mai" and r.person.expiry_date == date(2030, 3, 20)
-    assert r.stats["block"] == 224                    # 256 refused (3DES SM answer > 256 bytes), 224 kept
+    assert r.stats["block"] == 224                    # extended refused; 256 cannot fit a 3DES SM answer
 
 
 def test_old_card_with_only_a_can_is_unsupported_with_a_vietnamese_message():
@@ -265,7 +265,7 @@ def test_apdu_count_is_the_minimum_for_the_negotiated_block_size():
         files = r.stats["file_sizes"]
         minimum = sum(1 + math.ceil(size / block) for size in files.values())
         access = 1 + 1 + 5 + 1 + 1                    # SELECT+READ CardAccess, PACE (5), SELECT AID, AA
-        probing = {65536: 0, 192: 3}[block]           # refused sizes tried once per session
+        probing = {65536: 0, 192: 1}[block]           # extended refused once per session; 256/224 cannot fit
         assert r.stats["apdus"] == minimum + access + probing, (name, r.stats)
 
 
@@ -279,3 +279,13 @@ def test_pace_failure_falls_back_to_bac():
     good = AccessKey.from_qr(QR_ANH)
     r = sim().read(AK(can="999999", mrz_info=good.mrz_info))
     assert r.access_control == "BAC" and r.verified
+
+
+def test_block_size_steps_down_on_6700_and_keeps_what_worked(monkeypatch):
+    from dataclasses import replace
+    monkeypatch.setitem(DATASETS, "small-buffer", replace(DATASETS["default"], name="small-buffer",
+                                                          extended_length=False, max_le=150))
+    r = sim("small-buffer").read(AccessKey.from_can("012345"), groups=("DG1", "DG2", "DG13"))
+    assert r.stats["block"] == 128 and r.verified
+    refused = [line for line in r.apdu_log if "SM READ BINARY" in line and "SW=6700" in line]
+    assert len(refused) == 3                          # extended, 192, 160 — once per session, not per file

@@ -90,7 +90,7 @@ def _bundle_line(status) -> str:
     bundle = current_bundle_id(status)
     line = f"flow bundle {bundle}" if bundle else "no flow bundle installed (built-in flow definitions)"
     if isinstance(status.get("pending"), dict):
-        line += f", {status['pending'].get('bundle_id')} staged for the next start"
+        line += f", {status['pending'].get('bundle_id')} staged (the app switches to it between visits)"
     return line
 
 
@@ -120,5 +120,5 @@ def check(cfg, opts) -> Health:
                       "Reinstall the kiosk software (sudo scripts/install-kiosk.sh).", facts)
     if not bundle_ok:
         return Health(State.FAILED, f"flow bundle status unavailable: {facts['flow_bundle']}; {summary}",
-                      "Reinstall the kiosk software (sudo scripts/install-kiosk.sh); then `kiosk flows update`.", facts)
+                      "Reinstall the kiosk software (sudo scripts/install-kiosk.sh); then `kiosk flows fetch`.", facts)
     return Health(State.OK, summary, "", facts)

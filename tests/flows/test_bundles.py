@@ -302,3 +302,37 @@ def test_publish_to_central_and_pick_up(tmp_path):
             assert fetch_and_stage(url, store, http) is None  # a rolled-back bundle stays rolled back
     finally:
         server.stop()
+
+
+def _hand_made(flow_bytes: bytes, flow_id="khai-sinh", version=1, key=KEY, hour=9) -> bytes:
+    """A bundle signed by a trusted key around a flow file that build_bundle would refuse: what a
+    compromised or careless admin machine could publish."""
+    m = {"format": 1, "bundle_id": f"hand-{hour}", "created_at": f"2026-11-23T{hour:02d}:00:00Z",
+         "flows": [{"id": flow_id, "version": version, "sha256": hashlib.sha256(flow_bytes).hexdigest(),
+                    "path": f"flows/{flow_id}.yaml"}], "media": []}
+    return resign({"manifest.json": json.dumps(m).encode(), f"flows/{flow_id}.yaml": flow_bytes}, key)
+
+
+KS = (DEFINITIONS / "khai-sinh.yaml").read_bytes()
+
+
+@pytest.mark.parametrize("name, flow_bytes, needle", [
+    ("unknown step kind", KS.replace(b"kind: review", b"kind: payment"), "payment"),
+    ("missing key", KS.replace(b"procedure_code:", b"procedure_kode:"), "procedure_code"),
+    ("skip_to cycle", KS.replace(b"  - id: tre\n    kind: form\n",
+                                 b"  - id: tre\n    kind: form\n    skip_to: [{if: \"copies > 1\", to: cha-me}]\n"), "cycle"),
+    ("bad condition", KS.replace(b"visible_if: \"has_father == true\"", b"visible_if: \"has_father = = true\"", 1), "bad condition"),
+    ("media traversal", KS.replace(b"  - id: tre\n    kind: form\n",
+                                   b"  - id: tre\n    kind: form\n    help: {video: media/help/khai-sinh/../../../../etc/shadow}\n"), "media path"),
+    ("deep nesting", KS + b"x: " + b"[" * 40 + b"]" * 40 + b"\n", "nested more than"),
+    ("huge file", KS + b"# " + b"x" * 300_000 + b"\n", "at most 262144 bytes"),
+])
+def test_hostile_definitions_in_a_signed_bundle(store, name, flow_bytes, needle):
+    first = store.stage(signed(hour=1))
+    store.activate_pending()
+    before = store.status()
+    with pytest.raises(BundleError, match="not a valid flow") as info:
+        store.stage(_hand_made(flow_bytes, hour=9))
+    assert needle in str(info.value), str(info.value)
+    assert store.status() == before and _running(store) == first.bundle_id
+    assert not (store.dir / "bundles" / "hand-9").exists()

@@ -287,17 +287,25 @@ class CardReader:
     # --- the read ------------------------------------------------------------------------------
     def read(self, key: AccessKey, groups=("DG1", "DG13"), progress: ProgressFn | None = None,
              cancel: threading.Event | None = None, timeout_s: float | None = None,
-             active_auth: bool = True) -> CardRead:
+             active_auth: bool = True, require_verified: bool = False) -> CardRead:
         """Read ``groups`` (DG2 only when the photo is needed) and verify them.
 
         ``active_auth=False`` skips DG14/DG15 and INTERNAL AUTHENTICATE (the clone check is then
         reported as not_checked). Raises a :class:`CardError` subclass; failed verification checks
-        do not raise: they are in ``CardRead.checks`` and make ``CardRead.verified`` false.
+        do not raise: they are in ``CardRead.checks`` and make ``CardRead.verified`` false, unless
+        ``require_verified`` is set, which raises :class:`VerificationFailed` (``.result`` holds the read).
         """
         if not self._lock.acquire(blocking=False):
             raise CardError("another read is in progress")
         try:
-            return self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s, active_auth)
+            result = self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s, active_auth)
+            if require_verified and not result.verified:
+                failed = [k for k, v in result.checks.items() if v.status == FAILED or (
+                    k in ("hashes", "signature", "chain") and v.status != OK)]
+                err = VerificationFailed("checks not ok: " + ", ".join(failed))
+                err.result = result
+                raise err
+            return result
         except ParseError as exc:
             raise UnsupportedCard(f"unexpected data on the chip: {exc.detail}") from None
         finally:
@@ -355,15 +363,21 @@ class CardReader:
 
         mrz = dg13 = None
         photo = mime = None
-        if 1 in raw:
-            mrz = lds.parse_dg1(raw[1])
-            checks["mrz_check_digits"] = Check(OK if mrz.valid else FAILED,
-                                               ", ".join(k for k, v in mrz.checks.items() if not v) or "all check digits valid")
-        if 13 in raw:
-            dg13 = parse_dg13(raw[13])
-        if 2 in raw and 2 in wanted:
-            face = lds.parse_dg2(raw[2])
-            photo, mime = face.data, face.mime
+        try:
+            if 1 in raw:
+                mrz = lds.parse_dg1(raw[1])
+                checks["mrz_check_digits"] = Check(OK if mrz.valid else FAILED, ", ".join(
+                    k for k, v in mrz.checks.items() if not v) or "all check digits valid")
+            if 13 in raw:
+                dg13 = parse_dg13(raw[13])
+            if 2 in raw and 2 in wanted:
+                face = lds.parse_dg2(raw[2])
+                photo, mime = face.data, face.mime
+        except ParseError as exc:
+            # unparseable bytes that also fail their hash were altered: that is a verification failure
+            if checks["hashes"].status == FAILED:
+                raise VerificationFailed(f"altered data group: {exc.detail}") from None
+            raise
         person = person_from(dg13, mrz)
         if mrz is not None and dg13 is not None and dg13.get(1) and mrz.id_number:
             same = dg13.get(1) == mrz.id_number

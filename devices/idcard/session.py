@@ -132,6 +132,8 @@ class ChipSession:
         while len(buf) < total:
             want = min(self.block, total - len(buf))
             r = self._read(len(buf), want)
+            if r.sw in (SW_EOF_WARNING, SW_WRONG_P1P2) and not r.data:
+                raise ParseError(f"file {fid:04X} is shorter than its TLV length")
             if not r.ok:
                 raise StatusError(r.sw, f"READ BINARY {fid:04X} at {len(buf)}")
             if not r.data:

@@ -289,3 +289,41 @@ def test_block_size_steps_down_on_6700_and_keeps_what_worked(monkeypatch):
     assert r.stats["block"] == 128 and r.verified
     refused = [line for line in r.apdu_log if "SM READ BINARY" in line and "SW=6700" in line]
     assert len(refused) == 3                          # extended, 192, 160 — once per session, not per file
+
+
+def test_require_verified_raises_a_typed_error_carrying_the_read():
+    from devices.idcard.errors import VerificationFailed
+    with pytest.raises(VerificationFailed) as exc:
+        sim("tampered").read(AccessKey.from_can("012345"), require_verified=True)
+    assert "hashes" in exc.value.detail and exc.value.result.checks["hashes"].status == "failed"
+    assert "kiểm tra an toàn" in exc.value.message_vi
+    assert sim().read(AccessKey.from_can("012345"), require_verified=True).verified
+
+
+def test_garbled_and_altered_data_group_is_a_verification_failure(monkeypatch):
+    from devices.idcard.errors import VerificationFailed
+    from devices.idcard.vcard import datasets
+    files = datasets.build_files("default")
+    broken = dict(files.files)
+    broken[0x010D] = b"\x6D\x03\x30\x01\x02"          # DG13 garbled after signing
+    monkeypatch.setattr(datasets, "build_files", lambda name: datasets.CardFiles(broken, files.aa_key_seed,
+                                                                                  files.mrz_info_key, files.can))
+    import devices.idcard.vcard.card as card_mod
+    monkeypatch.setattr(card_mod, "build_files", datasets.build_files)
+    with pytest.raises(VerificationFailed):
+        sim().read(AccessKey.from_can("012345"))
+
+
+def test_file_shorter_than_its_header_is_a_typed_error(monkeypatch):
+    from devices.idcard.vcard import datasets
+    import devices.idcard.vcard.card as card_mod
+    files = datasets.build_files("default")
+    broken = dict(files.files)
+    broken[0x010D] = files.files[0x010D][:100]
+    monkeypatch.setattr(card_mod, "build_files", lambda name: datasets.CardFiles(
+        broken, files.aa_key_seed, files.mrz_info_key, files.can))
+    reader = open_reader({"backend": "sim", "dataset": "default", "trust_store": TRUST},)
+    reader.read_sizes = (64,)
+    with pytest.raises(UnsupportedCard) as exc:
+        reader.read(AccessKey.from_can("012345"))
+    assert "shorter" in exc.value.detail

@@ -13,12 +13,26 @@ class SimCardReader(CardReader):
     """The in-process virtual card; the kiosk can simulate placing and lifting the card."""
 
     backend = "sim"
+    _watchers: list
 
     def sim_insert(self, dataset: str = "default") -> None:
+        """Lay the virtual card of ``dataset`` on the reader (replacing any card)."""
         self.transport.insert(dataset)
+        for on_insert, _ in list(getattr(self, "_watchers", [])):
+            on_insert()
 
     def sim_remove(self) -> None:
+        """Lift the virtual card; a read in progress fails with CardRemoved."""
         self.transport.remove()
+        for _, on_remove in list(getattr(self, "_watchers", [])):
+            on_remove()
+
+    def watch(self, on_insert, on_remove):
+        if not hasattr(self, "_watchers"):
+            self._watchers = []
+        pair = (on_insert, on_remove)
+        self._watchers.append(pair)
+        return lambda: self._watchers.remove(pair) if pair in self._watchers else None
 
 
 def open_reader(cfg: dict) -> CardReader:

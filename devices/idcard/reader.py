@@ -269,6 +269,11 @@ class CardReader:
         except CardError:
             return False
 
+    def watch(self, on_insert: Callable[[], None], on_remove: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_insert``/``on_remove`` (from another thread) as cards come and go; returns a
+        function that stops watching. The kiosk hands these to the UI with Clock.schedule_once."""
+        return self.transport.watch(on_insert, on_remove)
+
     def health(self) -> Health:
         facts = {"backend": self.backend, "trust_store_certs": len(self._trust or [])}
         try:

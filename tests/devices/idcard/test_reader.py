@@ -160,7 +160,13 @@ def test_sim_insert_remove_and_no_card():
     with pytest.raises(NoCard) as exc:
         reader.read(AccessKey.from_can("012345"))
     assert "đặt thẻ" in exc.value.message_vi
+    events = []
+    stop = reader.watch(lambda: events.append("in"), lambda: events.append("out"))
     reader.sim_insert("missing")
+    reader.sim_remove()
+    stop()
+    reader.sim_insert("missing")
+    assert events == ["in", "out"]
     assert reader.read(AccessKey.from_can("007890")).person.id_number == "031088007890"
     assert reader.health().state is State.OK
 

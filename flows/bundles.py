@@ -66,6 +66,23 @@ class BundleInfo:
     sha256: str                   # of the whole bundle file
     signed_by: str                # the trusted public key (base64) that verified it
     missing_media: list[str] = field(default_factory=list)  # help media the flows name but the bundle lacks
+    path: Path | None = None      # the unpacked bundle on a kiosk (BundleStore), else None
+
+    def registry(self):
+        """The bundle's flows as a FlowRegistry (for a bundle unpacked by :class:`BundleStore`);
+        a flow file whose bytes on disk no longer match the signed manifest is refused and
+        reported in ``.errors``."""
+        from flows.errors import Problem
+        from flows.registry import FlowRegistry, load_registry
+
+        if self.path is None:
+            return FlowRegistry([], [Problem(self.bundle_id, "this bundle is not unpacked on this kiosk")])
+        reg = load_registry(self.path / "flows")
+        expected = {f["id"]: f["sha256"] for f in self.flows}
+        good = [f for f in reg.flows if expected.get(f.id) == f.sha256]
+        errors = reg.errors + [Problem(f.path, "changed on disk after the bundle was verified")
+                               for f in reg.flows if f not in good]
+        return FlowRegistry(good, errors)
 
     def as_dict(self) -> dict:
         return {"bundle_id": self.bundle_id, "created_at": self.created_at, "sha256": self.sha256,
@@ -393,11 +410,13 @@ class BundleStore:
             return None
         data = (self.path(bundle_id) / "bundle.zip").read_bytes()
         if verify:
-            return verify_bundle(data, self.trusted_keys)
-        entries = _read_entries(data)
-        m = json.loads(entries["manifest.json"])
-        return BundleInfo(m["bundle_id"], m["created_at"], m["flows"], m.get("media", []),
-                          hashlib.sha256(data).hexdigest(), "")
+            info = verify_bundle(data, self.trusted_keys)
+        else:
+            m = json.loads(_read_entries(data)["manifest.json"])
+            info = BundleInfo(m["bundle_id"], m["created_at"], m["flows"], m.get("media", []),
+                              hashlib.sha256(data).hexdigest(), "")
+        info.path = self.path(bundle_id)
+        return info
 
     # API
     def stage(self, data: bytes, *, force: bool = False) -> BundleInfo:
@@ -437,6 +456,7 @@ class BundleStore:
                 dest.write_bytes(blob)
             (tmp / "bundle.zip").write_bytes(data)
             os.replace(tmp, target)
+        info.path = target
         old_pending = s["pending"]
         s["pending"] = info.bundle_id
         self._save(s)
@@ -489,19 +509,14 @@ class BundleStore:
         return self.path(cur) if cur else None
 
     def registry(self):
-        """The running bundle's flows as a FlowRegistry; a flow file whose bytes on disk no longer
-        match the signed manifest is refused (reported in ``.errors``)."""
+        """The running bundle's flows as a FlowRegistry (see :meth:`BundleInfo.registry`)."""
         from flows.errors import Problem
-        from flows.registry import FlowRegistry, load_registry
+        from flows.registry import FlowRegistry
 
-        d = self.current_dir()
-        if d is None:
+        cur = self.current()
+        if cur is None:
             return FlowRegistry([], [Problem(str(self.dir), "no flow bundle is active")])
-        reg = load_registry(d / "flows")
-        expected = {f["id"]: f["sha256"] for f in self.current().flows}
-        good = [f for f in reg.flows if expected.get(f.id) == f.sha256]
-        errors = reg.errors + [Problem(f.path, "changed on disk after the bundle was verified") for f in reg.flows if f not in good]
-        return FlowRegistry(good, errors)
+        return cur.registry()
 
     def status(self) -> dict:
         s = self._state()

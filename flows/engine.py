@@ -8,6 +8,7 @@ identify step; ``document:<id>`` on documents steps; ``handling_unit``; ``consen
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -289,9 +290,14 @@ class FlowEngine:
                 if msg:
                     out[f.id] = msg
         elif k == "identify":
-            if not self.applicant or not self.applicant.get("id_number"):
+            a = self.applicant or {}
+            if not a.get("id_number"):
                 out["applicant"] = ("Vui lòng đặt thẻ căn cước lên đầu đọc, quét mã QR trên thẻ hoặc nhập thông tin.",
                                     "Place your ID card on the reader, scan its QR code or type your details.")
+            elif not re.fullmatch(r"\d{12}|\d{9}", str(a["id_number"])):
+                out["applicant"] = ("Số định danh cá nhân phải gồm 12 chữ số.", "The personal ID number must be 12 digits.")
+            elif not str(a.get("full_name") or "").strip():
+                out["applicant"] = ("Vui lòng nhập họ, chữ đệm và tên.", "Please give your full name.")
         elif k == "documents":
             for d, required in self.step_documents(step):
                 if required and not self.attachments.get(d.id):

@@ -255,3 +255,16 @@ def test_attachments_checked():
     assert len(e.attachments["giay-chung-sinh"]) == 1
     e.remove_attachment("giay-chung-sinh")
     assert "giay-chung-sinh" not in e.attachments
+
+
+def test_typed_identification_is_checked():
+    e = _khai_sinh()
+    e.next()
+    e.set_applicant({"id_number": "12345", "full_name": "Trần Thị Ngọc Ánh"}, "typed")
+    assert e.errors() == {"applicant": "Số định danh cá nhân phải gồm 12 chữ số."}
+    e.set_applicant({"id_number": "001185012345", "full_name": " "}, "typed")
+    assert "họ, chữ đệm và tên" in e.errors()["applicant"]
+    e.set_applicant({"id_number": "001185012345", "full_name": "Trần Thị Ngọc Ánh", "sex": "Nữ"}, "qr")
+    assert e.next()
+    with pytest.raises(FlowError):
+        e.set_applicant(SIM_CITIZEN, "vneid")

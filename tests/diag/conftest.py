@@ -35,7 +35,8 @@ def make_cfg(tmp_path):
             "outbox": {"path": str(tmp_path / "var" / "outbox" / "outbox.sqlite3"),
                        "key_file": str(tmp_path / "var" / "outbox" / "outbox.key")},
             "flows": {"bundle_dir": str(tmp_path / "var" / "flows")},
-            "devices.printer": {"out_dir": str(tmp_path / "var" / "printer")},
+            "devices.printer": {"out_dir": str(tmp_path / "var" / "printer"),
+                                "spool_dir": str(tmp_path / "var" / "printer" / "spool")},
         }
         for name, values in (overrides or {}).items():
             sections.setdefault(name, {}).update(values)

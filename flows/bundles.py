@@ -445,6 +445,8 @@ class BundleStore:
                 raise BundleError(f"flow {f['id']} version {f['version']} is older than version {high} already used here: replay refused",
                                   "Quy trình cũ hơn phiên bản đang dùng: từ chối.")
         target = self.path(info.bundle_id)
+        if target.exists() and info.bundle_id != s["previous"]:
+            shutil.rmtree(target)  # left from an earlier staging: unpack afresh from the verified bytes
         if not target.exists():
             tmp = self.dir / "bundles" / f".tmp-{info.bundle_id}"
             shutil.rmtree(tmp, ignore_errors=True)

@@ -329,11 +329,9 @@ class _Checker:
         if (min_date or max_date) and f["type"] != "date":
             self.problem(fp + ("validation",), "min_date / max_date apply to date fields only")
         if "pattern" in v:
-            import re
-            try:
-                re.compile(v["pattern"])
-            except re.error as exc:
-                self.problem(fp + ("validation", "pattern"), f"bad regular expression: {exc}")
+            why = _pattern_problem(v["pattern"])
+            if why:
+                self.problem(fp + ("validation", "pattern"), why)
         default = f.get("default")
         if default is not None:
             t = f["type"]
@@ -352,6 +350,45 @@ class _Checker:
             validation=v, rules=rules, min_date=min_date, max_date=max_date,
             visible_if=self.expr(f["visible_if"], fp + ("visible_if",)) if "visible_if" in f else None,
             keyboard=f.get("keyboard"))
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why a validation pattern is unacceptable, or None. Nested repetition such as ``(a+)+`` can
+    take exponential time on a citizen's input and freeze the kiosk (ReDoS), so it is refused."""
+    import re
+
+    try:
+        re.compile(pattern)
+        import re._parser as sre  # Python 3.11+
+    except re.error as exc:
+        return f"bad regular expression: {exc}"
+    except ImportError:  # pragma: no cover - older Pythons: compile check only
+        return None
+    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)}
+
+    def walk(items, inside_repeat: bool) -> bool:
+        for op, av in items:
+            if op in repeats:
+                lo, hi, sub = av
+                unbounded = hi is sre.MAXREPEAT or hi > 1
+                if inside_repeat and unbounded:
+                    return True
+                if walk(sub, inside_repeat or unbounded):
+                    return True
+            elif op is sre.SUBPATTERN:
+                if walk(av[-1], inside_repeat):
+                    return True
+            elif op is sre.BRANCH:
+                if any(walk(b, inside_repeat) for b in av[1]):
+                    return True
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                if walk(av[1], inside_repeat):
+                    return True
+        return False
+
+    if walk(sre.parse(pattern), False):
+        return "nested repetition such as (a+)+ can freeze the kiosk on some inputs; simplify the pattern"
+    return None
 
 
 def load_flow_bytes(data: bytes, name: str = "<flow>") -> Flow:

@@ -15,6 +15,7 @@ Msg = tuple[str, str]
 _PHONE = re.compile(r"0[1-9]\d{8}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _SPACES = re.compile(r"\s+")
+_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")  # Vietnamese: "." groups thousands, "," is the decimal mark
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
@@ -57,6 +58,8 @@ def normalize(field: Field, value: Any) -> Any:
             s = value.strip().replace(" ", "")
             if not s:
                 return None
+            if _GROUPED.fullmatch(s):  # "1.000.000 đồng"
+                return int(s.replace(".", ""))
             try:
                 return int(s)
             except ValueError:

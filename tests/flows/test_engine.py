@@ -268,3 +268,12 @@ def test_typed_identification_is_checked():
     assert e.next()
     with pytest.raises(FlowError):
         e.set_applicant(SIM_CITIZEN, "vneid")
+
+
+def test_numbers_in_vietnamese_notation():
+    e = flows.FlowEngine(REG.get("ho-kinh-doanh"), today=TODAY, applicant=SIM_CITIZEN, kiosk_unit=KIOSK_UNIT)
+    e.set("capital_vnd", "50.000.000")
+    e.set("workers", "2")
+    assert e.answers["capital_vnd"] == 50_000_000 and e.answers["workers"] == 2
+    e.set("workers", "1,5")
+    assert e.answers["workers"] == 1.5

@@ -193,3 +193,10 @@ def test_registry_reports_refused_files_and_keeps_the_rest(tmp_path, minimal):
     assert [f.id for f in reg.flows] == ["thu-nghiem"]
     text = " ".join(map(str, reg.errors))
     assert "bad.yaml" in text and "bogus" in text and "already defined" in text
+
+
+@pytest.mark.parametrize("pattern, needle", [("(a+)+$", "nested repetition"), ("((a|b)+)*", "nested repetition"),
+                                             ("([0-9]", "bad regular expression")])
+def test_dangerous_or_bad_patterns(minimal, pattern, needle):
+    minimal["steps"][2]["fields"][2]["validation"] = {"pattern": pattern}
+    refuse(dump(minimal), "steps[2].fields[2].validation.pattern", needle)

@@ -79,6 +79,7 @@ if ((!DRY)) && [[ -z "$DESTDIR" ]] && [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 if [[ -r /etc/os-release ]]; then
+  # shellcheck disable=SC1091  # a system file, read at run time
   . /etc/os-release
   if [[ "${ID:-}" != debian || "${VERSION_ID:-}" != 12 ]]; then
     say "install-kiosk: warning: made for Debian 12, this is ${PRETTY_NAME:-unknown}"

@@ -364,7 +364,13 @@ class CardReader:
         clone = (self._active_auth(s, raw) if active_auth
                  else Check(NOT_CHECKED, "active authentication skipped by the caller"))
         checks["active_authentication"] = clone
-        checks["chip_authentication"] = Check(NOT_CHECKED, "chip authentication (DG14) is not implemented")
+        ca = (self._chip_auth(s, raw) if active_auth
+              else Check(NOT_CHECKED, "chip authentication skipped by the caller"))
+        checks["chip_authentication"] = ca
+        if FAILED in (clone.status, ca.status):
+            clone = clone if clone.status == FAILED else ca
+        elif clone.status != OK:
+            clone = ca
 
         mrz = dg13 = None
         photo = mime = None
@@ -439,6 +445,39 @@ class CardReader:
         if pace_info is None and key.can:
             raise UnsupportedCard("the chip offers no PACE and only a CAN was given (BAC needs MRZ data)")
         raise UnsupportedCard("no access control possible")
+
+    def _chip_auth(self, s: ChipSession, raw: dict[int, bytes]) -> Check:
+        """Runs last: it replaces the session keys, and a chip that fails it ends the session."""
+        from devices.idcard import crypto
+        from devices.idcard.apdu import FID_COM, select_ef
+        from devices.idcard.chipauth import CA_ECDH, ca_commands, parse_ca_key
+        from devices.idcard.pace import random_scalar
+        from devices.idcard.sm import SecureMessaging
+
+        if 14 not in raw:
+            return Check(NOT_CHECKED, "the chip has no DG14")
+        try:
+            key = parse_ca_key(lds._outer(raw[14], 0x6E, "DG14").value)
+        except (ParseError, IndexError):
+            return Check(FAILED, "DG14 holds no usable chip-authentication key")
+        if key is None:
+            return Check(NOT_CHECKED, "DG14 offers no ECDH chip authentication")
+        curve = key.curve
+        sk = random_scalar(curve, self.rng)
+        shared = curve.mul(sk, key.point)[0].to_bytes(curve.size, "big")
+        for cmd in ca_commands(key, curve.encode(curve.mul(sk, curve.g))):
+            r = s.exchange(cmd)
+            if not r.ok:
+                return Check(FAILED, f"chip authentication refused (SW={r.sw:04X})")
+        cipher, key_len = CA_ECDH[key.protocol]
+        s.sm = SecureMessaging(crypto.kdf(shared, 1, cipher, key_len), crypto.kdf(shared, 2, cipher, key_len), 0, cipher)
+        try:
+            r = s.exchange(select_ef(FID_COM))
+        except SecureMessagingError:
+            return Check(FAILED, "the chip could not prove it holds the DG14 key: possible clone")
+        if not r.ok:
+            return Check(FAILED, f"the chip refused the new session keys (SW={r.sw:04X}): possible clone")
+        return Check(OK, f"chip authentication ECDH/{cipher}-{key_len * 8} on {curve.name}")
 
     def _active_auth(self, s: ChipSession, raw: dict[int, bytes]) -> Check:
         if 15 not in raw:

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from devices.idcard import bac as bac_mod, crypto, pace as pace_mod, tlv
 from devices.idcard.apdu import AID_EMRTD, SFI, Command, parse_command
-from devices.idcard.ec import PARAMETER_IDS
+from devices.idcard.chipauth import CA_ECDH
+from devices.idcard.ec import BRAINPOOL_P256R1, PARAMETER_IDS
 from devices.idcard.errors import ParseError, SecureMessagingError
 from devices.idcard.securityinfo import PACE_ECDH_GM
 from devices.idcard.sm import SecureMessaging
@@ -39,6 +40,7 @@ class VirtualCard:
         self.content = build_files(dataset)
         self.rng = rng
         self.aa_key = pki.aa_key(self.content.aa_key_seed)
+        self.ca_key = pki.ca_scalar(self.content.aa_key_seed)
         self.apdu_count = 0
         self.reset()
 
@@ -52,6 +54,8 @@ class VirtualCard:
         self.sm: SecureMessaging | None = None
         self.challenge: bytes | None = None
         self.pace: dict | None = None
+        self.ca_protocol: str | None = None
+        self.next_sm: SecureMessaging | None = None
 
     # --- dispatch ----------------------------------------------------------------------------
     def process(self, raw: bytes) -> bytes:
@@ -74,7 +78,10 @@ class VirtualCard:
                 return _sw(sw)
             if data and self.sm.response_size(len(data)) - 2 > (65536 if extended_cmd else SHORT_MAX):
                 data, sw = b"", 0x6700
-            return self.sm.wrap_response(data, sw)
+            out = self.sm.wrap_response(data, sw)
+            if self.next_sm is not None:  # chip authentication: the answer goes under the old keys
+                self.sm, self.next_sm = self.next_sm, None
+            return out
         if self.sm is not None and cmd.ins not in (0x22, 0x86, 0x84, 0x82):
             # a plain command inside a session aborts it
             self.sm = None
@@ -197,8 +204,13 @@ class VirtualCard:
 
     # --- PACE --------------------------------------------------------------------------------
     def _mse_set_at(self, cmd: Command) -> tuple[bytes, int]:
-        if cmd.p1 == 0x41 and cmd.p2 == 0xA4:      # chip authentication: not offered
-            return b"", 0x6A80
+        if cmd.p1 == 0x41 and cmd.p2 == 0xA4:      # chip authentication (AES): remember the protocol
+            try:
+                dos = {d.tag: d.value for d in tlv.decode_all(cmd.data)}
+                self.ca_protocol = tlv.decode_oid(dos[0x80])
+            except (ParseError, KeyError):
+                return b"", 0x6A80
+            return (b"", 0x9000) if self.sm is not None and self.ca_protocol in CA_ECDH else (b"", 0x6A80)
         if (cmd.p1, cmd.p2) != (0xC1, 0xA4) or not self.dataset.pace:
             return b"", 0x6A80
         try:
@@ -216,7 +228,21 @@ class VirtualCard:
         self.pace = {"oid": oid, "curve": PARAMETER_IDS[param], "secret": secret, "step": 1}
         return b"", 0x9000
 
+    def _chip_auth(self, cmd: Command) -> tuple[bytes, int]:
+        try:
+            dyn = tlv.decode(cmd.data)
+            pk = BRAINPOOL_P256R1.decode(dyn.find(0x80).value)
+        except (ParseError, AttributeError):
+            return b"", 0x6A80
+        cipher, key_len = CA_ECDH[self.ca_protocol]
+        k = BRAINPOOL_P256R1.mul(self.ca_key, pk)[0].to_bytes(32, "big")
+        self.ca_protocol = None
+        self.next_sm = SecureMessaging(crypto.kdf(k, 1, cipher, key_len), crypto.kdf(k, 2, cipher, key_len), 0, cipher)
+        return tlv.encode(0x7C, b""), 0x9000
+
     def _general_auth(self, cmd: Command) -> tuple[bytes, int]:
+        if self.ca_protocol is not None and self.sm is not None and self.pace is None:
+            return self._chip_auth(cmd)
         p = self.pace
         if p is None:
             return b"", 0x6985

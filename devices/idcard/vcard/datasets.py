@@ -153,7 +153,7 @@ def dg13_fields(c: Citizen, unreadable: frozenset[int] = frozenset()) -> dict[in
 @dataclass
 class CardFiles:
     files: dict[int, bytes]         # FID → contents
-    aa_key_seed: str                # the chip's own AA private key identity
+    aa_key_seed: str                # the chip's own AA and CA private key identity
     mrz_info_key: str               # MRZ information for BAC / PACE-MRZ
     can: str
 
@@ -174,7 +174,10 @@ def build_files(name: str) -> CardFiles:
     dg[13] = build_dg13(dg13_fields(c, ds.unreadable))
     aa_info = tlv.encode(0x30, [tlv.encode(0x06, tlv.encode_oid("2.23.136.1.1.5")), tlv.encode(0x02, b"\x01"),
                                 tlv.encode(0x06, tlv.encode_oid("0.4.0.127.0.7.1.1.4.1.3"))])
-    infos = [aa_info]
+    from devices.idcard.chipauth import encode_ca_infos
+    from devices.idcard.ec import BRAINPOOL_P256R1
+    infos = [aa_info] + encode_ca_infos(BRAINPOOL_P256R1, BRAINPOOL_P256R1.mul(pki.ca_scalar(c.id_number),
+                                                                                BRAINPOOL_P256R1.g))
     if ds.pace:
         infos.append(encode_pace_info("0.4.0.127.0.7.2.2.4.2.2", 13))
     dg[14] = tlv.encode(0x6E, tlv.encode(0x31, infos))

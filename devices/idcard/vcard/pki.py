@@ -81,6 +81,13 @@ def aa_key(seed: str) -> ec.EllipticCurvePrivateKey:
     return ec.derive_private_key(k, ec.SECP256R1())
 
 
+def ca_scalar(seed: str) -> int:
+    """A deterministic brainpoolP256r1 chip-authentication private key per card identity."""
+    from devices.idcard.ec import BRAINPOOL_P256R1
+    n = BRAINPOOL_P256R1.n
+    return int.from_bytes(hashlib.sha256(b"vn-kiosk test CA key:" + seed.encode()).digest(), "big") % (n - 1) + 1
+
+
 def _alg(oid: str) -> bytes:
     return tlv.encode(0x30, tlv.encode(0x06, tlv.encode_oid(oid)))
 

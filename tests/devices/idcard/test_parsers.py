@@ -197,3 +197,21 @@ def test_other_parsers_only_raise_typed_errors(data):
         parse_sod(data)
     except (ParseError, IndexError):
         pass
+
+
+def test_ca_key_from_dg14_named_and_explicit_parameters():
+    from devices.idcard.chipauth import ID_PK_ECDH, encode_ca_infos, parse_ca_key
+    from devices.idcard.ec import BRAINPOOL_P256R1 as BP
+    pt = BP.mul(12345, BP.g)
+    key = parse_ca_key(tlv.encode(0x31, encode_ca_infos(BP, pt)))
+    assert key.curve is BP and key.point == pt and key.protocol.endswith(".2.2")
+    explicit = tlv.encode(0x30, [tlv.encode(0x02, b"\x01"),
+                                 tlv.encode(0x30, [tlv.encode(0x06, tlv.encode_oid("1.2.840.10045.1.1")),
+                                                   tlv.encode(0x02, tlv.encode_int(BP.p))])])
+    spki = tlv.encode(0x30, [tlv.encode(0x30, [tlv.encode(0x06, tlv.encode_oid("1.2.840.10045.2.1")), explicit]),
+                             tlv.encode(0x03, b"\x00" + BP.encode(pt))])
+    infos = [encode_ca_infos(BP, pt)[0], tlv.encode(0x30, [tlv.encode(0x06, tlv.encode_oid(ID_PK_ECDH)), spki,
+                                                          tlv.encode(0x02, b"\x07")])]
+    key = parse_ca_key(tlv.encode(0x31, infos))
+    assert key.curve is BP and key.key_id == 7
+    assert parse_ca_key(tlv.encode(0x31, infos[:1])) is None

@@ -45,7 +45,7 @@ def test_default_card_with_can_gives_the_simulated_citizen_and_all_checks_ok():
     assert {k: r.checks[k].status for k in ("hashes", "signature", "chain", "validity")} == dict.fromkeys(
         ("hashes", "signature", "chain", "validity"), "ok")
     assert r.clone_check.status == "ok" and r.verified
-    assert r.checks["chip_authentication"].status == "not_checked"
+    assert r.checks["chip_authentication"].status == "ok"
     assert r.photo_jpeg is None                       # DG2 only when asked for
     assert steps[0][0] == 0.0 and steps[-1][0] == 1.0
     assert all(a[0] <= b[0] for a, b in zip(steps, steps[1:]))
@@ -125,7 +125,9 @@ def test_tampered_dg13_is_a_failed_hash_check_not_success():
 def test_cloned_chip_fails_active_authentication():
     r = sim("cloned").read(AccessKey.from_can("012345"))
     assert r.checks["hashes"].status == "ok"          # the copied files are genuine …
-    assert r.clone_check.status == "failed"           # … but the chip lacks the private key
+    assert r.clone_check.status == "failed"           # … but the chip lacks the private keys
+    assert r.checks["active_authentication"].status == "failed"
+    assert r.checks["chip_authentication"].status == "failed" and "clone" in r.checks["chip_authentication"].detail
     assert not r.verified
 
 
@@ -270,7 +272,7 @@ def test_apdu_count_is_the_minimum_for_the_negotiated_block_size():
         block = r.stats["block"]
         files = r.stats["file_sizes"]
         minimum = sum(1 + math.ceil(size / block) for size in files.values())
-        access = 1 + 1 + 5 + 1 + 1                    # SELECT+READ CardAccess, PACE (5), SELECT AID, AA
+        access = 1 + 1 + 5 + 1 + 1 + 3                # SELECT+READ CardAccess, PACE (5), SELECT AID, AA, CA (2 + check)
         probing = {65536: 0, 192: 1}[block]           # extended refused once per session; 256/224 cannot fit
         assert r.stats["apdus"] == minimum + access + probing, (name, r.stats)
 

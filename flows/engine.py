@@ -189,6 +189,8 @@ class FlowEngine:
             v = f.prefill.evaluate(self.resolve, self.today)
             if f.type == "address" and isinstance(v, str):
                 v = self.address_from_text(v)
+            elif f.type == "address" and isinstance(v, dict):
+                v = self._address(v)
             elif f.type == "yes_no" and not isinstance(v, bool) and v is not None:
                 v = bool(v)
             v = normalize(f, _iso(v))

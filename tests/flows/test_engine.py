@@ -277,3 +277,19 @@ def test_numbers_in_vietnamese_notation():
     assert e.answers["capital_vnd"] == 50_000_000 and e.answers["workers"] == 2
     e.set("workers", "1,5")
     assert e.answers["workers"] == 1.5
+
+
+def test_khai_sinh_with_spouse_on_the_card_needs_only_the_childs_names_typed():
+    mother = dict(SIM_CITIZEN, spouse_name="Nguyễn Văn Nam")
+    e = _khai_sinh(applicant=mother)
+    typed = 0
+    _advance_to(e, "tre")
+    assert e.answers["father_full_name"] == "Nguyễn Văn Nam" and e.answers["child_surname"] == "Nguyễn"
+    assert e.answers["birth_place"] == {"province_code": "01", "commune_code": "00004", "street": "",
+                                        "text": "Phường Ba Đình, Thành phố Hà Nội"}
+    e.set("child_given_names", "Minh An")
+    typed += len("Minh An")
+    e.set("child_birth_date", date(2026, 11, 10))  # date picker
+    e.set("child_sex", "nam")                       # one touch
+    assert e.next(), e.errors()
+    assert typed <= 10

@@ -300,6 +300,9 @@ class CardReader:
         do not raise: they are in ``CardRead.checks`` and make ``CardRead.verified`` false, unless
         ``require_verified`` is set, which raises :class:`VerificationFailed` (``.result`` holds the read).
         """
+        bad = [g for g in groups if not re.fullmatch(r"DG([1-9]|1[0-6])", str(g).upper())]
+        if bad:
+            raise ValueError(f"unknown data groups: {bad}")
         if not self._lock.acquire(blocking=False):
             raise CardError("another read is in progress")
         try:
@@ -313,6 +316,12 @@ class CardReader:
             return result
         except ParseError as exc:
             raise UnsupportedCard(f"unexpected data on the chip: {exc.detail}") from None
+        except CardError:
+            raise
+        except (IndexError, KeyError, ValueError, TypeError, UnicodeError) as exc:
+            # a chip answering outside every structure we parse must not reach the citizen as a traceback
+            log.warning("unexpected chip data: %s", type(exc).__name__)
+            raise UnsupportedCard(f"unexpected data on the chip ({type(exc).__name__})") from None
         finally:
             self._lock.release()
             try:
@@ -324,8 +333,6 @@ class CardReader:
         if self._trust is None:
             self.open()
         wanted = sorted({int(g.upper().removeprefix("DG")) for g in groups})
-        if any(n < 1 or n > 16 for n in wanted):
-            raise ValueError(f"unknown data group in {groups}")
         report = progress or (lambda f, label: None)
         report(0.0, _LABELS["connect"])
         started = time.monotonic()

@@ -335,3 +335,20 @@ def test_file_shorter_than_its_header_is_a_typed_error(monkeypatch):
     with pytest.raises(UnsupportedCard) as exc:
         reader.read(AccessKey.from_can("012345"))
     assert "shorter" in exc.value.detail
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@given(index=st.integers(1, 24), junk=st.binary(max_size=80))
+@settings(max_examples=60, deadline=None)
+def test_any_garbage_answer_gives_a_typed_error_or_a_read(index, junk):
+    """Whatever a broken chip or reader answers at any step, the caller gets a CardError (with a
+    Vietnamese message) or a result, never another exception."""
+    reader = CardReader(Tamper(VirtualCardTransport("default"), index, lambda r: junk), trust_store=TRUST)
+    try:
+        r = reader.read(AccessKey.from_can("012345"))
+    except CardError as exc:
+        assert exc.message_vi
+    else:
+        assert r.access_control in ("PACE", "BAC")

@@ -82,6 +82,13 @@ def register(sub) -> None:
     h.set_defaults(func=_heartbeat)
 
 
+def _logging() -> None:
+    # device modules may warn while being probed: through the redaction filter, to stderr only
+    from kiosk.logs import setup_logging
+
+    setup_logging("WARNING")
+
+
 def _run(args) -> int:
     import datetime as dt
 
@@ -90,6 +97,7 @@ def _run(args) -> int:
     from kiosk.diagnostics.report import render
 
     cfg = config_from(args)
+    _logging()
     opts = Options(test_page=getattr(args, "test_page", False), can=getattr(args, "can", ""),
                    scan_timeout_s=getattr(args, "scan_timeout", 0.0), timeout_s=args.timeout)
     results = [run(cfg, args.check, opts)] if args.check else run_all(cfg, opts)
@@ -109,6 +117,7 @@ def _bundle(args) -> int:
     from kiosk.diagnostics.bundle import build_bundle
 
     cfg = config_from(args)
+    _logging()
     results = run_all(cfg, Options(timeout_s=args.timeout))
     path = build_bundle(cfg, args.out, results=results, maintenance=args.maintenance, journal=not args.no_journal)
     print(path)
@@ -121,6 +130,7 @@ def _heartbeat(args) -> int:
     from kiosk.heartbeat import HeartbeatWorker
 
     cfg = config_from(args)
+    _logging()
     client = _client(cfg, need)
     worker = HeartbeatWorker(client, cfg=cfg)
     ok = worker.beat()

@@ -18,4 +18,4 @@ from kiosk.diagnostics.result import (  # noqa: F401
     worst_state,
 )
 from kiosk.diagnostics.runner import CHECKS, NAMES, Options, run, run_all  # noqa: F401
-from kiosk.diagnostics.report import render as format_table  # noqa: F401
+from kiosk.diagnostics.report import format_table  # noqa: F401

@@ -11,7 +11,8 @@ LABEL = {State.OK: "OK", State.NOT_READY: "NOT READY", State.NEEDS_ATTENTION: "A
 COLOUR = {State.OK: "32", State.NOT_READY: "36", State.NEEDS_ATTENTION: "33", State.FAILED: "31;1"}
 
 
-def render(results: list[CheckResult], *, header: str = "", colour: bool = False, width: int | None = None) -> str:
+def render(results: list[CheckResult], *, header: str = "", colour: bool = False, width: int | None = None,
+           vietnamese: bool = False) -> str:
     width = width or max(60, min(120, shutil.get_terminal_size((100, 20)).columns))
     name_w = max([len("CHECK")] + [len(r.name) for r in results])
     state_w = max(len(v) for v in LABEL.values())
@@ -33,4 +34,12 @@ def render(results: list[CheckResult], *, header: str = "", colour: bool = False
     summary = ", ".join(f"{n} {LABEL[s].lower()}" for s, n in counts.items() if n)
     lines.append("")
     lines.append(f"{summary or 'nothing checked'}; overall {LABEL[worst_state(results)]} (exit code {exit_code(results)})")
+    if vietnamese:
+        lines.append("")
+        lines.extend(r.line_vi() for r in results)
     return "\n".join(lines)
+
+
+def format_table(results: list[CheckResult]) -> str:
+    """The maintenance screen's text: the technician's table, then one Vietnamese line per check."""
+    return render(results, vietnamese=True, width=100)

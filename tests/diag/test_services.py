@@ -43,6 +43,7 @@ def test_checks_use_the_app_devices_and_leave_them_working(services):
     assert s.camera.frame() is not None
     table = format_table(results)
     assert "printer" in table and "overall" in table
+    assert "Máy in: Hoạt động bình thường" in table  # the Vietnamese line the maintenance screen shows
 
 
 def test_the_app_printer_out_of_paper_shows(services):

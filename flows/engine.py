@@ -108,6 +108,14 @@ class FlowEngine:
     def _visible(self, expr) -> bool:
         return expr is None or expr.test(self.resolve, self.today)
 
+    def step_visible(self, step: Step) -> bool:
+        """Whether ``step`` is part of this visit: walked already (or current), or — for a step
+        still ahead — not hidden by its ``visible_if``. Steps jumped over by ``skip_to`` are not."""
+        idx = self.flow.step_index(step.id)
+        if idx <= self._index:
+            return idx == self._index or idx in self._history
+        return self._visible(step.visible_if)
+
     def visible_fields(self, step: Step | None = None) -> list[Field]:
         step = step or self.step
         return [f for f in step.fields if self._visible(f.visible_if)]

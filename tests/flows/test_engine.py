@@ -170,6 +170,7 @@ def test_skip_to_and_derived_age(minimal):
     assert e.errors() == {"guardian": "Vui lòng nhập người giám hộ."}
     e.set("dob", "2000-01-01")
     assert e.next() and e.step.id == "noi"  # skipped the documents step
+    assert not e.step_visible(flow.steps[3]) and e.step_visible(flow.steps[2])
     assert e.back() and e.step.id == "mot"
     e.set("need_paper", True)
     assert e.next() and e.step.id == "giay"
@@ -293,3 +294,11 @@ def test_khai_sinh_with_spouse_on_the_card_needs_only_the_childs_names_typed():
     e.set("child_sex", "nam")                       # one touch
     assert e.next(), e.errors()
     assert typed <= 10
+
+
+def test_kiosk_commune_scope():
+    e = flows.FlowEngine(REG.get("chung-thuc-ban-sao"), today=TODAY, applicant=SIM_CITIZEN, kiosk_unit=KIOSK_UNIT)
+    assert [c.code for c in e.allowed_communes()] == ["00004"]
+    with pytest.raises(FlowError):
+        e.set_handling_unit("01", "00097")  # another commune of Hà Nội: the original must be shown here
+    assert e.default_handling_unit()["commune_code"] == "00004"

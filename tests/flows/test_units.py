@@ -39,3 +39,18 @@ def test_unknown_address():
     assert units.convert_old_address("không có địa chỉ này") is None
     assert units.convert_old_address("") is None
     assert units.convert_old_address("x" * 1000) is None
+
+
+def test_split_ward_is_flagged_ambiguous_without_geocoding(monkeypatch):
+    # the package would geocode the street over the network for a split ward: it must not be asked to
+    import vietnamadminunits.converter.converter_2025 as conv
+    import vietnamadminunits.parser.utils as pu
+
+    def no_network(*a, **k):
+        raise AssertionError("geocoding attempted")
+
+    monkeypatch.setattr(pu, "get_geo_location", no_network)
+    monkeypatch.setattr(conv, "get_geo_location", no_network)
+    r = units.convert_old_address("Số 1 phố Tây Đằng, Thị trấn Tây Đằng, Huyện Ba Vì, Thành phố Hà Nội")
+    assert r.ambiguous and r.commune is not None and r.commune.province_code == "01"
+    assert r.street == "Số 1 phố Tây Đằng"

@@ -8,10 +8,12 @@ working day. ``days`` working days are then added: 3 days from Monday morning is
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 import holidays as _holidays
+
+VN_TZ = timezone(timedelta(hours=7), "ICT")
 
 
 @lru_cache(maxsize=64)
@@ -50,11 +52,14 @@ def add_working_days(start: datetime | date, days: int, cutoff: time | str | Non
     """The date ``days`` working days after ``start`` (see the module docstring).
 
     ``cutoff``: a local time ("15:00"); a dossier received after it counts from the next working
-    day. ``start`` is a local (Vietnam) date-time; a ``date`` means "received at opening time".
+    day. A naive ``start`` is Vietnam local time, an aware one is converted to it; a ``date``
+    means "received at opening time".
     """
     if days < 0:
         raise ValueError("days must be 0 or more")
     if isinstance(start, datetime):
+        if start.tzinfo is not None:  # an aware time (e.g. UTC from a server) counts in Vietnam's time
+            start = start.astimezone(VN_TZ)
         day, at = start.date(), start.time()
     else:
         day, at = start, time(0, 0)

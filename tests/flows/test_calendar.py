@@ -40,3 +40,12 @@ def test_fixed_holidays():
 def test_working_days_between():
     assert working_days_between(date(2027, 2, 3), date(2027, 2, 15)) == 3
     assert working_days_between(date(2027, 2, 15), date(2027, 2, 3)) == 0
+
+
+def test_aware_times_count_in_vietnam():
+    from datetime import timezone
+
+    # 2026-12-04 08:30 UTC is 15:30 in Hà Nội: after the cut-off
+    assert add_working_days(datetime(2026, 12, 4, 8, 30, tzinfo=timezone.utc), 0, "15:00") == date(2026, 12, 7)
+    # Sunday 20:00 UTC is already Monday morning in Hà Nội
+    assert add_working_days(datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc), 0) == date(2026, 12, 7)

@@ -5,10 +5,11 @@ The order of the stages below comes from ``bench/bench_qr.py`` (see BENCHMARKS.m
 1. zxing-cpp on the full-resolution gray frame. It solves ~95 % of the hard set in ~3 ms, so almost
    every frame stops here.
 2. zxing-cpp's *failed* detections (``return_errors=True``) tell us where a code is even when it did
-   not decode: crop there (with a margin) and retry the crop with pre-processing — sharpen, CLAHE
-   contrast, 2× downscale, Otsu threshold, light blur — with zxing and with zbar in binary mode.
-3. The same pre-processing on the whole frame, cheapest first, under a time budget, so a frame in
-   which nothing was even detected costs a bounded amount.
+   not decode: crop there (with a margin) and retry the crop: first zxing-cpp with a fixed global
+   threshold, then pre-processing — sharpen, CLAHE contrast, 2× downscale, Otsu threshold, light
+   blur, strong sharpen, CLAHE+sharpen — each with zxing-cpp (both binarizers) and zbar in binary mode.
+3. If nothing at all was decoded, the same sequence on the whole frame, under a time budget
+   (``budget_ms``), so a frame without any code costs a bounded amount.
 
 Results are deduplicated by bytes; text is UTF-8 or ``None`` (never a charset guess), so a wrongly
 decoded Vietnamese name cannot come out of here.
@@ -47,8 +48,31 @@ def _preps() -> list[tuple[str, Prep]]:
     def soften(g):
         return cv2.GaussianBlur(g, (3, 3), 0), 1.0
 
+    def clahe_sharpen(g):
+        return cv2.addWeighted(c := clahe.apply(g), 2.5, cv2.GaussianBlur(c, (0, 0), 2), -1.5, 0), 1.0
+
     return [("sharpen", sharpen), ("clahe", lambda g: (clahe.apply(g), 1.0)), ("half", half),
-            ("otsu", otsu), ("soften", soften), ("strong-sharpen", strong_sharpen)]
+            ("otsu", otsu), ("soften", soften), ("strong-sharpen", strong_sharpen),
+            ("clahe-sharpen", clahe_sharpen)]
+
+
+class _ZxingFixed(ZxingEngine):
+    """zxing-cpp with a global fixed threshold instead of its local-average binarizer: reads
+    blurred codes whose local contrast the default binarizer flattens."""
+
+    name = "zxing-fixed"
+
+    def decode(self, image: np.ndarray) -> list[Decoded]:
+        z = self._z
+        out = []
+        for r in z.read_barcodes(to_gray(image), formats=z.BarcodeFormat.QRCode, try_invert=False,
+                                 binarizer=z.Binarizer.FixedThreshold):
+            if r.valid:
+                data = bytes(r.bytes)
+                p = r.position
+                poly = tuple((int(pt.x), int(pt.y)) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+                out.append(Decoded(data, utf8_or_none(data), self.name, poly))
+        return out
 
 
 class QrPipeline:
@@ -58,6 +82,7 @@ class QrPipeline:
         self._z = zxingcpp
         self._zxing = ZxingEngine()
         self._zbar = ZbarBinaryEngine()
+        self._fixed = _ZxingFixed()
         self._preps = _preps()
         self.budget_ms = budget_ms
 
@@ -77,9 +102,10 @@ class QrPipeline:
         return found, misses
 
     def _try(self, gray: np.ndarray, offset: tuple[int, int], deadline: float) -> list[Decoded]:
-        for name, prep in self._preps:
+        for name, prep in [("gray", lambda g: (g, 1.0)), *self._preps]:
             img, scale = prep(gray)
-            for engine in (self._zxing, self._zbar):
+            engines = (self._fixed,) if name == "gray" else (self._zxing, self._fixed, self._zbar)
+            for engine in engines:
                 got = engine.decode(img)
                 if got:
                     ox, oy = offset
@@ -90,15 +116,17 @@ class QrPipeline:
                     return []
         return []
 
-    def decode(self, frame: np.ndarray) -> list[Decoded]:
-        deadline = time.perf_counter() + self.budget_ms / 1000
+    def decode(self, frame: np.ndarray, budget_ms: float | None = None) -> list[Decoded]:
+        deadline = time.perf_counter() + (self.budget_ms if budget_ms is None else budget_ms) / 1000
         gray = to_gray(frame)
         found, misses = self._zxing_with_misses(gray)
         out = {d.data: d for d in found}
         h, w = gray.shape
-        for quad in misses:
+        for quad in misses[:4]:
             if time.perf_counter() > deadline:
                 break
+            if any(_overlaps(quad, d.polygon) for d in found):
+                continue  # zxing-cpp also reports a decoded code's ghost as a failure
             x0, y0 = quad.min(axis=0)
             x1, y1 = quad.max(axis=0)
             m = 0.25 * max(x1 - x0, y1 - y0) + 8
@@ -114,13 +142,22 @@ class QrPipeline:
         return list(out.values())
 
 
+def _overlaps(quad: np.ndarray, polygon) -> bool:
+    if len(polygon) < 3:
+        return False
+    p = np.asarray(polygon, np.float32)
+    c = quad.mean(axis=0)
+    return bool(p[:, 0].min() <= c[0] <= p[:, 0].max() and p[:, 1].min() <= c[1] <= p[:, 1].max())
+
+
 _default: QrPipeline | None = None
 
 
-def decode_frame(frame: np.ndarray) -> list[Decoded]:
-    """Every QR code found in a BGR or gray frame (may be empty). Thread-safe enough for one caller
-    per thread: the engines keep no state between calls."""
+def decode_frame(frame: np.ndarray, budget_ms: float | None = None) -> list[Decoded]:
+    """Every QR code found in a BGR or gray frame (may be empty). ``budget_ms`` bounds the
+    fallbacks (default 120 ms; a live camera loop can pass less and try the next frame).
+    Safe from several threads: the engines keep no state between calls."""
     global _default
     if _default is None:
         _default = QrPipeline()
-    return _default.decode(frame)
+    return _default.decode(frame, budget_ms)

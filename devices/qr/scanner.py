@@ -243,6 +243,8 @@ class CameraScanner:
             camera = open_camera(camera)
         self.camera = camera
         self.repeat_s = float(cfg.get("repeat_s", 3.0))
+        # a live loop sees a new frame every ~70 ms: spending more on one hard frame only delays it
+        self.budget_ms = float(cfg.get("budget_ms", 40.0))
         self._seen: dict[bytes, float] = {}
         self.reads = 0
 
@@ -260,7 +262,7 @@ class CameraScanner:
             frame = self.camera.frame()
             now = time.monotonic()
             self._seen = {k: t for k, t in self._seen.items() if now - t < self.repeat_s}
-            for d in decode_frame(frame):
+            for d in decode_frame(frame, self.budget_ms):
                 if d.text is None:  # not UTF-8: never shown to anyone
                     continue
                 fresh = d.data not in self._seen

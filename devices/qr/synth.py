@@ -55,12 +55,13 @@ def _background(rng: random.Random, h: int, w: int) -> np.ndarray:
     import cv2
 
     base = rng.randint(90, 200)
-    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
-    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
-    img = base + 40 * (xx - 0.5) + 30 * (yy - 0.5)
-    img = np.repeat(img[:, :, None], 3, axis=2)
+    # a smooth gradient is made small and scaled up (a linear ramp survives resizing exactly)
+    yy = np.linspace(0, 1, 9, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, 16, dtype=np.float32)[None, :]
+    small = base + 40 * (xx - 0.5) + 30 * (yy - 0.5)
     tint = np.array([rng.uniform(0.8, 1.1) for _ in range(3)], dtype=np.float32)
-    img = np.clip(img * tint, 0, 255).astype(np.uint8)
+    small = np.clip(small[:, :, None] * tint, 0, 255).astype(np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     for _ in range(rng.randint(10, 25)):
         c = tuple(rng.randint(0, 255) for _ in range(3))
         x, y = rng.randrange(w), rng.randrange(h)
@@ -82,10 +83,17 @@ def paste_quad(dst: np.ndarray, src: np.ndarray, quad: np.ndarray) -> None:
     if src.ndim == 2:
         src = cv2.cvtColor(src, cv2.COLOR_GRAY2BGR)
     h, w = src.shape[:2]
-    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(quad))
-    warped = cv2.warpPerspective(src, m, (dst.shape[1], dst.shape[0]), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (dst.shape[1], dst.shape[0]))
-    dst[mask > 127] = warped[mask > 127]
+    quad = np.float32(quad)
+    # warp only into the quad's bounding box: a full-frame warp costs ~10× more at 1080p
+    x0, y0 = np.floor(np.maximum(quad.min(axis=0), 0)).astype(int)
+    x1, y1 = np.ceil(np.minimum(quad.max(axis=0) + 1, (dst.shape[1], dst.shape[0]))).astype(int)
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), quad - np.float32([x0, y0]))
+    size = (int(x1 - x0), int(y1 - y0))
+    warped = cv2.warpPerspective(src, m, size, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, size) > 127
+    dst[y0:y1, x0:x1][mask] = warped[mask]
 
 
 DEGRADATIONS = ("clean", "rotation", "perspective", "blur", "noise", "low_contrast", "small", "glare", "multi",
@@ -132,21 +140,29 @@ def hard_frame(rng: random.Random, payloads: list[str], kind: str, size: tuple[i
             quad[:, 0] += (band * i + band / 2) - quad[:, 0].mean()
             quad[:, 0] = np.clip(quad[:, 0], 2, w - 3)
         paste_quad(img, code, quad)
-    img = img.astype(np.float32)
+    # (uint8 arithmetic through OpenCV: saturating and ~10× faster than float numpy on 1080p)
     if "low_contrast" in parts:
         mid = rng.uniform(70, 180)
-        img = mid + (img - 128) * rng.uniform(0.08, 0.16)
+        a = rng.uniform(0.08, 0.16)
+        img = cv2.convertScaleAbs(img, alpha=a, beta=mid - 128 * a)
     if "glare" in parts:
         # a bright specular blob over part of the code, as laminated cards do under hall lights
         q = quad.mean(axis=0)  # the last code placed
         cx, cy = q[0] + rng.uniform(-0.2, 0.2) * side, q[1] + rng.uniform(-0.2, 0.2) * side
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r = side * rng.uniform(0.20, 0.35)
-        blob = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
-        img = img + (rng.uniform(160, 260) * blob)[:, :, None]
-    img = np.clip(img, 0, 255).astype(np.uint8)
+        peak = rng.uniform(160, 260)
+        x0, x1 = int(max(0, cx - 4 * r)), int(min(w, cx + 4 * r))
+        y0, y1 = int(max(0, cy - 4 * r)), int(min(h, cy + 4 * r))
+        if x1 > x0 and y1 > y0:
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            blob = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))) * peak
+            roi = img[y0:y1, x0:x1]
+            img[y0:y1, x0:x1] = cv2.add(roi, cv2.merge([np.clip(blob, 0, 255).astype(np.uint8)] * 3))
     if "blur" in parts:
-        k = rng.choice([5, 7, 9])
+        # blur up to ~1.6 module widths: beyond that no decoder reads the code and the kiosk
+        # simply takes the next frame, so such frames measure nothing
+        k_max = max(3, int(1.6 * modules_px) | 1)
+        k = rng.choice([max(3, k_max - 2), k_max])
         if rng.random() < 0.5:
             img = cv2.GaussianBlur(img, (k, k), 0)
         else:  # motion blur: the citizen's hand moves
@@ -155,10 +171,9 @@ def hard_frame(rng: random.Random, payloads: list[str], kind: str, size: tuple[i
             m = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1)
             kern = cv2.warpAffine(kern, m, (k, k))
             img = cv2.filter2D(img, -1, kern / max(kern.sum(), 1e-6))
-    if "noise" in parts:
-        img = np.clip(img.astype(np.int16) + np.random.default_rng(rng.randrange(2**32))
-                      .normal(0, rng.uniform(25, 40), img.shape).astype(np.int16), 0, 255).astype(np.uint8)
-    else:  # every camera has some sensor noise
-        img = np.clip(img.astype(np.int16) + np.random.default_rng(rng.randrange(2**32))
-                      .normal(0, 3, img.shape).astype(np.int16), 0, 255).astype(np.uint8)
+    sigma = rng.uniform(25, 40) if "noise" in parts else 3.0  # every camera has some sensor noise
+    noise = np.empty(img.shape, np.float32)
+    cv2.setRNGSeed(rng.randrange(2**31))
+    cv2.randn(noise, 0.0, sigma)
+    img = cv2.add(img, noise, dtype=cv2.CV_8U)
     return img

@@ -26,6 +26,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -242,7 +243,7 @@ def _read_entries(data: bytes) -> dict[str, bytes]:
             try:
                 with zf.open(i) as fh:
                     blob = fh.read(i.file_size + 1)
-            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, zlib.error, EOFError) as exc:
                 raise BundleError(f"cannot read {i.filename} from the bundle: {exc}") from None
             if len(blob) != i.file_size:
                 raise BundleError(f"{i.filename}: size does not match the zip directory")

@@ -37,7 +37,7 @@ _APPLICANT_KEYS = ("id_number", "full_name", "date_of_birth", "sex", "nationalit
 
 def consent_text(step: Step) -> dict:
     """The consent text a consent step shows ({vi, en})."""
-    return step.options.get("consent_text") or DEFAULT_CONSENT
+    return step.options.get("text") or DEFAULT_CONSENT
 
 
 def consent_sha256(step: Step, language: str = "vi") -> str:

@@ -380,7 +380,7 @@ class FlowEngine:
 
     # --- results -------------------------------------------------------------------------------
     def fee(self) -> dict:
-        """{"amount", "currency", "note_vi", "note_en"} for this visit's answers."""
+        """{"amount", "currency", "note": {vi, en}, "note_vi", "note_en"} (+ "unconfirmed": True) for this visit."""
         fee = self.flow.fee
         amount, note = fee.amount, fee.note
         for r in fee.rules:
@@ -395,7 +395,7 @@ class FlowEngine:
                 first = min(pages, p["first_pages"])
                 per_copy = min(p["cap_per_copy"], first * p["first_rate"] + max(0, pages - first) * p["next_rate"])
                 amount = int(per_copy * copies)
-        out = {"amount": int(amount), "currency": fee.currency, "note_vi": note["vi"], "note_en": note["en"]}
+        out = {"amount": int(amount), "currency": fee.currency, "note": dict(note), "note_vi": note["vi"], "note_en": note["en"]}
         if fee.unconfirmed:
             out["unconfirmed"] = True
         return out

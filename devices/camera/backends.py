@@ -80,6 +80,8 @@ class OpenCvCamera:
     def _capture(self):
         import cv2
 
+        # re-checked at every (re)open: a path that was missing at start may be a file now
+        self._is_file = isinstance(self.source, str) and os.path.isfile(self.source)
         cap = cv2.VideoCapture(self.source)
         if not cap.isOpened():
             cap.release()

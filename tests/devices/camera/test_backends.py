@@ -108,3 +108,19 @@ def test_sim_camera_scene_and_camera_qr_scanner():
 def test_unknown_backend():
     with pytest.raises(ValueError):
         open_camera({"backend": "webcam"})
+
+
+def test_opencv_backend_reconnects_when_the_source_appears(tmp_path, mp4):
+    """A camera that is unplugged at start (source missing) delivers once it is plugged in."""
+    src = tmp_path / "late.mp4"
+    cam = open_camera({"backend": "opencv", "source": str(src), "fps": 30, "reconnect_s": 0.2})
+    try:
+        with pytest.raises(CameraError):
+            cam.frame(timeout=0.3)
+        tmp = tmp_path / "late.tmp"
+        tmp.write_bytes(mp4.read_bytes())
+        tmp.rename(src)  # appears atomically, as a device node does
+        assert cam.frame(timeout=5).shape == (240, 320, 3)
+        assert cam.health().state is State.OK
+    finally:
+        cam.close()

@@ -395,6 +395,10 @@ class FlowEngine:
                 first = min(pages, p["first_pages"])
                 per_copy = min(p["cap_per_copy"], first * p["first_rate"] + max(0, pages - first) * p["next_rate"])
                 amount = int(per_copy * copies)
+        if fee.per_unit:
+            n = self.answers.get(fee.per_unit["field"]) or 0
+            if isinstance(n, (int, float)) and not isinstance(n, bool):
+                amount = int(fee.per_unit["rate"] * n)
         out = {"amount": int(amount), "currency": fee.currency, "note": dict(note), "note_vi": note["vi"], "note_en": note["en"]}
         if fee.unconfirmed:
             out["unconfirmed"] = True

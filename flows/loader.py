@@ -306,7 +306,12 @@ class _Checker:
             for key in ("pages_field", "copies_field"):
                 if self.field_types.get(pp[key]) != "number":
                     self.problem(("fee", "per_page", key), f"'{pp[key]}' must be a number field of this flow")
-        fee = Fee(f["amount"], f["currency"], f["note"], rules, pp, f.get("online_amount"), f.get("unconfirmed", False))
+        pu = f.get("per_unit")
+        if pu and self.field_types.get(pu["field"]) != "number":
+            self.problem(("fee", "per_unit", "field"), f"'{pu['field']}' must be a number field of this flow")
+        if pu and pp:
+            self.problem(("fee",), "use per_page or per_unit, not both")
+        fee = Fee(f["amount"], f["currency"], f["note"], rules, pp, pu, f.get("online_amount"), f.get("unconfirmed", False))
 
         if self.tree.problems:
             return None

@@ -99,6 +99,7 @@ class Fee:
     note: Text
     rules: list[FeeRule] = dc_field(default_factory=list)
     per_page: dict | None = None
+    per_unit: dict | None = None
     online_amount: int | None = None
     unconfirmed: bool = False
 

@@ -302,3 +302,12 @@ def test_kiosk_commune_scope():
     with pytest.raises(FlowError):
         e.set_handling_unit("01", "00097")  # another commune of Hà Nội: the original must be shown here
     assert e.default_handling_unit()["commune_code"] == "00004"
+
+
+def test_per_unit_fees():
+    e = flows.FlowEngine(REG.get("trich-luc-ho-tich"), today=TODAY, applicant=SIM_CITIZEN, kiosk_unit=KIOSK_UNIT)
+    e.set("copies", 3)
+    assert e.fee()["amount"] == 24000
+    e = flows.FlowEngine(REG.get("chung-thuc-chu-ky"), today=TODAY, applicant=SIM_CITIZEN, kiosk_unit=KIOSK_UNIT)
+    e.set("documents_count", 2)
+    assert e.fee()["amount"] == 20000

@@ -84,6 +84,27 @@ def run_load(url, n_kiosks, seconds, communes):
     return lat, errors, elapsed
 
 
+def process_cpu_s(pid: int) -> float:
+    """User+system CPU seconds of a process and its direct children (uvicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def one(p):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    total = one(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                total += one(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def pct(values, q):
     if not values:
         return float("nan")
@@ -159,13 +180,18 @@ def main(argv=None) -> int:
             port = free_port()
             server = start_server(database, workers, port)
             try:
+                cpu0, gen0 = process_cpu_s(server.pid), os.times()
                 lat, errors, elapsed = run_load(f"http://127.0.0.1:{port}", n, args.seconds, communes)
+                cpu1, gen1 = process_cpu_s(server.pid), os.times()
             finally:
                 server.terminate()
                 server.wait(30)
             full = [a for a, _ in lat]
             post = [b for _, b in lat]
+            total = max(1, len(lat))  # CPU includes the warm-up's dossiers too: a slight over-estimate per dossier
             row = {"n": len(lat), "elapsed": elapsed, "rate": len(lat) / args.seconds, "errors": len(errors),
+                   "server_cpu_ms": (cpu1 - cpu0) * 1000 / total,
+                   "gen_cpu_ms": ((gen1.children_user + gen1.children_system) - (gen0.children_user + gen0.children_system)) * 1000 / total,
                    "p50": pct(full, 50) * 1000, "p99": pct(full, 99) * 1000,
                    "post_p50": pct(post, 50) * 1000, "post_p99": pct(post, 99) * 1000}
             print(engine, workers, n, {k: round(v, 1) for k, v in row.items()}, flush=True)
@@ -194,15 +220,15 @@ def write(rows, args):
         "Server: uvicorn (h11, no uvloop) + FastAPI + SQLAlchemy Core; SQLite in WAL with synchronous=FULL, "
         "PostgreSQL 15 with its default durable settings (fsync, synchronous_commit on).",
         "",
-        "| database | server workers | kiosks | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | server workers | kiosks | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU ms/dossier | load-generator CPU ms/dossier |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for engine, w, n, row, reason in rows:
         if row is None:
-            lines.append(f"| {engine} | {w} | {n} | skipped: {reason} | | | | | | |")
+            lines.append(f"| {engine} | {w} | {n} | skipped: {reason} | | | | | | | | |")
             continue
         lines.append(f"| {engine} | {w} | {n} | {row['n']} | {row['rate']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
-                     f"{row['post_p50']:.1f} | {row['post_p99']:.1f} | {row['errors']} |")
+                     f"{row['post_p50']:.1f} | {row['post_p99']:.1f} | {row['errors']} | {row['server_cpu_ms']:.1f} | {row['gen_cpu_ms']:.1f} |")
     if best.get("sqlite") and best.get("postgresql"):
         lines += ["", f"Best PostgreSQL / best SQLite throughput in this run: {best['postgresql'] / best['sqlite']:.2f}×."]
     pg_best = max((r for e, w, n, r, _ in rows if e == "postgresql" and r), key=lambda r: r["rate"], default=None)
@@ -210,6 +236,12 @@ def write(rows, args):
         ok = pg_best["rate"] >= 500 and pg_best["p99"] < 200
         lines += ["", f"Goal (≥ 500 dossiers/s on PostgreSQL with p99 < 200 ms): **{'met' if ok else 'not met'}** — "
                       f"best PostgreSQL run {pg_best['rate']:.0f} dossiers/s, p99 {pg_best['p99']:.0f} ms."]
+    rated = [r for e, w, n, r, _ in rows if r]
+    if rated:
+        cpu = min(r["server_cpu_ms"] for r in rated)
+        lines += ["", f"CPU budget: the cheapest configuration spent {cpu:.1f} ms of server CPU per dossier, so two cores "
+                      f"given wholly to the server (load generator elsewhere) would cap near {2000 / cpu:.0f} dossiers/s; here "
+                      "the load generator and the other jobs on the machine take their share of the same two cores."]
     out = ROOT / "bench" / "results" / "central.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {out}")

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from central import codes, routing
-from central.db import attachments, bundles, dossiers, kiosks, make_engine, next_counter, status_events
+from central.db import attachments, bundles, dossiers, kiosks, make_engine, next_counter, status_events, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Central:
         """Create or re-key a kiosk; returns the secret (only its hash is stored)."""
         secret = secret or codes.new_kiosk_secret()
         row = {"secret_hash": codes.hash_kiosk_secret(secret), "province_code": province_code, "commune_code": commune_code}
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             exists = conn.execute(select(kiosks.c.kiosk_id).where(kiosks.c.kiosk_id == kiosk_id)).first()
             if exists:
                 conn.execute(update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(**row))
@@ -138,7 +138,7 @@ class Central:
 
     def heartbeat(self, kiosk: KioskIdentity, payload: dict) -> dict:
         at = _iso(codes.now_vn())
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             conn.execute(
                 update(kiosks).where(kiosks.c.kiosk_id == kiosk.kiosk_id)
                 .values(last_heartbeat_at=at, last_heartbeat=json.dumps(payload, ensure_ascii=False))
@@ -166,7 +166,7 @@ class Central:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise CentralError(422, "hash_mismatch", "Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.", "body does not match the sha256 in the path")
         try:
-            with self.engine.begin() as conn:
+            with write_tx(self.engine) as conn:
                 if conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
                     return "already"
                 conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=_iso(codes.now_vn())))
@@ -216,7 +216,7 @@ class Central:
         days = body.get("processing_days") or 0
         appointment = routing.add_working_days(received, days) if days else None
         try:
-            with self.engine.begin() as conn:
+            with write_tx(self.engine) as conn:
                 row = self._existing(conn, uid)
                 if row is not None:
                     return False, self._answer(row, "already")
@@ -276,7 +276,7 @@ class Central:
         if status not in STATUSES:
             raise CentralError(422, "bad_status", "Trạng thái không hợp lệ.", f"status must be one of {', '.join(STATUSES)}")
         at = _iso(codes.now_vn())
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
             if row is None:
                 raise CentralError(404, "not_found", "Không tìm thấy hồ sơ.", "no dossier with this code")
@@ -329,7 +329,7 @@ class Central:
     def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str) -> tuple[bool, dict]:
         """Store an already verified bundle and make it current (``publish_bundle`` verifies first)."""
         sha = hashlib.sha256(data).hexdigest()
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             if conn.execute(select(bundles.c.bundle_id).where(bundles.c.bundle_id == bundle_id)).first():
                 return False, {"result": "already", "bundle_id": bundle_id, "sha256": sha}
             seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1

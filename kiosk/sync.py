@@ -123,19 +123,20 @@ class SyncWorker:
             with self._state_lock:
                 priority, self._priority = self._priority, []
                 wait = self.resume_at - time.monotonic()
-            if priority:
-                self._pass(only=priority)
-                continue
-            if wait > 0:
+            if not priority and wait > 0:
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
             try:
-                report = self._pass()
-            except Exception:  # never let the sender die silently: log and back off
+                report = self._pass(only=priority or None)
+            except Exception:  # never let the sender die silently: log, record, back off
                 log.exception("sync pass failed")
+                self._record("internal", "unexpected error in the sync worker (see the log)")
                 self._backoff("internal", "unexpected error in the sync worker")
+                self._release(priority)
                 continue
+            if priority:
+                continue  # then the normal pass, unless backing off
             if report.stopped_by is None:
                 self._wake.wait(self.max_delay)  # all sent: sleep until submit_now/wake (or look again after the cap)
                 self._wake.clear()

@@ -8,6 +8,7 @@ identify step; ``document:<id>`` on documents steps; ``handling_unit``; ``consen
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -387,17 +388,21 @@ class FlowEngine:
             if r.condition.test(self.resolve, self.today):
                 amount, note = r.amount, r.note
                 break
+        def count(field_id):
+            v = self.answers.get(field_id)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            return v if ok else None
+
         if fee.per_page:
             p = fee.per_page
-            pages = self.answers.get(p["pages_field"]) or 0
-            copies = self.answers.get(p["copies_field"]) or 0
-            if isinstance(pages, (int, float)) and isinstance(copies, (int, float)):
+            pages, copies = count(p["pages_field"]), count(p["copies_field"])
+            if pages is not None and copies is not None:
                 first = min(pages, p["first_pages"])
                 per_copy = min(p["cap_per_copy"], first * p["first_rate"] + max(0, pages - first) * p["next_rate"])
                 amount = int(per_copy * copies)
         if fee.per_unit:
-            n = self.answers.get(fee.per_unit["field"]) or 0
-            if isinstance(n, (int, float)) and not isinstance(n, bool):
+            n = count(fee.per_unit["field"])
+            if n is not None:
                 amount = int(fee.per_unit["rate"] * n)
         out = {"amount": int(amount), "currency": fee.currency, "note": dict(note), "note_vi": note["vi"], "note_en": note["en"]}
         if fee.unconfirmed:

@@ -5,6 +5,7 @@ message is a (Vietnamese, English) pair; the Vietnamese one is what the citizen 
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any, Callable
@@ -114,7 +115,7 @@ def check(field: Field, value: Any, today: date, resolve: Callable[[str], Any]) 
         if not isinstance(value, str):
             return f"{lvi}: giá trị không hợp lệ.", f"{len_}: not a valid value."
     elif t == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return f"{lvi} phải là một số.", f"{len_} must be a number."
         if "min" in v and value < v["min"]:
             return f"{lvi} không được nhỏ hơn {v['min']:g}.", f"{len_} cannot be less than {v['min']:g}."

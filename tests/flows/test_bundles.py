@@ -8,7 +8,6 @@ import io
 import json
 import zipfile
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization

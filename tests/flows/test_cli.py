@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
-import pytest
 
 from kiosk.cli import main
 

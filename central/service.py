@@ -121,12 +121,20 @@ class Central:
         if self.authenticate(kiosk_id, secret) is None:
             self.register_kiosk(kiosk_id, province_code, commune_code, secret)
 
-    def authenticate(self, kiosk_id: str, secret: str) -> KioskIdentity | None:
+    def authenticate_cached(self, kiosk_id: str, secret: str) -> KioskIdentity | None:
+        """Only the in-memory check (no database, no PBKDF2): safe to call on the event loop."""
         fp = hashlib.sha256(secret.encode()).digest()
         with self._auth_lock:
             cached = self._auth_cache.get(kiosk_id)
         if cached and hmac.compare_digest(cached[0], fp):
             return cached[1]
+        return None
+
+    def authenticate(self, kiosk_id: str, secret: str) -> KioskIdentity | None:
+        cached = self.authenticate_cached(kiosk_id, secret)
+        if cached is not None:
+            return cached
+        fp = hashlib.sha256(secret.encode()).digest()
         with self.engine.connect() as conn:
             row = conn.execute(select(kiosks).where(kiosks.c.kiosk_id == kiosk_id)).mappings().first()
         if row is None or not codes.verify_kiosk_secret(secret, row["secret_hash"]):

@@ -16,6 +16,8 @@ would take any flow back to an older version.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import binascii
 import hashlib
 import io
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -374,15 +377,35 @@ def _write_atomic(path: Path, data: bytes) -> None:
         pass
 
 
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
 class BundleStore:
     """Bundles on a kiosk under ``bundle_dir``: ``bundles/<id>/`` (bundle.zip plus its unpacked
-    files) and ``state.json`` (current, previous, pending, the versions seen). Not thread-safe:
-    one process (the kiosk, or the admin CLI while the kiosk is stopped) owns it."""
+    files) and ``state.json`` (current, previous, pending, the versions seen).
+
+    Safe to share: the kiosk's sync thread stages while the UI thread activates between
+    sessions, and the admin CLI may run beside the kiosk. Every change holds a per-folder thread
+    lock and an ``flock`` on ``bundle_dir/.lock``."""
 
     def __init__(self, bundle_dir: str | Path, trusted_keys: list[str]):
         self.dir = Path(bundle_dir)
         self.trusted_keys = list(trusted_keys)
         (self.dir / "bundles").mkdir(parents=True, exist_ok=True)
+        key = str(self.dir.resolve())
+        with _THREAD_LOCKS_GUARD:
+            self._tlock = _THREAD_LOCKS.setdefault(key, threading.RLock())
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._tlock:
+            fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the flock
 
     # state
     def _state(self) -> dict:
@@ -425,12 +448,26 @@ class BundleStore:
         Refuses: bad signature or content, a flow version seen before with other content, a flow
         older than the one running, a bundle older than the running one, and (unless ``force``) a
         bundle that was rolled back on this kiosk."""
-        s = self._state()
+        # the slow part (signature, every flow through the loader) runs without the lock
+        info = verify_bundle(data, self.trusted_keys, self._known(self._state()))
+        with self._locked():
+            return self._stage_verified(data, info, force)
+
+    @staticmethod
+    def _known(s: dict) -> dict[tuple[str, int], str]:
         known = {}
         for k, v in s["seen"].items():
             fid, _, ver = k.rpartition("@")
             known[(fid, int(ver))] = v
-        info = verify_bundle(data, self.trusted_keys, known)
+        return known
+
+    def _stage_verified(self, data: bytes, info: BundleInfo, force: bool) -> BundleInfo:
+        s = self._state()
+        known = self._known(s)  # again: another thread may have activated something meanwhile
+        for f in info.flows:
+            prior = known.get((f["id"], f["version"]))
+            if prior is not None and prior != f["sha256"]:
+                raise BundleError(f"flow {f['id']} version {f['version']} was already published with other content")
         if info.bundle_id in (s["current"], s["pending"]):
             return info
         if info.bundle_id in s["rolled_back"] and not force:
@@ -471,6 +508,10 @@ class BundleStore:
     def activate_pending(self) -> BundleInfo | None:
         """Make the pending bundle current (call between citizen sessions). Returns it, or None when
         nothing was pending. The previous current bundle is kept for :meth:`rollback`."""
+        with self._locked():
+            return self._activate()
+
+    def _activate(self) -> BundleInfo | None:
         s = self._state()
         pending = s["pending"]
         if not pending:
@@ -491,6 +532,10 @@ class BundleStore:
 
     def rollback(self) -> BundleInfo:
         """Go back to the previous bundle (raises BundleError when there is none)."""
+        with self._locked():
+            return self._rollback()
+
+    def _rollback(self) -> BundleInfo:
         s = self._state()
         if not s["previous"]:
             raise BundleError("no previous bundle to roll back to", "Không có gói quy trình trước đó để quay lại.")

@@ -350,3 +350,40 @@ def test_every_single_byte_flip_is_refused_cleanly():
             continue
         # a flip in bytes that nothing reads (zip comment, padding) may leave the bundle intact
         assert entries(bytes(broken)) == entries(data)
+
+
+def test_concurrent_stage_and_activate_keep_state_consistent(store, tmp_path):
+    """The kiosk's sync thread stages while the UI thread activates between sessions."""
+    import threading
+
+    versions = [signed([bumped(tmp_path, version=v, extra=f"# v{v}\n")], hour=v) for v in range(1, 6)]
+    errors = []
+
+    def stager():
+        for data in versions:
+            try:
+                store.stage(data)
+            except BundleError as exc:  # a bundle overtaken by a newer one may be refused as a replay
+                if "replay" not in str(exc) and "older" not in str(exc):
+                    errors.append(exc)
+
+    def activator():
+        for _ in range(30):
+            try:
+                store.activate_pending()
+            except BundleError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=stager), threading.Thread(target=activator)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.activate_pending()
+    assert errors == []
+    st = store.status()
+    assert st["current"] is not None and st["pending"] is None
+    assert store.registry().get("khai-sinh").version == 5
+    # nothing left over but the current and previous bundles
+    kept = {p.name for p in (store.dir / "bundles").iterdir()}
+    assert kept <= {st["current"]["bundle_id"], (st["previous"] or {}).get("bundle_id")}

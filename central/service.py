@@ -321,10 +321,17 @@ class Central:
         except ImportError:
             raise CentralError(503, "verification_unavailable", "Chưa thể kiểm tra gói quy trình.",
                                "flows.bundles is not installed: bundles cannot be verified, so none is accepted") from None
+        # every (flow id, version) ever published keeps its content: a changed flow needs a new version
+        known: dict[tuple[str, int], str] = {}
+        with self.engine.connect() as conn:
+            for (manifest_text,) in conn.execute(select(bundles.c.manifest)):
+                for f in json.loads(manifest_text).get("flows", []):
+                    known[(f.get("id"), f.get("version"))] = f.get("sha256")
         try:
-            verify_bundle(data, list(self.trusted_keys))
+            verify_bundle(data, list(self.trusted_keys), known)
         except Exception as exc:  # BundleError and anything a malformed zip raises
-            raise CentralError(422, "bad_bundle", "Gói quy trình không hợp lệ hoặc sai chữ ký.", f"bundle refused: {exc}") from None
+            raise CentralError(422, "bad_bundle", getattr(exc, "message_vi", None) or "Gói quy trình không hợp lệ hoặc sai chữ ký.",
+                               f"bundle refused: {exc}") from None
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 manifest_bytes = zf.read("manifest.json")

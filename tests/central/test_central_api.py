@@ -243,3 +243,37 @@ def test_openapi_document_is_committed_and_served(server):
     for path in ("/api/v1/dossiers", "/api/v1/attachments/{sha256}", "/api/v1/dossiers/{code}", "/api/v1/flows",
                  "/api/v1/flows/bundles/{bundle_id}", "/api/v1/flows/bundles", "/api/v1/kiosks/{kiosk_id}/heartbeat"):
         assert path in served["paths"]
+
+
+def test_a_signed_bundle_is_published_verified_and_served(database, tmp_path):
+    bundles = pytest.importorskip("flows.bundles")
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from central.testing import start_central
+
+    pem, public = bundles.generate_key()
+    key = load_pem_private_key(pem, None)
+    flows_dir = Path(__file__).resolve().parents[2] / "flows" / "definitions"
+    data = bundles.sign(bundles.build_bundle(sorted(flows_dir.glob("*.yaml"))[:2], bundle_id="test-bundle-1"), key)
+    srv = start_central(database)
+    srv.central.trusted_keys = [public]
+    try:
+        headers = {**ADMIN, "Content-Type": "application/zip"}
+        r = requests.post(f"{srv.url}/api/v1/flows/bundles", data=data, headers=headers)
+        assert r.status_code == 201, r.text
+        assert requests.post(f"{srv.url}/api/v1/flows/bundles", data=data, headers=headers).json()["result"] == "already"
+        index = requests.get(f"{srv.url}/api/v1/flows").json()
+        assert index["bundle_id"] == "test-bundle-1" and len(index["flows"]) == 2
+        assert all(len(f["sha256"]) == 64 for f in index["flows"])
+        assert requests.get(f"{srv.url}/api/v1/flows/bundles/test-bundle-1").content == data
+        # signed by a key central does not trust: refused, the current bundle stays
+        other_pem, _ = bundles.generate_key()
+        forged = bundles.sign(bundles.build_bundle(sorted(flows_dir.glob("*.yaml"))[:1], bundle_id="forged"),
+                              load_pem_private_key(other_pem, None))
+        r = requests.post(f"{srv.url}/api/v1/flows/bundles", data=forged, headers=headers)
+        assert r.status_code == 422 and r.json()["error"] == "bad_bundle"
+        assert requests.get(f"{srv.url}/api/v1/flows").json()["bundle_id"] == "test-bundle-1"
+    finally:
+        srv.stop()

@@ -122,49 +122,84 @@ def _check_id(id_number: str, birth: date, sex: str) -> None:
                    "Số định danh không khớp với ngày sinh hoặc giới tính trong mã QR.")
 
 
-def parse_cccd(payload: bytes | str) -> CccdQr:
-    text = as_text(payload)
-    parts = [unicodedata.normalize("NFC", p).strip() for p in text.split("|")]
-    if len(parts) < 6 or not _ID_RX.fullmatch(parts[0]):
-        raise _err(*_NOT_CCCD)
-    id_number = parts[0]
-    old = parts[1]
-    if old and not _OLD_ID_RX.fullmatch(old) and not _ID_RX.fullmatch(old):
-        raise _err("bad_old_id", "the old ID number in the QR is neither 9 nor 12 digits",
-                   "Số chứng minh nhân dân cũ trong mã QR không hợp lệ.")
-    name = parts[2]
+def _check_name(name: str) -> str:
     if not name or any(ch.isdigit() for ch in name) or len(name) > 100:
         raise _err("bad_name", "the name in the ID card QR is missing or not a name",
                    "Họ tên trong mã QR thẻ căn cước không hợp lệ.")
-    birth = _ddmmyyyy(parts[3], "date of birth", "Ngày sinh")
-    sex = _SEXES.get(parts[4].casefold())
+    return name
+
+
+def _sex(value: str) -> str:
+    sex = _SEXES.get(value.casefold())
     if sex is None:
         raise _err("bad_sex", "the sex in the ID card QR is neither Nam nor Nữ",
                    "Giới tính trong mã QR thẻ căn cước không hợp lệ.")
-    residence = parts[5]
+    return sex
+
+
+def _check_old_id(old: str) -> None:
+    if old and not _OLD_ID_RX.fullmatch(old) and not _ID_RX.fullmatch(old):
+        raise _err("bad_old_id", "the old ID number in the QR is neither 9 nor 12 digits",
+                   "Số chứng minh nhân dân cũ trong mã QR không hợp lệ.")
+
+
+def _parse_2021(parts: list[str]) -> CccdQr:
+    id_number, old, name, birth_s, sex_s, residence, issue_s = parts
+    _check_old_id(old)
+    _check_name(name)
+    birth = _ddmmyyyy(birth_s, "date of birth", "Ngày sinh")
+    sex = _sex(sex_s)
     if not residence:
         raise _err("bad_address", "the address in the ID card QR is empty",
                    "Địa chỉ trong mã QR thẻ căn cước bị thiếu.")
     _check_id(id_number, birth, sex)
-    issue: date | None = None
-    if len(parts) == 7:
-        layout = "2021"
-        issue = _ddmmyyyy(parts[6], "issue date", "Ngày cấp")
-    else:
-        # 2024 card: more (unconfirmed) fields. Keep the first valid date after the address as
-        # the issue date if there is one; everything stays available in ``fields``.
-        layout = "2024"
-        for p in parts[6:]:
-            if _DATE_RX.fullmatch(p):
-                try:
-                    issue = _ddmmyyyy(p, "issue date", "Ngày cấp")
-                except PayloadError:
-                    continue
-                break
-    if issue is not None and issue < birth:
+    issue = _ddmmyyyy(issue_s, "issue date", "Ngày cấp")
+    return CccdQr(id_number, old or None, name, birth, sex, residence, issue, "2021", tuple(parts))
+
+
+def _parse_other(parts: list[str]) -> CccdQr:
+    """Any other field count (the 2024 card, unconfirmed): find each field by what it looks like,
+    in order, instead of by position; validate everything we return."""
+    id_number = parts[0]
+    rest = parts[1:]
+    old = next((p for p in rest[:2] if _OLD_ID_RX.fullmatch(p)), "")
+    dates: list[tuple[int, date]] = []
+    for i, p in enumerate(rest):
+        if _DATE_RX.fullmatch(p):
+            try:
+                dates.append((i, _ddmmyyyy(p, "date", "Ngày tháng")))
+            except PayloadError:
+                continue  # an 8-digit field that is no date; the birth date is checked below
+    sex_at = next((i for i, p in enumerate(rest) if p.casefold() in _SEXES), None)
+    name_at = next((i for i, p in enumerate(rest) if p and p.casefold() not in _SEXES
+                    and re.fullmatch(r"[^\W\d_]+(?: [^\W\d_]+)+", p)), None)
+    if not dates or sex_at is None or name_at is None:
+        raise _err(*_NOT_CCCD)
+    name = _check_name(rest[name_at])
+    birth_at, birth = dates[0]
+    sex = _sex(rest[sex_at])
+    _check_id(id_number, birth, sex)
+    # the address: the first longer text after the sex field (it holds commas or several words)
+    taken = {name_at, sex_at, *(i for i, _ in dates)}
+    residence = next((p for i, p in enumerate(rest) if i > sex_at and i not in taken
+                      and ("," in p or len(p.split()) >= 3)), "")
+    issue = next((d for i, d in dates[1:] if d >= birth), None)
+    return CccdQr(id_number, old or None, name, birth, sex, residence, issue, "2024", tuple(parts))
+
+
+def parse_cccd(payload: bytes | str) -> CccdQr:
+    """The ID card QR. Seven fields: the 2021 layout, by position. Any other count (the 2024 card,
+    whose layout is not confirmed): fields are recognised by their shape (see ``_parse_other``);
+    ``residence`` may then be "" and ``issue_date`` None. The ID must agree with birth year and sex."""
+    text = as_text(payload)
+    parts = [unicodedata.normalize("NFC", p).strip() for p in text.split("|")]
+    if len(parts) < 4 or not _ID_RX.fullmatch(parts[0]):
+        raise _err(*_NOT_CCCD)
+    result = _parse_2021(parts) if len(parts) == 7 else _parse_other(parts)
+    if result.issue_date is not None and result.issue_date < result.date_of_birth:
         raise _err("bad_date", "the issue date in the ID card QR is before the date of birth",
                    "Ngày cấp trong mã QR thẻ căn cước không hợp lệ.")
-    return CccdQr(id_number, old or None, name, birth, sex, residence, issue, layout, tuple(parts))
+    return result
 
 
 # --- receipt ---------------------------------------------------------------------------------

@@ -44,6 +44,25 @@ def test_cccd_2024_more_fields():
     assert q.layout == "2024" and q.issue_date == date(2024, 7, 1) and len(q.fields) == 9
 
 
+def test_cccd_2024_other_order_found_by_shape():
+    text = ("001185012345|Trần Thị Ngọc Ánh|Nữ|12051985|Kinh|"
+            "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội|15062023|12052045")
+    q = parse_cccd(text)
+    assert (q.layout, q.full_name, q.sex, q.date_of_birth) == ("2024", "Trần Thị Ngọc Ánh", "Nữ", date(1985, 5, 12))
+    assert q.residence.startswith("Số 12") and q.issue_date == date(2023, 6, 15) and q.old_id_number is None
+
+
+@pytest.mark.parametrize("text,code", [
+    ("001185012345|Trần Thị Ngọc Ánh|Nam|12051985|Hà Nội, Việt Nam", "id_mismatch"),
+    ("001185012345|Trần Thị Ngọc Ánh|Nữ|Hà Nội, Việt Nam|x", "not_cccd"),
+    ("001185012345|12051985|Nữ|Hà Nội, Việt Nam|x", "not_cccd"),
+])
+def test_cccd_2024_errors(text, code):
+    with pytest.raises(PayloadError) as ei:
+        parse_cccd(text)
+    assert ei.value.code == code
+
+
 def test_cccd_2024_fewer_fields_no_issue_date():
     q = parse_cccd("001185012345||Trần Thị Ngọc Ánh|12051985|Nữ|Hà Nội")
     assert q.layout == "2024" and q.issue_date is None

@@ -153,6 +153,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _holds_ciphertext(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return bool(db.execute("SELECT EXISTS (SELECT 1 FROM items WHERE payload IS NOT NULL)"
+                                   " OR EXISTS (SELECT 1 FROM attachments)").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return True  # unreadable or foreign: do not risk pairing it with a new key
+
+
 def kiosk_short(kiosk_id: str) -> str:
     """``KIOSK-HN-BADINH-01`` → ``BADINH01``: short enough for a receipt, still tells kiosks apart."""
     parts = [re.sub(r"[^A-Za-z0-9]", "", p).upper() for p in re.split(r"[-_.]", kiosk_id or "") if p]
@@ -172,6 +186,11 @@ class Outbox:
     def __init__(self, path: str | os.PathLike, key_file: str | os.PathLike, *, kiosk_short: str | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not Path(key_file).exists() and _holds_ciphertext(self.path):
+            # a fresh key would make every queued dossier unreadable: stop and say so instead
+            raise OutboxKeyError(
+                f"{key_file} is missing but {self.path} holds encrypted dossiers: restore the key file (do not delete anything)",
+                "Thiếu khóa mã hóa của hộp hồ sơ chờ gửi; vui lòng báo cán bộ kỹ thuật, không xóa dữ liệu.")
         self._aead = AESGCM(load_or_create_key(key_file))
         self._short = kiosk_short
         self._lock = threading.RLock()

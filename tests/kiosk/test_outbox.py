@@ -118,6 +118,7 @@ def test_survives_reopen_and_a_different_key_cannot_read(tmp_path):
     ob = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
     assert ob.pending()[0].dossier == dossier
     ob.close()
+    load_or_create_key(tmp_path / "other.key")  # a different, existing key (e.g. copied from another kiosk)
     other = Outbox(tmp_path / "o.sqlite3", tmp_path / "other.key")
     with pytest.raises(OutboxKeyError) as exc:
         other.pending()
@@ -197,3 +198,16 @@ def test_full_disk_refuses_cleanly_and_keeps_what_was_saved(tiny_disk, tmp_path)
     assert ob.enqueue(dossier, files).startswith("TAM-")
     assert leaks(raw_bytes(tiny_disk / "outbox.sqlite3")) == []
     ob.close()
+
+
+def test_a_missing_key_file_is_an_error_not_a_new_key(tmp_path):
+    ob = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+    ob.enqueue(*sample_dossier())
+    ob.close()
+    (tmp_path / "o.key").rename(tmp_path / "o.key.bak")
+    with pytest.raises(OutboxKeyError) as exc:
+        Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+    assert "không xóa" in exc.value.message_vi
+    assert not (tmp_path / "o.key").exists()
+    (tmp_path / "o.key.bak").rename(tmp_path / "o.key")
+    assert Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key").status()["pending"] == 1

@@ -31,7 +31,9 @@ Prep = Callable[[np.ndarray], tuple[np.ndarray, float]]  # gray → (image, scal
 def _preps() -> list[tuple[str, Prep]]:
     import cv2
 
-    clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+    def clahe_apply(g):
+        # a CLAHE object per call: OpenCV algorithm objects are not safe to share across threads
+        return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(g)
 
     def sharpen(g):
         return cv2.addWeighted(g, 2.0, cv2.GaussianBlur(g, (0, 0), 3), -1.0, 0), 1.0
@@ -49,9 +51,9 @@ def _preps() -> list[tuple[str, Prep]]:
         return cv2.GaussianBlur(g, (3, 3), 0), 1.0
 
     def clahe_sharpen(g):
-        return cv2.addWeighted(c := clahe.apply(g), 2.5, cv2.GaussianBlur(c, (0, 0), 2), -1.5, 0), 1.0
+        return cv2.addWeighted(c := clahe_apply(g), 2.5, cv2.GaussianBlur(c, (0, 0), 2), -1.5, 0), 1.0
 
-    return [("sharpen", sharpen), ("clahe", lambda g: (clahe.apply(g), 1.0)), ("half", half),
+    return [("sharpen", sharpen), ("clahe", lambda g: (clahe_apply(g), 1.0)), ("half", half),
             ("otsu", otsu), ("soften", soften), ("strong-sharpen", strong_sharpen),
             ("clahe-sharpen", clahe_sharpen)]
 

@@ -155,3 +155,21 @@ def test_sim_inject():
 def test_unknown_backend():
     with pytest.raises(ValueError):
         open_scanner({"backend": "bluetooth"})
+
+
+def test_no_personal_data_in_logs(pty, scanner, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    pty.send(SIM_CITIZEN_QR.encode() + b"\r")
+    assert scanner.read(3) == SIM_CITIZEN_QR.encode()
+    pty.unplug()
+    scanner.read(0.3)
+    pty.plug()
+    assert scanner.read(1.0) is None  # reopened; a scanner sends nothing until the next scan
+    pty.send(SIM_CITIZEN_QR.encode() + b"\r")
+    assert scanner.read(3) == SIM_CITIZEN_QR.encode()
+    text = caplog.text
+    assert "reconnect" in text  # the unplug was logged …
+    for personal in ("001185012345", "012345678", "Trần", "Đội Cấn", "12051985"):
+        assert personal not in text  # … the citizen was not

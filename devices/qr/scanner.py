@@ -259,7 +259,9 @@ class CameraScanner:
 
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:
-            frame = self.camera.frame()
+            # a threaded camera: wait for a new frame rather than decode the same one twice
+            grab = getattr(self.camera, "wait_next", None) or self.camera.frame
+            frame = grab(2.0)
             now = time.monotonic()
             self._seen = {k: t for k, t in self._seen.items() if now - t < self.repeat_s}
             for d in decode_frame(frame, self.budget_ms):

@@ -124,3 +124,24 @@ def test_opencv_backend_reconnects_when_the_source_appears(tmp_path, mp4):
         assert cam.health().state is State.OK
     finally:
         cam.close()
+
+
+def test_camera_qr_scanner_over_opencv_backend(tmp_path):
+    """A clip in which the citizen shows the CCCD QR, read through the threaded opencv backend."""
+    from devices.qr.synth import paste_quad, qr_image
+
+    path = tmp_path / "qr.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (960, 540))
+    for i in range(8):
+        frame = np.full((540, 960, 3), 90, np.uint8)
+        if i >= 3:  # the card comes into view at frame 3
+            paste_quad(frame, qr_image(SIM_CITIZEN_QR, scale=4), np.float32([[300, 60], [720, 80], [700, 500], [290, 480]]))
+        out.write(frame)
+    out.release()
+    cam = open_camera({"backend": "opencv", "source": str(path), "fps": 30})
+    try:
+        scanner = open_scanner({"backend": "camera"}, camera=cam)
+        assert scanner.read(timeout=10) == SIM_CITIZEN_QR.encode()
+    finally:
+        cam.close()
+

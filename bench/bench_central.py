@@ -207,6 +207,14 @@ def main(argv=None) -> int:
     return 0
 
 
+def _uvicorn_stack() -> str:
+    import importlib.util
+
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http}, {loop}"
+
+
 def write(rows, args):
     cmd = "python bench/bench_central.py" + (f" --seconds {args.seconds:g}" if args.seconds != 8.0 else "") + (" --quick" if args.quick else "")
     best = {}
@@ -221,7 +229,7 @@ def write(rows, args):
         "",
         "One dossier = `PUT /api/v1/attachments/{sha256}` (2 KiB) + `POST /api/v1/dossiers`, each kiosk a thread with its "
         "own credentials and keep-alive session (2 load processes); dossiers spread over 60 communes of Hà Nội. "
-        "Server: uvicorn (h11, no uvloop) + FastAPI + SQLAlchemy Core; SQLite in WAL with synchronous=FULL, "
+        f"Server: uvicorn ({_uvicorn_stack()}) + FastAPI + SQLAlchemy Core; SQLite in WAL with synchronous=FULL, "
         "PostgreSQL 15 with its default durable settings (fsync, synchronous_commit on).",
         "",
         "| database | server workers | kiosks | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU ms/dossier | load-generator CPU ms/dossier |",

@@ -69,7 +69,7 @@ ANH = Citizen(
     birth=date(1985, 5, 12), sex="Nữ", issued=date(2023, 6, 15), old_id="012345678",
     home_town="Xã Đông Anh, Thành phố Hà Nội",
     residence="Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội",
-    father="Trần Văn Bình", mother="Lê Thị Hoa",
+    father="Trần Văn Bình", mother="Lê Thị Hoa", spouse="Lê Minh Tuấn",
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in [

@@ -1,0 +1,285 @@
+"""What the screens ask of the rest of the stack, Kivy-free: devices, flows, outbox, central.
+
+Every method here may block (device or network I/O): the UI calls them from worker threads
+(``kiosk.app.KioskApp.run_async``) and never on the Kivy main thread.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+
+log = logging.getLogger(__name__)
+
+RECEIPT_NOTES = (
+    "Quý khách mang theo biên nhận này và giấy tờ tùy thân khi nhận kết quả.",
+    "Tra cứu tình trạng hồ sơ bằng mã QR trên biên nhận tại ki-ốt.",
+)
+PROVISIONAL_NOTES = (
+    "Hồ sơ đã được lưu an toàn trên ki-ốt và sẽ tự động gửi khi có mạng.",
+    "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
+)
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7))
+
+
+def now_vn() -> dt.datetime:
+    return dt.datetime.now(VN_TZ).replace(microsecond=0)
+
+
+@dataclass
+class SubmitOutcome:
+    provisional: bool
+    code: str                       # the dossier code, or the local code when provisional
+    lookup_secret: str
+    appointment_date: dt.date | None
+    received_at: dt.datetime
+    receipt: dict                   # the data the receipt layout was printed from
+    printed: bool = False
+    print_error: str = ""           # Vietnamese message when the printer failed
+    png_path: str | None = None     # sim printer: the rendering of what was printed
+    preview_png: bytes = b""        # the receipt exactly as printed, for the screen
+
+
+@dataclass
+class TicketOutcome:
+    number: str
+    service: str
+    people_ahead: int
+    printed: bool
+    print_error: str = ""
+
+
+class KioskServices:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.kiosk = cfg["kiosk"]
+        self.data_dir = Path(cfg["paths"]["data_dir"])
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.registry = None
+        self.bundles = None
+        self.printer = None
+        self.reader = None
+        self.scanner = None
+        self.camera = None
+        self.outbox = None
+        self.client = None
+        self.sync = None
+        self.startup_problems: list[str] = []
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open what can be opened; a missing device is a problem for technicians, not a crash."""
+        self.registry = self._load_flows()
+        for name, opener in (
+            ("printer", self._open_printer),
+            ("idcard", self._open_reader),
+            ("qr", self._open_scanner),
+            ("outbox", self._open_outbox),
+        ):
+            try:
+                opener()
+            except Exception as exc:  # noqa: BLE001 - report and keep the kiosk usable
+                log.error("could not open %s: %s", name, exc)
+                self.startup_problems.append(f"{name}: {exc}")
+
+    def stop(self) -> None:
+        if self.sync:
+            self.sync.stop()
+        for dev in (self.printer, self.reader, self.scanner, self.camera):
+            try:
+                if dev:
+                    dev.close()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("closing %s failed: %s", type(dev).__name__, exc)
+
+    def _load_flows(self):
+        from flows import load_registry
+
+        bundle_dir = self.cfg["flows"]["bundle_dir"]
+        try:
+            from flows.bundles import BundleStore
+
+            self.bundles = BundleStore(bundle_dir, self.cfg["flows"]["trusted_keys"])
+            current = self.bundles.current()
+            if current is not None:
+                return current.registry() if hasattr(current, "registry") else load_registry(current)
+        except ImportError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a broken bundle must not stop the kiosk
+            log.error("flow bundle unusable, using the shipped flows: %s", exc)
+        return load_registry(self.cfg["paths"]["flows_dir"])
+
+    def between_sessions(self) -> None:
+        """Called when no citizen is in a visit: switch to a staged flow bundle, atomically."""
+        if self.bundles is None:
+            return
+        try:
+            if self.bundles.activate_pending():
+                self.registry = self._load_flows()
+                log.info("switched to flow bundle %s", getattr(self.bundles.current(), "bundle_id", "?"))
+        except Exception as exc:  # noqa: BLE001
+            log.error("flow bundle switch refused: %s", exc)
+
+    def _open_printer(self):
+        from devices.printer import open_printer
+
+        self.printer = open_printer(self.cfg["devices.printer"])
+        self.printer.open()
+
+    def _open_reader(self):
+        from devices.idcard import open_reader
+
+        self.reader = open_reader(self.cfg["devices.idcard"])
+        self.reader.open()
+
+    def _open_scanner(self):
+        from devices.qr import open_scanner
+
+        self.scanner = open_scanner(self.cfg["devices.qr"])
+        self.scanner.open()
+
+    def open_camera(self):
+        if self.camera is None:
+            from devices.camera import open_camera
+
+            self.camera = open_camera(self.cfg["devices.camera"])
+            self.camera.open()
+        return self.camera
+
+    def _open_outbox(self):
+        from kiosk.client import CentralClient
+        from kiosk.outbox import Outbox
+        from kiosk.sync import SyncWorker
+
+        c = self.cfg["central"]
+        self.outbox = Outbox(self.cfg["outbox"]["path"], self.cfg["outbox"]["key_file"])
+        self.client = CentralClient(
+            c["url"], self.kiosk["id"], c["kiosk_secret"], ca_file=c["ca_file"] or None,
+            client_cert=c["client_cert"] or None, client_key=c["client_key"] or None, timeout=c["timeout_s"],
+        )
+        self.sync = SyncWorker.from_config(self.outbox, self.client, self.cfg)
+        self.sync.start()
+
+    # --- citizen actions ------------------------------------------------------------------------
+    def read_card(self, key, groups=("DG1", "DG13"), progress=None, cancel=None):
+        return self.reader.read(key, groups=groups, progress=progress, cancel=cancel)
+
+    def submit(self, session) -> SubmitOutcome:
+        """Outbox first (fsynced), then one quick try online; offline → provisional receipt.
+
+        Only the outbox write may raise: once the dossier is safely queued, a failing receipt or
+        printer must never tell the citizen that the filing failed (it did not).
+        """
+        engine = session.engine
+        created = now_vn()
+        dossier = engine.dossier(uuid=session.dossier_uuid, kiosk_id=self.kiosk["id"], created_at=created)
+        attachments = {a.sha256: a.data for a in session.attachments.values()}
+        local_code = self.outbox.enqueue(dossier, attachments)
+        result = None
+        try:
+            result = self.sync.submit_now(session.dossier_uuid, timeout=float(self.cfg["outbox"].get("submit_wait_s", 8.0)))
+        except Exception as exc:  # noqa: BLE001 - the dossier is safe in the outbox either way
+            log.warning("immediate submit failed, the outbox will retry: %s", type(exc).__name__)
+        if result is not None:
+            appointment = _as_date(getattr(result, "appointment_date", None)) or engine.appointment_date(created)
+            outcome = SubmitOutcome(False, result.dossier_code, result.lookup_secret, appointment, created, {})
+        else:
+            outcome = SubmitOutcome(True, local_code, "", engine.appointment_date(created), created, {})
+        try:
+            outcome.receipt = self.receipt_data(dossier, outcome, result)
+            layout = "provisional_receipt" if outcome.provisional else "receipt"
+            self._print(layout, outcome.receipt, outcome)
+            outcome.preview_png = self.preview_png(layout, outcome.receipt)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.error("receipt for %s could not be made: %s", outcome.code, "".join(traceback.format_exception(exc)))
+            outcome.print_error = outcome.print_error or "Không tạo được biên nhận."
+        log.info("dossier %s for flow %s v%s: %s", outcome.code, session.flow.id, session.flow.version,
+                 "provisional" if outcome.provisional else "received")
+        return outcome
+
+    def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None) -> dict:
+        from devices.printer.receipt_data import provisional_from_dossier, receipt_from_dossier
+        from devices.qr.payloads import build_receipt_qr
+
+        qr = build_receipt_qr(
+            dossier_code=outcome.code, lookup_secret=outcome.lookup_secret,
+            procedure_code=dossier["procedure"]["code"], applicant_id=dossier.get("applicant", {}).get("id_number", ""),
+            received_at=outcome.received_at, appointment=outcome.appointment_date,
+        )
+        centre = self.kiosk["centre_name"]
+        if outcome.provisional:
+            return provisional_from_dossier(dossier, local_code=outcome.code, centre_name=centre, lookup_qr=qr,
+                                            notes=PROVISIONAL_NOTES)
+        answer = result.as_dict() if hasattr(result, "as_dict") else {}
+        answer.setdefault("dossier_code", outcome.code)
+        answer["appointment_date"] = outcome.appointment_date
+        return receipt_from_dossier(dossier, answer, centre_name=centre, lookup_qr=qr, notes=RECEIPT_NOTES)
+
+    def preview_png(self, layout: str, data: dict) -> bytes:
+        import io
+
+        from devices.printer import render_preview
+
+        buf = io.BytesIO()
+        render_preview(layout, data, self.cfg["devices.printer"]["profile"]).save(buf, format="PNG")
+        return buf.getvalue()
+
+    def _print(self, layout: str, data: dict, outcome) -> None:
+        if self.printer is None:
+            outcome.print_error = "Máy in chưa sẵn sàng."
+            return
+        try:
+            job = self.printer.print_layout(layout, data)
+            outcome.printed = True
+            png = getattr(job, "png_path", None)
+            outcome.png_path = str(png) if png else None
+        except Exception as exc:  # noqa: BLE001 - the citizen still gets the code on screen
+            outcome.print_error = getattr(exc, "message_vi", "") or "Máy in không phản hồi."
+            log.error("printing %s failed: %s", layout, type(exc).__name__)
+
+    def lookup(self, code: str, secret: str) -> dict | None:
+        return self.client.status(code, secret)
+
+    # --- queue tickets and ratings (no personal data) ---------------------------------------------
+    def issue_ticket(self, service_id: str, service_name: str) -> TicketOutcome:
+        with self._lock:
+            path = self.data_dir / "queue.json"
+            today = dt.date.today().isoformat()
+            state = json.loads(path.read_text()) if path.exists() else {}
+            if state.get("day") != today:
+                state = {"day": today, "services": {}}
+            issued = state["services"].get(service_id, 0) + 1
+            state["services"][service_id] = issued
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state))
+            tmp.replace(path)
+        prefix = (service_id[:1] or "A").upper()
+        number = f"{prefix}{issued:03d}"
+        outcome = TicketOutcome(number, service_name, people_ahead=issued - 1, printed=False)
+        data = {"number": number, "service": service_name, "counter": "", "issued_at": now_vn(),
+                "people_ahead": issued - 1, "centre_name": self.kiosk["centre_name"]}
+        self._print("ticket", data, outcome)
+        return outcome
+
+    def record_rating(self, level: str, reason: str = "") -> None:
+        with self._lock, open(self.data_dir / "ratings.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"at": now_vn().isoformat(), "kiosk": self.kiosk["id"], "level": level,
+                                 "reason": reason}) + "\n")
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,72 @@
+"""One citizen's visit, Kivy-free: what was collected, since when they were idle, and the wipe.
+
+Personal values are registered with the log redactor while the visit lasts and forgotten by
+``wipe()``, which also drops every reference to card data, answers and captured photos so
+the next citizen can never see them.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk import redact
+
+
+@dataclass
+class Attachment:
+    document_id: str
+    data: bytes
+    media_type: str
+    sha256: str
+    preview_png: bytes | None = None
+
+
+@dataclass
+class Session:
+    lang: str = "vi"
+    large_text: bool = False
+    high_contrast: bool = False
+    flow: Any = None            # flows.Flow
+    engine: Any = None          # flows.FlowEngine
+    card: Any = None            # devices.idcard CardRead
+    applicant: dict = field(default_factory=dict)
+    applicant_source: str = ""  # chip | qr | typed
+    attachments: dict[str, Attachment] = field(default_factory=dict)
+    dossier_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    outcome: Any = None         # kiosk.services.SubmitOutcome
+    started: float = field(default_factory=time.monotonic)
+    last_activity: float = field(default_factory=time.monotonic)
+    counters: dict[str, int] = field(default_factory=lambda: {"touches": 0, "typed": 0})
+
+    def touched(self) -> None:
+        self.last_activity = time.monotonic()
+        self.counters["touches"] += 1
+
+    def typed(self) -> None:
+        self.last_activity = time.monotonic()
+        self.counters["typed"] += 1
+
+    def idle_seconds(self, now: float | None = None) -> float:
+        return (now or time.monotonic()) - self.last_activity
+
+    @property
+    def has_personal_data(self) -> bool:
+        return bool(self.card or self.applicant or self.attachments or (self.engine and self.engine.answers))
+
+    def remember_personal(self, *values: Any) -> None:
+        redact.remember(*values)
+
+    def wipe(self) -> None:
+        """Forget everything personal. Language and accessibility choices go too: a new visitor."""
+        for att in self.attachments.values():
+            att.data = b""
+            att.preview_png = None
+        self.attachments.clear()
+        self.applicant.clear()
+        self.card = None
+        self.engine = None
+        self.flow = None
+        self.outcome = None
+        redact.forget_all()

@@ -90,9 +90,11 @@ class Driver:
 
     # --- acting ----------------------------------------------------------------------------------------
     def tap(self, fragment: str, exact: bool = False, frames: int = 3) -> None:
+        self.tap_widget(self.find_button(fragment, exact), frames)
+
+    def tap_widget(self, button, frames: int = 3) -> None:
         from kivy.tests.common import UnitTestTouch
 
-        button = self.find_button(fragment, exact)
         self._scroll_into_view(button)
         x, y = button.to_window(*button.center)
         touch = UnitTestTouch(x, y)

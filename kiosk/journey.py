@@ -22,6 +22,7 @@ TYPED = {
     "document_title": "Bawngf toots nghieepj",
     "business_name": "Tapj hoas Ngocj Anh",
 }
+RECENT_DATES = {"child_birth_date": 20, "death_date": 15}  # day of the current month
 DATES = {"child_birth_date": "01112026", "stay_until": "01062027", "death_date": "15112026"}
 GENERIC_TEXT = "Khoong cos"
 GENERIC_NUMBER = "2"
@@ -113,6 +114,12 @@ def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = T
     return res
 
 
+def _fold(text: str) -> str:
+    from flows.text import fold
+
+    return fold(text)
+
+
 def _t(app, key):
     from kiosk.i18n import tr
 
@@ -137,19 +144,22 @@ def _fill_form(d: Driver, app) -> None:
             d.tap(f.options[0].label[app.lang], exact=True)
         elif f.type == "yes_no":
             d.tap(_t(app, "form.yes"), exact=True)
+        elif f.type == "date" and f.id in RECENT_DATES:
+            # a recent date: the calendar, a few touches instead of 8 digits
+            d.tap(_t(app, "form.calendar"))
+            d.wait_for(lambda: _has_button(d, "▶"), 5, "the calendar")
+            d.tap(str(RECENT_DATES[f.id]), exact=True)
         elif f.type == "address":
-            raise AssertionError(f"address field {f.id} has no value from the card")
+            _fill_address(d, app, f)
         else:
             w = screen.widgets[f.id]
-            d._scroll_into_view(w.box)
-            tx, ty = w.box.to_window(*w.box.center)
-            from kivy.tests.common import UnitTestTouch
-
-            t = UnitTestTouch(tx, ty)
-            t.touch_down()
-            t.touch_up()
-            d.touches += 1
-            d.pump(2)
+            for _ in range(3):
+                d.tap_widget(w.box)
+                if app.focused_field is w:
+                    break
+                d.pump(5)
+            else:
+                raise AssertionError(f"field {f.id} did not take the focus")
             if f.type == "date":
                 keys = DATES.get(f.id, "01012000")
             elif f.type in ("number",):
@@ -162,6 +172,33 @@ def _fill_form(d: Driver, app) -> None:
             d.tap(_t(app, "kb.done"), exact=True)
     raise AssertionError(f"could not fill the form step {engine.step.id}: {engine.errors()} "
                          f"answers={ {k: v for k, v in engine.answers.items()} }")
+
+
+ADDRESSES = {"temporary_address": ("Phường Kim Liên", "Soos 5 ngox 12 phoos Kim Lieen")}
+
+
+def _fill_address(d: Driver, app, f) -> None:
+    """Province of the kiosk → a commune (searched by typing) → street, all on the picker."""
+    from flows import units
+
+    commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
+    d.tap("Đổi địa chỉ" if app.lang == "vi" else "Change")
+    d.wait_for(lambda: _has_button(d, "◀ Quay lại"), 5, "the address picker")
+    d.tap(units.province(app.cfg["kiosk"]["province_code"]).name, exact=True)
+    if commune:
+        from kivy.core.window import Window
+
+        from kiosk.widgets.address import AddressPicker
+
+        picker = next(w for w in Window.children if isinstance(w, AddressPicker))
+        d.tap_widget(picker.search.box)
+        d.type_keys(_fold(commune).split(" ", 1)[1])  # "kim lien": accents are optional in search
+        d.tap(commune, exact=True)
+    else:
+        d.tap(units.communes(app.cfg["kiosk"]["province_code"])[0].name, exact=True)
+    d.wait_for(lambda: _has_button(d, _t(app, "kb.done")), 5, "the street keyboard")
+    d.type_keys(street)
+    d.tap(_t(app, "kb.done"), exact=True)
 
 
 def _capture_documents(d: Driver, app, res, label, shoot) -> None:

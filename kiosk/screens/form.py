@@ -75,7 +75,13 @@ class FormScreen(StepScreen):
                         max_len=8 if field.type == "date" else 300)
             w.set_error(error)
             self.widgets[field.id] = w
-            return w
+            if field.type != "date":
+                return w
+            holder = Column(spacing=8)
+            holder.add_widget(w)
+            holder.add_widget(BigButton("▦ " + tr("form.calendar", lang), kind="secondary", size_hint_x=None,
+                                        width=520, on_press=lambda f=field: self._calendar(f)))
+            return holder
         box = Column(spacing=8)
         box.add_widget(Text(label, role="body", bold=True))
         if hint:
@@ -109,6 +115,24 @@ class FormScreen(StepScreen):
         if field_id in self.errors:
             self.errors.pop(field_id)
             self.widgets[field_id].set_error("")
+
+    def _calendar(self, field):
+        from kiosk.widgets.calendar import CalendarPicker
+
+        engine = app().session.engine
+        current = engine.answers.get(field.id)
+        try:
+            current = dt.date.fromisoformat(current) if current else None
+        except (TypeError, ValueError):
+            current = None
+
+        def picked(day):
+            engine.set(field.id, day.isoformat())
+            self.errors.pop(field.id, None)
+            self.refresh()
+
+        self.hide_keyboard()
+        CalendarPicker(current, picked, today=engine.today).open()
 
     def _address(self, field_id, value):
         app().session.engine.set(field_id, value)

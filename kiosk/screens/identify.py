@@ -54,8 +54,19 @@ class IdentifyScreen(StepScreen):
         col = Column(spacing=18)
         body.add_widget(col)
         if self.mode == "done":
-            name = a.session.applicant.get("full_name", "")
-            col.add_widget(Text(tr("identify.done", lang, name=name), role="title", bold=True, color=theme().ok))
+            appl = a.session.applicant
+            col.add_widget(Text(tr("identify.done", lang, name=appl.get("full_name", "")), role="title", bold=True,
+                                color=theme().ok))
+            from kiosk.screens.review import APPLICANT_LABELS, show_value
+
+            for key, labels in APPLICANT_LABELS.items():
+                if appl.get(key):
+                    col.add_widget(Text(f"{labels[0 if lang == 'vi' else 1]}: {show_value(None, appl[key], lang)}",
+                                        role="body"))
+            if a.session.applicant_source == "chip" and a.session.card is not None:
+                verified = getattr(a.session.card, "verified", False)
+                col.add_widget(Text(("✓ " + tr("identify.verified", lang)) if verified else tr("identify.unverified", lang),
+                                    role="body", color=theme().ok if verified else theme().muted))
             missing = a.session.applicant.get("missing") or []
             if missing:
                 col.add_widget(Text(tr("identify.missing", lang, fields=", ".join(missing)), role="body"))
@@ -149,6 +160,8 @@ class IdentifyScreen(StepScreen):
     def _read_ok(self, card):
         a = app()
         failed = [n for n, c in (card.checks or {}).items() if _check_state(c) == "failed"]
+        if getattr(card, "clone_check", None) is not None and _check_state(card.clone_check) == "failed":
+            failed.append("clone_check")
         if failed:
             self._say(tr("identify.checks_failed", a.lang), error=True)
             return
@@ -218,5 +231,8 @@ class IdentifyScreen(StepScreen):
 def _check_state(check) -> str:
     if isinstance(check, str):
         return check
-    state = getattr(check, "state", None) or (check.get("state") if isinstance(check, dict) else None)
+    if isinstance(check, dict):
+        state = check.get("status") or check.get("state")
+    else:
+        state = getattr(check, "status", None) or getattr(check, "state", None)
     return getattr(state, "value", state) or "not_checked"

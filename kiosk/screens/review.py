@@ -20,6 +20,8 @@ APPLICANT_LABELS = {
 def show_value(field, value, lang) -> str:
     if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, dict):  # an address
+        return value.get("text") or ", ".join(str(v) for v in value.values())
     if field is not None and field.type in ("choice", "multi_choice"):
         ids = value if isinstance(value, list) else [value]
         return ", ".join(pick(field.option(i).label, lang) if field.option(i) else str(i) for i in ids)

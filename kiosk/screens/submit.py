@@ -72,7 +72,7 @@ class ReceiptScreen(StepScreen):
             body.add_widget(Text("—", role="body"))
             return
         row = BoxLayout(spacing=24)
-        left = Column(spacing=16, size_hint_x=0.55)
+        left = Column(spacing=16)
         left.add_widget(Text(tr("receipt.title", lang), role="title", bold=True,
                              color=theme().ok if not out.provisional else theme().danger))
         left.add_widget(Text(tr("receipt.code", lang, code=out.code), role="title", bold=True))
@@ -86,7 +86,10 @@ class ReceiptScreen(StepScreen):
         else:
             left.add_widget(Text(tr("receipt.print_failed", lang, reason=out.print_error), role="body",
                                  color=theme().danger))
-        row.add_widget(left)
+        holder = BoxLayout(orientation="vertical", size_hint_x=0.55)
+        holder.add_widget(left)
+        holder.add_widget(BoxLayout())
+        row.add_widget(holder)
         if out.preview_png:
             from io import BytesIO
 

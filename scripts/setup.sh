@@ -18,8 +18,13 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  aptlog=$(mktemp /tmp/kiosk-setup-apt.XXXXXX)
+  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$aptlog" 2>&1; then
+    echo "setup: apt-get failed; its output follows" >&2
+    cat "$aptlog" >&2
+    exit 1
+  fi
+  rm -f "$aptlog"
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
@@ -28,9 +33,16 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  echo "setup: installing Python packages into $VENV (first time takes a few minutes)"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[dev]'
+  # pip and setuptools talk a lot even when all is well (index locations this machine's pip.conf
+  # names, build-backend notices): keep it in a log and show it only when the install fails.
+  log="$VENV/setup-pip.log"
+  echo "setup: installing Python packages into $VENV (first time takes a few minutes; log: $log)"
+  if ! { "$VENV/bin/pip" install --upgrade pip \
+         && "$VENV/bin/pip" install -e '.[dev]'; } >"$log" 2>&1; then
+    echo "setup: pip install failed; its output follows" >&2
+    cat "$log" >&2
+    exit 1
+  fi
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

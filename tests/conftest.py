@@ -14,12 +14,63 @@ os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
 from kiosk import redact  # noqa: E402
+
+VPCD_READER = "Virtual PCD 00 00"
 
 
 @pytest.fixture(autouse=True)
 def _clean_redaction_registry():
     yield
     redact.forget_all()
+
+
+def _pcscd_answers() -> bool:
+    from devices.idcard.errors import CardError
+    from devices.idcard.pcsc import list_readers
+
+    try:
+        return VPCD_READER in list_readers()
+    except CardError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pcscd():
+    """A running pcscd with the vpcd readers: ours (started in the foreground, as root, without
+    systemd) or one already running on this machine (then left running). Session-scoped and
+    defined once for the whole suite, because vpcd listens on the fixed TCP port 35963: two
+    pcscd instances would fight over it."""
+    if _pcscd_answers():
+        yield None
+        return
+    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if not os.path.exists(exe):
+        pytest.fail("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
+    if not Path("/etc/reader.conf.d/vpcd").exists():
+        pytest.fail("vpcd driver configuration /etc/reader.conf.d/vpcd missing (apt-get install vsmartcard-vpcd)")
+    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not _pcscd_answers():
+            if proc.poll() is not None:
+                pytest.fail(f"pcscd exited: {proc.stderr.read().decode(errors='replace')}")
+            if time.monotonic() > deadline:
+                pytest.fail("pcscd did not show the vpcd reader within 10 s")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

@@ -2,11 +2,7 @@
 the project's virtual card (devices.idcard.vcard.vpcd) for present / no card / unplugged."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -48,34 +44,7 @@ def test_empty_trust_store_needs_attention(make_cfg, tmp_path):
 
 
 # --- through a real pcscd -------------------------------------------------------------------------
-def _readers():
-    from devices.idcard.pcsc import list_readers
-
-    try:
-        return list_readers()
-    except Exception:
-        return None
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    """A running pcscd with the vpcd driver: one already running, or ours in the foreground."""
-    if VPCD_READER in (_readers() or []):
-        yield None
-        return
-    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not os.path.exists(exe) or not Path("/etc/reader.conf.d/vpcd").exists():
-        pytest.skip("pcscd with the vsmartcard vpcd driver is not installed")
-    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while VPCD_READER not in (_readers() or []):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.terminate()
-            pytest.fail("pcscd did not show the vpcd reader within 10 s")
-        time.sleep(0.05)
-    yield proc
-    proc.terminate()
-    proc.wait(5)
+# `pcscd`: the suite-wide session fixture in tests/conftest.py (vpcd's port 35963 is fixed).
 
 
 def _present() -> bool:

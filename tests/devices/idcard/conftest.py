@@ -3,9 +3,6 @@ driver plus our virtual card connected to it (Debian's vsmartcard-vpcd, /etc/rea
 reader 'Virtual PCD 00 00' on TCP 35963)."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,50 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _idcard_helpers import TRUST, VPCD_READER, make_rng  # noqa: E402
 
+# `pcscd` (session-scoped, one per test run) is in tests/conftest.py.
+
 
 @pytest.fixture
 def rng():
     return make_rng("test")
-
-
-def _pcscd_answers() -> bool:
-    from devices.idcard.errors import CardError
-    from devices.idcard.pcsc import list_readers
-
-    try:
-        return VPCD_READER in list_readers()
-    except CardError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def pcscd():
-    """A running pcscd with the vpcd readers: ours (started in the foreground, as root, without
-    systemd) or one that is already running on this machine (then left running)."""
-    if _pcscd_answers():
-        yield None
-        return
-    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not os.path.exists(exe):
-        pytest.fail("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
-    if not Path("/etc/reader.conf.d/vpcd").exists():
-        pytest.fail("vpcd driver configuration /etc/reader.conf.d/vpcd missing (apt-get install vsmartcard-vpcd)")
-    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while not _pcscd_answers():
-        if proc.poll() is not None:
-            pytest.fail(f"pcscd exited: {proc.stderr.read().decode(errors='replace')}")
-        if time.monotonic() > deadline:
-            proc.terminate()
-            pytest.fail("pcscd did not show the vpcd reader within 10 s")
-        time.sleep(0.05)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _present() -> bool:

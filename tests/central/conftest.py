@@ -8,9 +8,11 @@ def pg_cluster():
     reason = postgres_available()
     if reason:
         pytest.skip(f"PostgreSQL not available: {reason}")
-    cluster = PostgresCluster().start()
-    yield cluster
-    cluster.stop()
+    cluster = PostgresCluster()
+    try:  # stop() also when start() fails half-way: no server or temp dir left behind
+        yield cluster.start()
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -176,9 +176,16 @@ def test_kill_minus_9_at_random_points_loses_nothing_and_sends_nothing_twice(tmp
         duration = sorted(trial(None) for _ in range(3))[1]
         for _ in range(trials):
             trial(rng.uniform(0, duration * 1.1))
+    except BaseException:
+        srv.stop()
+        raise
     finally:
         zygote.stdin.close()
-        zygote.wait(30)
+        try:
+            zygote.wait(30)
+        except subprocess.TimeoutExpired:
+            zygote.kill()
+            zygote.wait()
     try:
         assert outcomes["other"] == 0, outcomes
         assert outcomes["killed"] >= trials // 2, f"kills mostly missed the work: {outcomes}"

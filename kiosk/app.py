@@ -268,6 +268,40 @@ class KioskApp(App):
         t.start()
         return t
 
+    # --- read-aloud ---------------------------------------------------------------------------------
+    def read_aloud(self, text: str, cache: bool = True) -> None:
+        """Speak ``text`` in the current language: kiosk.speech renders it with espeak-ng in a
+        worker thread (cached under <data_dir>/speech), SoundLoader plays it. A recorded
+        media/help/<flow>/<step>.wav wins for the current step's own Vietnamese text. Pass
+        ``cache=False`` for text that may hold the citizen's data (nothing of it stays on disk)."""
+        from pathlib import Path
+
+        from kiosk import speech
+        from kiosk.i18n import pick
+
+        pre = None
+        engine, flow = self.session.engine, getattr(self.session, "flow", None)
+        if self.lang == "vi" and engine is not None and flow is not None and not engine.done:
+            step = engine.step
+            if any(own and own in (text or "") for own in (pick(step.text, "vi") if step.text else "", pick(step.title, "vi"))):
+                pre = Path(self.cfg["paths"]["media_dir"]) / "help" / flow.id / f"{step.id}.wav"
+        folder = Path(self.cfg["paths"]["data_dir"]) / "speech"
+
+        def play(path):
+            from kivy.core.audio import SoundLoader
+
+            old = getattr(self, "_speech_sound", None)
+            if old is not None:
+                old.stop()  # a new request interrupts the one still speaking
+            self._speech_sound = SoundLoader.load(str(path))  # SDL2 reads the whole file here
+            if not cache and path.parent.name == "once":
+                path.unlink(missing_ok=True)
+            if self._speech_sound is not None:
+                self._speech_sound.play()
+
+        self.run_async(lambda: speech.speak(text, self.lang, cache_dir=folder, prerendered=pre, cache=cache),
+                       on_done=play, on_error=lambda exc: log.warning("read-aloud failed: %s", type(exc).__name__))
+
     # --- idle wipe ----------------------------------------------------------------------------------
     def _on_any_touch(self, _window, _touch):
         self.session.touched()

@@ -98,6 +98,10 @@ def register(sub) -> None:
     fe.add_argument("--central", metavar="URL", help="central system URL (default: [central].url)")
     fe.set_defaults(func=_fetch)
 
+    from kiosk.media_gen import add_parser as add_media_parser
+
+    add_media_parser(g)  # `kiosk flows media`: generated help clips per step (kiosk/media_gen.py)
+
 
 def _err(msg: str) -> int:
     print(f"kiosk flows: {msg}", file=sys.stderr)

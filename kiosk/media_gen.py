@@ -2,7 +2,7 @@
 
 ``kiosk flows media FLOW`` walks the real app headless (simulated devices, the embedded central
 system on loopback), takes a screenshot of every step as it first appears to the citizen, and
-turns each into ``media/help/<flow>/<step>.mp4``: the screenshot with a slow zoom towards the
+turns each into ``media/help/<flow>/<step>.mp4``: the screenshot with a slow zoom out from the
 step's main button, which a blinking frame points out, plus Vietnamese narration from espeak-ng
 (the step's title, text and what to press) and WebVTT captions cut at the narration's sentence
 breaks, each cue timed by its own rendered audio. These are exactly the paths ``flows`` puts in
@@ -102,22 +102,26 @@ def narration(step, lang: str = "vi") -> str:
 
 
 def chunk_text(text: str, max_chars: int = CUE_CHARS) -> list[str]:
-    """Caption cues: whole sentences, long ones cut after a comma or between words."""
+    """Caption cues: whole sentences; a long one is cut into near-equal parts, at a comma when one
+    is close to the cut, else between words (no one-word leftovers)."""
     text = " ".join(text.split())
     sentences = [s.strip() for s in re.split(r"(?<=[.!?…:;])\s+", text) if s.strip()]
     out: list[str] = []
     for s in sentences:
-        while len(s) > max_chars:
-            cut = s.rfind(", ", 0, max_chars)
-            if cut < max_chars // 3:
-                cut = s.rfind(" ", 0, max_chars)
-            if cut <= 0:
-                cut = max_chars
-            out.append(s[:cut + 1].strip())
-            s = s[cut + 1:].strip()
-        if s:
-            out.append(s)
-    return out
+        n = -(-len(s) // max_chars)
+        start = 0
+        for k in range(1, n):
+            target = start + (len(s) - start) // (n - k + 1)
+            spaces = [i for i in range(start + 1, len(s)) if s[i] == " "]
+            if not spaces:
+                break
+            commas = [i for i in spaces if s[i - 1] == "," and abs(i - target) <= 12 and i - start <= max_chars]
+            fits = [i for i in spaces if i - start <= max_chars] or spaces[:1]
+            cut = min(commas or fits, key=lambda i: abs(i - target))
+            out.append(s[start:cut].strip())
+            start = cut + 1
+        out.append(s[start:].strip())
+    return [c for c in out if c]
 
 
 def vtt_stamp(seconds: float) -> str:
@@ -266,7 +270,7 @@ def fit_size(size: tuple[int, int], box: tuple[int, int] = OUT_SIZE) -> tuple[in
 
 
 def clip_filter(shot: Shot, duration: float, out_size: tuple[int, int]) -> str:
-    """Blinking frame on the main button, then a slow zoom towards it (whole screen first)."""
+    """A blinking frame on the main button and a slow pull-back from it to the whole screen."""
     w, h = shot.size
     chain = []
     if shot.button:
@@ -278,9 +282,10 @@ def clip_filter(shot: Shot, duration: float, out_size: tuple[int, int]) -> str:
         cx, cy = (bx + bw / 2) / w, (by + bh / 2) / h
     else:
         cx, cy = 0.5, 0.45
-    # the zoom settles after ZOOM_SECONDS: still frames cost almost nothing, so clips stay small
+    # start close on the button and pull back to the whole screen, which then stays for the rest
+    # of the clip: still frames cost almost nothing, so clips stay small, and no edge stays cut off
     frames = max(1, int(min(duration, ZOOM_SECONDS) * FPS))
-    zoom = f"min(1+{ZOOM - 1:.3f}*on/{frames},{ZOOM})"
+    zoom = f"max(1,{ZOOM:.3f}-{ZOOM - 1:.3f}*on/{frames})"
     # keep the button's point where it is on screen while zooming, clamped to the picture
     chain.append(f"zoompan=z='{zoom}':x='max(0,min(iw-iw/zoom,{cx:.4f}*(iw-iw/zoom)))'"
                  f":y='max(0,min(ih-ih/zoom,{cy:.4f}*(ih-ih/zoom)))':d=1:fps={FPS}:s={out_size[0]}x{out_size[1]}")
@@ -450,9 +455,9 @@ def _protected(entries: dict, help_dir: Path, rel: str) -> str | None:
 
 
 def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, rate: int = speech.DEFAULT_RATE,
-             progress=None) -> list[FlowReport]:
+             steps: set[str] | None = None, progress=None) -> list[FlowReport]:
     """Make the help clips of ``flow_ids`` under ``help_dir`` (``media/help``) and update the
-    manifest next to it (``media/manifest.json``). ``cfg`` is a self-contained demo config
+    manifest next to it (``media/manifest.json``); ``steps`` limits it to those step ids. ``cfg`` is a self-contained demo config
     (``kiosk.demo.demo_config``); Kivy must already be prepared (``kiosk.display.prepare_kivy_env``)."""
     from kiosk.demo import running_app
     from kiosk.driver import Driver
@@ -477,7 +482,7 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
             shots = capture_flow(d, fid)
             for step in flow.steps:
                 help_ = step.help
-                if help_ is None:
+                if help_ is None or (steps is not None and step.id not in steps):
                     continue
                 if step.id not in shots:
                     rep.missing.append(step.id)
@@ -541,8 +546,8 @@ def add_parser(sub) -> None:
     m = sub.add_parser(
         "media", help="generate a narrated help clip (mp4 + captions) for every step of a flow",
         description="Walk FLOW in the real kiosk app, headless, on simulated devices with the embedded central "
-                    "system, screenshot each step, and make OUT/<flow>/<step>.mp4 (the screen with a slow zoom "
-                    "and a frame on the main button; Vietnamese narration from espeak-ng of the step's title and "
+                    "system, screenshot each step, and make OUT/<flow>/<step>.mp4 (the screen, a slow zoom out "
+                    "from its main button, which a blinking frame marks; Vietnamese narration from espeak-ng of the step's title and "
                     "text) and OUT/<flow>/<step>.vtt (captions timed by the narration). Updates the media "
                     "manifest OUT/../manifest.json (path, sha256, size, source, generated_by). Entries with "
                     "source \"recorded\" and files the manifest does not list are left alone unless --force. "
@@ -550,6 +555,8 @@ def add_parser(sub) -> None:
     m.add_argument("flow", nargs="?", metavar="FLOW", help="flow id (omit with --all)")
     m.add_argument("--all", action="store_true", help="every flow in the flows folder")
     m.add_argument("--out-dir", metavar="DIR", help="the help folder (default: [paths].media_dir/help)")
+    m.add_argument("--step", action="append", metavar="STEP",
+                   help="only this step (repeatable); the flow is still walked from the start")
     m.add_argument("--force", action="store_true", help="also replace recorded clips and files not in the manifest")
     m.add_argument("--rate", type=int, default=speech.DEFAULT_RATE, metavar="WPM",
                    help="narration speed in words a minute (default: %(default)s)")
@@ -600,6 +607,7 @@ def run_cli(args) -> int:
             ids = [args.flow]
         try:
             reports = generate(demo, ids, help_dir, force=args.force, rate=args.rate,
+                               steps=set(args.step) if args.step else None,
                                progress=lambda msg: print(msg, flush=True))
         except (MediaError, speech.SpeechError) as exc:
             return err(str(exc))

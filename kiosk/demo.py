@@ -54,6 +54,7 @@ def running_app(cfg, central: bool = True):
 
         server = run_in_thread(cfg)
     app = KioskApp(cfg)
+    app.central_server = server  # tests stop and restart it to cut the network
     app.services.start()
     app._run_prepare()
     try:
@@ -62,10 +63,8 @@ def running_app(cfg, central: bool = True):
         yield app
     finally:
         app.stop()
-        app.dispatch("on_stop") if False else None
-        EventLoop.close() if False else None
-        if server is not None:
-            server.stop()
+        if app.central_server is not None:
+            app.central_server.stop()
 
 
 def run_demo(out: Path, flows=DEFAULT_FLOWS) -> Path:

@@ -130,12 +130,19 @@ class Driver:
             self.typed += 1
 
     def _tap_key(self, ch: str) -> None:
-        for variant in (ch, ch.upper(), ch.lower()):
+        """Press the key for ``ch``; on the letter keyboard, press shift first when the case differs."""
+        try:
+            self.tap(ch, exact=True, frames=1)
+            return
+        except DriverError:
+            pass
+        if ch.isalpha():
             try:
-                self.tap(variant, exact=True, frames=1)
+                self.tap("⇧", exact=True, frames=1)
+                self.tap(ch, exact=True, frames=1)
                 return
             except DriverError:
-                continue
+                pass
         raise DriverError(f"no key {ch!r} on the on-screen keyboard")
 
     def _tap_key_containing(self, labels) -> None:

@@ -42,6 +42,15 @@ class JourneyResult:
 
 
 def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True) -> JourneyResult:
+    try:
+        return _walk(d, flow_id, shoot, finish)
+    except Exception:
+        if d.shots_dir is not None:
+            d.screenshot(f"FAILED-{flow_id}")  # what the citizen would have seen
+        raise
+
+
+def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool) -> JourneyResult:
     app = d.app
     res = JourneyResult(flow_id)
     t0, k0 = d.touches, d.typed
@@ -181,16 +190,17 @@ def _fill_address(d: Driver, app, f) -> None:
     """Province of the kiosk → a commune (searched by typing) → street, all on the picker."""
     from flows import units
 
+    from kivy.core.window import Window
+
+    from kiosk.widgets.address import AddressPicker
+
     commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
-    d.tap("Đổi địa chỉ" if app.lang == "vi" else "Change")
-    d.wait_for(lambda: _has_button(d, "◀ Quay lại"), 5, "the address picker")
-    d.tap(units.province(app.cfg["kiosk"]["province_code"]).name, exact=True)
+    d.tap_widget(app.sm.current_screen.widgets[f.id].change)
+    d.wait_for(lambda: any(isinstance(w, AddressPicker) for w in Window.children), 5, "the address picker")
+    picker = next(w for w in Window.children if isinstance(w, AddressPicker))
+    if picker.stage == "province":
+        d.tap(units.province(app.cfg["kiosk"]["province_code"]).name, exact=True)
     if commune:
-        from kivy.core.window import Window
-
-        from kiosk.widgets.address import AddressPicker
-
-        picker = next(w for w in Window.children if isinstance(w, AddressPicker))
         d.tap_widget(picker.search.box)
         d.type_keys(_fold(commune).split(" ", 1)[1])  # "kim lien": accents are optional in search
         d.tap(commune, exact=True)

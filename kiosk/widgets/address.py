@@ -20,8 +20,9 @@ class AddressField(Column):
         self.shown = Text(self.value.get("text") or "—", role="body")
         self.shown.size_hint_y = 1
         row.add_widget(self.shown)
-        row.add_widget(BigButton("Đổi địa chỉ" if app().lang == "vi" else "Change", kind="secondary",
-                                 size_hint_x=None, width=260, on_press=self.open_picker))
+        self.change = BigButton("Đổi địa chỉ" if app().lang == "vi" else "Change", kind="secondary",
+                                size_hint_x=None, width=260, on_press=self.open_picker)
+        row.add_widget(self.change)
         self.add_widget(row)
         self.error = Text(error, role="small", color=theme().danger)
         self.add_widget(self.error)

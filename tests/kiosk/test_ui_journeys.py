@@ -1,0 +1,215 @@
+"""The real Kivy app, headless (SDL offscreen + Mesa), on simulated devices, against the real
+central system over HTTP on 127.0.0.1. Touches go through Kivy's input pipeline.
+
+One app for the whole module (Kivy has one window per process); each test starts from home.
+Screenshots of every screen are kept under out/test-screens/ as artefacts.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "out" / "test-screens"
+COUNTERS = ARTEFACTS / "touch-counters.json"
+SIM_NAME = "Trần Thị Ngọc Ánh"
+SIM_ID = "001185012345"
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory):
+    from kiosk.display import prepare_kivy_env
+
+    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)  # the kiosk panel's 1920×1080
+    from kiosk.demo import demo_config, running_app
+    from kiosk.driver import Driver
+
+    folder = tmp_path_factory.mktemp("kiosk")
+    cfg = demo_config(folder, extra="[kiosk]\nidle_timeout_s = 60\nidle_warning_s = 15\n")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with running_app(cfg) as app:
+        d = Driver(app, ARTEFACTS)
+        d.wait_screen("home")
+        yield app, d, cfg
+
+
+@pytest.fixture
+def at_home(kiosk):
+    app, d, cfg = kiosk
+    app.close_idle_warning()
+    if d.screen != "home":
+        app.end_session()
+    d.wait_screen("home")
+    return kiosk
+
+
+def assert_not_blank(png: Path, texts: list[str] = ()):
+    img = np.asarray(Image.open(png).convert("L"), dtype=np.float32)
+    assert img.std() > 20, f"{png.name} looks blank (std {img.std():.1f})"
+    # more than two distinct tones: text rendered, not just a background and a bar
+    assert len(np.unique((img // 16).astype(np.uint8))) > 4, png.name
+
+
+def central_rows(cfg) -> list[tuple]:
+    db = cfg["central"]["database"]
+    with sqlite3.connect(db) as con:
+        cols = [r[1] for r in con.execute("pragma table_info(dossiers)")]
+        rows = con.execute("select * from dossiers").fetchall()
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def record_counters(res) -> None:
+    data = json.loads(COUNTERS.read_text()) if COUNTERS.exists() else {}
+    data[res.flow_id] = {"touches": res.touches, "typed": res.typed, "typed_after_chip": res.typed_after_chip}
+    COUNTERS.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def test_home_screen_renders_vietnamese_and_is_not_blank(at_home):
+    app, d, _ = at_home
+    shot = d.screenshot("test-home")
+    assert_not_blank(shot)
+    for text in ("Làm thủ tục hành chính", "Lấy số thứ tự", "Tra cứu hồ sơ", "Đánh giá mức độ hài lòng"):
+        assert d.has_text(text), text
+    d.tap("English")
+    assert d.has_text("File an application")
+    d.tap("Tiếng Việt")
+    assert d.has_text("Làm thủ tục hành chính")
+
+
+@pytest.mark.parametrize("flow_id", ["khai-sinh", "chung-thuc-ban-sao", "tam-tru"])
+def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
+    """Touches from home to the printed receipt; the dossier arrives at the central system over
+    HTTP with the chip's data, the receipt's QR decodes to the dossier code, and nothing personal
+    stays on the kiosk afterwards."""
+    import zxingcpp
+
+    from devices.qr.payloads import parse_receipt
+    from kiosk.journey import walk_procedure
+
+    app, d, cfg = at_home
+    res = walk_procedure(d, flow_id)
+    record_counters(res)
+    assert not res.provisional
+    assert res.screens[-2:] == ["rating", "goodbye"]
+    for shot in d.shots[-len(res.screens):]:
+        assert_not_blank(shot)
+    # the central system has it, once, with the applicant read from the chip
+    rows = [r for r in central_rows(cfg) if r["dossier_code"] == res.code]
+    assert len(rows) == 1
+    body = json.loads(rows[0]["body"])
+    assert body["applicant"]["full_name"] == SIM_NAME and body["applicant"]["source"] == "chip"
+    assert body["flow"]["id"] == flow_id
+    # the printed receipt (the sim printer's PNG of its own ESC/POS stream) carries the code in its QR
+    decoded = zxingcpp.read_barcodes(Image.open(res.receipt_png).convert("L"))
+    receipts = [parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN1|")]
+    assert receipts and receipts[0].dossier_code == res.code
+    status = app.services.client.status(res.code, receipts[0].lookup_secret)
+    assert status and status["status"] == "received"
+    # after goodbye: the session holds nothing, and the outbox file holds no personal data
+    d.wait_screen("home", 15)
+    assert not app.session.has_personal_data
+    raw = b"".join(p.read_bytes() for p in Path(cfg["outbox"]["path"]).parent.glob("outbox.sqlite3*"))
+    for secret in (SIM_NAME.encode(), SIM_ID.encode(), "Đội Cấn".encode()):
+        assert secret not in raw
+
+
+def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
+    from kiosk.journey import walk_procedure
+
+    _, d, _ = at_home
+    res = walk_procedure(d, "khai-sinh", shoot=False)
+    assert res.typed_after_chip <= 10, res
+
+
+def test_offline_filing_gives_a_provisional_receipt_then_delivers_without_the_citizen(at_home):
+    from central.server import run_in_thread
+    from kiosk.journey import walk_procedure
+
+    app, d, cfg = at_home
+    app.central_server.stop()
+    try:
+        res = walk_procedure(d, "chung-thuc-ban-sao", shoot=False, finish=False)
+        assert res.provisional and res.code.startswith("TAM-")
+        assert d.has_text("Mạng đang gián đoạn")
+        shot = d.screenshot("offline-provisional-receipt")
+        assert_not_blank(shot)
+        assert not any(r for r in central_rows(cfg) if r.get("uuid") == app.session.dossier_uuid)
+    finally:
+        app.central_server = run_in_thread(cfg)
+    uuid = app.session.dossier_uuid
+    app.end_session()
+    app.services.sync.wake()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        d.pump(1)
+        if any(r.get("uuid") == uuid for r in central_rows(cfg)):
+            break
+        app.services.sync.wake()
+        time.sleep(0.5)
+    arrived = [r for r in central_rows(cfg) if r.get("uuid") == uuid]
+    assert len(arrived) == 1
+
+
+def test_idle_visitor_is_warned_then_wiped(at_home):
+    app, d, _ = at_home
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    d.tap("Đăng ký khai sinh")
+    d.tap("Tiếp tục")
+    d.tap("[Mô phỏng]")
+    d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
+    assert app.session.has_personal_data
+    # the visitor walks away: the clock moves past the warning point
+    app.session.last_activity -= 50
+    d.wait_for(lambda: app.idle_modal is not None, 5, "the idle warning")
+    assert d.has_text("Quý khách còn ở đây không?")
+    d.screenshot("idle-warning")
+    d.tap("Tôi vẫn đang dùng")
+    assert app.idle_modal is None and app.session.has_personal_data
+    app.session.last_activity -= 70
+    d.wait_screen("home", 5)
+    assert not app.session.has_personal_data and app.session.engine is None
+
+
+def test_search_ignores_diacritics_and_telex_types_vietnamese(at_home):
+    app, d, _ = at_home
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    screen = app.sm.current_screen
+    d.tap_widget(screen.search.box)
+    d.tap("TELEX")  # Telex → VNI → off: plain letters for an unaccented search
+    d.tap("VNI")
+    d.type_keys("dang ky khai sinh")
+    results = [w.text for w in screen.results.children]
+    assert len(results) == 1 and "Đăng ký khai sinh" in results[0]
+    screen.search.clear()
+    d.type_keys("khai sinh")
+    assert any("Đăng ký khai sinh" in t for t in (w.text for w in screen.results.children))
+    # Telex on the on-screen keyboard: "Nguyeenx Vaawn" → "Nguyễn Văn"
+    d.tap("OFF")
+    screen.search.clear()
+    d.type_keys("Nguyeenx Vaawn")
+    assert screen.search.text == "Nguyễn Văn"
+
+
+def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
+    app, d, _ = at_home
+    for _ in range(5):
+        d.tap("★")
+    d.wait_screen("pin")
+    for ch in "1111":
+        d.tap(ch, exact=True)
+    d.tap("Xong", exact=True)
+    assert d.screen == "pin" and d.has_text("Sai mã PIN")
+    for ch in "246810":
+        d.tap(ch, exact=True)
+    d.tap("Xong", exact=True)
+    d.wait_screen("maintenance")
+    d.wait_for(lambda: d.has_text("printer") or d.has_text("Máy in"), 60, "the diagnostics table")
+    assert_not_blank(d.screenshot("maintenance"))

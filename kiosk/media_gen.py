@@ -542,6 +542,15 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
     return reports
 
 
+def _has_video_stream(path: Path) -> bool:
+    try:
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=codec_type",
+                              "-of", "csv=p=0", str(path)], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "video" in out
+
+
 def register_recorded(help_dir: Path, flow, step_id: str, video: Path, captions: Path | None = None) -> list[dict]:
     """Put a filmed clip (and its captions) in place of a step's help and mark it ``recorded`` in
     the manifest, so later generation leaves it alone."""
@@ -552,9 +561,14 @@ def register_recorded(help_dir: Path, flow, step_id: str, video: Path, captions:
     if captions is not None:
         pairs.append((Path(captions), step.help.captions
                       or str(PurePosixPath(step.help.video).with_suffix(".vtt")), "captions"))
-    for src, _rel, _kind in pairs:
+    for src, _rel, kind in pairs:
         if not src.is_file():
             raise MediaError(f"{src}: no such file", f"Không tìm thấy tệp {src}.")
+        if kind == "video" and not _has_video_stream(src):
+            raise MediaError(f"{src}: ffprobe finds no video stream in it", f"Tệp {src.name} không phải là video.")
+        if kind == "captions" and not src.read_bytes().lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+            raise MediaError(f"{src}: not WebVTT captions (no WEBVTT header)",
+                             f"Tệp {src.name} không phải là phụ đề WebVTT.")
     mpath = manifest_path(Path(help_dir))
     mpath.parent.mkdir(parents=True, exist_ok=True)
     entries = manifest_entries(load_manifest(mpath))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -84,8 +85,11 @@ def test_recorded_clips_are_protected_and_registered(tmp_path, registry):
     help_dir = tmp_path / "media" / "help"
     flow = registry.get("tam-tru")
     step = flow.steps[0]
-    filmed = tmp_path / "filmed.mp4"
-    filmed.write_bytes(b"\x00\x00\x00\x18ftypmp42 filmed at the commune")
+    filmed = tmp_path / "filmed.mp4"  # a real (if tiny) video, as a camera would give
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=5:duration=1",
+                    "-c:v", "mpeg4", str(filmed)], check=True, timeout=60)
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video", encoding="utf-8")
     captions = tmp_path / "filmed.vtt"
     captions.write_text(mg.vtt_text([(0, 2, "Xin chào.")]), encoding="utf-8")
     entries = mg.register_recorded(help_dir, flow, step.id, filmed, captions)
@@ -105,6 +109,13 @@ def test_recorded_clips_are_protected_and_registered(tmp_path, registry):
         mg.register_recorded(help_dir, flow, "no-such-step", filmed)
     with pytest.raises(mg.MediaError):
         mg.register_recorded(help_dir, flow, step.id, tmp_path / "missing.mp4")
+    with pytest.raises(mg.MediaError) as err:
+        mg.register_recorded(help_dir, flow, step.id, not_video)
+    assert "không phải là video" in err.value.message_vi
+    with pytest.raises(mg.MediaError):
+        mg.register_recorded(help_dir, flow, step.id, filmed, not_video)  # captions that are not WebVTT
+    # a refused file changed nothing
+    assert mg.media_file(help_dir, step.help.video).read_bytes() == filmed.read_bytes()
 
 
 def test_shipped_manifest_matches_the_files():

@@ -152,7 +152,7 @@ class Config:
         out = self.as_dict()
         for section, values in out.items():
             for key in values:
-                if any(w in key for w in ("secret", "pin_hash", "password", "key_file", "client_key")):
+                if any(w in key for w in ("secret", "pin_hash", "password", "key_file", "client_key", "token")):
                     values[key] = "<redacted>" if values[key] else ""
         db = out["central"].get("database", "")
         out["central"]["database"] = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:<redacted>@", str(db))

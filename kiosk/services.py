@@ -73,6 +73,7 @@ class KioskServices:
         self.outbox = None
         self.client = None
         self.sync = None
+        self.heartbeat = None
         self.startup_problems: list[str] = []
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -90,8 +91,16 @@ class KioskServices:
             except Exception as exc:  # noqa: BLE001 - report and keep the kiosk usable
                 log.error("could not open %s: %s", name, exc)
                 self.startup_problems.append(f"{name}: {exc}")
+        if self.client is not None:
+            from kiosk.heartbeat import HeartbeatWorker
+
+            # the province sees which kiosks need a visit; no personal data in a heartbeat
+            self.heartbeat = HeartbeatWorker(self.client, 300, cfg=self.cfg, services=self)
+            self.heartbeat.start()
 
     def stop(self) -> None:
+        if self.heartbeat:
+            self.heartbeat.stop()
         if self.sync:
             self.sync.stop()
         for dev in (self.printer, self.reader, self.scanner, self.camera):

@@ -50,8 +50,16 @@ def _run(args) -> int:
     if args.screenshot_every:
         from kivy.core.window import Window
 
+        import os
+
         shot = Path(cfg["paths"]["data_dir"]) / "screen.png"
-        Clock.schedule_interval(lambda *_: Window.screenshot(str(shot)), args.screenshot_every)
+
+        def snap(*_):
+            made = Window.screenshot(name=str(shot.with_name("screen-tmp.png")))  # Kivy numbers the name
+            if made:
+                os.replace(made, shot)
+
+        Clock.schedule_interval(snap, args.screenshot_every)
     print(f"kiosk: {cfg['kiosk']['id']} serving the home screen; Ctrl-C stops", flush=True)
     try:
         app.run()

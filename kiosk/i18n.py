@@ -72,14 +72,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review.fee": ("Lệ phí", "Fee"),
     "review.appointment": ("Ngày hẹn trả kết quả (dự kiến)", "Expected result date"),
     "consent.title": ("Đồng ý xử lý dữ liệu cá nhân", "Consent to personal data processing"),
-    "consent.text": (
-        "Theo Nghị định 13/2023/NĐ-CP, thông tin cá nhân của Quý khách (họ tên, số định danh, ngày sinh, "
-        "nơi cư trú và các giấy tờ kèm theo) chỉ được dùng để giải quyết thủ tục này và được chuyển đến "
-        "cơ quan có thẩm quyền. Ki-ốt không lưu lại dữ liệu sau khi hồ sơ đã được tiếp nhận.",
-        "Under Decree 13/2023, your personal data (name, ID number, date of birth, residence and the "
-        "attached papers) is used only to handle this procedure and is sent to the competent authority. "
-        "The kiosk keeps nothing once the application has been received.",
-    ),
     "consent.agree": ("Tôi đồng ý", "I agree"),
     "consent.needed": ("Cần có sự đồng ý của Quý khách để nộp hồ sơ.", "Your consent is needed to file."),
     "submit.title": ("Nộp hồ sơ", "Submit"),
@@ -101,7 +93,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket.title": ("Lấy số thứ tự", "Take a queue number"),
     "ticket.choose": ("Chọn lĩnh vực cần giải quyết", "Choose the service"),
     "ticket.number": ("Số thứ tự của Quý khách: {number}", "Your number: {number}"),
-    "ticket.ahead": ("Số người đang chờ trước Quý khách: {n}", "People ahead of you: {n}"),
+    "ticket.ahead": ("Số phiếu đã phát trước Quý khách hôm nay: {n}", "Tickets issued before yours today: {n}"),
     "lookup.title": ("Tra cứu hồ sơ", "Check an application"),
     "lookup.scan": ("Đưa mã QR trên biên nhận vào máy quét, hoặc nhập mã hồ sơ và mã tra cứu.",
                     "Scan the QR on your receipt, or type the application code and lookup key."),

@@ -58,6 +58,6 @@ HIGH_CONTRAST = Theme(
 )
 
 FONT_SIZES = {
-    "normal": {"title": 40, "body": 28, "button": 30, "small": 22, "huge": 96},
-    "large": {"title": 52, "body": 36, "button": 38, "small": 28, "huge": 120},
+    "normal": {"title": 44, "body": 32, "button": 34, "small": 24, "huge": 96},
+    "large": {"title": 56, "body": 40, "button": 42, "small": 30, "huge": 120},
 }

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from kiosk.i18n import pick, tr
 from kiosk.screens.step import StepScreen
@@ -91,14 +90,17 @@ class ConsentScreen(StepScreen):
         self.add_footer(body)
 
     def consent_text(self) -> str:
-        return pick(self.step.options.get("text"), app().lang) if self.step.options.get("text") else \
-            tr("consent.text", app().lang)
+        from flows import consent_text
+
+        return pick(consent_text(self.step), app().lang)
 
     def _toggle(self):
+        from flows import consent_sha256
+
         engine = app().session.engine
         given = not bool(getattr(engine, "consent", None) and engine.consent.get("given"))
-        vi_text = pick(self.step.options.get("text"), "vi") if self.step.options.get("text") else tr("consent.text", "vi")
-        engine.set_consent(given, hashlib.sha256(vi_text.encode()).hexdigest())
+        # the hash of the text shown, in the language shown: what the citizen agreed to
+        engine.set_consent(given, consent_sha256(self.step, app().lang))
         self.refresh()
 
     def on_next(self):

@@ -27,6 +27,7 @@ class TicketScreen(KioskScreen):
             body.add_widget(BoxLayout())
             body.add_widget(Text(tr("ticket.number", lang, number=o.number), role="huge", bold=True, halign="center"))
             body.add_widget(Text(o.service, role="title", halign="center"))
+            body.add_widget(Text(tr("ticket.ahead", lang, n=o.people_ahead), role="body", halign="center"))
             if o.printed:
                 body.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
             else:

@@ -14,6 +14,7 @@ os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -24,6 +25,33 @@ import pytest  # noqa: E402
 from kiosk import redact  # noqa: E402
 
 VPCD_READER = "Virtual PCD 00 00"
+
+
+# On CI every package in scripts/apt-packages.txt and pyproject.toml is installed by setup, so a
+# skip because something is missing means the install step is broken: fail instead of hiding it.
+# Skips for other reasons (e.g. no permission to mount a tmpfs) stay skips.
+_MISSING_INSTALL = re.compile(r"not installed|not available|not found|could not import|No module named", re.I)
+
+
+def _fail_missing_install_skip(report) -> None:
+    if not (report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail")):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if _MISSING_INSTALL.search(reason):
+        report.outcome = "failed"
+        report.longrepr = f"skipped on CI because something is not installed (fix scripts/setup.sh): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_missing_install_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):  # module-level importorskip / pytestmark skips
+    outcome = yield
+    _fail_missing_install_skip(outcome.get_result())
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,6 @@ from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, theme
 from kiosk.widgets.keyboard import NumPad, VnField, VnKeyboard
 
-# The simulated citizen's CCCD QR (docs/architecture.md): what the sim scanner "sees" when the
-# [Mô phỏng] button is pressed on a kiosk running on simulated devices.
-SIM_CARD_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ|"
-               "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội|15062023")
 
 
 def person_to_dict(person) -> dict:
@@ -124,7 +120,10 @@ class IdentifyScreen(StepScreen):
 
     # --- reading ----------------------------------------------------------------------------------
     def _simulate_qr(self):
-        app().services.scanner.inject(SIM_CARD_QR.encode("utf-8"))
+        # what the sim scanner "sees" when the sample card's QR is held to it (docs/architecture.md)
+        from devices.qr.scanner import SIM_CITIZEN_QR
+
+        app().services.scanner.inject(SIM_CITIZEN_QR.encode("utf-8"))
 
     def _on_qr(self, payload: bytes):
         from devices.idcard import AccessKey

@@ -213,3 +213,11 @@ def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
     d.wait_screen("maintenance")
     d.wait_for(lambda: d.has_text("printer") or d.has_text("Máy in"), 60, "the diagnostics table")
     assert_not_blank(d.screenshot("maintenance"))
+    screen = app.sm.current_screen
+    d.tap("Đọc thẻ thử")
+    d.wait_for(lambda: "card read OK" in screen.report, 60, "the test read")
+    assert "PACE" in screen.report and SIM_NAME not in screen.report and SIM_ID not in screen.report
+    d.tap("Quét QR thử")
+    d.wait_for(lambda: "QR read OK" in screen.report, 20, "the test scan")
+    d.tap("Camera", exact=True)
+    d.wait_for(lambda: "camera OK" in screen.report, 30, "the camera check")

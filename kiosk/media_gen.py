@@ -361,7 +361,7 @@ def _shoot(d, flow_id: str, step) -> Shot:
     return Shot(step.id, png, size, rect)
 
 
-def _advance(d, app, flow_id: str, step) -> None:
+def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
     """Answer the step the quickest way that still goes through the real screens' buttons."""
     from flows.sample import _fill_step  # the engine-level sample answers `kiosk flows preview` uses
 
@@ -375,7 +375,7 @@ def _advance(d, app, flow_id: str, step) -> None:
             d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
     elif step.kind == "form":
         # typing is not what the clip shows: the answers go straight into the engine
-        _fill_step(engine, {})
+        _fill_step(engine, choices or {})
         app.show_step()
         d.pump(3)
     elif step.kind == "documents":
@@ -422,9 +422,27 @@ def _attach_blank_pages(app) -> None:
             engine.set_attachment(doc.id, sha, len(jpeg), "image/jpeg")
 
 
-def capture_flow(d, flow_id: str, problems: list[str] | None = None) -> dict[str, Shot]:
+def choices_reaching(flow, wanted: set[str], today: dt.date) -> dict | None:
+    """One answer (field id → value) that takes a sample walk through a step of ``wanted`` that
+    the default answers skip (a ``skip_to`` or ``visible_if`` step), or None."""
+    from flows.sample import walk
+
+    for f in flow.fields.values():
+        values = [o.id for o in f.options] if f.type == "choice" else [True, False] if f.type == "yes_no" else []
+        for v in values:
+            try:
+                engine = walk(flow, today, {f.id: v})
+            except AssertionError:
+                continue
+            if wanted & {s.id for s in engine.history}:
+                return {f.id: v}
+    return None
+
+
+def capture_flow(d, flow_id: str, problems: list[str] | None = None, choices: dict | None = None) -> dict[str, Shot]:
     """Walk ``flow_id`` from home to the end of the visit; one screenshot per step, taken when
-    the step first appears (before anything is typed or chosen). A step the walk cannot leave
+    the step first appears (before anything is typed or chosen). ``choices`` forces answers
+    (field id → value) to take the walk through steps the default answers skip. A step the walk cannot leave
     ends the walk: the steps shot so far are returned and the reason appended to ``problems``."""
     from kiosk.i18n import tr
 
@@ -448,7 +466,7 @@ def capture_flow(d, flow_id: str, problems: list[str] | None = None) -> dict[str
         if step.id not in shots:
             shots[step.id] = _shoot(d, flow_id, step)
         try:
-            _advance(d, app, flow_id, step)
+            _advance(d, app, flow_id, step, choices)
         except (AssertionError, MediaError) as exc:  # DriverError is an AssertionError
             log.warning("walk of %s stopped at step %s: %s", flow_id, step.id, exc)
             if problems is not None:
@@ -508,6 +526,17 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
             say(f"{fid}: walking the screens")
             problems: list[str] = []
             shots = capture_flow(d, fid, problems)
+            skipped = {s.id for s in flow.steps if s.help and s.id not in shots and (steps is None or s.id in steps)}
+            while skipped and not problems:
+                choices = choices_reaching(flow, skipped, dt.date.today())
+                if choices is None:
+                    break
+                say(f"{fid}: walking again with {choices} for {', '.join(sorted(skipped))}")
+                more = capture_flow(d, fid, problems, choices)
+                if not skipped & set(more):
+                    break
+                shots.update({k: v for k, v in more.items() if k in skipped})
+                skipped -= set(more)
             for p in problems:
                 say(f"{fid}: {p}")
             for step in flow.steps:

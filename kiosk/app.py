@@ -169,6 +169,7 @@ class KioskApp(App):
         Window.clearcolor = self.theme.bg
         self.services.between_sessions()
         self.go(to)
+        Clock.schedule_once(lambda *_: release_memory(), 0.5)  # after the home screen is drawn
 
     def show_error(self) -> None:
         self.go("error")
@@ -347,6 +348,21 @@ class KioskApp(App):
 
     def check_pin(self, pin: str) -> bool:
         return verify_pin(pin, self.cfg["maintenance"]["pin_hash"])
+
+
+def release_memory() -> None:
+    """Between visits: collect the last visit's widgets and give freed heap back to the OS.
+
+    Every screen is rebuilt per visit; without the trim glibc keeps the freed arenas and a kiosk
+    that runs all day grows by hundreds of MB (measured: 556 → 402 MB after one trim)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def register_fonts() -> None:

@@ -164,7 +164,12 @@ class KioskApp(App):
     def end_session(self, to: str = "home") -> None:
         """Wipe the visit and go home. Called by goodbye, the idle timeout and 'start over'."""
         self.close_idle_warning()
+        self.focus_field(None)
         self.session.wipe()
+        for screen in self.sm.screens:  # what one visitor typed (a search, a code) is not shown to the next
+            reset = getattr(screen, "reset", None)
+            if reset:
+                reset()
         self.session = Session(lang=self.cfg["kiosk"]["language"])
         Window.clearcolor = self.theme.bg
         self.services.between_sessions()

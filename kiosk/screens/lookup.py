@@ -16,6 +16,9 @@ class LookupScreen(KioskScreen):
         super().__init__(**kw)
         self.result = ("", None)
 
+    def reset(self):
+        self.result = ("", None)
+
     def on_pre_enter(self, *args):
         self.result = ("", None)
         super().on_pre_enter(*args)

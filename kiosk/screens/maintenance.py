@@ -47,6 +47,9 @@ class MaintenanceScreen(KioskScreen):
         super().__init__(**kw)
         self.report = ""
 
+    def reset(self):
+        self.report = ""
+
     def on_pre_enter(self, *args):
         self.report = "…"
         super().on_pre_enter(*args)

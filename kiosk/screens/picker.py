@@ -17,6 +17,9 @@ class PickerScreen(KioskScreen):
         self.field_filter = None
         self.query = ""
 
+    def reset(self):
+        self.field_filter, self.query = None, ""
+
     def on_pre_enter(self, *args):
         super().on_pre_enter(*args)
         app().listen_for_qr(self._on_qr)

@@ -15,6 +15,9 @@ class TicketScreen(KioskScreen):
         super().__init__(**kw)
         self.outcome = None
 
+    def reset(self):
+        self.outcome = None
+
     def on_pre_enter(self, *args):
         self.outcome = None
         super().on_pre_enter(*args)

@@ -22,6 +22,9 @@ class UnitScreen(StepScreen):
         super().__init__(**kw)
         self.query = ""
 
+    def reset(self):
+        self.query = ""
+
     def on_pre_enter(self, *args):
         self.query = ""
         engine = app().session.engine

@@ -196,6 +196,12 @@ def test_search_ignores_diacritics_and_telex_types_vietnamese(at_home):
     screen.search.clear()
     d.type_keys("Nguyeenx Vaawn")
     assert screen.search.text == "Nguyễn Văn"
+    # the next visitor does not see this one's search
+    app.end_session()
+    d.wait_screen("home")
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    assert app.sm.current_screen.search.text == "" and not d.has_text("Nguyễn Văn")
 
 
 def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
@@ -221,3 +227,34 @@ def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
     d.wait_for(lambda: "QR read OK" in screen.report, 20, "the test scan")
     d.tap("Camera", exact=True)
     d.wait_for(lambda: "camera OK" in screen.report, 30, "the camera check")
+
+
+def test_a_procedure_qr_opens_its_flow_and_a_receipt_qr_shows_the_status(at_home):
+    """The QR scanner is always listening; what a payload means depends on the screen."""
+    from devices.qr.payloads import build_receipt_qr
+    from kiosk.journey import walk_procedure
+
+    app, d, cfg = at_home
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    app.services.scanner.inject(b"kiosk://flow/tam-tru")
+    d.wait_screen("step-guide", 10)
+    assert app.session.flow.id == "tam-tru"
+    app.end_session()
+    d.wait_screen("home")
+    # a filed dossier, then its receipt's QR shown at the lookup screen
+    res = walk_procedure(d, "chung-thuc-ban-sao", shoot=False)
+    row = next(r for r in central_rows(cfg) if r["dossier_code"] == res.code)
+    d.wait_screen("home", 15)
+    d.tap("Tra cứu hồ sơ")
+    d.wait_screen("lookup")
+    import datetime as dt
+
+    qr = build_receipt_qr(res.code, row["lookup_secret"], "2.000815", SIM_ID,
+                          received_at=dt.datetime.now(), appointment=dt.date.today())
+    app.services.scanner.inject(qr.encode())
+    d.wait_for(lambda: d.has_text("Đã tiếp nhận"), 20, "the dossier status")
+    assert d.has_text(res.code)
+    # a garbled QR gets a plain message, not a crash
+    app.services.scanner.inject("KIOSKVN1|broken".encode())
+    d.wait_for(lambda: d.screen == "lookup" and not d.has_text("Đã tiếp nhận"), 10, "the error message")

@@ -13,8 +13,9 @@ like a bundle's media list (``path``, ``sha256``, ``size``) plus ``source`` and
 ``generated_by``. An entry with ``source: recorded`` (a real video an admin filmed) is never
 replaced unless asked with ``force``; :func:`register_recorded` puts such a video in place.
 
-Only :func:`capture_flow` and :func:`generate` touch Kivy (through ``kiosk.demo``); the text,
-caption, audio and manifest helpers are plain functions.
+Only the walk (:func:`capture_flow`, :func:`generate` and their helpers) touches Kivy, through
+``kiosk.demo`` and ``kiosk.driver``; the text, caption, audio, ffmpeg and manifest helpers are
+plain functions.
 """
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ LEAD_IN = 0.5    # seconds of picture before the voice starts
 GAP = 0.3        # pause between caption chunks
 TAIL = 1.2       # picture after the last word
 MIN_CLIP = 5.0
-CUE_CHARS = 64
-ZOOM, ZOOM_SECONDS = 1.10, 3.0   # one or two caption lines at arm's length
+CUE_CHARS = 64   # one or two caption lines, readable at arm's length
+ZOOM, ZOOM_SECONDS = 1.10, 3.0
 
 # What to do on each kind of step, in the words of the screen's own buttons ({button} is filled
 # with the label the screen shows). Spoken after the step's title and text.
@@ -362,7 +363,8 @@ def _shoot(d, flow_id: str, step) -> Shot:
 
 
 def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
-    """Answer the step the quickest way that still goes through the real screens' buttons."""
+    """Leave the step the quickest way: the screens' own buttons for the card, consent, submit and
+    next; form answers and document photos straight into the session (they are not filmed)."""
     from flows.sample import _fill_step  # the engine-level sample answers `kiosk flows preview` uses
 
     from kiosk.i18n import tr
@@ -371,7 +373,7 @@ def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
     engine = app.session.engine
     if step.kind == "identify":
         if not app.session.applicant:
-            d.tap("[Mô phỏng]")
+            d.tap(t("identify.sim"))
             d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
     elif step.kind == "form":
         # typing is not what the clip shows: the answers go straight into the engine

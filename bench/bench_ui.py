@@ -143,12 +143,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         central, port = central_process(Path(tmp))
         try:
-            tuned = run_child(port, {"MALLOC_ARENA_MAX": "2"})      # as systemd/kiosk.service runs it
-            default = run_child(port, {"MALLOC_ARENA_MAX": None})     # the peer: glibc's default arenas
+            shipped = run_child(port, {"MALLOC_ARENA_MAX": None})   # glibc's default arenas, as shipped
+            capped = run_child(port, {"MALLOC_ARENA_MAX": "2"})     # the peer: fewer malloc arenas
         finally:
             central.terminate()
             central.wait(10)
-    counts, changes, peak = tuned["counts"], tuned["changes"], tuned["peak"]
+    counts, changes, peak = shipped["counts"], shipped["changes"], shipped["peak"]
     med_change = statistics.median(changes)
     lines = [
         "## Touchscreen (kiosk/)",
@@ -162,19 +162,19 @@ def main() -> int:
         f"{statistics.median(cold):.2f} s (runs: {', '.join(f'{c:.2f}' for c in cold)}) | ≤ 3 s |",
         f"| screen change, request → first frame (median of {len(changes)}) | {med_change:.0f} ms "
         f"(p90 {sorted(changes)[int(len(changes) * 0.9)]:.0f} ms) | ≤ 100 ms |",
-        f"| RSS at the home screen after start | {tuned['at_home']:.0f} MB | |",
+        f"| RSS at the home screen after start | {shipped['at_home']:.0f} MB | |",
         f"| peak RSS during three whole journeys | {peak:.0f} MB | ≤ 250 MB |",
-        f"| RSS after each visit's clean-up | {', '.join(f'{x:.0f}' for x in tuned['after_visit'])} MB | |",
+        f"| RSS after each visit's clean-up | {', '.join(f'{x:.0f}' for x in shipped['after_visit'])} MB | |",
         "",
         "Memory policy, measured in the same run (kiosk process only; the central system runs apart):",
         "",
         "| policy | RSS at home | peak | after the 3rd visit |",
         "|---|---|---|---|",
-        f"| MALLOC_ARENA_MAX=2 + trim between visits (systemd/kiosk.service) | {tuned['at_home']:.0f} MB | "
-        f"{tuned['peak']:.0f} MB | {tuned['after_visit'][-1]:.0f} MB |",
-        f"| glibc default arenas + trim between visits | {default['at_home']:.0f} MB | {default['peak']:.0f} MB | "
-        f"{default['after_visit'][-1]:.0f} MB |",
-        f"| ratio tuned / default (peak) | {tuned['peak'] / default['peak']:.2f} | | |",
+        f"| glibc default arenas + trim between visits (as shipped) | {shipped['at_home']:.0f} MB | "
+        f"{shipped['peak']:.0f} MB | {shipped['after_visit'][-1]:.0f} MB |",
+        f"| MALLOC_ARENA_MAX=2 + trim between visits | {capped['at_home']:.0f} MB | {capped['peak']:.0f} MB | "
+        f"{capped['after_visit'][-1]:.0f} MB |",
+        f"| ratio capped / shipped (peak) | {capped['peak'] / shipped['peak']:.2f} | | |",
         "",
         "Kivy with Mesa's software GL (llvmpipe) costs ~215 MB before the first screen on this machine (no GPU);",
         "a kiosk with a GPU keeps its textures in video memory instead.",

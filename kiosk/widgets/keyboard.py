@@ -128,41 +128,55 @@ class VnKeyboard(BoxLayout):
     def _build(self):
         self.clear_widgets()
         lang = app().lang
+        self.letters: list = []
         for i, row in enumerate(self.ROWS):
             line = BoxLayout(spacing=8, size_hint_y=None, height=TOUCH_MIN)
             if i == 3:
-                line.add_widget(_key("⇧", self._toggle_shift, kind="primary" if self.shift else "secondary"))
+                self.shift_key = _key("⇧", self._toggle_shift, kind="primary" if self.shift else "secondary")
+                line.add_widget(self.shift_key)
             for ch in row:
-                shown = ch.upper() if self.shift and ch.isalpha() else ch
-                line.add_widget(_key(shown, lambda c=shown: self._type(c)))
+                key = _key(ch, lambda c=ch: self._type(c.upper() if self.shift and c.isalpha() else c))
+                if ch.isalpha():
+                    self.letters.append(key)
+                line.add_widget(key)
             if i == 3:
                 line.add_widget(_key("⌫", lambda: app().type_backspace()))
             self.add_widget(line)
         last = BoxLayout(spacing=8, size_hint_y=None, height=TOUCH_MIN)
-        last.add_widget(_key(app().input_method.upper(), self._cycle_method, width=140))
+        self.method_key = _key(app().input_method.upper(), self._cycle_method, width=140)
+        last.add_widget(self.method_key)
         last.add_widget(_key(",", lambda: self._type(",")))
         last.add_widget(_key(tr("kb.space", lang), lambda: self._type(" ")))
         last.add_widget(_key("@", lambda: self._type("@"), width=90))
         last.add_widget(_key(".", lambda: self._type("."), width=90))
         last.add_widget(_key(tr("kb.done", lang), lambda: self.on_done and self.on_done(), kind="primary"))
         self.add_widget(last)
+        self._show_case()
+
+    def _show_case(self):
+        # relabel in place: rebuilding 45 keys per capital letter costs a texture each
+        for key in self.letters:
+            key.text = key.text.upper() if self.shift else key.text.lower()
+        t = theme()
+        self.shift_key.background_color = t.primary if self.shift else t.secondary
+        self.shift_key.color = t.primary_fg if self.shift else t.secondary_fg
 
     def _type(self, ch: str):
         app().type_char(ch)
         if self.shift and ch.isalpha():
             self.shift = False
-            self._build()
+            self._show_case()
         elif ch == " ":
             self.shift = True  # names: every word starts with a capital
-            self._build()
+            self._show_case()
 
     def _toggle_shift(self):
         self.shift = not self.shift
-        self._build()
+        self._show_case()
 
     def _cycle_method(self):
         app().cycle_input_method()
-        self._build()
+        self.method_key.text = app().input_method.upper()
 
 
 class NumPad(GridLayout):

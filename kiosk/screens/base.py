@@ -59,6 +59,7 @@ class KioskScreen(Screen):
         if self.show_back:
             bar.add_widget(self._hbtn(tr("nav.back", lang), self.on_back, 220))
         if self.show_help:
+            bar.add_widget(self._hbtn(tr("nav.listen", lang), self.on_listen, 150))
             bar.add_widget(self._hbtn(tr("nav.help", lang), self.on_help, 240))
         if self.show_restart:
             bar.add_widget(self._hbtn(tr("nav.restart", lang), a.start_over, 240))
@@ -80,6 +81,9 @@ class KioskScreen(Screen):
         app().go_back()
 
     def on_help(self) -> None:
+        pass
+
+    def on_listen(self) -> None:
         pass
 
 

@@ -55,6 +55,9 @@ class StepScreen(KioskScreen):
             out.append(p if p and p.exists() else None)
         return out[0], out[1]
 
+    def on_listen(self) -> None:
+        app().read_aloud(". ".join(t for t in (pick(self.step.title, app().lang), self.step_text()) if t))
+
     def on_help(self) -> None:
         from kiosk.widgets.video_help import VideoHelp
 

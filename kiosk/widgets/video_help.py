@@ -56,7 +56,8 @@ class VideoHelp(ModalView):
         row.add_widget(BigButton("✕ " + ("Đóng" if lang == "vi" else "Close"), kind="primary", on_press=self.close))
         box.add_widget(row)
         self.add_widget(box)
-        app().read_aloud(text) if hasattr(app(), "read_aloud") else None
+        if self.video is None:  # no clip for this step: the text is read aloud instead
+            app().read_aloud(text)
 
     def _update_caption(self, _dt):
         if not self.cues or self.video is None:

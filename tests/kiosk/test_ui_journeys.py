@@ -258,3 +258,24 @@ def test_a_procedure_qr_opens_its_flow_and_a_receipt_qr_shows_the_status(at_home
     # a garbled QR gets a plain message, not a crash
     app.services.scanner.inject("KIOSKVN1|broken".encode())
     d.wait_for(lambda: d.screen == "lookup" and not d.has_text("Đã tiếp nhận"), 10, "the error message")
+
+
+def test_every_step_has_video_help_that_plays(at_home):
+    """The generated clip of the step plays in the help panel (ffpyplayer, headless), with captions."""
+    from kivy.core.window import Window
+
+    from kiosk.widgets.video_help import VideoHelp
+
+    app, d, _ = at_home
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    d.tap("Đăng ký khai sinh")
+    d.wait_screen("step-guide")
+    d.tap("Xem hướng dẫn")
+    panel = next(w for w in Window.children if isinstance(w, VideoHelp))
+    assert panel.video is not None and panel.cues, "no clip or captions for this step"
+    d.wait_for(lambda: panel.video.loaded and panel.video.position > 0.5, 30, "the clip to play")
+    d.wait_for(lambda: any(text in panel.caption.text for _, _, text in panel.cues), 10, "a caption")
+    assert_not_blank(d.screenshot("video-help"))
+    d.tap("Đóng")
+    assert not any(isinstance(w, VideoHelp) for w in Window.children)

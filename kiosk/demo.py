@@ -22,7 +22,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def demo_config(folder: Path, port: int | None = None, extra: str = ""):
+def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_dir: Path | None = None):
     from kiosk.config import load_config
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -31,6 +31,7 @@ def demo_config(folder: Path, port: int | None = None, extra: str = ""):
     override.write_text(
         "# made by kiosk.demo: a self-contained kiosk with its own data folder\n"
         "[paths]\ndata_dir = \"var\"\n"
+        + (f"flows_dir = \"{flows_dir}\"\n" if flows_dir else "") +
         "[logging]\nfile = \"var/log/kiosk.log\"\n"
         f"[central]\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"var/central.sqlite3\"\n"
         "[outbox]\npath = \"var/outbox.sqlite3\"\nkey_file = \"var/outbox.key\"\n"

@@ -32,10 +32,13 @@ def register(sub) -> None:
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.set_defaults(func=_validate)
 
-    pr = g.add_parser("preview", help="write a text rendering of each step of a flow to a folder",
-                      description="Render every step of FLOW (an id from the flows folder, or a .yaml path) as a "
-                                  "text file NN-<step>.txt in DIR: titles, texts, fields with their rules, documents, "
-                                  "help media; plus walk.txt, a sample walk to the dossier with generated answers.")
+    pr = g.add_parser("preview", help="render each step of a flow as the kiosk shows it (PNG) and as text",
+                      description="Render every step of FLOW (an id from the flows folder, or a .yaml path): a PNG "
+                                  "screenshot per step taken by walking the real kiosk screens headless on simulated "
+                                  "devices (NN-<flow>-<step>.png), and a text file NN-<step>.txt with titles, texts, "
+                                  "fields with their rules, documents and help media; plus walk.txt, a sample walk "
+                                  "to the dossier with generated answers.")
+    pr.add_argument("--text-only", action="store_true", help="only the text renderings (no Kivy window)")
     pr.add_argument("flow", metavar="FLOW", help="flow id (looked up in --flows-dir) or path to a flow file")
     pr.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     pr.add_argument("--flows-dir", metavar="DIR", help="where to look up a flow id (default: [paths].flows_dir)")
@@ -188,7 +191,36 @@ def _preview(args) -> int:
         written.append(name)
     (out / "walk.txt").write_text(render_walk(flow), encoding="utf-8")
     print(f"wrote {len(written)} step files and walk.txt to {out}")
-    return 0
+    if args.text_only:
+        return 0
+    shots, problems = _preview_pngs(flow, out)
+    print(f"wrote {len(shots)} screen PNGs to {out}")
+    for p in problems:
+        print(f"kiosk flows preview: {p}")
+    return 1 if problems else 0
+
+
+def _preview_pngs(flow, out: Path):
+    """Walk the real screens for this one flow (its own flows folder, a throwaway data folder)."""
+    import shutil
+    import tempfile
+
+    from kiosk.display import prepare_kivy_env
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-preview-") as tmp:
+        tmp = Path(tmp)
+        flows_dir = tmp / "flows"
+        flows_dir.mkdir()
+        shutil.copy(flow.path, flows_dir / Path(flow.path).name)
+        prepare_kivy_env(tmp / "kivy", want_xvfb=False)
+        from kiosk.demo import demo_config, running_app
+        from kiosk.driver import Driver
+        from kiosk.media_gen import capture_flow
+
+        problems: list[str] = []
+        with running_app(demo_config(tmp / "kiosk", flows_dir=flows_dir)) as app:
+            shots = capture_flow(Driver(app, out), flow.id, problems)
+        return shots, problems
 
 
 def _bundle(args) -> int:

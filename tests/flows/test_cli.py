@@ -29,12 +29,16 @@ def test_validate_exit_codes(tmp_path, capsys):
 
 
 def test_preview(tmp_path, capsys):
-    assert main(["flows", "preview", "khai-sinh", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS)]) == 0
+    # text only here (in-process); the screen PNGs are tested in a process of their own:
+    # tests/kiosk/test_preview_command.py
+    assert main(["flows", "preview", "khai-sinh", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS),
+                 "--text-only"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[0] == "01-huong-dan.txt" and "walk.txt" in names and len(names) == 12
     assert "Họ của trẻ" in (tmp_path / "05-tre.txt").read_text(encoding="utf-8")
     assert '"schema": "kiosk-dossier/1"' in (tmp_path / "walk.txt").read_text(encoding="utf-8")
-    assert main(["flows", "preview", "khong-co", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS)]) == 1
+    assert main(["flows", "preview", "khong-co", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS),
+                 "--text-only"]) == 1
 
 
 def _config(tmp_path, pub, url="http://127.0.0.1:9"):

@@ -82,10 +82,11 @@ def postgres_available() -> str | None:
 class PostgresCluster:
     """A private PostgreSQL server for tests and benchmarks: ``with PostgresCluster() as pg: pg.url``."""
 
-    def __init__(self, *, settings: dict[str, str] | None = None):
+    def __init__(self, *, settings: dict[str, str] | None = None, parent: str | os.PathLike | None = None):
+        """``parent``: where the cluster's temp dir goes (default: the system temp dir)."""
         self.settings = {"max_connections": "200", "shared_buffers": "128MB", **(settings or {})}
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="central-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="central-pg-", dir=parent))
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *cmd: str) -> None:

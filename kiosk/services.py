@@ -10,9 +10,8 @@ import json
 import logging
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kiosk.config import Config
 

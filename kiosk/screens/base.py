@@ -77,6 +77,35 @@ class KioskScreen(Screen):
         b.bind(on_release=lambda *_: fn())
         return b
 
+    # --- the on-screen keyboard: one slot at the bottom of the body, filled when a field takes focus
+    def keyboard_slot(self) -> BoxLayout:
+        self.kb_slot = BoxLayout(size_hint_y=None, height=0)
+        return self.kb_slot
+
+    def show_keyboard(self, field) -> None:
+        from kiosk.widgets.keyboard import NUMERIC_TYPES, NumPad, VnKeyboard
+
+        slot = getattr(self, "kb_slot", None)
+        if slot is None:
+            return
+        kind = NumPad if field.kind in NUMERIC_TYPES else VnKeyboard
+        if slot.children and isinstance(slot.children[0], kind):
+            return  # the right keyboard is already up: keep its state (shift, input method)
+        slot.clear_widgets()
+        kb = kind(on_done=self.keyboard_done)
+        slot.height = kb.height
+        slot.add_widget(kb)
+
+    def hide_keyboard(self) -> None:
+        slot = getattr(self, "kb_slot", None)
+        if slot is not None:
+            slot.clear_widgets()
+            slot.height = 0
+        app().focus_field(None)
+
+    def keyboard_done(self) -> None:
+        self.hide_keyboard()
+
     def on_back(self) -> None:
         app().go_back()
 

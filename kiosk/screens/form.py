@@ -9,7 +9,7 @@ from kiosk.i18n import pick, tr
 from kiosk.screens.step import StepScreen
 from kiosk.theme import TOUCH_MIN
 from kiosk.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
-from kiosk.widgets.keyboard import NUMERIC_TYPES, NumPad, VnField, VnKeyboard
+from kiosk.widgets.keyboard import VnField
 
 TEXT_KINDS = {"text", "number", "phone", "email", "id_number", "date"}
 
@@ -54,8 +54,7 @@ class FormScreen(StepScreen):
         for field in engine.visible_fields(self.step):
             col.add_widget(self._field_widget(field, engine.answers.get(field.id), lang))
         body.add_widget(scroller(col))
-        self.kb_slot = BoxLayout(size_hint_y=None, height=0)
-        body.add_widget(self.kb_slot)
+        body.add_widget(self.keyboard_slot())
         self.add_footer(body)
 
     def _field_widget(self, field, value, lang):
@@ -149,17 +148,6 @@ class FormScreen(StepScreen):
             engine.set(field.id, option_id)
         self.errors.pop(field.id, None)
         self.refresh()
-
-    def show_keyboard(self, field):
-        self.kb_slot.clear_widgets()
-        kb = NumPad(on_done=self.hide_keyboard) if field.kind in NUMERIC_TYPES else VnKeyboard(on_done=self.hide_keyboard)
-        self.kb_slot.height = kb.height
-        self.kb_slot.add_widget(kb)
-
-    def hide_keyboard(self):
-        self.kb_slot.clear_widgets()
-        self.kb_slot.height = 0
-        app().focus_field(None)
 
     def on_next(self):
         a = app()

@@ -16,7 +16,7 @@ from kivy.uix.progressbar import ProgressBar
 from kiosk.i18n import tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, theme
-from kiosk.widgets.keyboard import NumPad, VnField, VnKeyboard
+from kiosk.widgets.keyboard import VnField
 
 
 
@@ -81,14 +81,12 @@ class IdentifyScreen(StepScreen):
             col.add_widget(self.can_field)
             col.add_widget(BigButton(tr("identify.read", lang), kind="primary", on_press=self._read_with_can))
             body.add_widget(BoxLayout())
-            self.pad_slot = BoxLayout(size_hint_y=None, height=0)
-            body.add_widget(self.pad_slot)
+            body.add_widget(self.keyboard_slot())
             Clock.schedule_once(lambda *_: self.can_field.focus())
         elif self.mode == "manual":
             self._manual_form(col, lang)
             body.add_widget(BoxLayout())
-            self.pad_slot = BoxLayout(size_hint_y=None, height=0)
-            body.add_widget(self.pad_slot)
+            body.add_widget(self.keyboard_slot())
         else:
             if a.cfg["devices.qr"]["backend"] == "sim":
                 col.add_widget(BigButton(tr("identify.sim", lang), kind="ok", on_press=self._simulate_qr))
@@ -104,17 +102,8 @@ class IdentifyScreen(StepScreen):
         self.refresh()
 
     # --- keypads ---------------------------------------------------------------------------------
-    def show_keyboard(self, field):
-        self.pad_slot.clear_widgets()
-        pad = NumPad(on_done=self._pad_done) if field.kind in ("can", "id_number", "date") else \
-            VnKeyboard(on_done=self._pad_done)
-        self.pad_slot.height = pad.height
-        self.pad_slot.add_widget(pad)
-
-    def _pad_done(self):
-        self.pad_slot.clear_widgets()
-        self.pad_slot.height = 0
-        app().focus_field(None)
+    def keyboard_done(self):
+        self.hide_keyboard()
         if self.mode == "can":
             self._read_with_can()
 

@@ -6,7 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.i18n import tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Text, app, theme
-from kiosk.widgets.keyboard import VnField, VnKeyboard
+from kiosk.widgets.keyboard import VnField
 
 
 class LookupScreen(KioskScreen):
@@ -39,19 +39,7 @@ class LookupScreen(KioskScreen):
         self.out = Text(text, role="title", bold=True, color=color or theme().fg)
         body.add_widget(self.out)
         body.add_widget(BoxLayout())
-        self.kb_slot = BoxLayout(size_hint_y=None, height=0)
-        body.add_widget(self.kb_slot)
-
-    def show_keyboard(self, field):
-        self.kb_slot.clear_widgets()
-        kb = VnKeyboard(on_done=self.hide_keyboard)
-        self.kb_slot.height = kb.height
-        self.kb_slot.add_widget(kb)
-
-    def hide_keyboard(self):
-        self.kb_slot.clear_widgets()
-        self.kb_slot.height = 0
-        app().focus_field(None)
+        body.add_widget(self.keyboard_slot())
 
     def _on_qr(self, payload: bytes):
         from devices.qr.payloads import PayloadError, parse_receipt

@@ -1,12 +1,11 @@
 """Procedure picker: by field (lĩnh vực), by diacritic-insensitive search, or by a procedure QR."""
 from __future__ import annotations
 
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import pick, tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
-from kiosk.widgets.keyboard import VnField, VnKeyboard
+from kiosk.widgets.keyboard import VnField
 
 
 class PickerScreen(KioskScreen):
@@ -46,8 +45,7 @@ class PickerScreen(KioskScreen):
         body.add_widget(scroller(self.results))
         self.status = Text(tr("picker.scan", lang), role="small", color=theme().muted)
         body.add_widget(self.status)
-        self.keyboard_slot = BoxLayout(size_hint_y=None, height=0)
-        body.add_widget(self.keyboard_slot)
+        body.add_widget(self.keyboard_slot())
         self._fill()
 
     def _set_filter(self, key):
@@ -57,17 +55,6 @@ class PickerScreen(KioskScreen):
     def _on_search(self, _fid, text):
         self.query = text
         self._fill()
-
-    def show_keyboard(self):
-        if not self.keyboard_slot.children:
-            kb = VnKeyboard(on_done=self.hide_keyboard)
-            self.keyboard_slot.height = kb.height
-            self.keyboard_slot.add_widget(kb)
-
-    def hide_keyboard(self):
-        self.keyboard_slot.clear_widgets()
-        self.keyboard_slot.height = 0
-        app().focus_field(None)
 
     def _fill(self):
         a = app()

@@ -19,7 +19,7 @@ class SubmitScreen(StepScreen):
         self.sending = False
 
     def on_pre_enter(self, *args):
-        self.sending = False
+        self.sending, self.error = False, ""
         super().on_pre_enter(*args)
 
     def build_body(self, body):
@@ -32,6 +32,8 @@ class SubmitScreen(StepScreen):
             self._ev = Clock.schedule_interval(lambda *_: setattr(self.bar, "value", min(95, self.bar.value + 5)), 0.2)
             body.add_widget(BoxLayout())
             return
+        if getattr(self, "error", ""):
+            body.add_widget(Text(self.error, role="body", color=theme().danger))
         body.add_widget(BoxLayout())
         body.add_widget(BigButton(tr("submit.button", lang), kind="primary", height=140, on_press=self._submit))
         body.add_widget(BigButton(tr("nav.back", lang), kind="secondary", on_press=self.on_back))
@@ -52,13 +54,12 @@ class SubmitScreen(StepScreen):
 
     def _failed(self, exc):
         # the outbox write itself failed (disk full, broken storage): nothing was filed
-        a = app()
         self.sending = False
+        vi = app().lang == "vi"
+        self.error = (getattr(exc, "message_vi" if vi else "message_en", "") or
+                      ("Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy." if vi else
+                       "The kiosk could not store your application. Please tell the staff at the desk."))
         self.refresh()
-        from kiosk.widgets.common import Text as T
-
-        msg = getattr(exc, "message_vi", "") or "Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy."
-        self.root_box.children[0].add_widget(T(msg, role="body", color=theme().danger), index=0)
 
 
 class ReceiptScreen(StepScreen):

@@ -1,12 +1,11 @@
 """Handling unit: any commune of the province (boundary-free filing), the residence's by default."""
 from __future__ import annotations
 
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, scroller, theme
-from kiosk.widgets.keyboard import VnField, VnKeyboard
+from kiosk.widgets.keyboard import VnField
 
 
 def _unit_name(u) -> str:
@@ -40,7 +39,6 @@ class UnitScreen(StepScreen):
             engine.set_handling_unit(unit["province_code"], unit["commune_code"], unit["name"])
 
     def build_body(self, body):
-        from flows import units
 
         a = app()
         lang = a.lang
@@ -52,8 +50,7 @@ class UnitScreen(StepScreen):
         body.add_widget(self.search)
         self.list = Column(spacing=10)
         body.add_widget(scroller(self.list))
-        self.kb_slot = BoxLayout(size_hint_y=None, height=0)
-        body.add_widget(self.kb_slot)
+        body.add_widget(self.keyboard_slot())
         self.add_footer(body)
         self._fill()
 
@@ -85,14 +82,3 @@ class UnitScreen(StepScreen):
         a.session.engine.set_handling_unit(a.cfg["kiosk"]["province_code"], code, name)
         self.hide_keyboard()
         self.refresh()
-
-    def show_keyboard(self, field):
-        self.kb_slot.clear_widgets()
-        kb = VnKeyboard(on_done=self.hide_keyboard)
-        self.kb_slot.height = kb.height
-        self.kb_slot.add_widget(kb)
-
-    def hide_keyboard(self):
-        self.kb_slot.clear_widgets()
-        self.kb_slot.height = 0
-        app().focus_field(None)

@@ -50,47 +50,48 @@ class RatingScreen(KioskScreen):
         a.go("goodbye")
 
 
-class GoodbyeScreen(KioskScreen):
-    title_key = "goodbye.title"
+class _ClosingScreen(KioskScreen):
+    """A message, then home by itself after ``delay_s`` (or at once with the button)."""
+
     show_back = False
     show_restart = False
+    text_key = ""
+    delay_s = 5
+    huge = False
 
     def on_enter(self, *args):
-        a = app()
-        lang = a.lang
-        a.session.wipe()  # at once: the next 5 seconds of "thank you" hold nothing personal
-        self._ev = Clock.schedule_once(lambda *_: a.end_session(), 5)
-        self.lang = lang
+        self._ev = Clock.schedule_once(lambda *_: app().end_session(), self.delay_s)
 
     def on_leave(self, *args):
         if getattr(self, "_ev", None):
             self._ev.cancel()
 
-    def build_body(self, body):
-        lang = app().lang
-        body.add_widget(BoxLayout())
-        body.add_widget(Text(tr("goodbye.title", lang), role="huge", bold=True, halign="center", color=theme().ok))
-        body.add_widget(Text(tr("goodbye.text", lang), role="body", halign="center"))
-        body.add_widget(BoxLayout())
-        body.add_widget(BigButton(tr("nav.home", lang), kind="primary", on_press=lambda: app().end_session()))
-
-
-class ErrorScreen(KioskScreen):
-    title_key = "error.title"
-    show_back = False
-    show_restart = False
-
-    def on_enter(self, *args):
-        self._ev = Clock.schedule_once(lambda *_: app().end_session(), 8)
-
-    def on_leave(self, *args):
-        if getattr(self, "_ev", None):
-            self._ev.cancel()
+    def color(self):
+        return theme().fg
 
     def build_body(self, body):
         lang = app().lang
         body.add_widget(BoxLayout())
-        body.add_widget(Text(tr("error.title", lang), role="title", bold=True, halign="center", color=theme().danger))
-        body.add_widget(Text(tr("error.text", lang), role="body", halign="center"))
+        body.add_widget(Text(tr(self.title_key, lang), role="huge" if self.huge else "title", bold=True,
+                             halign="center", color=self.color()))
+        body.add_widget(Text(tr(self.text_key, lang), role="body", halign="center"))
         body.add_widget(BoxLayout())
         body.add_widget(BigButton(tr("nav.home", lang), kind="primary", on_press=lambda: app().end_session()))
+
+
+class GoodbyeScreen(_ClosingScreen):
+    title_key, text_key, delay_s, huge = "goodbye.title", "goodbye.text", 5, True
+
+    def on_pre_enter(self, *args):
+        app().session.wipe()  # at once: the seconds of "thank you" hold nothing personal
+        super().on_pre_enter(*args)
+
+    def color(self):
+        return theme().ok
+
+
+class ErrorScreen(_ClosingScreen):
+    title_key, text_key, delay_s = "error.title", "error.text", 8
+
+    def color(self):
+        return theme().danger

@@ -7,7 +7,6 @@ from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
-from kiosk.i18n import tr
 from kiosk.widgets.common import Background, BigButton, Column, Text, app, theme
 
 

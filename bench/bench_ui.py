@@ -154,7 +154,7 @@ def main() -> int:
         "## Touchscreen (kiosk/)",
         "",
         f"Command: `{cmd}`. Headless: SDL offscreen driver on Mesa llvmpipe (software GL, no GPU), 1920×1080,",
-        "simulated devices, embedded central system on 127.0.0.1.",
+        "simulated devices, the central system in a process of its own on 127.0.0.1.",
         "",
         "| measure | result | goal |",
         "|---|---|---|",

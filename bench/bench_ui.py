@@ -5,7 +5,7 @@ journey, and the touches and typed characters each procedure costs a citizen.
 
 Cold start runs in fresh processes (what a citizen waits for after a reboot or a watchdog
 restart); the rest runs the real app headless (SDL offscreen + Mesa llvmpipe, no GPU) on
-simulated devices against the embedded central system on 127.0.0.1.
+simulated devices against the central system running in a process of its own on 127.0.0.1.
 """
 from __future__ import annotations
 

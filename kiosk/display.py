@@ -52,8 +52,10 @@ def _start_xvfb(size: tuple[int, int]) -> str:
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
             break
     display = f":{n}"
+    # its own session: Ctrl-C or a SIGTERM to the kiosk's process group must not kill the X server
+    # before the app has closed its window (SDL then exits with "X connection broken")
     _xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     for _ in range(100):
         if Path(f"/tmp/.X11-unix/X{n}").exists():
             break

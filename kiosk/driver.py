@@ -101,7 +101,13 @@ class Driver:
         touch.touch_down()
         touch.touch_up()
         self.touches += 1
+        # a finger's pace: a ScrollView holds a touch for its scroll_timeout (55 ms) before it
+        # hands it to the button under it; the next touch must not arrive before that
+        end = time.monotonic() + 0.07
         self.pump(frames)
+        while time.monotonic() < end:
+            time.sleep(0.01)
+            self.pump(1)
 
     def _scroll_into_view(self, widget) -> None:
         from kivy.uix.scrollview import ScrollView

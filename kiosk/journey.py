@@ -20,7 +20,6 @@ TYPED = {
     "child_name": "Traanf Minh Khoi",
     "child_birth_date": None,  # dates are typed as digits, see DATES
     "document_title": "Bawngf toots nghieepj",
-    "business_name": "Tapj hoas Ngocj Anh",
 }
 RECENT_DATES = {"child_birth_date": 20, "death_date": 15}  # day of the current month
 DATES = {"child_birth_date": "01112026", "stay_until": "01062027", "death_date": "15112026"}
@@ -142,59 +141,137 @@ def _shot(d: Driver, res: JourneyResult, name: str, shoot: bool):
 
 
 def _fill_form(d: Driver, app) -> None:
+    """Answer what the step still needs, through the screen: the scripted answers above where a
+    field has one, else a value the flow's own rules accept (flows.sample, tried on a copy of the
+    engine), typed, tapped or picked exactly as a citizen would."""
     engine = app.session.engine
-    screen = app.sm.current_screen
-    for _ in range(12):  # answering one field may reveal another (visible_if)
+    for _ in range(20):  # answering one field may reveal another (visible_if)
         pending = [f for f in engine.visible_fields() if f.required and engine.answers.get(f.id) in (None, "", [])]
+        if not pending:  # answered, but a rule refuses the value (range, cross-field)
+            pending = [engine.flow.fields[fid] for fid in engine.errors() if fid in engine.flow.fields]
         if not pending:
             return
-        f = pending[0]
-        if f.type in ("choice", "multi_choice"):
-            d.tap(f.options[0].label[app.lang], exact=True)
-        elif f.type == "yes_no":
-            d.tap(_t(app, "form.yes"), exact=True)
-        elif f.type == "date" and f.id in RECENT_DATES:
-            # a recent date: the calendar, a few touches instead of 8 digits
-            d.tap(_t(app, "form.calendar"))
-            d.wait_for(lambda: _has_button(d, "▶"), 5, "the calendar")
-            d.tap(str(RECENT_DATES[f.id]), exact=True)
-        elif f.type == "address":
-            _fill_address(d, app, f)
-        else:
-            w = screen.widgets[f.id]
-            for _ in range(3):
-                d.tap_widget(w.box)
-                if app.focused_field is w:
-                    break
-                d.pump(5)
-            else:
-                raise AssertionError(f"field {f.id} did not take the focus")
-            if f.type == "date":
-                keys = DATES.get(f.id, "01012000")
-            elif f.type in ("number",):
-                keys = GENERIC_NUMBER
-            elif f.type == "phone":
-                keys = GENERIC_PHONE
-            else:
-                keys = TYPED.get(f.id) or GENERIC_TEXT
-            d.type_keys(keys)
-            d.tap(_t(app, "kb.done"), exact=True)
-    raise AssertionError(f"could not fill the form step {engine.step.id}: {engine.errors()} "
-                         f"answers={ {k: v for k, v in engine.answers.items()} }")
+        _enter(d, app, pending[0])
+    raise AssertionError(f"could not fill the form step {engine.step.id}: {engine.errors()}")
+
+
+def _valid_value(engine, field):
+    import copy
+
+    from flows.sample import candidates
+
+    probe = copy.deepcopy(engine)
+    for value in candidates(field, probe):
+        probe.set(field.id, value)
+        if field.id not in probe.errors():
+            return value
+    raise AssertionError(f"no valid value found for {field.id}: {probe.errors().get(field.id)}")
+
+
+def _enter(d: Driver, app, f) -> None:
+    import datetime as dt
+
+    engine = app.session.engine
+    screen = app.sm.current_screen
+    if f.id in ADDRESSES or (f.type == "address" and f.id not in engine.answers):
+        _fill_address(d, app, f)
+        return
+    if f.type == "date" and f.id in RECENT_DATES:
+        # a recent date: the calendar, a few touches instead of 8 digits
+        _calendar(d, app, screen, f, RECENT_DATES[f.id])
+        return
+    refused = f.id in engine.errors() and engine.answers.get(f.id) not in (None, "", [])
+    value = _valid_value(engine, f) if refused else (DATES.get(f.id) or TYPED.get(f.id) or _valid_value(engine, f))
+    if f.type in ("choice", "multi_choice"):
+        wanted = value[0] if isinstance(value, list) else value
+        d.tap(f.option(wanted).label[app.lang], exact=True)
+        return
+    if f.type == "yes_no":
+        d.tap(_t(app, "form.yes" if value else "form.no"), exact=True)
+        return
+    if f.type == "address":
+        _fill_address(d, app, f, value)
+        return
+    if f.type == "date" and f.id not in DATES:
+        day = dt.date.fromisoformat(value)
+        if day.replace(day=1) == engine.today.replace(day=1) and day <= engine.today:
+            _calendar(d, app, screen, f, day.day)
+            return
+        value = day.strftime("%d%m%Y")
+    w = screen.widgets[f.id]
+    for _ in range(3):
+        d.tap_widget(w.box)
+        if app.focused_field is w:
+            break
+        d.pump(5)
+    else:
+        raise AssertionError(f"field {f.id} did not take the focus")
+    for _ in range(len(w.text)):  # a wrong value is corrected by deleting it first
+        d.tap("⌫", exact=True, frames=1)
+    keys = str(value)
+    if f.type == "text" and (refused or f.id not in TYPED):
+        keys = to_telex(keys)
+    d.type_keys(keys)
+    d.tap(_t(app, "kb.done"), exact=True)
+
+
+def _calendar(d: Driver, app, screen, f, day: int) -> None:
+    from kivy.core.window import Window
+
+    from kiosk.widgets.calendar import CalendarPicker
+
+    holder = screen.widgets[f.id].parent
+    button = next(b for b in holder.children if getattr(b, "text", "").startswith("▦"))
+    d.tap_widget(button)
+    d.wait_for(lambda: any(isinstance(w, CalendarPicker) for w in Window.children), 5, "the calendar")
+    d.tap(str(day), exact=True)
+
+
+_TONE_KEYS = {"\u0301": "s", "\u0300": "f", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
+
+
+def to_telex(text: str) -> str:
+    """The Telex keystrokes that type ``text`` ("Hộ kinh doanh Ánh" → "Hooj kinh doanh Anhs")."""
+    import re
+    import unicodedata
+
+    out = []
+    for word in re.split(r"(\s+)", text):
+        if not word or word.isspace():
+            out.append(word)
+            continue
+        keys, tone = "", ""
+        for ch in word:
+            if ch in "đĐ":
+                keys += "dd" if ch == "đ" else "Dd"
+                continue
+            base, *marks = unicodedata.normalize("NFD", ch)
+            keys += base
+            for m in marks:
+                if m in _TONE_KEYS:
+                    tone = _TONE_KEYS[m]
+                elif m == "\u0302":
+                    keys += base.lower()
+                elif m in ("\u0306", "\u031b"):
+                    keys += "w"
+        out.append(keys + tone)
+    return "".join(out)
 
 
 ADDRESSES = {"temporary_address": ("Phường Kim Liên", "Soos 5 ngox 12 phoos Kim Lieen")}
 
 
-def _fill_address(d: Driver, app, f) -> None:
+def _fill_address(d: Driver, app, f, value: dict | None = None) -> None:
     """Province of the kiosk → a commune (searched by typing) → street, all on the picker."""
-    from flows import units
-
     from kivy.core.window import Window
 
+    from flows import units
     from kiosk.widgets.address import AddressPicker
 
-    commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
+    if value:
+        commune, street = units.commune(value["commune_code"]).name, to_telex(value.get("street") or "Số 1")
+    else:
+        commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
     d.tap_widget(app.sm.current_screen.widgets[f.id].change)
     d.wait_for(lambda: any(isinstance(w, AddressPicker) for w in Window.children), 5, "the address picker")
     picker = next(w for w in Window.children if isinstance(w, AddressPicker))
@@ -217,7 +294,7 @@ def _capture_documents(d: Driver, app, res, label, shoot) -> None:
     for doc, required in engine.step_documents():
         if not required or doc.id in app.session.attachments:
             continue
-        d.tap(_t(app, "docs.capture"), exact=True)
+        d.tap_widget(app.sm.current_screen.capture_buttons[doc.id])
         d.wait_for(lambda: d.has_text(doc.name[app.lang]), 10, "the camera view")
         d.wait_for(lambda: getattr(app.sm.current_screen, "preview", None) is not None
                    and app.sm.current_screen.preview.texture is not None, 20, "the live preview")

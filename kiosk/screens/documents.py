@@ -40,6 +40,7 @@ class DocumentsScreen(StepScreen):
         self.add_intro(body)
         col = Column(spacing=14)
         session = app().session
+        self.capture_buttons = {}
         for doc, required in self.documents():
             row = Row(spacing=16, height=120)
             label = pick(doc.name, lang) + ("" if required else "  " + tr("docs.optional", lang))
@@ -49,9 +50,10 @@ class DocumentsScreen(StepScreen):
                 left.add_widget(Text(pick(doc.hint, lang), role="small", color=theme().muted))
             row.add_widget(left)
             done = doc.id in session.attachments
-            row.add_widget(BigButton(("✓ " + tr("docs.done", lang)) if done else tr("docs.capture", lang),
+            self.capture_buttons[doc.id] = BigButton(("✓ " + tr("docs.done", lang)) if done else tr("docs.capture", lang),
                                      kind="ok" if done else "primary",
-                                     on_press=lambda d=doc.id: self._start(d)))
+                                     on_press=lambda d=doc.id: self._start(d))
+            row.add_widget(self.capture_buttons[doc.id])
             col.add_widget(row)
         body.add_widget(scroller(col))
         if self.message:

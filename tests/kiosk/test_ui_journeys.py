@@ -274,8 +274,8 @@ def test_every_step_has_video_help_that_plays(at_home):
     d.tap("Xem hướng dẫn")
     panel = next(w for w in Window.children if isinstance(w, VideoHelp))
     assert panel.video is not None and panel.cues, "no clip or captions for this step"
-    d.wait_for(lambda: panel.video.loaded and panel.video.position > 0.5, 30, "the clip to play")
-    d.wait_for(lambda: any(text in panel.caption.text for _, _, text in panel.cues), 10, "a caption")
+    d.wait_for(lambda: panel.video.loaded and panel.video.position > 0.5, 60, "the clip to play")
+    d.wait_for(lambda: any(text in panel.caption.text for _, _, text in panel.cues), 60, "a caption")
     assert_not_blank(d.screenshot("video-help"))
     d.tap("Đóng")
     assert not any(isinstance(w, VideoHelp) for w in Window.children)

@@ -108,6 +108,18 @@ class Driver:
         while time.monotonic() < end:
             time.sleep(0.01)
             self.pump(1)
+        self._settle_modals()
+
+    def _settle_modals(self, timeout: float = 5.0) -> None:
+        # A modal view fades in and out over 0.1 s and swallows every touch meanwhile; on a
+        # loaded machine the next tap would land on a panel that is already closing.
+        from kivy.uix.modalview import ModalView
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and any(
+                isinstance(w, ModalView) and w._anim_alpha < 1 for w in Window.children):
+            time.sleep(0.01)
+            self.pump(1)
 
     def _scroll_into_view(self, widget) -> None:
         from kivy.uix.scrollview import ScrollView

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 
 from kiosk.redact import redact
@@ -30,6 +31,19 @@ class RedactingFilter(logging.Filter):
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not at setup: a command
+    run in-process (tests, the maintenance screen) must not keep a stream that was closed since."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO", file: str | os.PathLike | None = None) -> None:
     """Root logger → stderr (and a rotating file), each handler behind the redaction filter."""
     root = logging.getLogger()
@@ -37,7 +51,7 @@ def setup_logging(level: str = "INFO", file: str | os.PathLike | None = None) ->
     for h in list(root.handlers):
         if getattr(h, "_kiosk", False):
             root.removeHandler(h)
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [_StderrHandler()]
     if file:
         Path(file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.handlers.RotatingFileHandler(file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"))

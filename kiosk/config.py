@@ -82,6 +82,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "outbox": {
         "path": _PATH,
         "key_file": _PATH,
+        "key_source": _choice("file", "keyring"),
+        "keyring_service": _str("the keyring item's service name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
+        "keyring_user": _str("the keyring item's user name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
+        "keyring_timeout_s": _float(0.5, 120),
         "retry_base_s": _float(0.01, 3600),
         "retry_max_s": _float(0.01, 86400),
         "submit_wait_s": _float(0, 120),

@@ -9,12 +9,13 @@ dossier (:meth:`Outbox.mark_sent`) its ciphertext and attachments are deleted: w
 UUID, the local and central codes, the handling unit and times — enough to reprint or trace a
 receipt, nothing about the citizen.
 
-The key is 32 random bytes, base64 in a 0600 file created on first use. Losing the key makes
-queued dossiers unreadable (never silently dropped: they stay and the error says why).
+The key is 32 random bytes from the source ``[outbox].key_source`` names (kiosk.outbox_key: a
+0600 file or the system keyring), created on first use only while the outbox holds no
+ciphertext. Losing the key makes queued dossiers unreadable (never silently dropped: they stay
+and the error says why).
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -29,6 +30,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kiosk.outbox_errors import OutboxError, OutboxFull, OutboxKeyError
+from kiosk.outbox_key import (FileKeySource, KeySource, _fsync_dir, key_source_from_config,  # noqa: F401
+                              load_or_create_key)
 
 log = logging.getLogger(__name__)
 
@@ -60,28 +65,6 @@ CREATE INDEX IF NOT EXISTS items_state ON items (state, seq);
 """
 
 
-class OutboxError(Exception):
-    """The outbox cannot do what was asked; ``message_vi`` can be shown to the citizen."""
-
-    message_vi = "Máy không lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy để được hỗ trợ."
-
-    def __init__(self, message_en: str, message_vi: str | None = None):
-        super().__init__(message_en)
-        self.message_en = message_en
-        if message_vi:
-            self.message_vi = message_vi
-
-
-class OutboxFull(OutboxError):
-    """The disk is full: the dossier was NOT saved (the transaction rolled back)."""
-
-    message_vi = "Bộ nhớ của máy đã đầy nên chưa lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy."
-
-
-class OutboxKeyError(OutboxError):
-    """The key file does not decrypt the stored data (replaced or corrupted key)."""
-
-
 @dataclass
 class OutboxItem:
     uuid: str
@@ -110,50 +93,8 @@ class OutboxItem:
                             self.appointment_date, self.handling_unit or {}, None)
 
 
-def load_or_create_key(key_file: str | os.PathLike) -> bytes:
-    """32-byte AES key from ``key_file`` (base64 text or raw bytes); created 0600 when missing."""
-    path = Path(key_file)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = AESGCM.generate_key(bit_length=256)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return load_or_create_key(path)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(base64.b64encode(key) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        _fsync_dir(path.parent)
-        return key
-    if path.stat().st_mode & 0o077:
-        log.warning("outbox key file was readable by others; permissions reset to 0600")
-        os.chmod(path, 0o600)
-    if len(raw) == 32:
-        return raw
-    try:
-        key = base64.b64decode(raw.strip(), validate=True)
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise OutboxKeyError(f"{path}: not a 32-byte AES key (base64)", "Khóa mã hóa của máy bị hỏng; vui lòng báo cán bộ kỹ thuật.")
-    return key
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _holds_ciphertext(path: Path) -> bool:
+def holds_ciphertext(path: Path) -> bool:
+    """Does the outbox file hold encrypted data (then its key must never be replaced)?"""
     if not path.exists():
         return False
     try:
@@ -183,15 +124,15 @@ def _is_disk_full(exc: sqlite3.Error) -> bool:
 
 
 class Outbox:
-    def __init__(self, path: str | os.PathLike, key_file: str | os.PathLike, *, kiosk_short: str | None = None):
+    def __init__(self, path: str | os.PathLike, key: str | os.PathLike | KeySource, *,
+                 kiosk_short: str | None = None):
+        """``key``: a key file path (the 0600 file source) or a kiosk.outbox_key source."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not Path(key_file).exists() and _holds_ciphertext(self.path):
-            # a fresh key would make every queued dossier unreadable: stop and say so instead
-            raise OutboxKeyError(
-                f"{key_file} is missing but {self.path} holds encrypted dossiers: restore the key file (do not delete anything)",
-                "Thiếu khóa mã hóa của hộp hồ sơ chờ gửi; vui lòng báo cán bộ kỹ thuật, không xóa dữ liệu.")
-        self._aead = AESGCM(load_or_create_key(key_file))
+        self.key_source = key if hasattr(key, "load") else FileKeySource(key)
+        # a fresh key would make every queued dossier unreadable: only create one for an outbox
+        # with no ciphertext yet; otherwise a missing key is OutboxKeyError
+        self._aead = AESGCM(self.key_source.load(create=not holds_ciphertext(self.path)))
         self._short = kiosk_short
         self._lock = threading.RLock()
         new = not self.path.exists()
@@ -212,7 +153,7 @@ class Outbox:
     @classmethod
     def from_config(cls, config) -> "Outbox":
         o = config["outbox"]
-        return cls(o["path"], o["key_file"], kiosk_short=kiosk_short(config["kiosk"]["id"]))
+        return cls(o["path"], key_source_from_config(o), kiosk_short=kiosk_short(config["kiosk"]["id"]))
 
     def close(self) -> None:
         with self._lock:

@@ -165,11 +165,11 @@ class KioskServices:
 
     def _open_outbox(self):
         from kiosk.client import CentralClient
-        from kiosk.outbox import Outbox
+        from kiosk.outbox import Outbox, key_source_from_config
         from kiosk.sync import SyncWorker
 
         c = self.cfg["central"]
-        self.outbox = Outbox(self.cfg["outbox"]["path"], self.cfg["outbox"]["key_file"])
+        self.outbox = Outbox(self.cfg["outbox"]["path"], key_source_from_config(self.cfg["outbox"]))
         self.client = CentralClient(
             c["url"], self.kiosk["id"], c["kiosk_secret"], ca_file=c["ca_file"] or None,
             client_cert=c["client_cert"] or None, client_key=c["client_key"] or None, timeout=c["timeout_s"],

@@ -80,22 +80,47 @@ def outbox_health(status: dict) -> tuple[Health, str]:
 def check(cfg, opts) -> Health:
     section = cfg["outbox"]
     path = Path(section["path"])
+    key_source_from_config = need("kiosk.outbox_key", "key_source_from_config")
+    holds_ciphertext = need("kiosk.outbox", "holds_ciphertext")
+    # probe() never creates a key and never returns it: only where it lives and whether it answers
+    key = key_source_from_config(section).probe()
+    kfacts = key.facts()
+    key_note = f"; key: {key.source}, {key.where}, " + ("reachable" if key.present else "created with the first dossier")
+    dont_delete = "Do not delete anything: the outbox holds citizens' dossiers. "
+    if not key.reachable:
+        return Health(State.FAILED, f"the outbox key ({key.source}: {key.where}) is unreachable: {key.error}",
+                      dont_delete + ("Unlock the keyring / start gnome-keyring-daemon on the kiosk user's session bus "
+                                     "(docs/central.md, 'The outbox key'); do not switch [outbox].key_source."
+                                     if key.source == "keyring" else "Fix the key file's owner and permissions (0600, user kiosk)."),
+                      {"path": str(path), **kfacts}), "Hộp hồ sơ chờ gửi bị lỗi"
+    if key.present and not key.valid:
+        return Health(State.FAILED, f"the outbox key ({key.source}: {key.where}) is not a valid key: {key.error}",
+                      dont_delete + "Restore the key from the backup, then call support.",
+                      {"path": str(path), **kfacts}), "Hộp hồ sơ chờ gửi bị lỗi"
     if not path.exists():
-        return Health(State.OK, "empty: no outbox created yet (no dossier filed on this kiosk)", "",
-                      {"depth": 0, "path": str(path)})
-    if not Path(section["key_file"]).exists():
-        # Outbox() would make a fresh key, and the waiting dossiers could never be decrypted again
-        return Health(State.FAILED, f"the outbox exists but its key file {section['key_file']} is missing",
-                      "Do not delete anything: restore the key file from the backup or the old disk, then call support.",
-                      {"path": str(path)}), "Hộp hồ sơ chờ gửi bị lỗi"
+        return Health(State.OK, "empty: no outbox created yet (no dossier filed on this kiosk)" + key_note, "",
+                      {"depth": 0, "path": str(path), **kfacts})
+    if not key.present:
+        if holds_ciphertext(path):
+            # Outbox() would refuse to start; a fresh key could never decrypt the waiting dossiers
+            what = f"key file {key.where}" if key.source == "file" else f"key {key.where}"
+            return Health(State.FAILED, f"the outbox holds encrypted dossiers but its {what} is missing",
+                          dont_delete + ("Restore the key file from the backup or the old disk, then call support."
+                                         if key.source == "file" else
+                                         "Restore the key into the keyring from the backup (and check [outbox].key_source "
+                                         "and keyring_service/keyring_user are the ones the outbox was created with), "
+                                         "then call support."),
+                          {"path": str(path), **kfacts}), "Hộp hồ sơ chờ gửi bị lỗi"
+        return Health(State.OK, "empty: nothing encrypted yet" + key_note, "",
+                      {"depth": 0, "path": str(path), **kfacts})
     Outbox = need("kiosk.outbox", "Outbox")
     try:
-        box = Outbox(section["path"], section["key_file"])
+        box = Outbox(section["path"], key_source_from_config(section))
     except Exception as exc:
         return Health(State.FAILED, f"cannot open the outbox: {exc}",
-                      "Do not delete anything: the outbox holds citizens' dossiers. Check the key file "
-                      "[outbox].key_file is the one the outbox was created with, then call support.",
-                      {"path": str(path)}), "Hộp hồ sơ chờ gửi bị lỗi"
+                      dont_delete + f"Check the outbox key ({key.source}: {key.where}) is the one the outbox was "
+                      "created with, then call support.",
+                      {"path": str(path), **kfacts}), "Hộp hồ sơ chờ gửi bị lỗi"
     try:
         status = plain(box.status())
     finally:
@@ -103,4 +128,6 @@ def check(cfg, opts) -> Health:
             box.close()
     health, message_vi = outbox_health(status if isinstance(status, dict) else {})
     health.facts["path"] = str(path)
+    health.facts.update(kfacts)
+    health.detail += key_note
     return health, message_vi

@@ -199,7 +199,10 @@ def create_app(central: Central) -> FastAPI:
     async def put_attachment(sha256: str, request: Request, kiosk: KioskIdentity = Depends(kiosk_auth)) -> AttachmentAnswer:
         """Store attachment bytes by their sha256 (idempotent: 201 stored, 200 already)."""
         data = await request.body()
-        result = await run_in_threadpool(central.put_attachment, sha256, data)
+        if central.pg is not None:  # PostgreSQL: one statement on the event loop (central.pg_intake)
+            result = await central.put_attachment_async(sha256, data)
+        else:
+            result = await run_in_threadpool(central.put_attachment, sha256, data)
         return JSONResponse({"result": result, "sha256": sha256}, status_code=201 if result == "stored" else 200)
 
     # The intake path answers with JSONResponse directly and validates the document in
@@ -214,7 +217,10 @@ def create_app(central: Central) -> FastAPI:
             body = await request.json()  # the raw document, exactly as the kiosk sent it
         except ValueError:
             raise CentralError(422, "invalid_request", "Yêu cầu không hợp lệ.", "the body is not JSON") from None
-        created, answer = await run_in_threadpool(central.submit, kiosk, body)
+        if central.pg is not None:
+            created, answer = await central.submit_async(kiosk, body)
+        else:
+            created, answer = await run_in_threadpool(central.submit, kiosk, body)
         return JSONResponse(answer, status_code=201 if created else 200)
 
     @app.get("/api/v1/dossiers/{code}", tags=["status"], response_model=StatusAnswer, responses={404: {"model": Refusal}})

@@ -2,6 +2,7 @@
 
     CENTRAL_DATABASE=postgresql://… uvicorn --factory central.asgi:app_from_env --workers 2
 
+``CENTRAL_FAST_INTAKE=0`` keeps PostgreSQL on the SQLAlchemy intake path (``central.pg_intake`` otherwise).
 Each worker process opens its own engine; the database (SQLite WAL or PostgreSQL) is what they
 share, so a dossier is still stored exactly once whichever worker answers.
 """
@@ -19,5 +20,6 @@ def app_from_env():
         os.environ["CENTRAL_DATABASE"],
         admin_token=os.environ.get("CENTRAL_ADMIN_TOKEN", ""),
         trusted_keys=json.loads(os.environ.get("CENTRAL_TRUSTED_KEYS", "[]")),
+        fast_intake=os.environ.get("CENTRAL_FAST_INTAKE", "1") != "0",
     )
     return create_app(central)

@@ -101,7 +101,7 @@ class CentralServer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self.central.engine.dispose()
+        self.central.close()
 
     def __enter__(self):
         return self
@@ -153,7 +153,8 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
         os.environ["CENTRAL_DATABASE"] = str(central.engine.url.render_as_string(hide_password=False))
         os.environ["CENTRAL_ADMIN_TOKEN"] = central.admin_token
         os.environ["CENTRAL_TRUSTED_KEYS"] = json.dumps(list(central.trusted_keys))
-        central.engine.dispose()
+        os.environ["CENTRAL_FAST_INTAKE"] = "1" if central.pg is not None else "0"
+        central.close()
         uvicorn.run("central.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=False, lifespan="off", **tls_kw)
         return

@@ -86,11 +86,38 @@ def validate_dossier(body: Any) -> list[str]:
     return problems
 
 
+def missing_attachments(missing: list[str]) -> CentralError:
+    return CentralError(409, "missing_attachments", "Đang gửi tệp đính kèm, máy sẽ thử lại.",
+                        "upload these attachments first", result="missing_attachments", missing=missing)
+
+
+@dataclass
+class Submission:
+    """A checked, routed dossier ready to store (``Central.plan_submission``)."""
+
+    uid: str
+    unit: routing.Unit | None
+    wanted: list[str]  # attachment hashes, sorted, unique
+    received: datetime
+    appointment: date | None
+    values: dict[str, Any]  # the dossiers row except dossier_code (it needs the sequence)
+    refusal: CentralError | None = None  # routing refused: only a replay of a stored UUID may pass
+
+    def sql_args(self) -> tuple:
+        """Arguments of ``pg_intake.SUBMIT_SQL`` (same order as the function's parameters)."""
+        v, u = self.values, self.unit
+        return (self.uid, self.wanted, codes.counter_key(u.province_code, u.commune_code, self.received.date()),
+                u.province_code, u.commune_code, u.name, f"{self.received.date():%y%m%d}", v["lookup_secret"],
+                v["kiosk_id"], v["procedure_code"], v["received_at"], v["appointment_date"], v["body"])
+
+
 @dataclass
 class Central:
     engine: Engine
     admin_token: str = ""
     trusted_keys: list[str] = field(default_factory=list)
+    # PostgreSQL only: the one-round-trip intake (central.pg_intake); None → the SQLAlchemy path
+    pg: Any = None
 
     def __post_init__(self):
         # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
@@ -98,8 +125,22 @@ class Central:
         self._auth_lock = threading.Lock()
 
     @classmethod
-    def open(cls, database: str, **kw) -> "Central":
-        return cls(make_engine(database), **kw)
+    def open(cls, database: str, *, fast_intake: bool = True, **kw) -> "Central":
+        """``fast_intake`` (PostgreSQL only): serve the two intake calls through ``central.pg_intake``."""
+        engine = make_engine(database)
+        pg = None
+        if fast_intake and engine.dialect.name == "postgresql":
+            from central import pg_intake  # noqa: PLC0415
+
+            conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            pg_intake.install(conninfo)
+            pg = pg_intake.PgIntake(conninfo)
+        return cls(engine, pg=pg, **kw)
+
+    def close(self) -> None:
+        if self.pg is not None:
+            self.pg.close()
+        self.engine.dispose()
 
     # --- kiosks -------------------------------------------------------------------------------
     def register_kiosk(self, kiosk_id: str, province_code: str, commune_code: str = "", secret: str | None = None) -> str:
@@ -166,13 +207,17 @@ class Central:
         ]
 
     # --- attachments --------------------------------------------------------------------------
-    def put_attachment(self, sha256: str, data: bytes) -> str:
+    def check_attachment(self, sha256: str, data: bytes) -> None:
+        """Refuse a bad path, an oversized body or bytes that do not hash to the path."""
         if not is_sha256(sha256):
             raise CentralError(422, "bad_hash", "Mã tệp đính kèm không hợp lệ.", "the path must be a lowercase hex sha256")
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise CentralError(413, "too_large", "Tệp đính kèm quá lớn.", f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
         if hashlib.sha256(data).hexdigest() != sha256:
             raise CentralError(422, "hash_mismatch", "Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.", "body does not match the sha256 in the path")
+
+    def put_attachment(self, sha256: str, data: bytes) -> str:
+        self.check_attachment(sha256, data)
         try:
             with write_tx(self.engine) as conn:
                 if conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
@@ -181,6 +226,11 @@ class Central:
             return "stored"
         except IntegrityError:  # another upload of the same bytes won the race
             return "already"
+
+    async def put_attachment_async(self, sha256: str, data: bytes) -> str:
+        """``put_attachment`` through ``pg_intake`` (one statement, on the event loop); PostgreSQL only."""
+        self.check_attachment(sha256, data)
+        return await self.pg.put_attachment(sha256, data, _iso(codes.now_vn()))
 
     def attachment(self, sha256: str) -> bytes | None:
         with self.engine.connect() as conn:
@@ -200,8 +250,9 @@ class Central:
     def _existing(self, conn, uid: str):
         return conn.execute(select(dossiers).where(dossiers.c.uuid == uid)).mappings().first()
 
-    def submit(self, kiosk: KioskIdentity, body: dict) -> tuple[bool, dict]:
-        """Store a dossier once. Returns (created, answer); a replay of the same UUID gets the same answer."""
+    def plan_submission(self, kiosk: KioskIdentity, body: Any) -> "Submission":
+        """Everything about a new dossier that needs no database: validation, routing, the code's
+        date, the appointment, the lookup secret. Both stores (SQLAlchemy and ``pg_intake``) take it."""
         problems = validate_dossier(body)
         if problems:
             raise CentralError(422, "invalid_dossier", "Hồ sơ không hợp lệ, vui lòng báo cán bộ hỗ trợ.",
@@ -210,19 +261,42 @@ class Central:
         if body.get("kiosk_id") not in (None, kiosk.kiosk_id):
             raise CentralError(422, "kiosk_mismatch", "Hồ sơ không khớp với máy tiếp nhận.", "dossier kiosk_id differs from the authenticated kiosk")
         try:
-            # cached lookups: cheap enough to run before the replay check, which then needs no
-            # transaction of its own (one round of statements per dossier, replay or not)
+            # cached lookups: cheap enough to run before the replay check
             unit = routing.route(body["handling_unit"], kiosk.province_code)
         except routing.RoutingError as exc:
-            with self.engine.connect() as conn:
-                row = self._existing(conn, uid)
-            if row is not None:  # a replay of a dossier accepted before the unit list changed
-                return False, self._answer(row, "already")
-            raise CentralError(422, exc.error, exc.message_vi, exc.message_en) from None
+            # refused unless it is a replay of a dossier accepted before the unit list changed
+            return Submission(uid, None, [], codes.now_vn(), None, {}, CentralError(422, exc.error, exc.message_vi, exc.message_en))
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
         received = codes.now_vn()
         days = body.get("processing_days") or 0
         appointment = routing.add_working_days(received, days) if days else None
+        values = {
+            "uuid": uid,
+            "lookup_secret": codes.new_lookup_secret(),
+            "kiosk_id": kiosk.kiosk_id,
+            "province_code": unit.province_code,
+            "commune_code": unit.commune_code,
+            "unit_name": unit.name,
+            "procedure_code": str((body.get("procedure") or {}).get("code") or ""),
+            "status": "received",
+            "received_at": _iso(received),
+            "appointment_date": appointment.isoformat() if isinstance(appointment, date) else None,
+            "updated_at": _iso(received),
+            "body": json.dumps(body, ensure_ascii=False),
+        }
+        return Submission(uid, unit, wanted, received, appointment, values)
+
+    def submit(self, kiosk: KioskIdentity, body: dict) -> tuple[bool, dict]:
+        """Store a dossier once. Returns (created, answer); a replay of the same UUID gets the same answer."""
+        plan = self.plan_submission(kiosk, body)
+        uid = plan.uid
+        if plan.refusal is not None:
+            with self.engine.connect() as conn:
+                row = self._existing(conn, uid)
+            if row is not None:
+                return False, self._answer(row, "already")
+            raise plan.refusal
+        unit, wanted, received, values = plan.unit, plan.wanted, plan.received, dict(plan.values)
         try:
             with write_tx(self.engine) as conn:
                 row = self._existing(conn, uid)
@@ -232,24 +306,9 @@ class Central:
                     have = set(conn.execute(select(attachments.c.sha256).where(attachments.c.sha256.in_(wanted))).scalars())
                     missing = [s for s in wanted if s not in have]
                     if missing:
-                        raise CentralError(409, "missing_attachments", "Đang gửi tệp đính kèm, máy sẽ thử lại.",
-                                           "upload these attachments first", result="missing_attachments", missing=missing)
+                        raise missing_attachments(missing)
                 seq = next_counter(conn, codes.counter_key(unit.province_code, unit.commune_code, received.date()))
-                values = {
-                    "uuid": uid,
-                    "dossier_code": codes.dossier_code(unit.province_code, unit.commune_code, received.date(), seq),
-                    "lookup_secret": codes.new_lookup_secret(),
-                    "kiosk_id": kiosk.kiosk_id,
-                    "province_code": unit.province_code,
-                    "commune_code": unit.commune_code,
-                    "unit_name": unit.name,
-                    "procedure_code": str((body.get("procedure") or {}).get("code") or ""),
-                    "status": "received",
-                    "received_at": _iso(received),
-                    "appointment_date": appointment.isoformat() if isinstance(appointment, date) else None,
-                    "updated_at": _iso(received),
-                    "body": json.dumps(body, ensure_ascii=False),
-                }
+                values["dossier_code"] = codes.dossier_code(unit.province_code, unit.commune_code, received.date(), seq)
                 new_id = conn.execute(insert(dossiers).values(**values).returning(dossiers.c.id)).scalar_one()
                 conn.execute(insert(status_events).values(dossier_id=new_id, status="received", at=values["received_at"], note=""))
         except IntegrityError:
@@ -261,6 +320,29 @@ class Central:
             return False, self._answer(row, "already")
         log.info("dossier %s received from %s for commune %s", values["dossier_code"], kiosk.kiosk_id, unit.commune_code)
         return True, self._answer(values, "created")
+
+    async def submit_async(self, kiosk: KioskIdentity, body: dict) -> tuple[bool, dict]:
+        """``submit`` through ``pg_intake`` (one round trip, on the event loop); PostgreSQL only."""
+        from central import pg_intake  # noqa: PLC0415 — psycopg is only needed with PostgreSQL
+
+        plan = self.plan_submission(kiosk, body)
+        if plan.refusal is not None:
+            row = await self.pg.existing(plan.uid)
+            if row is not None:
+                return False, self._answer(row, "already")
+            raise plan.refusal
+        try:
+            result, row = await self.pg.submit(plan.sql_args())
+        except pg_intake.IntegrityError:
+            row = await self.pg.existing(plan.uid)
+            if row is None:
+                raise
+            return False, self._answer(row, "already")
+        if result == "missing_attachments":
+            raise missing_attachments(row["missing"])
+        if result == "created":
+            log.info("dossier %s received from %s for commune %s", row["dossier_code"], kiosk.kiosk_id, row["commune_code"])
+        return result == "created", self._answer(row, result)
 
     def status(self, code: str, secret: str) -> dict | None:
         """Status by code + lookup secret; None for an unknown code and for a wrong secret alike."""

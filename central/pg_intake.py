@@ -1,0 +1,187 @@
+"""PostgreSQL intake in one round trip per request, on the event loop.
+
+The SQLAlchemy path in ``central.service`` spends, per dossier, a BEGIN, a replay check, an
+attachment check, a counter upsert, two inserts and a COMMIT: seven round trips, each a hop
+through a worker thread. Here the same rules run inside PostgreSQL as one function
+(``central_submit_v1``), called as a single autocommit statement from an async psycopg
+connection: one round trip, one transaction, one WAL flush. The attachment upload is one
+``INSERT … ON CONFLICT DO NOTHING RETURNING``. Durability is unchanged (fsync and
+synchronous_commit stay on); PostgreSQL's own group commit shares a WAL flush between the
+commits that arrive together.
+
+Validation, routing, the clock and the lookup secret stay in Python (``Central.plan_submission``);
+the SQL only stores what the plan says, so both paths answer the same.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+log = logging.getLogger(__name__)
+
+FUNCTION_NAME = "central_submit_v1"
+
+# Versioned name: a changed signature gets a new name instead of failing CREATE OR REPLACE on a
+# database an older release set up. The code's sequence widens past 9999 like codes.dossier_code.
+SUBMIT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {FUNCTION_NAME}(
+    p_uuid text, p_wanted text[], p_counter text, p_province text, p_commune text, p_unit_name text,
+    p_day text, p_secret text, p_kiosk text, p_procedure text, p_at text, p_appointment text, p_body text,
+    OUT o_result text, OUT o_code text, OUT o_secret text, OUT o_province text, OUT o_commune text,
+    OUT o_unit text, OUT o_appointment text, OUT o_at text, OUT o_missing text[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_seq integer;
+    v_id integer;
+BEGIN
+    SELECT 'already', d.dossier_code, d.lookup_secret, d.province_code, d.commune_code, d.unit_name,
+           d.appointment_date, d.received_at
+      INTO o_result, o_code, o_secret, o_province, o_commune, o_unit, o_appointment, o_at
+      FROM dossiers d WHERE d.uuid = p_uuid;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(w ORDER BY w) INTO o_missing
+      FROM unnest(p_wanted) AS w WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = w);
+    IF o_missing IS NOT NULL THEN
+        o_result := 'missing_attachments';
+        RETURN;
+    END IF;
+    INSERT INTO counters (key, value) VALUES (p_counter, 1)
+        ON CONFLICT (key) DO UPDATE SET value = counters.value + 1 RETURNING value INTO v_seq;
+    o_code := p_province || '.' || p_commune || '-' || p_day || '-'
+              || CASE WHEN v_seq < 10000 THEN lpad(v_seq::text, 4, '0') ELSE v_seq::text END;
+    INSERT INTO dossiers (uuid, dossier_code, lookup_secret, kiosk_id, province_code, commune_code, unit_name,
+                          procedure_code, status, received_at, appointment_date, updated_at, body)
+        VALUES (p_uuid, o_code, p_secret, p_kiosk, p_province, p_commune, p_unit_name,
+                p_procedure, 'received', p_at, p_appointment, p_at, p_body)
+        RETURNING id INTO v_id;
+    INSERT INTO status_events (dossier_id, status, at, note) VALUES (v_id, 'received', p_at, '');
+    o_result := 'created';
+    o_secret := p_secret; o_province := p_province; o_commune := p_commune; o_unit := p_unit_name;
+    o_appointment := p_appointment; o_at := p_at;
+END
+$fn$
+"""
+
+SUBMIT_SQL = (
+    f"SELECT * FROM {FUNCTION_NAME}(%s::text, %s::text[], %s::text, %s::text, %s::text, %s::text, "
+    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text)"
+)
+PUT_SQL = (
+    "INSERT INTO attachments (sha256, size, data, received_at) VALUES (%s::text, %s::integer, %s::bytea, %s::text) "
+    "ON CONFLICT (sha256) DO NOTHING RETURNING 1"
+)
+# any constant: serialises the CREATE OR REPLACE of several worker processes starting together
+# (concurrent replacements of one function fail with "tuple concurrently updated")
+_INSTALL_LOCK = 0x6B696F736B  # "kiosk"
+
+
+def install(conninfo: str) -> None:
+    """Create (or refresh) the intake function; the tables must exist already."""
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSTALL_LOCK,))
+        conn.execute(SUBMIT_FUNCTION)
+
+
+class _Pool:
+    """Autocommit async connections for one event loop, opened on demand, at most ``size``."""
+
+    def __init__(self, conninfo: str, size: int):
+        self.conninfo, self.size = conninfo, size
+        self.loop = asyncio.get_running_loop()
+        self.idle: list[psycopg.AsyncConnection] = []
+        self.slots = asyncio.Semaphore(size)
+
+    @asynccontextmanager
+    async def connection(self):
+        async with self.slots:
+            conn = self.idle.pop() if self.idle else None
+            if conn is None:
+                # prepare_threshold=0: each of the two statements is parsed and planned once per connection
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, prepare_threshold=0)
+            try:
+                yield conn
+            finally:
+                # a broken connection (server restart, network) is dropped, the next request opens a new one
+                if conn.closed or conn.broken:
+                    _finish(conn)
+                else:
+                    self.idle.append(conn)
+
+    def close(self) -> None:
+        while self.idle:
+            _finish(self.idle.pop())
+
+
+def _finish(conn) -> None:
+    try:  # synchronous close: the pool may be closed after its event loop has stopped
+        conn.pgconn.finish()
+    except Exception:  # noqa: BLE001 — already closed is fine
+        pass
+
+
+class PgIntake:
+    """The two intake calls on PostgreSQL. Connections are per event loop (uvicorn runs one per
+    process; the tests start and stop servers in threads, each with its own loop)."""
+
+    def __init__(self, conninfo: str, *, pool_size: int = 20):
+        self.conninfo, self.pool_size = conninfo, pool_size
+        self._pool: _Pool | None = None
+
+    def _current_pool(self) -> _Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool.loop is not loop:
+            if self._pool is not None:
+                self._pool.close()
+            self._pool = _Pool(self.conninfo, self.pool_size)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    async def put_attachment(self, sha256: str, data: bytes, received_at: str) -> str:
+        """"stored" or "already" (the hash was checked by the caller)."""
+        async with self._current_pool().connection() as conn:
+            cur = await conn.execute(PUT_SQL, (sha256, len(data), data, received_at))
+            return "stored" if await cur.fetchone() else "already"
+
+    async def submit(self, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
+        """Run ``central_submit_v1`` with ``args`` (``Submission.sql_args``).
+
+        Returns (result, row): result is created | already | missing_attachments. A concurrent
+        submission of the same UUID that commits first surfaces as ``IntegrityError`` for the
+        caller to answer as a replay."""
+        try:
+            async with self._current_pool().connection() as conn:
+                cur = await conn.execute(SUBMIT_SQL, args)
+                row = await cur.fetchone()
+        except pg_errors.UniqueViolation as exc:
+            raise IntegrityError(str(exc)) from None
+        result, code, secret, province, commune, unit, appointment, at, missing = row
+        return result, {"dossier_code": code, "lookup_secret": secret, "province_code": province,
+                        "commune_code": commune, "unit_name": unit, "appointment_date": appointment,
+                        "received_at": at, "missing": missing or []}
+
+    async def existing(self, uid: str) -> dict[str, Any] | None:
+        """The stored answer row for a UUID, or None."""
+        async with self._current_pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT dossier_code, lookup_secret, province_code, commune_code, unit_name, appointment_date, received_at "
+                "FROM dossiers WHERE uuid = %s::text", (uid,))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        keys = ("dossier_code", "lookup_secret", "province_code", "commune_code", "unit_name", "appointment_date", "received_at")
+        return dict(zip(keys, row))
+
+
+class IntegrityError(Exception):
+    """The same dossier UUID was committed concurrently."""

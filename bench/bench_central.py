@@ -11,6 +11,7 @@ of the bill. Writes bench/results/central.md.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing as mp
 import os
 import statistics
@@ -57,13 +58,102 @@ def _kiosk_thread(url, kiosk_id, communes, start, deadline, out, errors):
             errors.append(type(exc).__name__)
 
 
+class _HTTPError(Exception):
+    pass
+
+
+async def _read_response(reader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length (what uvicorn sends for these answers)."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise _HTTPError("connection closed")
+    status = int(status_line.split(b" ", 2)[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length) if length else b""
+
+
+async def _kiosk_raw(host, port, kiosk_id, communes, start, deadline, out, errors):
+    """One kiosk as a coroutine speaking HTTP/1.1 on one keep-alive connection: the same two
+    requests with the same headers as ``kiosk.client`` (Basic auth, JSON body), without the
+    per-request machinery of ``requests`` that made the generator cost more CPU than the server."""
+    import base64
+    import json
+
+    from central.testing import sample_dossier
+
+    auth = b"Authorization: Basic " + base64.b64encode(f"{kiosk_id}:{SECRET}".encode()) + b"\r\n"
+    head = f"Host: {host}:{port}\r\nUser-Agent: bench-kiosk\r\n".encode() + auth
+    reader = writer = None
+    i = 0
+    while time.monotonic() < deadline:
+        d, files = sample_dossier(kiosk_id, commune_code=communes[i % len(communes)], attachment_size=2048)
+        i += 1
+        t0 = time.monotonic()
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            for sha, data in files.items():
+                writer.write(b"PUT /api/v1/attachments/" + sha.encode() + b" HTTP/1.1\r\n" + head
+                             + b"Content-Type: application/octet-stream\r\nContent-Length: " + str(len(data)).encode()
+                             + b"\r\n\r\n" + data)
+                status, _ = await _read_response(reader)
+                if status not in (200, 201):
+                    raise _HTTPError(status)
+            t1 = time.monotonic()
+            body = json.dumps(d).encode()
+            writer.write(b"POST /api/v1/dossiers HTTP/1.1\r\n" + head + b"Content-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            status, answer = await _read_response(reader)
+            t2 = time.monotonic()
+            if status == 201 and json.loads(answer).get("result") == "created":
+                if t0 >= start:
+                    out.append((t2 - t0, t2 - t1))
+            else:
+                errors.append(status)
+        except (OSError, asyncio.IncompleteReadError, _HTTPError, ValueError) as exc:
+            errors.append(exc.args[0] if isinstance(exc, _HTTPError) else type(exc).__name__)
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+def _raw_process_main(url, kiosk_ids, communes, start, deadline, out, errors):
+    from urllib.parse import urlsplit
+
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    u = urlsplit(url)
+
+    async def main():
+        await asyncio.gather(*(_kiosk_raw(u.hostname, u.port, k, communes, start, deadline, out, errors) for k in kiosk_ids))
+
+    runner(main())
+
+
 WARMUP_S = 3.0
 
 
-def _load_process(url, kiosk_ids, communes, start, seconds, queue):
+def _load_process(url, kiosk_ids, communes, start, seconds, queue, client):
     deadline = start + seconds
     out, errors = [], []
-    threads = [threading.Thread(target=_kiosk_thread, args=(url, k, communes, start, deadline, out, errors)) for k in kiosk_ids]
+    if client == "raw":
+        t = threading.Thread(target=_raw_process_main, args=(url, kiosk_ids, communes, start, deadline, out, errors))
+        threads = [t]
+    else:
+        threads = [threading.Thread(target=_kiosk_thread, args=(url, k, communes, start, deadline, out, errors)) for k in kiosk_ids]
     [t.start() for t in threads]
     time.sleep(max(0.0, start - time.monotonic()))
     cpu0 = time.process_time()
@@ -71,24 +161,33 @@ def _load_process(url, kiosk_ids, communes, start, seconds, queue):
     queue.put((out, errors, time.process_time() - cpu0))
 
 
-def run_load(url, n_kiosks, seconds, communes, server_pid):
-    """(latencies, errors, elapsed, server CPU s, load-generator CPU s) over the measured window only."""
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy (not idle or waiting for I/O) since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(url, n_kiosks, seconds, communes, server_pid, client="requests", pg_pid=None):
+    """Latencies, errors, elapsed, and CPU seconds over the measured window only: server,
+    load generator, PostgreSQL (postmaster and backends) and the whole machine."""
     ids = [f"BENCH-{i:03d}" for i in range(n_kiosks)]
     queue = mp.Queue()
     start = time.monotonic() + WARMUP_S  # CLOCK_MONOTONIC is system-wide on Linux: shared by both processes
-    procs = [mp.Process(target=_load_process, args=(url, ids[p::2], communes, start, seconds, queue)) for p in range(2)]
+    procs = [mp.Process(target=_load_process, args=(url, ids[p::2], communes, start, seconds, queue, client)) for p in range(2)]
     t0 = time.monotonic()
     [p.start() for p in procs]
     time.sleep(max(0.0, start - time.monotonic()))
-    server0 = process_cpu_s(server_pid)
+    server0, pg0, busy0 = process_cpu_s(server_pid), process_cpu_s(pg_pid) if pg_pid else 0.0, machine_busy_s()
     time.sleep(max(0.0, start + seconds - time.monotonic()))
-    server1 = process_cpu_s(server_pid)  # requests still in flight at the deadline are a rounding error
+    # requests still in flight at the deadline are a rounding error
+    server1, pg1, busy1 = process_cpu_s(server_pid), process_cpu_s(pg_pid) if pg_pid else 0.0, machine_busy_s()
     results = [queue.get() for _ in procs]
     [p.join() for p in procs]
     elapsed = time.monotonic() - t0
     lat = [x for out, _, _ in results for x in out]
     errors = [e for _, errs, _ in results for e in errs]
-    return lat, errors, elapsed, server1 - server0, sum(c for _, _, c in results)
+    return {"lat": lat, "errors": errors, "elapsed": elapsed, "server_cpu": server1 - server0,
+            "gen_cpu": sum(c for _, _, c in results), "pg_cpu": pg1 - pg0, "busy": busy1 - busy0}
 
 
 def process_cpu_s(pid: int) -> float:
@@ -119,8 +218,8 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def start_server(database, workers, port):
-    env = {**os.environ, "CENTRAL_DATABASE": database, "PYTHONPATH": str(ROOT)}
+def start_server(database, workers, port, fast_intake=True):
+    env = {**os.environ, "CENTRAL_DATABASE": database, "PYTHONPATH": str(ROOT), "CENTRAL_FAST_INTAKE": "1" if fast_intake else "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "central.asgi:app_from_env", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
@@ -160,46 +259,73 @@ def prepare_one(database, kiosk_id):
     central.engine.dispose()
 
 
+# (database, server workers, kiosks, intake path, load generator). "sqlalchemy" + "requests" is the
+# configuration measured before central.pg_intake and the raw-socket generator existed; every
+# run measures it again next to the new one, so the ratio compares like with like on a noisy machine.
+CONFIGS = [
+    ("sqlite", 1, 16, "sqlalchemy", "requests"),
+    ("sqlite", 1, 16, "sqlalchemy", "raw"),
+    ("postgresql", 1, 16, "sqlalchemy", "requests"),
+    ("postgresql", 2, 16, "sqlalchemy", "requests"),
+    ("postgresql", 2, 16, "sqlalchemy", "raw"),
+    ("postgresql", 2, 16, "pg_intake", "requests"),
+    ("postgresql", 1, 16, "pg_intake", "raw"),
+    ("postgresql", 2, 16, "pg_intake", "raw"),
+    ("postgresql", 2, 32, "pg_intake", "raw"),
+]
+QUICK = [("postgresql", 2, 16, "sqlalchemy", "requests"), ("postgresql", 2, 16, "pg_intake", "raw")]
+
+
+def postmaster_pid(pg) -> int | None:
+    try:
+        return int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="load duration per configuration")
-    ap.add_argument("--quick", action="store_true", help="one short configuration per engine")
+    ap.add_argument("--quick", action="store_true", help="only the old and the new PostgreSQL configuration")
     args = ap.parse_args(argv)
 
     from central.testing import PostgresCluster, free_port, postgres_available
     from flows import units
 
     communes = [c.code for c in units.communes("01")][:60]
-    configs = [("sqlite", 1, 16), ("sqlite", 2, 16), ("postgresql", 1, 16), ("postgresql", 2, 16), ("postgresql", 2, 48)]
-    if args.quick:
-        configs = [("sqlite", 2, 16), ("postgresql", 2, 16)]
+    configs = QUICK if args.quick else CONFIGS
     reason = postgres_available()
     pg = None if reason else PostgresCluster().start()
     rows = []
     try:
-        for engine, workers, n in configs:
+        for i, (engine, workers, n, intake, client) in enumerate(configs):
+            cfg = (engine, workers, n, intake, client)
             if engine == "postgresql" and pg is None:
-                rows.append((engine, workers, n, None, reason))
+                rows.append((cfg, None, reason))
                 continue
             tmp = tempfile.mkdtemp(prefix="bench-central-")
-            database = f"{tmp}/central.sqlite3" if engine == "sqlite" else pg.fresh_database(f"bench_{workers}_{n}")
+            database = f"{tmp}/central.sqlite3" if engine == "sqlite" else pg.fresh_database(f"bench_{i}")
             prepare(database, n)
             port = free_port()
-            server = start_server(database, workers, port)
+            server = start_server(database, workers, port, fast_intake=intake == "pg_intake")
             try:
-                lat, errors, elapsed, server_cpu, gen_cpu = run_load(f"http://127.0.0.1:{port}", n, args.seconds, communes, server.pid)
+                m = run_load(f"http://127.0.0.1:{port}", n, args.seconds, communes, server.pid, client,
+                             postmaster_pid(pg) if engine == "postgresql" else None)
             finally:
                 server.terminate()
                 server.wait(30)
+            lat = m["lat"]
             full = [a for a, _ in lat]
             post = [b for _, b in lat]
             total = max(1, len(lat))
-            row = {"n": len(lat), "elapsed": elapsed, "rate": len(lat) / args.seconds, "errors": len(errors),
-                   "server_cpu_ms": server_cpu * 1000 / total, "gen_cpu_ms": gen_cpu * 1000 / total,
+            row = {"n": len(lat), "elapsed": m["elapsed"], "rate": len(lat) / args.seconds, "errors": len(m["errors"]),
+                   "server_cpu_ms": m["server_cpu"] * 1000 / total, "gen_cpu_ms": m["gen_cpu"] * 1000 / total,
+                   "pg_cpu_ms": m["pg_cpu"] * 1000 / total if engine == "postgresql" else None,
+                   "busy_ms": m["busy"] * 1000 / total, "busy_cores": m["busy"] / args.seconds,
                    "p50": pct(full, 50) * 1000, "p99": pct(full, 99) * 1000,
                    "post_p50": pct(post, 50) * 1000, "post_p99": pct(post, 99) * 1000}
-            print(engine, workers, n, {k: round(v, 1) for k, v in row.items()}, flush=True)
-            rows.append((engine, workers, n, row, ""))
+            print(*cfg, {k: round(v, 1) for k, v in row.items() if v is not None}, flush=True)
+            rows.append((cfg, row, ""))
     finally:
         if pg is not None:
             pg.stop()
@@ -215,46 +341,68 @@ def _uvicorn_stack() -> str:
     return f"{http}, {loop}"
 
 
+def _ms(v) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
 def write(rows, args):
     cmd = "python bench/bench_central.py" + (f" --seconds {args.seconds:g}" if args.seconds != 8.0 else "") + (" --quick" if args.quick else "")
-    best = {}
-    for engine, w, n, row, _ in rows:
-        if row:
-            best[engine] = max(best.get(engine, 0), row["rate"])
     lines = [
         "## Central intake (issue 8)",
         "",
         f"Command: `{cmd}` — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with the load generator "
         f"and other jobs (load average at the end: {os.getloadavg()[0]:.1f}).",
         "",
-        "One dossier = `PUT /api/v1/attachments/{sha256}` (2 KiB) + `POST /api/v1/dossiers`, each kiosk a thread with its "
-        "own credentials and keep-alive session (2 load processes); dossiers spread over 60 communes of Hà Nội. "
-        f"Server: uvicorn ({_uvicorn_stack()}) + FastAPI + SQLAlchemy Core; SQLite in WAL with synchronous=FULL, "
-        "PostgreSQL 15 with its default durable settings (fsync, synchronous_commit on).",
+        "One dossier = `PUT /api/v1/attachments/{sha256}` (2 KiB) + `POST /api/v1/dossiers`, each kiosk with its own "
+        "credentials (HTTP Basic) on its own keep-alive connection, 2 load processes; dossiers spread over 60 communes of "
+        f"Hà Nội. Server: uvicorn ({_uvicorn_stack()}) + FastAPI, each configuration in a fresh database. SQLite in WAL with "
+        "synchronous=FULL; PostgreSQL 15 with its default durable settings (fsync, synchronous_commit on).",
         "",
-        "| database | server workers | kiosks | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU ms/dossier | load-generator CPU ms/dossier |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "- **intake** `sqlalchemy`: SQLAlchemy Core in a worker thread, 7 round trips per dossier (BEGIN, replay check, "
+        "attachment check, counter upsert, 2 inserts, COMMIT) and 4 per attachment; the only path for SQLite. "
+        "`pg_intake`: `central.pg_intake`, one statement per request on the event loop (async psycopg, prepared), the "
+        "dossier stored by the PL/pgSQL function `central_submit_v1` in one transaction.",
+        "- **client** `requests`: one thread and `requests.Session` per kiosk (what `kiosk.client` uses). `raw`: one "
+        "coroutine per kiosk writing the same two HTTP/1.1 requests on a keep-alive socket (uvloop), so the generator "
+        "takes less of the shared CPU.",
+        "- CPU columns are CPU milliseconds per dossier over the measured window: the uvicorn process(es), the load "
+        "generator, PostgreSQL's postmaster and backends, and the whole machine (all processes, other jobs included; "
+        "2 cores = 2000 ms per second).",
+        "",
+        "| database | server workers | kiosks | intake | client | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU | generator CPU | PostgreSQL CPU | machine CPU | machine busy (cores) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for engine, w, n, row, reason in rows:
+    for (engine, w, n, intake, client), row, reason in rows:
         if row is None:
-            lines.append(f"| {engine} | {w} | {n} | skipped: {reason} | | | | | | | | |")
+            lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | skipped: {reason} | | | | | | | | | | | |")
             continue
-        lines.append(f"| {engine} | {w} | {n} | {row['n']} | {row['rate']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
-                     f"{row['post_p50']:.1f} | {row['post_p99']:.1f} | {row['errors']} | {row['server_cpu_ms']:.1f} | {row['gen_cpu_ms']:.1f} |")
-    if best.get("sqlite") and best.get("postgresql"):
-        lines += ["", f"Best PostgreSQL / best SQLite throughput in this run: {best['postgresql'] / best['sqlite']:.2f}×."]
-    pg_best = max((r for e, w, n, r, _ in rows if e == "postgresql" and r), key=lambda r: r["rate"], default=None)
+        lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | {row['n']} | {row['rate']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
+                     f"{row['post_p50']:.1f} | {row['post_p99']:.1f} | {row['errors']} | {_ms(row['server_cpu_ms'])} | "
+                     f"{_ms(row['gen_cpu_ms'])} | {_ms(row['pg_cpu_ms'])} | {_ms(row['busy_ms'])} | {row['busy_cores']:.2f} |")
+
+    def best(pred):
+        rated = [(cfg, r) for cfg, r, _ in rows if r and pred(cfg)]
+        return max(rated, key=lambda cr: cr[1]["rate"], default=(None, None))
+
+    old_cfg, old = best(lambda c: c[0] == "postgresql" and c[3] == "sqlalchemy" and c[4] == "requests")
+    new_cfg, new = best(lambda c: c[0] == "postgresql" and c[3] == "pg_intake" and c[4] == "raw")
+    if old and new:
+        lines += ["", f"New / old on PostgreSQL in this run (best `pg_intake`+`raw` vs best `sqlalchemy`+`requests`): "
+                      f"{new['rate'] / old['rate']:.2f}× the throughput ({new['rate']:.0f} vs {old['rate']:.0f} dossiers/s), "
+                      f"p99 {new['p99']:.0f} vs {old['p99']:.0f} ms, server CPU {new['server_cpu_ms']:.2f} vs "
+                      f"{old['server_cpu_ms']:.2f} ms per dossier."]
+    _, pg_best = best(lambda c: c[0] == "postgresql")
     if pg_best:
         ok = pg_best["rate"] >= 500 and pg_best["p99"] < 200
         lines += ["", f"Goal (≥ 500 dossiers/s on PostgreSQL with p99 < 200 ms): **{'met' if ok else 'not met'}** — "
                       f"best PostgreSQL run {pg_best['rate']:.0f} dossiers/s, p99 {pg_best['p99']:.0f} ms."]
-    rated = [r for e, w, n, r, _ in rows if r]
-    if rated:
-        cpu = min(r["server_cpu_ms"] for r in rated)
-        lines += ["", f"CPU budget: the cheapest configuration spent {cpu:.1f} ms of uvicorn/Python CPU per dossier (PostgreSQL's "
-                      f"own processes not counted), so two cores given wholly to the Python server would cap near "
-                      f"{2000 / cpu:.0f} dossiers/s; here the load generator, PostgreSQL and the other jobs on the machine "
-                      "share the same two cores."]
+    if new:
+        per = new["server_cpu_ms"] + new["gen_cpu_ms"] + (new["pg_cpu_ms"] or 0)
+        lines += ["", f"CPU budget of the best new configuration: server {new['server_cpu_ms']:.2f} + generator "
+                      f"{new['gen_cpu_ms']:.2f} + PostgreSQL {new['pg_cpu_ms']:.2f} = {per:.2f} ms per dossier, so the two "
+                      f"cores given wholly to this work would cap near {2000 / per:.0f} dossiers/s; the machine as a whole "
+                      f"was busy {new['busy_cores']:.2f} of 2 cores during that run (the rest of the difference is other jobs "
+                      "and the kernel's network and disk work)."]
     out = ROOT / "bench" / "results" / "central.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {out}")

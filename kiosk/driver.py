@@ -147,26 +147,36 @@ class Driver:
                 self._tap_key(label)
             self.typed += 1
 
+    def find_key(self, label: str) -> Button:
+        """A key of the on-screen keyboard: a form field that shows "1" is not the key "1"."""
+        from kiosk.widgets.keyboard import NumPad, VnKeyboard
+
+        for root in self._roots():
+            for w in self._walk(root):
+                if isinstance(w, (VnKeyboard, NumPad)) and w.get_root_window() is not None:
+                    for key in self._walk(w):
+                        if isinstance(key, Button) and key.text == label and key.width > 0:
+                            return key
+        raise DriverError(f"no key {label!r} on the on-screen keyboard (screen {self.screen})")
+
+    def press_key(self, label: str) -> None:
+        self.tap_widget(self.find_key(label), frames=1)
+
     def _tap_key(self, ch: str) -> None:
         """Press the key for ``ch``; on the letter keyboard, press shift first when the case differs."""
         try:
-            self.tap(ch, exact=True, frames=1)
+            self.tap_widget(self.find_key(ch), frames=1)
             return
         except DriverError:
-            pass
-        if ch.isalpha():
-            try:
-                self.tap("⇧", exact=True, frames=1)
-                self.tap(ch, exact=True, frames=1)
-                return
-            except DriverError:
-                pass
-        raise DriverError(f"no key {ch!r} on the on-screen keyboard")
+            if not ch.isalpha():
+                raise
+        self.tap_widget(self.find_key("⇧"), frames=1)
+        self.tap_widget(self.find_key(ch), frames=1)
 
     def _tap_key_containing(self, labels) -> None:
         for label in labels:
             try:
-                self.tap(label, exact=True, frames=1)
+                self.tap_widget(self.find_key(label), frames=1)
                 return
             except DriverError:
                 continue

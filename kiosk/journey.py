@@ -207,7 +207,7 @@ def _enter(d: Driver, app, f) -> None:
     else:
         raise AssertionError(f"field {f.id} did not take the focus")
     for _ in range(len(w.text)):  # a wrong value is corrected by deleting it first
-        d.tap("⌫", exact=True, frames=1)
+        d.press_key("⌫")
     keys = str(value)
     if f.type == "text" and (refused or f.id not in TYPED):
         keys = to_telex(keys)

@@ -18,12 +18,12 @@ def register(sub) -> None:
 
 
 def _sync(args) -> int:
+    from kiosk import sdnotify
     from kiosk.cli import config_from
     from kiosk.client import CentralClient
+    from kiosk.logs import setup_logging
     from kiosk.outbox import Outbox
     from kiosk.sync import SyncWorker
-
-    from kiosk.logs import setup_logging
 
     cfg = config_from(args)
     # stderr only (the journal under systemd): the app owns the rotating log file, and two
@@ -42,6 +42,8 @@ def _sync(args) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         worker.start()
+        # kiosk-sync.service is Type=notify: systemd (and the tests) know when SIGTERM is handled
+        sdnotify.ready("syncing the outbox")
         stop.wait()
         worker.stop()
         return 0

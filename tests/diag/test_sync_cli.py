@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -36,11 +36,20 @@ def test_one_pass_with_central_down_keeps_the_dossier_and_exits_1(make_cfg, caps
     assert out["stopped_by"] == "offline" and out["outbox"]["pending"] == 1
 
 
-def test_forever_stops_cleanly_on_sigterm(make_cfg):
+def test_forever_stops_cleanly_on_sigterm(make_cfg, tmp_path):
     cfg = make_cfg({"central": {"url": f"http://127.0.0.1:{free_port()}", "embedded": False, "timeout_s": 1.0}})
+    # the readiness message kiosk-sync.service (Type=notify) waits for, on a real datagram socket
+    sock_path = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(sock_path))
+    listener.settimeout(60)
     proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg.sources[-1]), "sync", "--forever"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    time.sleep(1.5)  # let it start its worker (no readiness signal: kiosk-sync.service is Type=simple)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "NOTIFY_SOCKET": str(sock_path)})
+    try:
+        assert b"READY=1" in listener.recv(4096)
+    finally:
+        listener.close()
     assert proc.poll() is None, proc.stderr.read().decode()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0

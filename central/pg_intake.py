@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -82,11 +81,23 @@ PUT_SQL = (
 _INSTALL_LOCK = 0x6B696F736B  # "kiosk"
 
 
-def install(conninfo: str) -> None:
-    """Create (or refresh) the intake function; the tables must exist already."""
-    with psycopg.connect(conninfo) as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSTALL_LOCK,))
-        conn.execute(SUBMIT_FUNCTION)
+def install(conninfo: str) -> bool:
+    """Create (or refresh) the intake function; the tables must exist already.
+
+    True when the function is there to use. A role that may not create it (or replace one its
+    owner created) still uses an existing one: the versioned name fixes its contract. False when
+    it is missing and cannot be created: the caller stays on the SQLAlchemy path."""
+    try:
+        with psycopg.connect(conninfo) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSTALL_LOCK,))
+            conn.execute(SUBMIT_FUNCTION)
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            found = conn.execute("SELECT to_regproc(%s) IS NOT NULL", (FUNCTION_NAME,)).fetchone()[0]
+        if not found:
+            log.warning("no privilege to create %s: PostgreSQL intake stays on the SQLAlchemy path", FUNCTION_NAME)
+        return found
 
 
 class _Pool:
@@ -98,21 +109,33 @@ class _Pool:
         self.idle: list[psycopg.AsyncConnection] = []
         self.slots = asyncio.Semaphore(size)
 
-    @asynccontextmanager
-    async def connection(self):
+    async def run(self, sql: str, args: tuple) -> tuple | None:
+        """Execute one autocommit statement and return its first row.
+
+        A connection that sat idle may have been closed under us (server restart, idle timeout,
+        pg_terminate_backend): that failure is retried once on a new connection. Both statements
+        are idempotent (the attachment by its hash, the dossier by its UUID), so when the lost
+        answer belonged to a committed statement the retry answers "already", as a kiosk's own
+        retry would."""
         async with self.slots:
-            conn = self.idle.pop() if self.idle else None
-            if conn is None:
+            for attempt in (1, 2):
+                reused = bool(self.idle)
                 # prepare_threshold=0: each of the two statements is parsed and planned once per connection
-                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, prepare_threshold=0)
-            try:
-                yield conn
-            finally:
-                # a broken connection (server restart, network) is dropped, the next request opens a new one
-                if conn.closed or conn.broken:
-                    _finish(conn)
-                else:
-                    self.idle.append(conn)
+                conn = self.idle.pop() if reused else await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True, prepare_threshold=0)
+                try:
+                    cur = await conn.execute(sql, args)
+                    return await cur.fetchone()
+                except psycopg.OperationalError:
+                    if not (reused and conn.broken) or attempt == 2:
+                        raise
+                    log.info("a pooled PostgreSQL connection was closed; retrying on a new one")
+                finally:
+                    if conn.closed or conn.broken:
+                        _finish(conn)
+                    else:
+                        self.idle.append(conn)
+        return None  # not reached: the second attempt returns or raises
 
     def close(self) -> None:
         while self.idle:
@@ -149,9 +172,8 @@ class PgIntake:
 
     async def put_attachment(self, sha256: str, data: bytes, received_at: str) -> str:
         """"stored" or "already" (the hash was checked by the caller)."""
-        async with self._current_pool().connection() as conn:
-            cur = await conn.execute(PUT_SQL, (sha256, len(data), data, received_at))
-            return "stored" if await cur.fetchone() else "already"
+        row = await self._current_pool().run(PUT_SQL, (sha256, len(data), data, received_at))
+        return "stored" if row else "already"
 
     async def submit(self, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
         """Run ``central_submit_v1`` with ``args`` (``Submission.sql_args``).
@@ -160,9 +182,7 @@ class PgIntake:
         submission of the same UUID that commits first surfaces as ``IntegrityError`` for the
         caller to answer as a replay."""
         try:
-            async with self._current_pool().connection() as conn:
-                cur = await conn.execute(SUBMIT_SQL, args)
-                row = await cur.fetchone()
+            row = await self._current_pool().run(SUBMIT_SQL, args)
         except pg_errors.UniqueViolation as exc:
             raise IntegrityError(str(exc)) from None
         result, code, secret, province, commune, unit, appointment, at, missing = row
@@ -172,11 +192,9 @@ class PgIntake:
 
     async def existing(self, uid: str) -> dict[str, Any] | None:
         """The stored answer row for a UUID, or None."""
-        async with self._current_pool().connection() as conn:
-            cur = await conn.execute(
-                "SELECT dossier_code, lookup_secret, province_code, commune_code, unit_name, appointment_date, received_at "
-                "FROM dossiers WHERE uuid = %s::text", (uid,))
-            row = await cur.fetchone()
+        row = await self._current_pool().run(
+            "SELECT dossier_code, lookup_secret, province_code, commune_code, unit_name, appointment_date, received_at "
+            "FROM dossiers WHERE uuid = %s::text", (uid,))
         if row is None:
             return None
         keys = ("dossier_code", "lookup_secret", "province_code", "commune_code", "unit_name", "appointment_date", "received_at")

@@ -56,7 +56,8 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
     """
     c, k, f = _section(config, "central"), _section(config, "kiosk"), _section(config, "flows")
     central = Central.open(database or c.get("database") or "central.sqlite3",
-                           admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])))
+                           admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])),
+                           fast_intake=bool(c.get("pg_fast_intake", True)))
     if k.get("id") and c.get("kiosk_secret"):
         central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
     return central

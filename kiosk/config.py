@@ -78,6 +78,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "timeout_s": _float(0.5, 120),
         "database": _str("a SQLite file path or a postgresql:// URL"),
         "admin_token": _str("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
+        "pg_fast_intake": Key("bool", "true or false"),
     },
     "outbox": {
         "path": _PATH,

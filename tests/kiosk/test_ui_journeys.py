@@ -119,6 +119,28 @@ def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
         assert secret not in raw
 
 
+OTHER_FLOWS = sorted(p.stem for p in (Path(__file__).parents[2] / "flows" / "definitions").glob("*.yaml")
+                     if p.stem not in ("khai-sinh", "chung-thuc-ban-sao", "tam-tru"))
+
+
+@pytest.mark.parametrize("flow_id", OTHER_FLOWS)
+def test_every_other_shipped_procedure_can_be_filed_through_the_screen(at_home, flow_id):
+    """Every shipped flow can be finished by touch alone: its own validation rules accept what a
+    citizen can enter through its screens, and the dossier arrives once."""
+    from kiosk.journey import walk_procedure
+
+    app, d, cfg = at_home
+    res = walk_procedure(d, flow_id, shoot=False)
+    record_counters(res)
+    assert not res.provisional and res.code and res.screens[-2:] == ["rating", "goodbye"]
+    rows = [r for r in central_rows(cfg) if r["dossier_code"] == res.code]
+    assert len(rows) == 1
+    body = json.loads(rows[0]["body"])
+    assert body["flow"]["id"] == flow_id and body["applicant"]["source"] == "chip"
+    d.wait_screen("home", 15)
+    assert not app.session.has_personal_data
+
+
 def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
     from kiosk.journey import walk_procedure
 

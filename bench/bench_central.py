@@ -1,10 +1,13 @@
 """Central intake throughput and latency with N concurrent kiosks on loopback, SQLite vs PostgreSQL.
 
 The server runs as its own uvicorn process(es) (``central.asgi:app_from_env``); the load generator
-is 2 processes × N/2 threads, each thread one kiosk with its own credentials and keep-alive
-``requests`` session. One *dossier* = ``PUT`` of a 2 KiB attachment + ``POST`` of the dossier
-(what a kiosk really does). Both run on the same 2 shared cores, so the generator's CPU is part
-of the bill. Writes bench/results/central.md.
+is 2 processes, each kiosk with its own credentials and its own keep-alive connection. One
+*dossier* = ``PUT`` of a 2 KiB attachment + ``POST`` of the dossier (what a kiosk really does).
+Everything runs on the same 2 shared cores, so the generator's CPU is part of the bill.
+
+Each run measures the configuration from before the tuning (SQLAlchemy intake, ``requests``
+threads) next to the new one (``central.pg_intake``, raw asyncio kiosks) and the two mixed ones,
+so the ratio is taken on the same machine at the same time. Writes bench/results/central.md.
 
     python bench/bench_central.py [--seconds 8] [--quick]
 """

@@ -155,20 +155,21 @@ class PgIntake:
 
     def __init__(self, conninfo: str, *, pool_size: int = 20):
         self.conninfo, self.pool_size = conninfo, pool_size
-        self._pool: _Pool | None = None
+        self._pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
 
     def _current_pool(self) -> _Pool:
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool.loop is not loop:
-            if self._pool is not None:
-                self._pool.close()
-            self._pool = _Pool(self.conninfo, self.pool_size)
-        return self._pool
+        pool = self._pools.get(loop)
+        if pool is None:
+            for old in [lp for lp in self._pools if lp.is_closed()]:
+                self._pools.pop(old).close()
+            pool = self._pools[loop] = _Pool(self.conninfo, self.pool_size)
+        return pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        """Close the idle connections (call once the serving loops have stopped)."""
+        for loop in list(self._pools):
+            self._pools.pop(loop).close()
 
     async def put_attachment(self, sha256: str, data: bytes, received_at: str) -> str:
         """"stored" or "already" (the hash was checked by the caller)."""

@@ -59,7 +59,7 @@ def _open(args):
 
     cfg = config_from(args)
     return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
-                        trusted_keys=cfg["flows"]["trusted_keys"]), cfg
+                        trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"]), cfg
 
 
 def _serve(args) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 
 
@@ -22,14 +23,19 @@ def _sync(args) -> int:
     from kiosk.cli import config_from
     from kiosk.client import CentralClient
     from kiosk.logs import setup_logging
-    from kiosk.outbox import Outbox
+    from kiosk.outbox import Outbox, OutboxError
     from kiosk.sync import SyncWorker
 
     cfg = config_from(args)
     # stderr only (the journal under systemd): the app owns the rotating log file, and two
     # processes rotating one file lose lines
     setup_logging(cfg["logging"]["level"])
-    outbox = Outbox.from_config(cfg)
+    try:
+        outbox = Outbox.from_config(cfg)
+    except OutboxError as exc:
+        # e.g. the outbox key's keyring is locked: one clear line in the journal, not a traceback
+        print(f"kiosk sync: {exc.message_en}\n{exc.message_vi}", file=sys.stderr)
+        return 1
     client = CentralClient.from_config(cfg)
     worker = SyncWorker.from_config(outbox, client, cfg)
     try:

@@ -338,9 +338,8 @@ def test_switching_from_file_to_keyring_does_not_create_a_second_key(tmp_path, s
         Outbox(path, source(tmp_path))
     assert secret_service.stored_value() == ""
     # the supported way: put the same key into the keyring, then switch
-    file_key = (tmp_path / "outbox.key").read_text().strip()
     secret_service.secret_tool("store", "--label=outbox key", "service", SERVICE, "username", USER,
-                               "application", "Python keyring library", input=file_key)
+                               input=(tmp_path / "outbox.key").read_text())  # the documented command: the file as is
     with Outbox(path, source(tmp_path)) as box:
         assert box.get(uid).dossier is not None
 
@@ -424,3 +423,19 @@ def test_diag_outbox_fails_clearly_when_the_keyring_is_locked(tmp_path, secret_s
     secret_service.stop_keyring()  # unlock it again: the key was not touched
     secret_service.start_keyring()
     assert len(base64.b64decode(secret_service.stored_value())) == 32
+
+
+def test_kiosk_sync_and_outbox_status_report_a_locked_keyring_without_a_traceback(tmp_path, secret_service, capsys):
+    from kiosk.cli import main
+    from kiosk.config import load_config
+
+    conf = _write_config(tmp_path)
+    with Outbox.from_config(load_config(conf)) as box:
+        box.enqueue(dossier())
+    secret_service.lock()
+    assert main(["--config", str(conf), "sync"]) == 1
+    err = capsys.readouterr().err
+    assert "kiosk sync:" in err and "locked" in err and "kho khóa" in err and "Traceback" not in err
+    assert main(["--config", str(conf), "outbox", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "locked" in err and "Traceback" not in err

@@ -140,7 +140,10 @@ class FileKeySource:
             raise OutboxKeyError(
                 f"{self.path} is missing but the outbox holds encrypted dossiers: restore the key file "
                 "(do not delete anything)", _VI_MISSING)
-        return load_or_create_key(self.path)
+        try:
+            return load_or_create_key(self.path)
+        except OSError as exc:  # e.g. the folder is not writable by the kiosk user
+            raise OutboxKeyError(f"{self.path}: cannot read or create the key file: {exc.strerror}", _VI_BROKEN) from None
 
     def probe(self) -> KeyStatus:
         where = str(self.path)

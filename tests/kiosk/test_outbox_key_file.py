@@ -154,3 +154,22 @@ def test_diag_fails_on_a_malformed_key_file(tmp_path, capsys):
     (tmp_path / "o.key").write_text("garbage\n")
     rc, check = _diag(tmp_path, capsys)
     assert check["state"] == "failed" and check["facts"]["key_valid"] is False
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_key_folder_is_a_typed_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutboxKeyError, match="cannot read or create"):
+            FileKeySource(folder / "outbox.key").load(create=True)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_key_path_that_is_a_folder_is_a_typed_error(tmp_path):
+    (tmp_path / "outbox.key").mkdir()  # works for root too: reading a folder is EISDIR
+    with pytest.raises(OutboxKeyError, match="cannot read or create"):
+        FileKeySource(tmp_path / "outbox.key").load(create=True)
+    assert FileKeySource(tmp_path / "outbox.key").probe().reachable is False

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ BEGIN
     IF FOUND THEN
         RETURN;
     END IF;
-    SELECT array_agg(w ORDER BY w) INTO o_missing
+    -- byte order whatever the database's collation, as Python's sorted() on the other path
+    SELECT array_agg(w ORDER BY w COLLATE "C") INTO o_missing
       FROM unnest(p_wanted) AS w WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = w);
     IF o_missing IS NOT NULL THEN
         o_result := 'missing_attachments';
@@ -131,7 +133,8 @@ class _Pool:
                         raise
                     log.info("a pooled PostgreSQL connection was closed; retrying on a new one")
                 finally:
-                    if conn.closed or conn.broken:
+                    # also dropped: a connection left mid-statement by a cancelled request
+                    if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
                         _finish(conn)
                     else:
                         self.idle.append(conn)

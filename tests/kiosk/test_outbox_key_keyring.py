@@ -27,7 +27,7 @@ import pytest
 from kiosk.outbox import Outbox, OutboxKeyError
 from kiosk.outbox_key import FileKeySource, KeyringKeySource, key_source_from_config
 
-for tool in ("dbus-daemon", "gnome-keyring-daemon", "secret-tool"):
+for tool in ("dbus-daemon", "dbus-send", "dbus-monitor", "gnome-keyring-daemon", "secret-tool"):
     if not shutil.which(tool):
         pytest.skip(f"{tool} not installed (scripts/apt-packages.txt)", allow_module_level=True)
 pytest.importorskip("keyring", reason="keyring not installed (pyproject.toml)")

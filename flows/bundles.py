@@ -16,9 +16,9 @@ would take any flow back to an older version.
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import fcntl
-import binascii
 import hashlib
 import io
 import json
@@ -37,10 +37,14 @@ from typing import Iterable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from flows.errors import FlowLoadError
 from flows.loader import load_flow_bytes
+from kiosk.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,11 @@ _BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed: the same flows make byte-identical bundles
 
 
-class BundleError(Exception):
+class BundleError(BilingualError):
     """A bundle was refused; ``str()`` says why in plain English, ``message_vi`` in Vietnamese."""
 
     def __init__(self, message: str, message_vi: str | None = None):
-        super().__init__(message)
-        self.message_vi = message_vi or ("Gói quy trình bị từ chối: " + message)
+        super().__init__(message, message_vi or ("Gói quy trình bị từ chối: " + message))
 
 
 @dataclass

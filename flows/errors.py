@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.errors import BilingualError
 
-class FlowError(Exception):
+
+class FlowError(BilingualError):
     """A flow cannot be used as asked (engine misuse, incomplete dossier)."""
 
-    def __init__(self, message_en: str, message_vi: str | None = None):
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message_vi = message_vi or message_en
+    message_vi = "Quy trình này hiện không dùng được. Quý khách vui lòng báo cán bộ hỗ trợ."
 
 
 @dataclass(frozen=True)

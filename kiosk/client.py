@@ -18,20 +18,20 @@ from typing import Any
 
 import requests
 
+from kiosk.errors import BilingualError
+
 log = logging.getLogger(__name__)
 
 
-class CentralClientError(Exception):
+class CentralClientError(BilingualError):
     """Base of the client's errors; ``message_vi`` is safe to show a technician or citizen."""
 
     retryable = False
     message_vi = "Không gửi được hồ sơ đến hệ thống trung tâm."
 
     def __init__(self, message_en: str, *, status: int | None = None, error: str = "", message_vi: str | None = None):
-        super().__init__(message_en)
-        self.message_en, self.status, self.error = message_en, status, error
-        if message_vi:
-            self.message_vi = message_vi
+        super().__init__(message_en, message_vi)
+        self.status, self.error = status, error
 
 
 class Offline(CentralClientError):

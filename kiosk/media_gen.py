@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kiosk import speech
+from kiosk.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,10 @@ PRIMARY_BUTTON = {"documents": "docs.capture", "consent": "consent.agree", "subm
                   "receipt": "receipt.finish", "identify": None}
 
 
-class MediaError(Exception):
+class MediaError(BilingualError):
     """A help clip could not be made; ``message_vi`` for a Vietnamese-speaking admin."""
 
-    def __init__(self, message_en: str, message_vi: str = "Không tạo được video hướng dẫn."):
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message_vi = message_vi
+    message_vi = "Không tạo được video hướng dẫn."
 
 
 # --- narration and captions (pure) ----------------------------------------------------------------
@@ -346,8 +344,8 @@ def _button_rect(d, label: str) -> tuple[int, int, int, int] | None:
 
 
 def _shoot(d, flow_id: str, step) -> Shot:
-    from PIL import Image
     from kivy.core.window import Window
+    from PIL import Image
 
     from kiosk.i18n import tr
 
@@ -365,8 +363,9 @@ def _shoot(d, flow_id: str, step) -> Shot:
 def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
     """Leave the step the quickest way: the screens' own buttons for the card, consent, submit and
     next; form answers and document photos straight into the session (they are not filmed)."""
-    from flows.sample import _fill_step  # the engine-level sample answers `kiosk flows preview` uses
-
+    from flows.sample import (
+        _fill_step,  # the engine-level sample answers `kiosk flows preview` uses
+    )
     from kiosk.i18n import tr
 
     t = lambda key: tr(key, app.lang)  # noqa: E731

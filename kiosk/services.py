@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import Config
+from kiosk.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class SubmitOutcome:
     received_at: dt.datetime
     receipt: dict                   # the data the receipt layout was printed from
     printed: bool = False
-    print_error: str = ""           # Vietnamese message when the printer failed
+    print_error: BilingualError | None = None  # why nothing was printed, for the screen
     png_path: str | None = None     # sim printer: the rendering of what was printed
     preview_png: bytes = b""        # the receipt exactly as printed, for the screen
 
@@ -53,7 +54,7 @@ class TicketOutcome:
     service: str
     people_ahead: int
     printed: bool
-    print_error: str = ""
+    print_error: BilingualError | None = None
 
 
 class KioskServices:
@@ -209,13 +210,17 @@ class KioskServices:
             outcome.preview_png = self.preview_png(layout, outcome.receipt)
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.error("receipt for %s could not be made: %s", outcome.code, "".join(traceback.format_exception(exc)))
-            outcome.print_error = outcome.print_error or "Không tạo được biên nhận."
+            outcome.print_error = outcome.print_error or BilingualError("The receipt could not be made.",
+                                                                        "Không tạo được biên nhận.")
         log.info("dossier %s for flow %s v%s: %s", outcome.code, session.flow.id, session.flow.version,
                  "provisional" if outcome.provisional else "received")
         return outcome
 
     def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None) -> dict:
-        from devices.printer.receipt_data import provisional_from_dossier, receipt_from_dossier
+        from devices.printer.receipt_data import (
+            provisional_from_dossier,
+            receipt_from_dossier,
+        )
         from devices.qr.payloads import build_receipt_qr
 
         qr = build_receipt_qr(
@@ -243,7 +248,7 @@ class KioskServices:
 
     def _print(self, layout: str, data: dict, outcome) -> None:
         if self.printer is None:
-            outcome.print_error = "Máy in chưa sẵn sàng."
+            outcome.print_error = BilingualError("The printer is not ready.", "Máy in chưa sẵn sàng.")
             return
         try:
             job = self.printer.print_layout(layout, data)
@@ -251,7 +256,8 @@ class KioskServices:
             png = getattr(job, "png_path", None)
             outcome.png_path = str(png) if png else None
         except Exception as exc:  # noqa: BLE001 - the citizen still gets the code on screen
-            outcome.print_error = getattr(exc, "message_vi", "") or "Máy in không phản hồi."
+            outcome.print_error = (exc if isinstance(exc, BilingualError)
+                                   else BilingualError("The printer did not answer.", "Máy in không phản hồi."))
             log.error("printing %s failed: %s", layout, type(exc).__name__)
 
     def lookup(self, code: str, secret: str) -> dict | None:

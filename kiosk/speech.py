@@ -19,6 +19,8 @@ import tempfile
 import wave
 from pathlib import Path
 
+from kiosk.errors import BilingualError
+
 log = logging.getLogger(__name__)
 
 VOICES = {"vi": "vi", "en": "en"}
@@ -27,14 +29,10 @@ DEFAULT_RATE = 145
 MAX_CACHED = 500
 
 
-class SpeechError(Exception):
+class SpeechError(BilingualError):
     """Speech could not be made. ``message_vi`` is safe to show to a citizen."""
 
-    def __init__(self, message_en: str,
-                 message_vi: str = "Không đọc to được nội dung này. Quý khách vui lòng đọc trên màn hình."):
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message_vi = message_vi
+    message_vi = "Không đọc to được nội dung này. Quý khách vui lòng đọc trên màn hình."
 
 
 def espeak_binary() -> str:

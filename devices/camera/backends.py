@@ -19,18 +19,16 @@ import time
 import numpy as np
 
 from devices.health import Health, State
+from kiosk.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "open_camera"]
 
 
-class CameraError(Exception):
+class CameraError(BilingualError):
     def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en)
-        self.code = code
-        self.message_en = message_en
-        self.message_vi = message_vi
+        super().__init__(message_en, message_vi, code=code)
 
 
 _NOT_READY_VI = "Máy ảnh chưa sẵn sàng. Vui lòng chờ một chút hoặc báo cán bộ hỗ trợ."

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kiosk.errors import BilingualError
+
 __all__ = ["QualityIssue", "DocumentError", "Page", "Output", "find_page", "rectify", "deskew",
            "scan_look", "check_quality", "capture_document", "encode_jpeg", "pages_to_pdf", "ISSUES"]
 
@@ -51,13 +53,10 @@ ISSUES = {
 _BLOCKING = {"no_page", "cut_off"}
 
 
-class DocumentError(Exception):
+class DocumentError(BilingualError):
     def __init__(self, issue: QualityIssue):
-        super().__init__(issue.message_en)
+        super().__init__(issue.message_en, issue.message_vi, code=issue.code)
         self.issue = issue
-        self.code = issue.code
-        self.message_vi = issue.message_vi
-        self.message_en = issue.message_en
 
 
 @dataclass

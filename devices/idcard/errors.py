@@ -6,18 +6,18 @@ DG13, LDS) on malformed bytes; the reader turns it into ``UnsupportedCard`` or `
 """
 from __future__ import annotations
 
+from kiosk.errors import BilingualError
 
-class CardError(Exception):
+
+class CardError(BilingualError):
     message_vi = "Không đọc được thẻ căn cước. Vui lòng thử lại."
     message_en = "The ID card could not be read."
 
     def __init__(self, detail: str = "", *, message_vi: str | None = None, message_en: str | None = None):
-        if message_vi:
-            self.message_vi = message_vi
-        if message_en:
-            self.message_en = message_en
+        super().__init__(message_en, message_vi)
         self.detail = detail
-        super().__init__(f"{self.message_en}{' (' + detail + ')' if detail else ''}")
+        # str() carries the technical detail for logs; the messages stay plain for people
+        self.args = (f"{self.message_en}{' (' + detail + ')' if detail else ''}",)
 
 
 class NoCard(CardError):

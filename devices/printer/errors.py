@@ -2,6 +2,8 @@
 the technician (English). Messages never carry personal data."""
 from __future__ import annotations
 
+from kiosk.errors import BilingualError
+
 _MESSAGES = {
     "paper_out": ("Máy in đã hết giấy. Vui lòng báo cán bộ tại quầy để được in lại phiếu.",
                   "The printer is out of paper; the job is kept for reprinting."),
@@ -19,16 +21,14 @@ _MESSAGES = {
 }
 
 
-class PrinterError(Exception):
+class PrinterError(BilingualError):
     """``reason`` is one of the keys above; ``job_id`` names the spooled job when one was kept."""
 
     def __init__(self, reason: str, detail: str = "", job_id: str | None = None):
         vi, en = _MESSAGES[reason]
+        super().__init__(en + (f" ({detail})" if detail else ""), vi, code=reason)
         self.reason = reason
-        self.message_vi = vi
-        self.message_en = en + (f" ({detail})" if detail else "")
         self.job_id = job_id
-        super().__init__(self.message_en)
 
 
 class LayoutError(PrinterError):

@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from kiosk.errors import BilingualError
+
 __all__ = [
     "PayloadError", "CccdQr", "ReceiptQr", "ProcedureQr",
     "parse_cccd", "build_receipt_qr", "parse_receipt", "parse_procedure", "parse_any", "as_text",
@@ -26,14 +28,11 @@ RECEIPT_PREFIX = "KIOSKVN1"
 _MAX_LEN = 2048  # a version-40 QR holds < 3 kB; anything longer is not one of ours
 
 
-class PayloadError(ValueError):
+class PayloadError(BilingualError, ValueError):
     """A QR payload we cannot use. ``code`` is stable for programs; messages are for people."""
 
     def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en)
-        self.code = code
-        self.message_en = message_en
-        self.message_vi = message_vi
+        super().__init__(message_en, message_vi, code=code)
 
 
 def _err(code: str, en: str, vi: str) -> PayloadError:

@@ -18,6 +18,7 @@ import time
 import unicodedata
 
 from devices.health import Health, State
+from kiosk.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,11 @@ SIM_CITIZEN_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ
                   "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội|15062023")
 
 
-class ScannerError(Exception):
+class ScannerError(BilingualError):
     """A read that must not be used; the scanner itself keeps working."""
 
     def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en)
-        self.code = code
-        self.message_en = message_en
-        self.message_vi = message_vi
+        super().__init__(message_en, message_vi, code=code)
 
 
 _RETRY_VI = "Không đọc được mã QR. Vui lòng đưa mã QR lại gần máy quét và giữ yên."

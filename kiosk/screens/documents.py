@@ -6,6 +6,7 @@ from kivy.graphics.texture import Texture
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
+from kiosk.errors import user_message
 from kiosk.i18n import pick, tr
 from kiosk.screens.step import StepScreen
 from kiosk.session import Attachment
@@ -126,7 +127,8 @@ class DocumentsScreen(StepScreen):
 
     def _camera_failed(self, exc):
         self.capturing = None
-        self.message = getattr(exc, "message_vi", "") or "Máy ảnh chưa sẵn sàng. Xin báo cán bộ hỗ trợ."
+        self.message = user_message(exc, app().lang, "Máy ảnh chưa sẵn sàng. Xin báo cán bộ hỗ trợ.",
+                                    "The camera is not ready. Please tell the staff.")
         self.refresh()
 
     def _shoot(self):
@@ -141,7 +143,11 @@ class DocumentsScreen(StepScreen):
         def process():
             import cv2
 
-            from devices.camera.document import DocumentError, capture_document, encode_jpeg
+            from devices.camera.document import (
+                DocumentError,
+                capture_document,
+                encode_jpeg,
+            )
 
             try:
                 page = capture_document(frame)

@@ -13,11 +13,11 @@ from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.progressbar import ProgressBar
 
+from kiosk.errors import user_message
 from kiosk.i18n import tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, theme
 from kiosk.widgets.keyboard import VnField
-
 
 
 def person_to_dict(person) -> dict:
@@ -120,7 +120,8 @@ class IdentifyScreen(StepScreen):
         try:
             key = AccessKey.from_qr(payload.decode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - any unreadable QR gets the same plain answer
-            self._say(getattr(exc, "message_vi", "") or "Không đọc được mã QR trên thẻ. Xin thử lại.", error=True)
+            self._say(user_message(exc, app().lang, "Không đọc được mã QR trên thẻ. Xin thử lại.",
+                                   "The QR code on the card could not be read. Please try again."), error=True)
             return
         self._read(key)
 
@@ -166,8 +167,8 @@ class IdentifyScreen(StepScreen):
         self.refresh()
 
     def _read_failed(self, exc):
-        msg = getattr(exc, "message_vi", "") if app().lang == "vi" else getattr(exc, "message_en", "")
-        self._say(msg or "Không đọc được thẻ. Xin đặt lại thẻ và thử lại.", error=True)
+        self._say(user_message(exc, app().lang, "Không đọc được thẻ. Xin đặt lại thẻ và thử lại.",
+                               "The card could not be read. Please place it again and retry."), error=True)
 
     def _say(self, text, error=False):
         self.message = (text, theme().danger if error else None)

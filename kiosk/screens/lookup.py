@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.errors import user_message
 from kiosk.i18n import tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Text, app, theme
@@ -47,7 +48,7 @@ class LookupScreen(KioskScreen):
         try:
             r = parse_receipt(payload.decode("utf-8"))
         except (PayloadError, UnicodeDecodeError) as exc:
-            self._show(getattr(exc, "message_vi", "") or tr("lookup.not_found", app().lang), error=True)
+            self._show(user_message(exc, app().lang, tr("lookup.not_found", "vi"), tr("lookup.not_found", "en")), error=True)
             return
         self.code.set_text(r.dossier_code)
         self.secret.set_text(r.lookup_secret)

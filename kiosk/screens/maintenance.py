@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.errors import user_message
 from kiosk.i18n import tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
@@ -103,7 +104,7 @@ class MaintenanceScreen(KioskScreen):
                                                                  "printed_at": dt.datetime.now()})
             return f"test page printed: {getattr(job, 'bytes_sent', '?')} bytes"
 
-        a.run_async(work, on_done=self._set, on_error=lambda e: self._set(getattr(e, "message_vi", str(e))))
+        a.run_async(work, on_done=self._set, on_error=lambda e: self._set(user_message(e, "vi", str(e))))
 
     def _outbox(self):
         a = app()
@@ -135,7 +136,7 @@ class MaintenanceScreen(KioskScreen):
 
         self._set("…")
         a.run_async(work, on_done=self._set,
-                    on_error=lambda e: self._set(getattr(e, "message_vi", "") or type(e).__name__))
+                    on_error=lambda e: self._set(user_message(e, "vi", type(e).__name__)))
 
     def _test_qr(self):
         a = app()
@@ -168,7 +169,7 @@ class MaintenanceScreen(KioskScreen):
             return f"camera OK: {frame.shape[1]}×{frame.shape[0]}, focus {focus:.0f}, brightness {gray.mean():.0f}/255"
 
         self._set("…")
-        a.run_async(work, on_done=self._set, on_error=lambda e: self._set(getattr(e, "message_vi", "") or str(e)))
+        a.run_async(work, on_done=self._set, on_error=lambda e: self._set(user_message(e, "vi", str(e))))
 
     def _log_tail(self):
         path = Path(app().cfg["logging"]["file"] or "")

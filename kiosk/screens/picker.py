@@ -1,7 +1,7 @@
 """Procedure picker: by field (lĩnh vực), by diacritic-insensitive search, or by a procedure QR."""
 from __future__ import annotations
 
-
+from kiosk.errors import user_message
 from kiosk.i18n import pick, tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
@@ -78,7 +78,7 @@ class PickerScreen(KioskScreen):
             proc = parse_procedure(payload.decode("utf-8"))
             flow = app().services.registry.get(proc.flow_id)
         except (PayloadError, UnicodeDecodeError, KeyError, LookupError) as exc:
-            self.status.text = getattr(exc, "message_vi", "") or tr("picker.none", app().lang)
+            self.status.text = user_message(exc, app().lang, tr("picker.none", "vi"), tr("picker.none", "en"))
             self.status.color = theme().danger
             return
         app().start_flow(flow)

@@ -6,6 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 from kivy.uix.progressbar import ProgressBar
 
+from kiosk.errors import user_message
 from kiosk.i18n import tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, theme
@@ -55,10 +56,8 @@ class SubmitScreen(StepScreen):
     def _failed(self, exc):
         # the outbox write itself failed (disk full, broken storage): nothing was filed
         self.sending = False
-        vi = app().lang == "vi"
-        self.error = (getattr(exc, "message_vi" if vi else "message_en", "") or
-                      ("Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy." if vi else
-                       "The kiosk could not store your application. Please tell the staff at the desk."))
+        self.error = user_message(exc, app().lang, "Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy.",
+                                  "The kiosk could not store your application. Please tell the staff at the desk.")
         self.refresh()
 
 
@@ -85,7 +84,7 @@ class ReceiptScreen(StepScreen):
         if out.printed:
             left.add_widget(Text(tr("receipt.printed", lang), role="body"))
         else:
-            left.add_widget(Text(tr("receipt.print_failed", lang, reason=out.print_error), role="body",
+            left.add_widget(Text(tr("receipt.print_failed", lang, reason=user_message(out.print_error, lang)), role="body",
                                  color=theme().danger))
         holder = BoxLayout(orientation="vertical", size_hint_x=0.55)
         holder.add_widget(left)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.errors import user_message
 from kiosk.i18n import pick, tr
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, scroller, theme
@@ -34,7 +35,7 @@ class TicketScreen(KioskScreen):
             if o.printed:
                 body.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
             else:
-                body.add_widget(Text(tr("receipt.print_failed", lang, reason=o.print_error), role="body",
+                body.add_widget(Text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)), role="body",
                                      halign="center", color=theme().danger))
             body.add_widget(BoxLayout())
             body.add_widget(BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye")))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
@@ -39,22 +40,27 @@ class DocumentsScreen(StepScreen):
             return
         self._stop_preview()
         self.add_intro(body)
-        col = Column(spacing=14)
+        col = Column(spacing=28)
         session = app().session
         self.capture_buttons = {}
         for doc, required in self.documents():
             row = Row(spacing=16, height=120)
-            label = pick(doc.name, lang) + ("" if required else "  " + tr("docs.optional", lang))
+            label = pick(doc.name, lang) + ("" if required else " " + tr("docs.optional", lang))
             left = Column(spacing=4, size_hint_x=0.65)
             left.add_widget(Text(label, role="body", bold=True))
             if doc.hint:
                 left.add_widget(Text(pick(doc.hint, lang), role="small", color=theme().muted))
             row.add_widget(left)
+            # a long name wraps over several lines: the row grows with it, so the next paper's
+            # name never slides under this paper's button
+            left.bind(height=lambda w, h, r=row: setattr(r, "height", max(120, h)))
             done = doc.id in session.attachments
             self.capture_buttons[doc.id] = BigButton(("✓ " + tr("docs.done", lang)) if done else tr("docs.capture", lang),
                                      kind="ok" if done else "primary",
                                      on_press=lambda d=doc.id: self._start(d))
-            row.add_widget(self.capture_buttons[doc.id])
+            holder = AnchorLayout(anchor_y="center")
+            holder.add_widget(self.capture_buttons[doc.id])
+            row.add_widget(holder)
             col.add_widget(row)
         body.add_widget(scroller(col))
         if self.message:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk.outbox_errors import OutboxError, OutboxFull, OutboxKeyError
 from kiosk.outbox_key import (FileKeySource, KeySource, _fsync_dir, key_source_from_config,  # noqa: F401
-                              load_or_create_key)
+                              load_or_create_key)  # noqa: F401 - re-exported for callers
 
 log = logging.getLogger(__name__)
 

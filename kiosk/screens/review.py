@@ -31,7 +31,17 @@ def show_value(field, value, lang) -> str:
             return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
         except ValueError:
             return str(value)
+    if field is not None and field.type == "number" and _is_int(value) and abs(int(value)) >= 10000:
+        # 50000000 is hard to read for anyone; Vietnamese groups thousands with dots
+        return f"{int(value):,}".replace(",", "." if lang == "vi" else ",")
     return str(value)
+
+
+def _is_int(value) -> bool:
+    try:
+        return float(value) == int(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 class ReviewScreen(StepScreen):

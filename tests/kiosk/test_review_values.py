@@ -1,0 +1,20 @@
+"""How the review screen shows answers: dates and large amounts the way a Vietnamese reader expects."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+review = pytest.importorskip("kiosk.screens.review")
+
+
+@pytest.mark.parametrize(("ftype", "value", "lang", "shown"), [
+    ("number", 50000000, "vi", "50.000.000"),
+    ("number", "1250000", "en", "1,250,000"),
+    ("number", 2, "vi", "2"),            # small counts stay plain
+    ("number", 2.5, "vi", "2.5"),
+    ("date", "2026-11-01", "vi", "01/11/2026"),
+    ("text", "", "vi", "—"),
+])
+def test_show_value(ftype, value, lang, shown):
+    assert review.show_value(SimpleNamespace(type=ftype), value, lang) == shown

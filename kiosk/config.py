@@ -7,16 +7,14 @@ the file instead of reading a traceback.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
 import re
-import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+from kiosk.secret_hash import hash_secret, verify_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "kiosk.toml"
@@ -268,18 +266,8 @@ _PIN_ITERATIONS = 200_000
 def hash_pin(pin: str, *, salt: bytes | None = None, iterations: int = _PIN_ITERATIONS) -> str:
     if not re.fullmatch(r"\d{4,12}", pin):
         raise ValueError("the PIN must be 4 to 12 digits")
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"pbkdf2_sha256${iterations}${b64(salt)}${b64(digest)}"
+    return hash_secret(pin, iterations=iterations, salt=salt)
 
 
 def verify_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        got = hashlib.pbkdf2_hmac("sha256", pin.encode(), base64.b64decode(salt), int(iterations))
-        return hmac.compare_digest(got, base64.b64decode(digest))
-    except (ValueError, TypeError):
-        return False
+    return verify_secret(pin, stored)

@@ -12,6 +12,7 @@ import json
 import os
 
 from central.app import create_app
+from central.server import settle_process
 from central.service import Central
 
 
@@ -22,4 +23,6 @@ def app_from_env():
         trusted_keys=json.loads(os.environ.get("CENTRAL_TRUSTED_KEYS", "[]")),
         fast_intake=os.environ.get("CENTRAL_FAST_INTAKE", "1") != "0",
     )
-    return create_app(central)
+    app = create_app(central)
+    settle_process()
+    return app

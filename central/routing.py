@@ -109,3 +109,17 @@ def _fallback_add_working_days(day: date, days: int) -> date:
         if working(day):
             days -= 1
     return day
+
+
+def warm(province_code: str = "01") -> None:
+    """Load the unit list and the holiday calendar now rather than on the first dossier."""
+    try:
+        from flows import units  # noqa: PLC0415
+
+        communes = units.communes(province_code)
+        code = communes[0].code if communes else ""
+    except ImportError:
+        code = next(iter(_fallback_units()), "")
+    if code:
+        lookup_commune(code)
+    add_working_days(datetime.now(), 1)

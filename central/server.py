@@ -6,6 +6,7 @@ server has closed its socket, so callers never race the server.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import ssl
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from central import routing
 from central.app import create_app
 from central.service import Central
 
@@ -142,6 +144,18 @@ def stop() -> None:
         _current = None
 
 
+def settle_process() -> None:
+    """Call once in a process that only serves the central system, after the app is built.
+
+    Loads the routing data now (not on the first dossier), then ``gc.freeze()`` moves every object
+    alive so far out of the cyclic collector's sight. Without it each full collection walked the
+    whole heap (FastAPI, SQLAlchemy, psycopg, the 3,321 communes): 6–8 pauses of up to 160 ms in a
+    20 s run at 600 dossiers/s, each one stalling every request of that worker (the p99 tail).
+    Not used for the embedded central, which shares its process with the kiosk app."""
+    routing.warm()
+    gc.freeze()
+
+
 def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, tls: TLSOptions | None = None,
           workers: int = 1, log_level: str = "info") -> None:
     """Foreground server (blocks until Ctrl-C). ``workers`` > 1 runs that many processes
@@ -161,4 +175,5 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
         return
     config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level, access_log=False,
                             lifespan="off", **tls_kw)
+    settle_process()
     uvicorn.Server(config).run()

@@ -35,3 +35,18 @@ def test_serve_registers_the_configured_kiosk_and_accepts_its_dossiers(tmp_path,
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_settle_process_loads_routing_data_and_freezes_the_heap():
+    import gc
+
+    from central import routing
+    from central.server import settle_process
+
+    routing.lookup_commune.cache_clear()
+    try:
+        settle_process()
+        assert gc.get_freeze_count() > 10_000  # FastAPI, SQLAlchemy and the unit list, out of the collector's way
+        assert routing.lookup_commune.cache_info().currsize >= 1
+    finally:
+        gc.unfreeze()  # the test process goes on allocating: give its objects back to the collector

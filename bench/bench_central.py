@@ -221,8 +221,9 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def start_server(database, workers, port, fast_intake=True):
-    env = {**os.environ, "CENTRAL_DATABASE": database, "PYTHONPATH": str(ROOT), "CENTRAL_FAST_INTAKE": "1" if fast_intake else "0"}
+def start_server(database, workers, port, fast_intake=True, freeze=True):
+    env = {**os.environ, "CENTRAL_DATABASE": database, "PYTHONPATH": str(ROOT), "CENTRAL_FAST_INTAKE": "1" if fast_intake else "0",
+           "CENTRAL_GC_FREEZE": "1" if freeze else "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "central.asgi:app_from_env", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
@@ -262,21 +263,21 @@ def prepare_one(database, kiosk_id):
     central.engine.dispose()
 
 
-# (database, server workers, kiosks, intake path, load generator). "sqlalchemy" + "requests" is the
-# configuration measured before central.pg_intake and the raw-socket generator existed; every
-# run measures it again next to the new one, so the ratio compares like with like on a noisy machine.
+# (database, server workers, kiosks, intake path, load generator, heap frozen). "sqlalchemy" +
+# "requests" without the frozen heap is the code as it was before this tuning; every run measures
+# it again next to the new one, so the ratio compares like with like on a noisy machine.
 CONFIGS = [
-    ("sqlite", 1, 16, "sqlalchemy", "requests"),
-    ("sqlite", 1, 16, "sqlalchemy", "raw"),
-    ("postgresql", 1, 16, "sqlalchemy", "requests"),
-    ("postgresql", 2, 16, "sqlalchemy", "requests"),
-    ("postgresql", 2, 16, "sqlalchemy", "raw"),
-    ("postgresql", 2, 16, "pg_intake", "requests"),
-    ("postgresql", 1, 16, "pg_intake", "raw"),
-    ("postgresql", 2, 16, "pg_intake", "raw"),
-    ("postgresql", 2, 32, "pg_intake", "raw"),
+    ("sqlite", 1, 16, "sqlalchemy", "requests", False),
+    ("sqlite", 1, 16, "sqlalchemy", "raw", True),
+    ("postgresql", 1, 16, "sqlalchemy", "requests", False),
+    ("postgresql", 2, 16, "sqlalchemy", "requests", False),
+    ("postgresql", 2, 16, "sqlalchemy", "raw", True),
+    ("postgresql", 2, 16, "pg_intake", "requests", True),
+    ("postgresql", 1, 16, "pg_intake", "raw", True),
+    ("postgresql", 2, 16, "pg_intake", "raw", True),
+    ("postgresql", 2, 32, "pg_intake", "raw", True),
 ]
-QUICK = [("postgresql", 2, 16, "sqlalchemy", "requests"), ("postgresql", 2, 16, "pg_intake", "raw")]
+QUICK = [("postgresql", 2, 16, "sqlalchemy", "requests", False), ("postgresql", 2, 16, "pg_intake", "raw", True)]
 
 
 def postmaster_pid(pg) -> int | None:
@@ -304,14 +305,14 @@ def main(argv=None) -> int:
     runs: dict[tuple, list] = {cfg: [] for cfg in configs}
     try:
         for i, cfg in [(i, c) for _ in range(args.repeat) for i, c in enumerate(configs)]:
-            engine, workers, n, intake, client = cfg
+            engine, workers, n, intake, client, freeze = cfg
             if engine == "postgresql" and pg is None:
                 continue
             tmp = tempfile.mkdtemp(prefix="bench-central-")
             database = f"{tmp}/central.sqlite3" if engine == "sqlite" else pg.fresh_database(f"bench_{i}_{len(runs[cfg])}")
             prepare(database, n)
             port = free_port()
-            server = start_server(database, workers, port, fast_intake=intake == "pg_intake")
+            server = start_server(database, workers, port, fast_intake=intake == "pg_intake", freeze=freeze)
             try:
                 m = run_load(f"http://127.0.0.1:{port}", n, args.seconds, communes, server.pid, client,
                              postmaster_pid(pg) if engine == "postgresql" else None)
@@ -379,20 +380,23 @@ def write(rows, args):
         "- **client** `requests`: one thread and `requests.Session` per kiosk (what `kiosk.client` uses). `raw`: one "
         "coroutine per kiosk writing the same two HTTP/1.1 requests on a keep-alive socket (uvloop), so the generator "
         "takes less of the shared CPU.",
+        "- **frozen heap**: `central.server.settle_process` (routing data loaded at start, then `gc.freeze()`); without it "
+        "each full garbage collection walked the whole heap, pausing the worker for up to ~160 ms.",
         "- CPU columns are CPU milliseconds per dossier over the measured window: the uvicorn process(es), the load "
         "generator, PostgreSQL's postmaster and backends, and the whole machine (all processes, other jobs included; "
         "2 cores = 2000 ms per second).",
         f"- The list ran {args.repeat}× in turn (old and new side by side each time, fresh database each run); a row "
         "shows the run with the median rate, and every run's rate in the last column.",
         "",
-        "| database | server workers | kiosks | intake | client | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU | generator CPU | PostgreSQL CPU | machine CPU | machine busy (cores) | dossiers/s, each run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| database | server workers | kiosks | intake | client | frozen heap | dossiers | dossiers/s | p50 ms (PUT+POST) | p99 ms (PUT+POST) | p50 ms (POST) | p99 ms (POST) | errors | server CPU | generator CPU | PostgreSQL CPU | machine CPU | machine busy (cores) | dossiers/s, each run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (engine, w, n, intake, client), row, reason in rows:
+    for (engine, w, n, intake, client, freeze), row, reason in rows:
+        fr = "yes" if freeze else "no"
         if row is None:
-            lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | skipped: {reason} | | | | | | | | | | | | |")
+            lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | {fr} | skipped: {reason} | | | | | | | | | | | | |")
             continue
-        lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | {row['n']} | {row['rate']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
+        lines.append(f"| {engine} | {w} | {n} | {intake} | {client} | {fr} | {row['n']} | {row['rate']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
                      f"{row['post_p50']:.1f} | {row['post_p99']:.1f} | {row['errors']} | {_ms(row['server_cpu_ms'])} | "
                      f"{_ms(row['gen_cpu_ms'])} | {_ms(row['pg_cpu_ms'])} | {_ms(row['busy_ms'])} | {row['busy_cores']:.2f} | {' / '.join(f'{r:.0f}' for r in row['all_rates'])} |")
 
@@ -400,11 +404,11 @@ def write(rows, args):
         rated = [(cfg, r) for cfg, r, _ in rows if r and pred(cfg)]
         return max(rated, key=lambda cr: cr[1]["rate"], default=(None, None))
 
-    old_cfg, old = best(lambda c: c[0] == "postgresql" and c[3] == "sqlalchemy" and c[4] == "requests")
-    new_cfg, new = best(lambda c: c[0] == "postgresql" and c[3] == "pg_intake" and c[4] == "raw")
+    old_cfg, old = best(lambda c: c[0] == "postgresql" and c[3] == "sqlalchemy" and c[4] == "requests" and not c[5])
+    new_cfg, new = best(lambda c: c[0] == "postgresql" and c[3] == "pg_intake" and c[4] == "raw" and c[5])
     if old and new:
-        lines += ["", f"New / old on PostgreSQL in this run (median runs of the fastest `pg_intake`+`raw` and the fastest "
-                      f"`sqlalchemy`+`requests` configuration): "
+        lines += ["", f"New / old on PostgreSQL in this run (median runs of the fastest `pg_intake`+`raw`+frozen and the "
+                      f"fastest `sqlalchemy`+`requests` configuration, i.e. the code before this tuning): "
                       f"{new['rate'] / old['rate']:.2f}× the throughput ({new['rate']:.0f} vs {old['rate']:.0f} dossiers/s), "
                       f"p99 {new['p99']:.0f} vs {old['p99']:.0f} ms, server CPU {new['server_cpu_ms']:.2f} vs "
                       f"{old['server_cpu_ms']:.2f} ms per dossier."]
@@ -413,7 +417,7 @@ def write(rows, args):
     if goal:
         lines += ["", f"Goal (≥ 500 dossiers/s on PostgreSQL with p99 < 200 ms): **{'met' if meeting else 'not met'}** — "
                       f"{'best configuration meeting it' if meeting else 'fastest PostgreSQL configuration'}: "
-                      f"{goal_cfg[1]} worker(s), {goal_cfg[2]} kiosks, {goal_cfg[3]} + {goal_cfg[4]}: median run "
+                      f"{goal_cfg[1]} worker(s), {goal_cfg[2]} kiosks, {goal_cfg[3]} + {goal_cfg[4]}{' + frozen heap' if goal_cfg[5] else ''}: median run "
                       f"{goal['rate']:.0f} dossiers/s, p99 {goal['p99']:.0f} ms (runs: "
                       f"{' / '.join(f'{r:.0f}' for r in goal['all_rates'])} dossiers/s)."]
     if new:

@@ -2,6 +2,7 @@
 
     CENTRAL_DATABASE=postgresql://… uvicorn --factory central.asgi:app_from_env --workers 2
 
+``CENTRAL_GC_FREEZE=0`` skips ``central.server.settle_process`` (the benchmark's "before" rows).
 ``CENTRAL_FAST_INTAKE=0`` keeps PostgreSQL on the SQLAlchemy intake path (``central.pg_intake`` otherwise).
 Each worker process opens its own engine; the database (SQLite WAL or PostgreSQL) is what they
 share, so a dossier is still stored exactly once whichever worker answers.
@@ -24,5 +25,6 @@ def app_from_env():
         fast_intake=os.environ.get("CENTRAL_FAST_INTAKE", "1") != "0",
     )
     app = create_app(central)
-    settle_process()
+    if os.environ.get("CENTRAL_GC_FREEZE", "1") != "0":
+        settle_process()
     return app

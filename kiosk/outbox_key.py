@@ -198,6 +198,16 @@ class KeyringTimeout(Exception):
     pass
 
 
+def session_bus_address() -> str | None:
+    """``DBUS_SESSION_BUS_ADDRESS``, else the user's bus socket ``$XDG_RUNTIME_DIR/bus`` (or
+    ``/run/user/<uid>/bus``) where systemd's user manager puts it, as sd-bus and GDBus look for it:
+    a system unit running as the kiosk user then needs no extra environment."""
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return os.environ["DBUS_SESSION_BUS_ADDRESS"]
+    sock = Path(os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}") / "bus"
+    return f"unix:path={sock}" if sock.is_socket() else None
+
+
 def _with_timeout(fn: Callable[[], Any], timeout_s: float) -> Any:
     """Run ``fn`` in a daemon thread: a D-Bus call to a hung daemon blocks with no timeout of its own."""
     box: dict[str, Any] = {}
@@ -245,6 +255,9 @@ class KeyringKeySource:
     def _call(self, op: str, fn: Callable[[Any], Any]) -> Any:
         from keyring.errors import KeyringError, KeyringLocked
 
+        address = session_bus_address()
+        if address and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            os.environ["DBUS_SESSION_BUS_ADDRESS"] = address  # jeepney reads only the variable
         try:
             return _with_timeout(lambda: fn(_secret_service_backend()), self.timeout_s)
         except KeyringLocked:
@@ -256,7 +269,8 @@ class KeyringKeySource:
         except Exception as exc:  # secretstorage / jeepney errors have no common base worth naming
             reason = f"the keyring failed ({type(exc).__name__}: {exc})"
         raise OutboxKeyError(f"{self.describe()}: cannot {op} the outbox key: {reason}. "
-                             "Check DBUS_SESSION_BUS_ADDRESS and that gnome-keyring-daemon runs unlocked "
+                             "Check the session bus (DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus) and that "
+                             "gnome-keyring-daemon runs unlocked "
                              "(docs/central.md, 'The outbox key'); do not delete anything.", _VI_KEYRING_DOWN)
 
     def _get(self) -> str | None:

@@ -62,7 +62,7 @@ class SecretServiceSession:
         for d in (self.home, self.runtime):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700)
-        self.address = f"unix:path={root / 'bus'}"
+        self.address = f"unix:path={self.runtime / 'bus'}"  # where systemd's user manager puts it
         self.env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         self.env.update(HOME=str(self.home), XDG_RUNTIME_DIR=str(self.runtime),
                         XDG_DATA_HOME=str(self.home / ".local" / "share"),
@@ -73,7 +73,7 @@ class SecretServiceSession:
 
     def start_bus(self):
         conf = self.root / "bus.conf"
-        conf.write_text(_BUS_CONFIG.format(sock=self.root / "bus"), encoding="utf-8")
+        conf.write_text(_BUS_CONFIG.format(sock=self.runtime / "bus"), encoding="utf-8")
         self.bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nosyslog",
                                      "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                     env=self.env)
@@ -302,7 +302,8 @@ def test_unreachable_keyring_is_an_error_with_no_fallback_to_the_file(tmp_path, 
     secret_service.stop_keyring()  # the bus answers, the Secret Service is gone
     with pytest.raises(OutboxKeyError, match="unreachable|failed"):
         Outbox(path, source(tmp_path))
-    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")  # no session bus at all (unit without the environment)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")  # no session bus at all
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "empty-runtime"))
     with pytest.raises(OutboxKeyError):
         Outbox(path, source(tmp_path))
     assert not list(tmp_path.glob("*.key"))
@@ -441,3 +442,12 @@ def test_kiosk_sync_and_outbox_status_report_a_locked_keyring_without_a_tracebac
     assert main(["--config", str(conf), "outbox", "status"]) == 1
     err = capsys.readouterr().err
     assert "locked" in err and "Traceback" not in err
+
+
+def test_the_bus_is_found_in_the_runtime_dir_without_the_environment_variable(tmp_path, secret_service, monkeypatch):
+    """A system unit running as the kiosk user has XDG_RUNTIME_DIR (or /run/user/<uid>) but no
+    DBUS_SESSION_BUS_ADDRESS: the key is still found on the user's bus there."""
+    path, uid = filled_outbox(tmp_path, source(tmp_path))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    with Outbox(path, source(tmp_path)) as box:
+        assert box.get(uid).dossier is not None

@@ -15,7 +15,9 @@ walks the tree (there is no ``eval``). Grammar::
 Functions: ``age(x)`` whole years from date ``x`` to today; ``days_since(x)``; ``len(x)``;
 ``is_set(x)``; ``first_word(x)`` / ``last_words(x)`` (surname / given names of a full name);
 ``year(x)``; ``commune_of(address)`` (the address without its street);
-``choose(condition, a, b)`` is ``a`` when the condition holds, else ``b`` (for prefills).
+``choose(condition, a, b)`` is ``a`` when the condition holds, else ``b`` (for prefills);
+``id_matches(id, birth_date, sex)`` is false only when a 12-digit personal ID number contradicts
+the birth date or sex given (flows.id_number).
 Strings compared with dates are read as ISO dates (``child_birth_date < '2025-07-01'``). A
 comparison that does not make sense at run time (a missing answer compared with ``<``) is false,
 never an exception: a citizen must not see a crash because an answer is still empty.
@@ -41,7 +43,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
-FUNCTIONS = {"choose": 3, "year": 1, "commune_of": 1, "age": 1, "days_since": 1, "len": 1, "is_set": 1, "first_word": 1, "last_words": 1}
+FUNCTIONS = {"choose": 3, "id_matches": 3, "year": 1, "commune_of": 1, "age": 1, "days_since": 1, "len": 1, "is_set": 1, "first_word": 1, "last_words": 1}
 APPLICANT_ATTRIBUTES = {
     "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
     "home_town", "residence", "issue_date", "expiry_date", "father_name", "mother_name",
@@ -276,6 +278,10 @@ def _age(v, today: date):
 def _call(name, args, today):
     if name == "choose":
         return args[1] if args[0] else args[2]
+    if name == "id_matches":
+        from flows.id_number import id_matches
+
+        return id_matches(*args)
     (x,) = args
     if name == "age":
         return _age(x, today)

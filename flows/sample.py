@@ -58,7 +58,18 @@ def candidates(field: Field, engine: FlowEngine) -> list[Any]:
     if t == "email":
         return ["cong.dan@example.vn"]
     if t == "id_number":
-        return ["001190000001"]
+        # a number whose sex/century digit and birth year agree with a date already answered
+        # (flows.id_number), else a plain well-formed one
+        from flows.id_number import sample_id
+
+        years = []
+        for fid, value in engine.answers.items():
+            other = engine.flow.fields.get(fid)
+            if other is not None and other.type == "date" and value:
+                year = int(str(value)[:4])
+                if year not in years:
+                    years.append(year)
+        return [sample_id(y, sex) for y in years for sex in ("male", "female")] + ["001190000001"]
     if t == "address":
         return [{"province_code": "01", "commune_code": "00004", "street": "Số 1 phố Kim Mã"}]
     return []

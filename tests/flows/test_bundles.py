@@ -6,16 +6,16 @@ import base64
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import datetime, timezone
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from flows_testdata import DEFINITIONS
 
 from flows import bundles
 from flows.bundles import BundleError, BundleStore, build_bundle, sign, verify_bundle
-
-from flows_testdata import DEFINITIONS
 
 FLOWS = sorted(DEFINITIONS.glob("*.yaml"))
 
@@ -56,10 +56,18 @@ def resign(ents, key=KEY):
     return rezip(ents)
 
 
-def bumped(tmp_path, flow="khai-sinh", version=2, extra=""):
+def shipped_version(flow="khai-sinh") -> int:
+    src = (DEFINITIONS / f"{flow}.yaml").read_text(encoding="utf-8")
+    return int(re.search(r"^version: (\d+)$", src, re.M).group(1))
+
+
+SHIPPED = shipped_version()
+
+
+def bumped(tmp_path, flow="khai-sinh", version=SHIPPED + 1, extra=""):
     """A copy of a shipped flow with another version (and optionally other content)."""
     src = (DEFINITIONS / f"{flow}.yaml").read_text(encoding="utf-8")
-    text = src.replace("\nversion: 1\n", f"\nversion: {version}\n") + extra
+    text = src.replace(f"\nversion: {shipped_version(flow)}\n", f"\nversion: {version}\n") + extra
     p = tmp_path / f"v{version}{len(extra)}" / f"{flow}.yaml"
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text, encoding="utf-8")
@@ -165,7 +173,7 @@ def test_signed_media_traversal_refused():
 def test_same_id_and_version_with_other_content_refused(tmp_path):
     v1 = verify_bundle(signed(), [PUB])
     known = {(f["id"], f["version"]): f["sha256"] for f in v1.flows}
-    changed = bumped(tmp_path, version=1, extra="# changed\n")
+    changed = bumped(tmp_path, version=SHIPPED, extra="# changed\n")
     with pytest.raises(BundleError, match="already published with other content"):
         verify_bundle(signed([changed]), [PUB], known)
 
@@ -187,17 +195,17 @@ def test_stage_activate_rollback(store, tmp_path):
     i1 = store.stage(b1)
     assert store.current() is None  # staged is not running
     assert store.activate_pending().bundle_id == i1.bundle_id
-    assert store.registry().get("khai-sinh").version == 1
-    v2 = bumped(tmp_path, version=2, extra="# v2\n")
+    assert store.registry().get("khai-sinh").version == SHIPPED
+    v2 = bumped(tmp_path, version=SHIPPED + 1, extra="# v2\n")
     others = [p for p in FLOWS if p.name != "khai-sinh.yaml"]
     i2 = store.stage(signed([v2, *others], hour=2))
     assert _running(store) == i1.bundle_id
     store.activate_pending()
-    assert store.registry().get("khai-sinh").version == 2
+    assert store.registry().get("khai-sinh").version == SHIPPED + 1
     st = store.status()
     assert st["current"]["bundle_id"] == i2.bundle_id and st["previous"]["bundle_id"] == i1.bundle_id
     assert store.rollback().bundle_id == i1.bundle_id
-    assert store.registry().get("khai-sinh").version == 1
+    assert store.registry().get("khai-sinh").version == SHIPPED
     with pytest.raises(BundleError, match="no previous bundle"):
         store.rollback()
     # the rolled-back bundle is not picked up again by itself
@@ -232,10 +240,10 @@ def test_hostile_bundles_leave_the_running_bundle_untouched(store, tmp_path):
 
 
 def test_older_flow_version_replay_refused(store, tmp_path):
-    store.stage(signed([bumped(tmp_path, version=3)], hour=1))
+    store.stage(signed([bumped(tmp_path, version=SHIPPED + 2)], hour=1))
     store.activate_pending()
-    with pytest.raises(BundleError, match="older than version 3"):
-        store.stage(signed([bumped(tmp_path, version=2)], hour=2))
+    with pytest.raises(BundleError, match=f"older than version {SHIPPED + 2}"):
+        store.stage(signed([bumped(tmp_path, version=SHIPPED + 1)], hour=2))
 
 
 def test_files_changed_on_disk_are_refused(store):
@@ -249,17 +257,18 @@ def test_files_changed_on_disk_are_refused(store):
 
 
 def test_a_running_engine_keeps_its_flow_across_a_switch(store, tmp_path):
-    import flows
     from datetime import date
+
+    import flows
 
     store.stage(signed(hour=1))
     store.activate_pending()
     flow = store.registry().get("khai-sinh")
     engine = flows.FlowEngine(flow, today=date(2026, 11, 23))
-    store.stage(signed([bumped(tmp_path, version=2, extra="# v2\n")], hour=2))
+    store.stage(signed([bumped(tmp_path, version=SHIPPED + 1, extra="# v2\n")], hour=2))
     store.activate_pending()
-    assert engine.flow.version == 1 and engine.flow is flow
-    assert store.registry().get("khai-sinh").version == 2
+    assert engine.flow.version == SHIPPED and engine.flow is flow
+    assert store.registry().get("khai-sinh").version == SHIPPED + 1
 
 
 # --- through a real central system --------------------------------------------------------
@@ -292,11 +301,11 @@ def test_publish_to_central_and_pick_up(tmp_path):
             assert info is not None and _running(store) is None
             assert store.activate_pending().bundle_id == info.bundle_id
             assert fetch_and_stage(url, store, http) is None  # already running
-            v2 = signed([bumped(tmp_path, version=2, extra="# v2\n")], hour=2)
+            v2 = signed([bumped(tmp_path, version=SHIPPED + 1, extra="# v2\n")], hour=2)
             assert http.post(f"{url}/api/v1/flows/bundles", data=v2, headers=admin, timeout=30).status_code == 201
             info2 = fetch_and_stage(url, store, http)
             store.activate_pending()
-            assert _running(store) == info2.bundle_id and store.registry().get("khai-sinh").version == 2
+            assert _running(store) == info2.bundle_id and store.registry().get("khai-sinh").version == SHIPPED + 1
             assert store.rollback().bundle_id == info.bundle_id
             assert fetch_and_stage(url, store, http) is None  # a rolled-back bundle stays rolled back
     finally:

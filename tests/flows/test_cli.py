@@ -4,12 +4,12 @@ real central system."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
+from flows_testdata import DEFINITIONS, MINIMAL, dump
 
 from kiosk.cli import main
-
-from flows_testdata import DEFINITIONS, MINIMAL, dump
 
 
 def test_validate_exit_codes(tmp_path, capsys):
@@ -66,12 +66,13 @@ def test_admin_round_on_a_kiosk(tmp_path, capsys):
     assert main(["--config", cfg, "flows", "status"]) == 0
     st = json.loads(capsys.readouterr().out)
     first = st["current"]["bundle_id"]
-    assert "khai-sinh v1" in st["current"]["flows"] and st["previous"] is None
+    shipped = int(re.search(r"^version: (\d+)$", (DEFINITIONS / "khai-sinh.yaml").read_text(encoding="utf-8"), re.M).group(1))
+    assert f"khai-sinh v{shipped}" in st["current"]["flows"] and st["previous"] is None
     # a second version of one flow
     src = tmp_path / "src"
     shutil.copytree(DEFINITIONS, src)
     f = src / "khai-sinh.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace("\nversion: 1\n", "\nversion: 2\n"), encoding="utf-8")
+    f.write_text(f.read_text(encoding="utf-8").replace(f"\nversion: {shipped}\n", f"\nversion: {shipped + 1}\n"), encoding="utf-8")
     b2 = tmp_path / "b2.zip"
     assert main(["--config", cfg, "flows", "bundle", str(src), "--out", str(b2)]) == 0
     assert main(["--config", cfg, "flows", "sign", str(b2), "--key", str(key)]) == 0
@@ -80,7 +81,7 @@ def test_admin_round_on_a_kiosk(tmp_path, capsys):
     capsys.readouterr()
     main(["--config", cfg, "flows", "status"])
     st = json.loads(capsys.readouterr().out)
-    assert "khai-sinh v2" in st["current"]["flows"] and st["previous"]["bundle_id"] == first
+    assert f"khai-sinh v{shipped + 1}" in st["current"]["flows"] and st["previous"]["bundle_id"] == first
     assert main(["--config", cfg, "flows", "rollback"]) == 0
     capsys.readouterr()
     main(["--config", cfg, "flows", "status"])

@@ -41,6 +41,10 @@ def prepare_kivy_env(kivy_home: str | os.PathLike | None = None, *, want_xvfb: b
     KivyConfig.set("graphics", "height", str(size[1]))
     KivyConfig.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     KivyConfig.set("graphics", "resizable", "0")
+    # Kivy asks for 2× MSAA by default. With Mesa's software GL that is ~70 MB of extra window
+    # buffers in RAM (measured: 217 → 138 MB for a bare window) and it smooths nothing the kiosk
+    # draws: axis-aligned boxes and text textures are identical, modal corners move by a pixel.
+    KivyConfig.set("graphics", "multisamples", "0")
     KivyConfig.set("kivy", "exit_on_escape", "0")
     KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
     return how

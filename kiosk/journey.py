@@ -59,7 +59,7 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool) -> JourneyResult:
     d.wait_screen("picker")
     _shot(d, res, "picker", shoot)
     flow = app.services.registry.get(flow_id)
-    d.tap(flow.name["vi"])
+    d.tap(flow.name[app.lang])
     chip_typed_mark = None
     for _ in range(40):
         d.pump(2)
@@ -72,7 +72,7 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool) -> JourneyResult:
         elif name == "step-identify":
             if not app.session.applicant:
                 _shot(d, res, label, shoot)
-                d.tap("[Mô phỏng]")
+                d.tap(_t(app, "identify.sim"), exact=True)
                 d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
                 chip_typed_mark = d.typed
             _shot(d, res, label + "-done", shoot)

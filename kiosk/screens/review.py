@@ -54,6 +54,8 @@ class ReviewScreen(StepScreen):
         for key, labels in APPLICANT_LABELS.items():
             v = a.session.applicant.get(key)
             if v:
+                if key == "sex" and lang != "vi":  # the chip says "Nam" / "Nữ"
+                    v = {"Nam": "Male", "Nữ": "Female"}.get(v, v)
                 col.add_widget(_line(labels[0 if lang == "vi" else 1], show_value(None, v, lang)))
         for step in engine.flow.steps:
             if step.kind != "form":

@@ -30,7 +30,8 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-def start_keyring(tmp: Path) -> list[subprocess.Popen]:
+def start_keyring(tmp: Path, procs: list[subprocess.Popen]) -> None:
+    """Start the bus and the keyring daemon, appending them to ``procs`` (the caller stops them)."""
     home, run = tmp / "home", tmp / "run"
     for d in (home, run):
         d.mkdir(mode=0o700)
@@ -39,9 +40,11 @@ def start_keyring(tmp: Path) -> list[subprocess.Popen]:
                       DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp / 'bus'}")
     bus = subprocess.Popen(["dbus-daemon", f"--config-file={tmp / 'bus.conf'}", "--nofork", "--print-address=1"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    procs.append(bus)
     bus.stdout.readline()
     gk = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.insert(0, gk)
     gk.stdin.write(b"bench-password")
     gk.stdin.close()
     from kiosk.outbox_key import KeyringKeySource
@@ -51,7 +54,6 @@ def start_keyring(tmp: Path) -> list[subprocess.Popen]:
         if time.monotonic() > deadline:
             raise SystemExit("gnome-keyring-daemon did not come up")
         time.sleep(0.05)
-    return [gk, bus]
 
 
 def timings(fn, n: int) -> tuple[float, float]:
@@ -77,8 +79,9 @@ def main() -> int:
     from kiosk.outbox_key import FileKeySource, KeyringKeySource
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-outbox-key-"))
-    procs = start_keyring(tmp)
+    procs: list[subprocess.Popen] = []
     try:
+        start_keyring(tmp, procs)
         file_src = FileKeySource(tmp / "file" / "o.key")
         ring_src = KeyringKeySource("kiosk-outbox-bench", "outbox-key", lock_file=tmp / "ring" / "o.keylock")
         rows = []

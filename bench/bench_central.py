@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -404,8 +403,8 @@ def write(rows, args):
         rated = [(cfg, r) for cfg, r, _ in rows if r and pred(cfg)]
         return max(rated, key=lambda cr: cr[1]["rate"], default=(None, None))
 
-    old_cfg, old = best(lambda c: c[0] == "postgresql" and c[3] == "sqlalchemy" and c[4] == "requests" and not c[5])
-    new_cfg, new = best(lambda c: c[0] == "postgresql" and c[3] == "pg_intake" and c[4] == "raw" and c[5])
+    _, old = best(lambda c: c[0] == "postgresql" and c[3] == "sqlalchemy" and c[4] == "requests" and not c[5])
+    _, new = best(lambda c: c[0] == "postgresql" and c[3] == "pg_intake" and c[4] == "raw" and c[5])
     if old and new:
         lines += ["", f"New / old on PostgreSQL in this run (median runs of the fastest `pg_intake`+`raw`+frozen and the "
                       f"fastest `sqlalchemy`+`requests` configuration, i.e. the code before this tuning): "

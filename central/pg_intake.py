@@ -148,7 +148,7 @@ class _Pool:
 def _finish(conn) -> None:
     try:  # synchronous close: the pool may be closed after its event loop has stopped
         conn.pgconn.finish()
-    except Exception:  # noqa: BLE001 — already closed is fine
+    except Exception:  # noqa: BLE001, S110 — already closed is fine
         pass
 
 

@@ -65,7 +65,7 @@ def test_both_paths_answer_alike_on_one_database(pg_database):
     try:
         assert fast.central.pg is not None and slow.central.pg is None
         d1, f1 = sample_dossier(attachments=2)
-        first_sha = sorted(f1)[0]
+        first_sha = min(f1)
         upload(fast.url, {first_sha: f1[first_sha]})
         refusals = [submit(s.url, d1) for s in (fast, slow)]
         assert [r.status_code for r in refusals] == [409, 409]

@@ -61,6 +61,7 @@ class KioskApp(App):
 
     def __init__(self, cfg: Config, services: KioskServices | None = None, **kw):
         super().__init__(**kw)
+        fix_mmap_threshold()
         self.cfg = cfg
         self.services = services or KioskServices(cfg)
         self.session = Session(lang=cfg["kiosk"]["language"])
@@ -368,6 +369,26 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to trim
         pass
+
+
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, kept fixed
+
+
+def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Keep glibc from moving its mmap threshold.
+
+    glibc raises the threshold to the size of any large block it frees (up to 32 MB). Camera
+    frames and image arrays are such blocks, so after the first one every later buffer of a few MB
+    lands in the heap, and the heap stays as high as its highest moment. Fixed, large buffers keep
+    mappings of their own and go back to the OS the moment they are freed. bench_ui measures it
+    against the moving threshold: lower at home and at the peak; after a visit, no difference.
+    Returns False where there is no glibc."""
+    import ctypes
+
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(-3, threshold))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 def register_fonts() -> None:

@@ -7,12 +7,11 @@ staff at a glance which commune's desk owns it. The sequence widens past 9999 in
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
+
+from kiosk.secret_hash import hash_secret, verify_secret
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 
@@ -52,18 +51,8 @@ _KIOSK_ITER = 60_000
 
 
 def hash_kiosk_secret(secret: str, *, salt: bytes | None = None, iterations: int = _KIOSK_ITER) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"pbkdf2_sha256${iterations}${b64(salt)}${b64(digest)}"
+    return hash_secret(secret, iterations=iterations, salt=salt)
 
 
 def verify_kiosk_secret(secret: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        got = hashlib.pbkdf2_hmac("sha256", secret.encode(), base64.b64decode(salt), int(iterations))
-        return hmac.compare_digest(got, base64.b64decode(digest))
-    except (ValueError, TypeError):
-        return False
+    return verify_secret(secret, stored)

@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from kiosk.errors import BilingualError
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -20,10 +22,10 @@ class Unit:
     name: str
 
 
-class RoutingError(ValueError):
+class RoutingError(BilingualError, ValueError):
     def __init__(self, error: str, message_vi: str, message_en: str):
-        super().__init__(message_en)
-        self.error, self.message_vi, self.message_en = error, message_vi, message_en
+        super().__init__(message_en, message_vi, code=error)
+        self.error = error
 
 
 def _field(obj, *names):

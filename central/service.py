@@ -22,7 +22,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from central import codes, routing
-from central.db import attachments, bundles, dossiers, kiosks, make_engine, next_counter, status_events, write_tx
+from central.db import (
+    attachments,
+    bundles,
+    dossiers,
+    kiosks,
+    make_engine,
+    next_counter,
+    status_events,
+    write_tx,
+)
+from kiosk.errors import BilingualError, user_message
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +42,12 @@ MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SHA256_HEX = set("0123456789abcdef")
 
 
-class CentralError(Exception):
+class CentralError(BilingualError):
     """A refusal with a status code, a machine-readable reason and a message for people."""
 
     def __init__(self, status: int, error: str, message_vi: str, message_en: str, **extra: Any):
-        super().__init__(message_en)
-        self.status, self.error = status, error
-        self.message_vi, self.message_en, self.extra = message_vi, message_en, extra
+        super().__init__(message_en, message_vi, code=error)
+        self.status, self.error, self.extra = status, error, extra
 
     def body(self) -> dict[str, Any]:
         extra = dict(self.extra)
@@ -412,7 +421,7 @@ class Central:
         try:
             verify_bundle(data, list(self.trusted_keys), known)
         except Exception as exc:  # BundleError and anything a malformed zip raises
-            raise CentralError(422, "bad_bundle", getattr(exc, "message_vi", None) or "Gói quy trình không hợp lệ hoặc sai chữ ký.",
+            raise CentralError(422, "bad_bundle", user_message(exc, "vi", "Gói quy trình không hợp lệ hoặc sai chữ ký."),
                                f"bundle refused: {exc}") from None
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -165,6 +165,7 @@ class KioskApp(App):
     def end_session(self, to: str = "home") -> None:
         """Wipe the visit and go home. Called by goodbye, the idle timeout and 'start over'."""
         self.close_idle_warning()
+        self.close_panels()
         self.focus_field(None)
         self.session.wipe()
         for screen in self.sm.screens:  # what one visitor typed (a search, a code) is not shown to the next
@@ -176,6 +177,15 @@ class KioskApp(App):
         self.services.between_sessions()
         self.go(to)
         Clock.schedule_once(lambda *_: release_memory(), 0.5)  # after the home screen is drawn
+
+    def close_panels(self) -> None:
+        """Close any panel still open over the screen (help video, calendar, address picker):
+        the next visitor must not find the last one's address in it, nor its video still playing."""
+        from kivy.uix.modalview import ModalView
+
+        for w in list(Window.children):
+            if isinstance(w, ModalView):
+                w.dismiss(force=True, animation=False)
 
     def show_error(self) -> None:
         self.go("error")

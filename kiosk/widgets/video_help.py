@@ -74,8 +74,12 @@ class VideoHelp(ModalView):
             self.video.state = "play"
 
     def close(self):
+        self.dismiss()
+
+    def on_dismiss(self):
+        # however the panel goes (its button, or the visit ending under it), the player and its
+        # frame texture go too: ffpyplayer keeps decoding threads and a texture per open clip
         if self.video is not None:
             self.video.state = "stop"
             self.video.unload()
             Clock.unschedule(self._update_caption)
-        self.dismiss()

@@ -7,7 +7,8 @@ says the outbox holds no ciphertext yet (``load(create=True)``); otherwise a mis
 :class:`OutboxKeyError` that tells the technician to restore it.
 
 The keyring source is the Secret Service (gnome-keyring-daemon on the user's D-Bus session bus)
-through the ``keyring`` library. It never asks to unlock: on a kiosk nobody could answer a
+through secretstorage, on one D-Bus connection per process (see :class:`_SecretService`), with
+the ``keyring`` library's item attributes. It never asks to unlock: on a kiosk nobody could answer a
 password dialog (or a citizen would see it), so a locked keyring is an error for a technician,
 and every call has a timeout so a hung daemon cannot freeze the kiosk's start.
 
@@ -21,6 +22,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,37 +163,76 @@ class FileKeySource:
 
 
 # --- system keyring (Secret Service) -----------------------------------------------------------
-def _secret_service_backend():
-    """The ``keyring`` Secret Service backend, changed only so it never shows an unlock prompt."""
-    import secretstorage
-    from keyring.backends import SecretService
-    from keyring.errors import InitError, KeyringLocked
-    from secretstorage.exceptions import SecretStorageException
+class KeyringLocked(Exception):
+    pass
 
-    class NoPromptSecretService(SecretService.Keyring):
-        def get_preferred_collection(self):
-            bus = secretstorage.dbus_init()
-            try:
-                # the default alias only: secretstorage.get_default_collection() would create one,
-                # which asks for a password through a prompt
-                collection = secretstorage.Collection(bus)
-                locked = collection.is_locked()
-            except SecretStorageException as exc:
-                bus.close()
-                raise InitError(f"no default keyring collection: {exc}") from None
-            except BaseException:
-                bus.close()
-                raise
-            if locked:
-                bus.close()
-                raise KeyringLocked("the default keyring collection is locked")
-            return collection
 
-        def unlock(self, item):
-            if item.is_locked():
+class _SecretService:
+    """The Secret Service through secretstorage, on ONE D-Bus connection per process.
+
+    The ``keyring`` library's backend opens and closes a connection for every call. gnome-keyring
+    (42 here, up to 50 upstream) aborts when clients connect, read and disconnect while others
+    do the same ("gkd_secret_service_get_pkcs11_session: assertion 'client' failed"); the tests
+    here hit it. A restarted daemon comes back locked, so the next kiosk start would fail. One
+    long-lived connection (and one Secret Service session on it) per process keeps that churn
+    to process starts and exits. Items use the ``keyring`` library's attributes (service,
+    username, application), so ``keyring get`` and ``secret-tool lookup`` see the same item.
+    """
+
+    _lock = threading.Lock()
+    _conn: Any = None
+    _session: Any = None
+    _address: str | None = None
+
+    @classmethod
+    def _collection(cls):
+        import secretstorage
+
+        address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        if cls._conn is None or cls._address != address:
+            cls.drop()
+            cls._conn, cls._address = secretstorage.dbus_init(), address
+        # the default alias only: secretstorage.get_default_collection() would create a
+        # collection when there is none, which asks for a password through a prompt
+        collection = secretstorage.Collection(cls._conn, session=cls._session)
+        if collection.is_locked():
+            raise KeyringLocked("the default keyring collection is locked")
+        return collection
+
+    @classmethod
+    def _keep_session(cls, collection) -> None:
+        if collection.session is not None:  # opened by the first secret read or write
+            cls._session = collection.session
+
+    @classmethod
+    def get(cls, service: str, user: str) -> str | None:
+        collection = cls._collection()
+        for item in collection.search_items({"service": service, "username": user}):
+            if item.is_locked():  # never Unlock(): nobody could answer the prompt
                 raise KeyringLocked("the keyring item is locked")
+            item.session = cls._session
+            secret = item.get_secret().decode("utf-8")
+            cls._session = item.session
+            return secret
+        return None
 
-    return NoPromptSecretService()
+    @classmethod
+    def set(cls, service: str, user: str, secret: str) -> None:
+        collection = cls._collection()
+        collection.create_item(f"Password for '{user}' on '{service}'",
+                               {"service": service, "username": user, "application": "Python keyring library"},
+                               secret.encode("utf-8"), replace=True)
+        cls._keep_session(collection)
+
+    @classmethod
+    def drop(cls) -> None:
+        """Forget the connection (after an error or a timeout: its state is unknown)."""
+        conn, cls._conn, cls._session, cls._address = cls._conn, None, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - already broken; a new one is made next time
+                pass
 
 
 class KeyringTimeout(Exception):
@@ -252,37 +293,42 @@ class KeyringKeySource:
         return f"{self.service}/{self.user} in the Secret Service keyring"
 
     # every failure of the store becomes OutboxKeyError naming the store, never a traceback
-    def _call(self, op: str, fn: Callable[[Any], Any], *, retry_timeout: bool = False) -> Any:
-        from keyring.errors import KeyringError, KeyringLocked
-
+    def _call(self, op: str, fn: Callable[[], Any], *, retries: int = 0) -> Any:
         address = session_bus_address()
         if address and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
             os.environ["DBUS_SESSION_BUS_ADDRESS"] = address  # jeepney reads only the variable
         try:
-            try:
-                return _with_timeout(lambda: fn(_secret_service_backend()), self.timeout_s)
-            except KeyringTimeout:
-                if not retry_timeout:
-                    raise
-                # a call that never got its answer was seen in rare test runs with four processes
-                # racing; a read is idempotent, so one more try on a fresh connection is safe
-                log.warning("outbox keyring: no answer within %g s, asking once more", self.timeout_s)
-                return _with_timeout(lambda: fn(_secret_service_backend()), self.timeout_s)
+            for attempt in range(retries + 1):
+                try:
+                    with _SecretService._lock:  # one connection: one call at a time per process
+                        try:
+                            return _with_timeout(fn, self.timeout_s)
+                        except BaseException:
+                            _SecretService.drop()
+                            raise
+                except KeyringLocked:
+                    raise  # asking again will not unlock it
+                except Exception as exc:
+                    if attempt == retries:
+                        raise
+                    # gnome-keyring busy with several clients at once was seen to answer
+                    # "no such object" for the default collection; a read is idempotent, so a
+                    # fresh connection a moment later is safe
+                    log.warning("outbox keyring: %s, asking again", type(exc).__name__)
+                    time.sleep(0.2)
         except KeyringLocked:
             reason = "the keyring is locked (unlock it at boot; the kiosk never shows an unlock prompt)"
         except KeyringTimeout as exc:
             reason = str(exc)
-        except (KeyringError, OSError, ConnectionError, EOFError) as exc:
-            reason = f"the keyring is unreachable ({type(exc).__name__}: {exc})"
-        except Exception as exc:  # secretstorage / jeepney errors have no common base worth naming
-            reason = f"the keyring failed ({type(exc).__name__}: {exc})"
+        except Exception as exc:  # secretstorage / jeepney / socket errors have no common base
+            reason = f"the keyring is unreachable or failed ({type(exc).__name__}: {exc})"
         raise OutboxKeyError(f"{self.describe()}: cannot {op} the outbox key: {reason}. "
                              "Check the session bus (DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus) and that "
                              "gnome-keyring-daemon runs unlocked "
                              "(docs/central.md, 'The outbox key'); do not delete anything.", _VI_KEYRING_DOWN)
 
     def _get(self) -> str | None:
-        return self._call("read", lambda kr: kr.get_password(self.service, self.user), retry_timeout=True)
+        return self._call("read", lambda: _SecretService.get(self.service, self.user), retries=2)
 
     @contextmanager
     def _creating(self):
@@ -311,7 +357,7 @@ class KeyringKeySource:
                 if value is None:
                     fresh = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
                     try:
-                        self._call("store", lambda kr: kr.set_password(self.service, self.user, fresh))
+                        self._call("store", lambda: _SecretService.set(self.service, self.user, fresh))
                     except OutboxKeyError:
                         # never store twice: the first store may have landed and been read by
                         # another process already; whatever the keyring holds now is the key

@@ -2,17 +2,17 @@
 without importing each other."""
 from __future__ import annotations
 
+from kiosk.errors import BilingualError
 
-class OutboxError(Exception):
+
+class OutboxError(BilingualError):
     """The outbox cannot do what was asked; ``message_vi`` can be shown to the citizen."""
 
     message_vi = "Máy không lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy để được hỗ trợ."
+    message_en = "The kiosk could not save the dossier."
 
     def __init__(self, message_en: str, message_vi: str | None = None):
-        super().__init__(message_en)
-        self.message_en = message_en
-        if message_vi:
-            self.message_vi = message_vi
+        super().__init__(message_en, message_vi)
 
 
 class OutboxFull(OutboxError):

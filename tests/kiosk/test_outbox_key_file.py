@@ -173,3 +173,11 @@ def test_a_key_path_that_is_a_folder_is_a_typed_error(tmp_path):
     with pytest.raises(OutboxKeyError, match="cannot read or create"):
         FileKeySource(tmp_path / "outbox.key").load(create=True)
     assert FileKeySource(tmp_path / "outbox.key").probe().reachable is False
+
+
+def test_outbox_errors_are_bilingual_errors_for_the_screens():
+    from kiosk.errors import BilingualError, user_message
+
+    exc = OutboxKeyError("/var/lib/kiosk/outbox.key is missing")
+    assert isinstance(exc, BilingualError) and isinstance(exc, OutboxError)
+    assert "khóa mã hóa" in user_message(exc, "vi").lower() and str(exc) == exc.message_en

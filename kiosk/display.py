@@ -5,6 +5,7 @@ Must run before anything imports kivy. Returns a sentence saying what was chosen
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -22,6 +23,11 @@ def prepare_kivy_env(kivy_home: str | os.PathLike | None = None, *, want_xvfb: b
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_AUDIO", "sdl2")         # ffpyplayer audio never advances headless
     os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
+    if not logging.getLogger().handlers:
+        # a command that set up no logging (preview, demo, media): Kivy's first-run notes
+        # ("Config: Older configuration version detected…") would reach the admin's terminal
+        # through logging's last-resort handler; its errors still do
+        logging.getLogger("kivy").setLevel(logging.ERROR)
     home = Path(kivy_home or tempfile.mkdtemp(prefix="kivy-home-"))
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("KIVY_HOME", str(home))

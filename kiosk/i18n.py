@@ -12,6 +12,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.ticket": ("Lấy số thứ tự", "Take a queue number"),
     "home.lookup": ("Tra cứu hồ sơ", "Check an application"),
     "home.rating": ("Đánh giá mức độ hài lòng", "Rate our service"),
+    "home.no_filing": ("Ki-ốt tạm thời chưa nhận được hồ sơ. Xin mời Quý khách đến quầy tiếp nhận; "
+                       "Quý khách vẫn có thể lấy số thứ tự và tra cứu hồ sơ tại đây.",
+                       "This kiosk cannot take applications right now. Please go to the reception desk; "
+                       "you can still take a queue number and check an application here."),
     "home.hint": ("Chạm vào nút để bắt đầu. Cần hỗ trợ? Hãy hỏi cán bộ tại quầy.",
                   "Touch a button to start. Need help? Ask the staff at the desk."),
     "lang.switch": ("English", "Tiếng Việt"),

@@ -9,23 +9,29 @@ class OutboxError(BilingualError):
     """The outbox cannot do what was asked; ``message_vi`` can be shown to the citizen."""
 
     message_vi = "Máy không lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy để được hỗ trợ."
-    message_en = "The kiosk could not save the dossier."
+    message_en = "The kiosk could not save your application. Please ask the staff at the desk."
 
-    def __init__(self, message_en: str, message_vi: str | None = None):
-        super().__init__(message_en, message_vi)
+    def __init__(self, detail: str, message_vi: str | None = None):
+        # ``message_en`` stays the plain class text a citizen may read on the English screen;
+        # the technician's detail (paths, the key's store) is ``str()`` and ``detail``
+        super().__init__(None, message_vi)
+        self.detail = detail
+        self.args = (detail,)
 
 
 class OutboxFull(OutboxError):
     """The disk is full: the dossier was NOT saved (the transaction rolled back)."""
 
     message_vi = "Bộ nhớ của máy đã đầy nên chưa lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy."
+    message_en = "The kiosk's storage is full, so your application was not saved. Please ask the staff at the desk."
 
 
 class OutboxKeyError(OutboxError):
     """The outbox key is missing, unreachable, locked, malformed or does not decrypt the stored data.
 
-    ``message_en`` is for technicians (it names the key's store, never the key);
+    ``str()`` is for technicians (it names the key's store, never the key);
     ``message_vi`` is the Vietnamese line for the technician or the citizen.
     """
 
     message_vi = "Khóa mã hóa của hộp hồ sơ chờ gửi không dùng được; vui lòng báo cán bộ kỹ thuật, không xóa dữ liệu."
+    message_en = "The kiosk cannot use its storage key; please tell the technical staff, and delete nothing."

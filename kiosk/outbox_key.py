@@ -158,7 +158,7 @@ class FileKeySource:
         try:
             parse_key(raw, where)
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, True, True, False, exc.message_en)
+            return KeyStatus(self.kind, where, True, True, False, str(exc))
         return KeyStatus(self.kind, where, True, True, True)
 
 
@@ -375,13 +375,13 @@ class KeyringKeySource:
         try:
             value = self._get()
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, False, False, False, exc.message_en)
+            return KeyStatus(self.kind, where, False, False, False, str(exc))
         if value is None:
             return KeyStatus(self.kind, where, True, False, False)
         try:
             parse_key(value.encode(), where)
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, True, True, False, exc.message_en)
+            return KeyStatus(self.kind, where, True, True, False, str(exc))
         return KeyStatus(self.kind, where, True, True, True)
 
 

@@ -182,6 +182,12 @@ class KioskServices:
     def read_card(self, key, groups=("DG1", "DG13"), progress=None, cancel=None):
         return self.reader.read(key, groups=groups, progress=progress, cancel=cancel)
 
+    @property
+    def filing_available(self) -> bool:
+        """False when the outbox could not be opened (e.g. its key is unreachable): no citizen
+        should fill in a whole form only to be told at the end that it cannot be kept."""
+        return self.outbox is not None
+
     def submit(self, session) -> SubmitOutcome:
         """Outbox first (fsynced), then one quick try online; offline → provisional receipt.
 
@@ -192,6 +198,10 @@ class KioskServices:
         created = now_vn()
         dossier = engine.dossier(uuid=session.dossier_uuid, kiosk_id=self.kiosk["id"], created_at=created)
         attachments = {a.sha256: a.data for a in session.attachments.values()}
+        if self.outbox is None:
+            from kiosk.outbox_errors import OutboxError
+
+            raise OutboxError("the outbox is not open (see the start-up problems in kiosk diag)")
         local_code = self.outbox.enqueue(dossier, attachments)
         result = None
         try:

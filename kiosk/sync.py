@@ -150,8 +150,8 @@ class SyncWorker:
                 else:
                     items = [i for u in dict.fromkeys(only) if (i := self.outbox.get(u)) is not None and i.state == "pending"]
             except OutboxError as exc:
-                self._record("outbox", exc.message_en, exc.message_vi)
-                report.stopped_by, report.error = "outbox", exc.message_en
+                self._record("outbox", str(exc), exc.message_vi)
+                report.stopped_by, report.error = "outbox", str(exc)
                 self._release(only)
                 return report
             for item in items:
@@ -162,7 +162,7 @@ class SyncWorker:
                     self.outbox.mark_sent(item.uuid, result)
                 except Offline as exc:
                     self._fail(item, report, "offline", exc)
-                    self._backoff("offline", exc.message_en, exc.message_vi)
+                    self._backoff("offline", str(exc), exc.message_vi)
                     break
                 except AuthError as exc:
                     self._fail(item, report, "auth", exc)
@@ -173,9 +173,9 @@ class SyncWorker:
                     self._hold_batch()
                     break
                 except OutboxError as exc:  # e.g. disk full while recording the answer: retried later, central is idempotent
-                    report.stopped_by, report.error = "outbox", exc.message_en
-                    self._record("outbox", exc.message_en, exc.message_vi)
-                    self._backoff("outbox", exc.message_en, exc.message_vi)
+                    report.stopped_by, report.error = "outbox", str(exc)
+                    self._record("outbox", str(exc), exc.message_vi)
+                    self._backoff("outbox", str(exc), exc.message_vi)
                     break
                 else:
                     report.sent.append(item.uuid)
@@ -204,13 +204,13 @@ class SyncWorker:
                 raise Offline(f"central still misses {len(again.missing)} attachment(s)") from None
 
     def _fail(self, item: OutboxItem, report: PassReport, kind: str, exc: CentralClientError, hold: bool = False) -> None:
-        report.stopped_by, report.error = kind, exc.message_en
-        self._record(kind, exc.message_en, exc.message_vi, local_code=item.local_code)
+        report.stopped_by, report.error = kind, str(exc)
+        self._record(kind, str(exc), exc.message_vi, local_code=item.local_code)
         try:
-            self.outbox.note_failure(item.uuid, f"{kind}: {exc.message_en}", hold=hold)
+            self.outbox.note_failure(item.uuid, f"{kind}: {exc}", hold=hold)
         except OutboxError:
             pass
-        log.warning("sending %s stopped (%s): %s", item.local_code, kind, exc.message_en)
+        log.warning("sending %s stopped (%s): %s", item.local_code, kind, str(exc))
 
     def _record(self, kind: str, message_en: str, message_vi: str = "", **extra) -> None:
         with self._state_lock:

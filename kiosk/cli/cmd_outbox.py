@@ -33,7 +33,7 @@ def _open(args):
 
 
 def _fail(exc) -> int:
-    print(f"kiosk outbox: {exc.message_en}\n{exc.message_vi}", file=sys.stderr)
+    print(f"kiosk outbox: {exc}\n{exc.message_vi}", file=sys.stderr)
     return 1
 
 

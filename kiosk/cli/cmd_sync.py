@@ -34,7 +34,7 @@ def _sync(args) -> int:
         outbox = Outbox.from_config(cfg)
     except OutboxError as exc:
         # e.g. the outbox key's keyring is locked: one clear line in the journal, not a traceback
-        print(f"kiosk sync: {exc.message_en}\n{exc.message_vi}", file=sys.stderr)
+        print(f"kiosk sync: {exc}\n{exc.message_vi}", file=sys.stderr)
         return 1
     client = CentralClient.from_config(cfg)
     worker = SyncWorker.from_config(outbox, client, cfg)

@@ -25,6 +25,14 @@ class HomeScreen(KioskScreen):
             ("home.rating", "secondary", "rating"),
         ):
             grid.add_widget(BigButton(tr(key, lang), kind=kind, height=200, size_hint_y=1,
-                                      font_size=app().sizes["title"], on_press=lambda t=target: app().go(t)))
+                                      font_size=app().sizes["title"], on_press=lambda t=target: self._choose(t)))
         body.add_widget(grid)
-        body.add_widget(Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center"))
+        self.hint = Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center")
+        body.add_widget(self.hint)
+
+    def _choose(self, target: str) -> None:
+        if target == "picker" and not app().services.filing_available:
+            self.hint.text = tr("home.no_filing", app().lang)
+            self.hint.color = theme().danger
+            return
+        app().go(target)

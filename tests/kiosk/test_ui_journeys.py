@@ -301,3 +301,25 @@ def test_every_step_has_video_help_that_plays(at_home):
     assert_not_blank(d.screenshot("video-help"))
     d.tap("Đóng")
     assert not any(isinstance(w, VideoHelp) for w in Window.children)
+
+
+def test_no_form_to_fill_when_the_outbox_cannot_keep_dossiers(at_home):
+    """An outbox that did not open at start (its key unreachable, say) leaves the kiosk usable for
+    tickets and lookups, but no citizen is walked through a form that could not be kept. (The
+    failed open is represented by the state it leaves, services.outbox = None: a second Kivy app
+    with a broken key cannot run in this process.)"""
+    app, d, _ = at_home
+    outbox = app.services.outbox
+    app.services.outbox = None
+    try:
+        d.tap("Làm thủ tục hành chính")
+        assert d.screen == "home" and d.has_text("Ki-ốt tạm thời chưa nhận được hồ sơ")
+        d.tap("Lấy số thứ tự")
+        d.wait_screen("ticket")
+    finally:
+        app.services.outbox = outbox
+        app.end_session()
+    d.wait_screen("home")
+    assert not d.has_text("Ki-ốt tạm thời chưa nhận được hồ sơ")  # the notice does not outlive the visit
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")

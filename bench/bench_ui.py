@@ -139,6 +139,15 @@ def memory_breakdown() -> dict:
     import gc
     import re
 
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in
+                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    gc.collect()
+    libc.malloc_trim(0)  # what the kiosk does between visits, so the parts add up to the total
+    total = rss_mb()
     groups: dict[str, int] = {}
     name = ""
     for line in open("/proc/self/smaps"):
@@ -149,29 +158,24 @@ def memory_breakdown() -> dict:
         elif line.startswith("Rss:"):
             groups[name] = groups.get(name, 0) + int(line.split()[1])
 
-    class MallInfo2(ctypes.Structure):
-        _fields_ = [(f, ctypes.c_size_t) for f in
-                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
-
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = MallInfo2
-    gc.collect()
-    libc.malloc_trim(0)
     mi = libc.mallinfo2()
     from kivy.graphics.texture import Texture
     from kivy.uix.widget import Widget
 
     objs = [o for o in gc.get_objects() if "proxy" not in type(o).__name__.lower()]
     textures = [o for o in objs if isinstance(o, Texture)]
+    anon = "anonymous (heap, Python, Mesa buffers)"
+    files = {k: v for k, v in groups.items() if k != anon and not k.startswith("[")}
     return {
-        "groups_mb": {k: v / 1024 for k, v in sorted(groups.items(), key=lambda kv: -kv[1])[:8]},
-        "file_mb": sum(v for k, v in groups.items() if not k.startswith("anonymous") and not k.startswith("[")) / 1024,
+        "groups_mb": {k: v / 1024 for k, v in sorted(files.items(), key=lambda kv: -kv[1])[:7]},
+        "file_mb": sum(files.values()) / 1024,
+        "anon_mb": sum(v for k, v in groups.items() if k not in files) / 1024,
         "malloc_in_use_mb": mi.uordblks / 2**20,
         "malloc_mmapped_mb": mi.hblkhd / 2**20,
         "textures": len(textures),
         "texture_mb": sum(t.width * t.height * 4 for t in textures) / 2**20,
         "widgets": sum(1 for o in objs if isinstance(o, Widget)),
-        "rss_mb": rss_mb(),
+        "rss_mb": total,
     }
 
 
@@ -368,7 +372,8 @@ def main() -> int:
     for k, v in b["groups_mb"].items():
         lines.append(f"| · {k} | {v:.0f} |")
     lines += [
-        f"| malloc heap in use (Python objects > 512 B, Mesa, SDL, numpy) | {b['malloc_in_use_mb']:.0f} |",
+        f"| anonymous (heap, stacks, Python's arenas, Mesa's buffers) | {b['anon_mb']:.0f} |",
+        f"| · of which malloc heap in use (Python objects > 512 B, Mesa, SDL, numpy) | {b['malloc_in_use_mb']:.0f} |",
         f"| Kivy textures alive (RGBA size) | {b['textures']} textures, {b['texture_mb']:.0f} MB |",
         f"| Kivy widgets alive | {b['widgets']} |",
         "",
@@ -385,7 +390,7 @@ def main() -> int:
         "",
         f"The simulated camera draws its desk scene with float arrays whenever a camera is opened (the app's, and "
         f"each heartbeat's camera check): +{scene:.0f} MB for a moment (fresh process, same sampler). "
-        "A real camera only hands over 6 MB frames.",
+        "A real camera only hands over 6 MB frames. What the rest is, and what was tried: docs/touchscreen.md, Memory.",
         "",
         "Effort per procedure (scripted citizen: chip read by the card's QR, choices by touch, recent dates",
         "on the calendar, free text typed in Telex on the on-screen keyboard):",

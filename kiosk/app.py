@@ -391,7 +391,7 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     frames and image arrays are such blocks, so after the first one every later buffer of a few MB
     lands in the heap, and the heap stays as high as its highest moment. Fixed, large buffers keep
     mappings of their own and go back to the OS the moment they are freed. bench_ui measures it
-    against the moving threshold: lower at home and at the peak; after a visit, no difference.
+    against the moving threshold: lower at the peak and mostly at home; after a visit, no difference.
     Returns False where there is no glibc."""
     import ctypes
 

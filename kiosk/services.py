@@ -157,12 +157,16 @@ class KioskServices:
         self.scanner.open()
 
     def open_camera(self):
-        if self.camera is None:
-            from devices.camera import open_camera
+        """The kiosk's one camera handle, opened on first use by the documents screen, the
+        heartbeat or the maintenance screen, whichever comes first (worker threads)."""
+        with self._lock:
+            if self.camera is None:
+                from devices.camera import open_camera
 
-            self.camera = open_camera(self.cfg["devices.camera"])
-            self.camera.open()
-        return self.camera
+                camera = open_camera(self.cfg["devices.camera"])
+                camera.open()
+                self.camera = camera
+            return self.camera
 
     def _open_outbox(self):
         from kiosk.client import CentralClient

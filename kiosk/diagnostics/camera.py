@@ -40,7 +40,12 @@ def check(cfg, opts) -> Health:
     section = cfg["devices.camera"]
     facts = {"backend": section.get("backend"), "source": str(section.get("source", ""))}
     try:
-        frame, device_health = grab_frame(cfg, held(opts, "camera"))
+        camera = held(opts, "camera")
+        if camera is None and getattr(opts.services, "open_camera", None) is not None:
+            # inside the app (heartbeat, maintenance): the app's own camera, opened once and
+            # kept; a second handle on /dev/video* would make the citizen's capture fail
+            camera = opts.services.open_camera()
+        frame, device_health = grab_frame(cfg, camera)
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise

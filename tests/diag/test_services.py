@@ -51,3 +51,18 @@ def test_the_app_printer_out_of_paper_shows(services):
     s.printer.simulate(paper="out")
     r = run(cfg, "printer", services=s)
     assert r.state is State.NEEDS_ATTENTION and "paper" in r.health.detail
+
+
+def test_camera_check_in_the_app_opens_the_apps_own_camera_once(make_cfg):
+    """Before any citizen has photographed a paper the app holds no camera: the heartbeat's check
+    must open it through the app (one handle, kept), not a second handle of its own."""
+    from kiosk.services import KioskServices
+
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False}})
+    s = KioskServices(cfg)
+    assert s.camera is None
+    first = run(cfg, "camera", services=s)
+    assert first.state is State.OK and s.camera is not None
+    held_camera, frames = s.camera, s.camera.frames
+    run(cfg, "camera", services=s)
+    assert s.camera is held_camera and s.camera.frames == frames + 1  # the same handle, asked again

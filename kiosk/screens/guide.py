@@ -1,7 +1,6 @@
 """Guide: what the procedure needs and what it costs, with the step's help video."""
 from __future__ import annotations
 
-
 from kiosk.i18n import pick, tr
 from kiosk.screens.review import _fee_text
 from kiosk.screens.step import StepScreen

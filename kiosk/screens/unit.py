@@ -1,7 +1,6 @@
 """Handling unit: any commune of the province (boundary-free filing), the residence's by default."""
 from __future__ import annotations
 
-
 from kiosk.i18n import tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, scroller, theme

@@ -388,8 +388,9 @@ def main() -> int:
                      f"{f'{v:.0f} MB' if v is not None else 'not available'} |")
     lines += [
         "",
-        f"The simulated camera draws its desk scene with float arrays whenever a camera is opened (the app's, and "
-        f"each heartbeat's camera check): +{scene:.0f} MB for a moment (fresh process, same sampler). "
+        f"The simulated camera draws its desk scene (float32 arrays) once, when the app first opens its camera "
+        f"(the documents step, or the heartbeat's camera check, which asks the app's camera): +{scene:.0f} MB for a "
+        f"moment (fresh process, same sampler). "
         "A real camera only hands over 6 MB frames. What the rest is, and what was tried: docs/touchscreen.md, Memory.",
         "",
         "Effort per procedure (scripted citizen: chip read by the card's QR, choices by touch, recent dates",

@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -426,9 +428,7 @@ def write(rows, args):
                       f"cores given wholly to this work would cap near {2000 / per:.0f} dossiers/s; the machine as a whole "
                       f"was busy {new['busy_cores']:.2f} of 2 cores during that run (the rest of the difference is other jobs "
                       "and the kernel's network and disk work)."]
-    out = ROOT / "bench" / "results" / "central.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    write_results("central", lines)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -95,9 +97,7 @@ def main() -> int:
     o, h = med(totals["opened"]), med(totals["held"])
     lines += [f"| **all** | | **{o:.0f}** | **{h:.0f}** |", "",
               f"Held / opened, whole run: {h / o:.2f}×.", ""]
-    out = ROOT / "bench" / "results" / "diag.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results("diag", lines)
     return 0
 
 

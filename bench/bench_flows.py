@@ -14,6 +14,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -140,9 +142,7 @@ def main() -> int:
         row("BundleStore.registry() after a switch", reload),
         "",
     ]
-    out = ROOT / "bench" / "results" / "flows.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results("flows", lines)
     ok = med_warm <= 200 and statistics.median(step_next) <= 2
     return 0 if ok else 1
 

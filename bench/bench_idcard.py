@@ -26,6 +26,8 @@ from devices.idcard.reader import CardReader  # noqa: E402
 from devices.idcard.session import LADDER  # noqa: E402
 from devices.idcard.transport import RecordingTransport, ReplayTransport, VirtualCardTransport  # noqa: E402
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 TRUST = str(ROOT / "config" / "csca")
 CMD = "python bench/bench_idcard.py"
 SETS = {"DG1+DG13+SOD": ("DG1", "DG13"), "DG1+DG13+DG2+SOD": ("DG1", "DG2", "DG13")}
@@ -228,10 +230,7 @@ def main() -> int:
               f"| devices.idcard.ec (pure Python, Jacobian) | {ours * 1e6:.0f} | {ours / ossl:.1f} |",
               f"| OpenSSL ECDH via cryptography | {ossl * 1e6:.0f} | 1.0 |", ""]
 
-    out = ROOT / "bench" / "results" / "idcard.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    write_results("idcard", lines)
     return 0
 
 

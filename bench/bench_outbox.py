@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -156,9 +158,7 @@ def main(argv=None) -> int:
                       "(the cap, minus up to 20 % jitter) after the last failed try."]
     if len(drains) == 2:
         lines.append(f"PostgreSQL / SQLite drain rate: {drains[1][1]['rate'] / drains[0][1]['rate']:.2f}×.")
-    out = ROOT / "bench" / "results" / "outbox.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    write_results("outbox", lines)
     return 0
 
 

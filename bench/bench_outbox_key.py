@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -127,9 +129,7 @@ def main() -> int:
     lines += ["", f"Keyring / file (medians): first load {ring_cold[0] / file_cold[0]:.0f}×, later load "
               f"{ring_load[0] / file_load[0]:.0f}×, Outbox open {ring_open[0] / file_open[0]:.1f}×; "
               f"the first load is paid once per process start.", ""]
-    out = ROOT / "bench" / "results" / "outbox_key.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results("outbox_key", lines)
     return 0
 
 

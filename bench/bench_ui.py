@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_io import write_results  # noqa: E402 - bench/ is the script's folder
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
@@ -404,9 +406,7 @@ def main() -> int:
         lines.append(f"| {flow} | {touches} | {typed} | {after} | {goal} |")
     lines.append("")
     lines.append("Touches include the keyboard's key presses; typed characters count letters and digits pressed.")
-    out = HERE / "results" / "ui.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(out.read_text())
+    write_results("ui", lines)
     print(json.dumps({"cold": cold, "change_ms": med_change, "rss": peak, "counts": counts}))
     return 0
 

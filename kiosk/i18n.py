@@ -151,3 +151,15 @@ def pick(texts: dict | str | None, lang: str = "vi") -> str:
     if isinstance(texts, str):
         return texts
     return texts.get(lang) or texts.get("vi") or next(iter(texts.values()), "")
+
+
+def group_thousands(value, lang: str = "vi", at_least: int = 10000) -> str | None:
+    """50000000 → "50.000.000" (Vietnamese groups thousands with dots, English with commas);
+    None for small or non-integer values, which read fine as they are."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != int(number) or abs(number) < at_least:
+        return None
+    return f"{int(number):,}".replace(",", "." if lang == "vi" else ",")

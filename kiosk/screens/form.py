@@ -5,7 +5,7 @@ import datetime as dt
 
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.i18n import pick, tr
+from kiosk.i18n import group_thousands, pick, tr
 from kiosk.screens.step import StepScreen
 from kiosk.theme import TOUCH_MIN
 from kiosk.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
@@ -70,8 +70,10 @@ class FormScreen(StepScreen):
         if field.type in TEXT_KINDS:
             kind = field.type
             shown = date_to_digits(value) if field.type == "date" else ("" if value is None else str(value))
+            # "= 50.000.000" under typed amounts: counting zeros is where amounts go wrong
+            echo = (lambda text, lang=lang: _echo(text, lang)) if field.type == "number" else None
             w = VnField(field.id, label, value=shown, kind=kind, hint=hint, on_change=self._typed,
-                        max_len=8 if field.type == "date" else 300)
+                        max_len=8 if field.type == "date" else 300, echo=echo)
             w.set_error(error)
             self.widgets[field.id] = w
             if field.type != "date":
@@ -160,3 +162,8 @@ class FormScreen(StepScreen):
 class _Opt:
     def __init__(self, id, label):
         self.id, self.label = id, label
+
+
+def _echo(text: str, lang: str) -> str:
+    grouped = group_thousands(text, lang)
+    return f"= {grouped}" if grouped else ""

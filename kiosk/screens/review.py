@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.i18n import pick, tr
+from kiosk.i18n import group_thousands, pick, tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, scroller, theme
 
@@ -31,17 +31,9 @@ def show_value(field, value, lang) -> str:
             return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
         except ValueError:
             return str(value)
-    if field is not None and field.type == "number" and _is_int(value) and abs(int(value)) >= 10000:
-        # 50000000 is hard to read for anyone; Vietnamese groups thousands with dots
-        return f"{int(value):,}".replace(",", "." if lang == "vi" else ",")
+    if field is not None and field.type == "number":
+        return group_thousands(value, lang) or str(value)  # 50000000 is hard to read for anyone
     return str(value)
-
-
-def _is_int(value) -> bool:
-    try:
-        return float(value) == int(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 class ReviewScreen(StepScreen):

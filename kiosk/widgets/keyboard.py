@@ -21,7 +21,7 @@ class VnField(Column):
     """A labelled input line. Tap to focus it; the on-screen or hardware keyboard types into it."""
 
     def __init__(self, field_id: str, label: str, value: str = "", kind: str = "text", hint: str = "",
-                 on_change=None, secret: bool = False, max_len: int = 200, **kw):
+                 on_change=None, secret: bool = False, max_len: int = 200, echo=None, **kw):
         super().__init__(spacing=6, **kw)
         self.field_id, self.kind, self.secret, self.max_len = field_id, kind, secret, max_len
         self.on_change = on_change
@@ -36,6 +36,12 @@ class VnField(Column):
         self.box.bind(size=lambda *_: setattr(self.box, "text_size", (self.box.width - 32, None)))
         self.box.bind(on_release=lambda *_: self.focus())
         self.add_widget(self.box)
+        # echo(text) → a line under the box that reads the value back (e.g. "= 50.000.000"); part
+        # of the field, so scrolling the field into view above the keyboard shows it too
+        self.echo_fn = echo
+        self.echo = Text("", role="body", color=theme().muted) if echo else None
+        if self.echo:
+            self.add_widget(self.echo)
         self.hint = Text(hint, role="small", color=theme().muted) if hint else None
         if self.hint:
             self.add_widget(self.hint)
@@ -88,6 +94,8 @@ class VnField(Column):
         if self.kind == "date" and not self.secret:
             shown = format_date_digits(self.text)
         self.box.text = shown + ("▏" if self.focused else "")
+        if self.echo is not None:
+            self.echo.text = self.echo_fn(self.text) or ""
         self.box.background_color = theme().field_bg
         if self.focused:
             self.box.color = theme().fg

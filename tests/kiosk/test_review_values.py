@@ -18,3 +18,10 @@ review = pytest.importorskip("kiosk.screens.review")
 ])
 def test_show_value(ftype, value, lang, shown):
     assert review.show_value(SimpleNamespace(type=ftype), value, lang) == shown
+
+
+def test_amounts_typed_on_a_form_are_echoed_grouped():
+    form = pytest.importorskip("kiosk.screens.form")
+    assert form._echo("50000000", "vi") == "= 50.000.000"
+    assert form._echo("1250000", "en") == "= 1,250,000"
+    assert form._echo("12", "vi") == "" and form._echo("", "vi") == "" and form._echo("5x", "vi") == ""

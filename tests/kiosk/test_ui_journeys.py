@@ -323,3 +323,26 @@ def test_no_form_to_fill_when_the_outbox_cannot_keep_dossiers(at_home):
     assert not d.has_text("Ki-ốt tạm thời chưa nhận được hồ sơ")  # the notice does not outlive the visit
     d.tap("Làm thủ tục hành chính")
     d.wait_screen("picker")
+
+
+def test_a_typed_amount_is_read_back_grouped_under_the_field(at_home):
+    """Counting zeros is where amounts go wrong: the field says "= 1.500.000" as the digits come."""
+    app, d, _ = at_home
+    d.tap("Làm thủ tục hành chính")
+    d.wait_screen("picker")
+    d.tap("Đăng ký thành lập hộ kinh doanh")
+    d.wait_screen("step-guide")
+    d.tap("Tiếp tục")
+    d.wait_screen("step-identify")
+    d.tap("[Mô phỏng]")
+    d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
+    d.tap("Tiếp tục")
+    d.wait_screen("step-form")
+    field = app.sm.current_screen.widgets["capital_vnd"]
+    d.tap_widget(field.box)
+    for _ in range(len(field.text)):
+        d.press_key("⌫")
+    assert not d.has_text("= ")
+    d.type_keys("1500000")
+    assert field.echo.text == "= 1.500.000" and field.echo.get_root_window() is not None
+    assert app.session.engine.answers["capital_vnd"] == 1500000

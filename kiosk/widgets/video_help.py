@@ -38,7 +38,9 @@ class VideoHelp(ModalView):
         box = Column(spacing=16, padding=24, size_hint_y=1)
         Background.paint(box, theme().bg, radius=12)
         box.add_widget(Text(title, role="title", bold=True))
-        self.cues = parse_vtt(captions.read_text(encoding="utf-8")) if captions else []
+        # the generated clips are narrated and captioned in Vietnamese; on the English screen the
+        # step's English text stays under the picture instead of Vietnamese captions
+        self.cues = parse_vtt(captions.read_text(encoding="utf-8")) if captions and lang == "vi" else []
         self.video = None
         if video is not None:
             from kivy.uix.video import Video

@@ -298,6 +298,10 @@ def _capture_documents(d: Driver, app, res, label, shoot) -> None:
         d.wait_for(lambda: d.has_text(doc.name[app.lang]), 10, "the camera view")
         d.wait_for(lambda: getattr(app.sm.current_screen, "preview", None) is not None
                    and app.sm.current_screen.preview.texture is not None, 20, "the live preview")
+        camera = app.services.camera
+        if hasattr(camera, "place_page"):  # the simulated desk: lay this very paper under the lens
+            camera.place_page(doc.name["vi"])
+            d.pump(5)
         _shot(d, res, label + "-camera", shoot)
         d.tap("◉")
         d.wait_for(lambda: _has_button(d, _t(app, "docs.keep")) or d.has_text("Không"), 30, "the processed photo")

@@ -235,6 +235,20 @@ class SimCamera:
     def close(self) -> None:
         pass
 
+    def place_page(self, title: str | None) -> None:
+        """Put a paper headed ``title`` under the camera (None: the birth certificate again): what
+        the scripted citizen does before photographing each document."""
+        from devices.camera.scene import desk_photo, document_page
+
+        self.open()
+        base, quad = desk_photo(seed=7, size=self.size, tilt=0.08, angle=-6, shadow=0.2, coverage=0.75,
+                                page=document_page(title=title))
+        with self._lock:
+            self._base, self.page_quad = base, quad
+            self._scene = base
+        if self._qr is not None:
+            self.hold_qr(self._qr)
+
     def hold_qr(self, payload: bytes | str | None) -> None:
         """Show a QR code card in the corner of the scene (None: take it away)."""
         from devices.qr.synth import paste_quad, qr_image

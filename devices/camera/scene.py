@@ -51,13 +51,36 @@ def find_font() -> str | None:
     return None
 
 
-def document_page(width: int = 1240) -> np.ndarray:
-    """An A4 form page (BGR, width × width·√2) in Vietnamese, with a stamp-like circle and a QR."""
-    return _page(width).copy()
+def _titled_lines(title: str) -> list[tuple[str, float, bool]]:
+    """A generic official paper headed ``title`` (wrapped), filled in for the simulated citizen."""
+    words, heading, line = title.upper().split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > 26:
+            heading.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    heading.append(line)
+    return [*_PAGE_LINES[:3], *[(h, 1.5, True) for h in heading], ("", 1, False),
+            ("Họ và tên: Trần Thị Ngọc Ánh", 1, False),
+            ("Số định danh cá nhân: 001185012345", 1, False),
+            ("Nơi cư trú: Số 12 ngõ 34 phố Đội Cấn,", 1, False),
+            ("Phường Ba Đình, Thành phố Hà Nội", 1, False),
+            ("Nội dung: như đã khai tại ki-ốt", 1, False),
+            ("", 1, False),
+            ("Hà Nội, ngày 20 tháng 11 năm 2026", 1, False),
+            ("Người làm đơn                         Cơ quan xác nhận", 1, False),
+            ("(Ký, ghi rõ họ tên)                 (Ký, đóng dấu)", 0.9, False)]
+
+
+def document_page(width: int = 1240, title: str | None = None) -> np.ndarray:
+    """An A4 form page (BGR, width × width·√2) in Vietnamese, with a stamp-like circle and a QR:
+    a birth certificate (giấy chứng sinh), or a paper headed ``title``."""
+    return _page(width, title).copy()
 
 
 @lru_cache(maxsize=4)
-def _page(width: int) -> np.ndarray:
+def _page(width: int, title: str | None = None) -> np.ndarray:
     import cv2
     from PIL import Image, ImageDraw, ImageFont
 
@@ -67,7 +90,7 @@ def _page(width: int) -> np.ndarray:
     path = find_font()
     base = max(12, width // 38)
     y = int(width * 0.09)
-    for text, scale, centred in _PAGE_LINES:
+    for text, scale, centred in (_PAGE_LINES if title is None else _titled_lines(title)):
         size = int(base * scale)
         font = ImageFont.truetype(path, size) if path else ImageFont.load_default()
         if text:

@@ -145,3 +145,20 @@ def test_camera_qr_scanner_over_opencv_backend(tmp_path):
     finally:
         cam.close()
 
+
+
+def test_sim_camera_shows_the_paper_placed_under_it():
+    """The scripted citizen lays each document under the simulated camera; the picture changes to
+    that paper (its heading is what differs) and the page is still found where it lies."""
+    from devices.camera.document import find_page
+
+    cam = open_camera({"backend": "sim", "width": 1280, "height": 720})
+    certificate = cam.frame()
+    cam.place_page("Văn bản đồng ý của chủ hộ")
+    consent = cam.frame()
+    diff = cv2.absdiff(certificate, consent).max(axis=2)
+    assert (diff > 60).mean() > 0.005  # another paper, not noise
+    corners, _ = find_page(consent)
+    assert corners is not None
+    cam.place_page(None)
+    assert cv2.absdiff(certificate, cam.frame()).max() < 10  # the birth certificate again

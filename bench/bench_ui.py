@@ -390,9 +390,10 @@ def main() -> int:
                      f"{f'{v:.0f} MB' if v is not None else 'not available'} |")
     lines += [
         "",
-        f"The simulated camera draws its desk scene (float32 arrays) once, when the app first opens its camera "
-        f"(the documents step, or the heartbeat's camera check, which asks the app's camera): +{scene:.0f} MB for a "
-        f"moment (fresh process, same sampler). "
+        f"The simulated camera draws its desk scene (float32 arrays) when the app first opens its camera "
+        f"(the documents step, or the heartbeat's camera check, which asks the app's camera) and each time the "
+        f"scripted citizen lays another paper under it (place_page): +{scene:.0f} MB for a moment (fresh process, "
+        f"same sampler). "
         "A real camera only hands over 6 MB frames. What the rest is, and what was tried: docs/touchscreen.md, Memory.",
         "",
         "Effort per procedure (scripted citizen: chip read by the card's QR, choices by touch, recent dates",

@@ -32,17 +32,22 @@ sys.path.insert(0, str(ROOT))
 SECRET = "bench-kiosk-secret-123"
 
 
+def _dossiers(kiosk_id, communes, deadline):
+    """One kiosk's stream of dossiers (2 KiB attachment each) over the communes, until ``deadline``."""
+    from central.testing import sample_dossier
+
+    i = 0
+    while time.monotonic() < deadline:
+        yield sample_dossier(kiosk_id, commune_code=communes[i % len(communes)], attachment_size=2048)
+        i += 1
+
+
 def _kiosk_thread(url, kiosk_id, communes, start, deadline, out, errors):
     import requests
 
-    from central.testing import sample_dossier
-
     s = requests.Session()
     s.auth = (kiosk_id, SECRET)
-    i = 0
-    while time.monotonic() < deadline:
-        d, files = sample_dossier(kiosk_id, commune_code=communes[i % len(communes)], attachment_size=2048)
-        i += 1
+    for d, files in _dossiers(kiosk_id, communes, deadline):
         t0 = time.monotonic()
         try:
             for sha, data in files.items():
@@ -90,15 +95,11 @@ async def _kiosk_raw(host, port, kiosk_id, communes, start, deadline, out, error
     import base64
     import json
 
-    from central.testing import sample_dossier
 
     auth = b"Authorization: Basic " + base64.b64encode(f"{kiosk_id}:{SECRET}".encode()) + b"\r\n"
     head = f"Host: {host}:{port}\r\nUser-Agent: bench-kiosk\r\n".encode() + auth
     reader = writer = None
-    i = 0
-    while time.monotonic() < deadline:
-        d, files = sample_dossier(kiosk_id, commune_code=communes[i % len(communes)], attachment_size=2048)
-        i += 1
+    for d, files in _dossiers(kiosk_id, communes, deadline):
         t0 = time.monotonic()
         try:
             if writer is None:

@@ -11,6 +11,7 @@ import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
 
+from common import clock
 from kiosk.secret_hash import hash_secret, verify_secret
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
@@ -23,7 +24,7 @@ DOSSIER_CODE_RX = re.compile(r"(\d{2})\.(\d{5})-(\d{6})-(\d{4,})")
 
 
 def now_vn() -> datetime:
-    return datetime.now(VN_TZ)
+    return clock.now()
 
 
 def dossier_code(province_code: str, commune_code: str, day: date, seq: int) -> str:

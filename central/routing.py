@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 
+from common import clock
+from flows import calendar
 from kiosk.errors import BilingualError
 
 
@@ -85,34 +86,6 @@ def route(handling_unit: dict, kiosk_province: str) -> Unit:
     return unit
 
 
-def add_working_days(start: datetime, days: int) -> date:
-    try:
-        from flows.calendar import add_working_days as flows_add  # noqa: PLC0415
-    except ImportError:
-        flows_add = None
-    if flows_add is not None:
-        return flows_add(start, days)
-    return _fallback_add_working_days(start.date(), days)
-
-
-@functools.lru_cache(maxsize=8)
-def _vn_holidays(year: int):
-    import holidays
-
-    return holidays.country_holidays("VN", years=[year])
-
-
-def _fallback_add_working_days(day: date, days: int) -> date:
-    def working(d: date) -> bool:
-        return d.weekday() < 5 and d not in _vn_holidays(d.year)
-
-    while days > 0:
-        day += timedelta(days=1)
-        if working(day):
-            days -= 1
-    return day
-
-
 def warm(province_code: str = "01") -> None:
     """Load the unit list and the holiday calendar now rather than on the first dossier."""
     try:
@@ -124,4 +97,4 @@ def warm(province_code: str = "01") -> None:
         code = next(iter(_fallback_units()), "")
     if code:
         lookup_commune(code)
-    add_working_days(datetime.now(), 1)
+    calendar.is_working_day(clock.today())

@@ -10,11 +10,12 @@ import hmac
 import io
 import json
 import logging
+import re
 import threading
 import uuid as uuidlib
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -32,10 +33,13 @@ from central.db import (
     status_events,
     write_tx,
 )
+from common import clock
+from flows import calendar
 from kiosk.errors import BilingualError, user_message
 
 log = logging.getLogger(__name__)
 
+CUTOFF_RX = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 STATUSES = ("received", "processing", "done", "returned")
 TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -90,9 +94,30 @@ def validate_dossier(body: Any) -> list[str]:
     days = body.get("processing_days", 0)
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365):
         problems.append("processing_days")
+    cutoff = body.get("receipt_cutoff")
+    if cutoff is not None and not (isinstance(cutoff, str) and CUTOFF_RX.fullmatch(cutoff)):
+        problems.append("receipt_cutoff")
     if not isinstance(body.get("applicant", {}), dict):
         problems.append("applicant")
     return problems
+
+
+# A kiosk clock more than this ahead of ours is not believed (the diagnostics flag a skew of 60 s).
+CLOCK_SKEW_ALLOWED = timedelta(minutes=10)
+
+
+def counted_from(body: dict, received: datetime) -> datetime:
+    """The instant a dossier's working days count from: when the citizen submitted at the kiosk
+    (``created_at``), which is what the receipt in their hand was computed from, even if the
+    outbox held the dossier while the network was down. A missing, malformed or future time
+    (a kiosk clock ahead of ours) counts from our own time of receipt instead."""
+    try:
+        at = datetime.fromisoformat(str(body.get("created_at")))
+    except ValueError:
+        return received
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=clock.VN_TZ)
+    return received if at > received + CLOCK_SKEW_ALLOWED else min(at, received)
 
 
 def missing_attachments(missing: list[str]) -> CentralError:
@@ -277,8 +302,8 @@ class Central:
             return Submission(uid, None, [], codes.now_vn(), None, {}, CentralError(422, exc.error, exc.message_vi, exc.message_en))
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
         received = codes.now_vn()
-        days = body.get("processing_days") or 0
-        appointment = routing.add_working_days(received, days) if days else None
+        appointment = calendar.appointment_date(counted_from(body, received), body.get("processing_days") or 0,
+                                                body.get("receipt_cutoff"))
         values = {
             "uuid": uid,
             "lookup_secret": codes.new_lookup_secret(),

@@ -1,7 +1,7 @@
 """Procedure flow definitions, engine and bundles. Kivy-free.
 
     reg = flows.load_registry("flows/definitions")
-    eng = flows.FlowEngine(reg.get("khai-sinh"), today=date.today(), kiosk_unit={...})
+    eng = flows.FlowEngine(reg.get("khai-sinh"), today=clock.today(), kiosk_unit={...})
 """
 from flows.engine import DEFAULT_CONSENT, FlowEngine, consent_sha256, consent_text
 from flows.errors import ConditionError, FlowError, FlowLoadError, Problem

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from common import clock
 from flows.errors import FlowLoadError
 from flows.loader import load_flow_bytes
 from kiosk.errors import BilingualError
@@ -188,7 +189,7 @@ def build_bundle(flow_paths: Iterable[str | Path], media_dir: str | Path | None 
         raise BundleError("flows refused: " + "; ".join(problems[:20]))
     if not flows:
         raise BundleError("no flows to bundle")
-    created = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    created = (created_at or clock.now_utc()).astimezone(timezone.utc)
     content = hashlib.sha256(json.dumps([flows, media], sort_keys=True).encode()).hexdigest()
     manifest = {
         "format": FORMAT,

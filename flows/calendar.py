@@ -8,12 +8,12 @@ working day. ``days`` working days are then added: 3 days from Monday morning is
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as _holidays
 
-VN_TZ = timezone(timedelta(hours=7), "ICT")
+from common.clock import VN_TZ
 
 
 @lru_cache(maxsize=64)
@@ -69,6 +69,34 @@ def add_working_days(start: datetime | date, days: int, cutoff: time | str | Non
     for _ in range(days):
         day = next_working_day(day)
     return day
+
+
+def appointment_date(received: datetime, processing_days: int, cutoff: time | str | None = None) -> date:
+    """THE date a dossier's result is due. The guide, the review screen, the receipt and the
+    central system all call this one function, so they cannot disagree.
+
+    ``received``: when the citizen submitted (an aware time is converted to Vietnam's; a naive
+    one is Vietnam local time). ``cutoff``: the flow's ``receipt_cutoff`` ("15:00"): a dossier
+    received after it counts from the next working day, so a same-day procedure filed at 16:00
+    on a Tuesday is due on Wednesday."""
+    if isinstance(received, datetime) and received.tzinfo is not None:
+        received = received.astimezone(VN_TZ).replace(tzinfo=None)
+    return add_working_days(received, int(processing_days or 0), cutoff)
+
+
+def processing_text(processing_days: int, cutoff: str | None, lang: str = "vi") -> str:
+    """How long the procedure takes, in words a citizen understands ("Trả kết quả trong ngày nếu
+    nộp trước 15:00" rather than "0 ngày làm việc")."""
+    days = int(processing_days or 0)
+    if lang == "vi":
+        if days == 0:
+            return "Trả kết quả trong ngày" + (f" (nộp sau {cutoff} thì trả vào ngày làm việc sau)" if cutoff else "")
+        text = f"Thời hạn giải quyết: {days} ngày làm việc"
+        return text + (f", tính từ ngày làm việc sau nếu nộp sau {cutoff}" if cutoff else "")
+    if days == 0:
+        return "Result the same day" + (f" (filed after {cutoff}: the next working day)" if cutoff else "")
+    text = f"Processing time: {days} working day{'s' if days != 1 else ''}"
+    return text + (f", counted from the next working day if filed after {cutoff}" if cutoff else "")
 
 
 def working_days_between(a: date, b: date) -> int:

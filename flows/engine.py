@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from common import clock
 from flows import calendar, units
 from flows.errors import FlowError
 from flows.model import Field, Flow, Step
 from flows.validation import check, is_empty, normalize
 
-VN_TZ = timezone(timedelta(hours=7), "ICT")
 DOSSIER_SCHEMA = "kiosk-dossier/1"
 
 DEFAULT_CONSENT = {
@@ -287,7 +287,7 @@ class FlowEngine:
 
     def set_consent(self, given: bool, text_sha256: str, at: datetime | None = None) -> None:
         self.consent = {"given": bool(given), "text_sha256": text_sha256,
-                        "at": (at or datetime.now(VN_TZ)).isoformat(timespec="seconds")}
+                        "at": (at or clock.now()).isoformat(timespec="seconds")}
 
     # --- validation and moving -----------------------------------------------------------------
     def error_details(self, step: Step | None = None) -> dict[str, tuple[str, str]]:
@@ -412,9 +412,7 @@ class FlowEngine:
     def appointment_date(self, received: datetime) -> date:
         """The date the result is due: ``processing_days`` working days after ``received`` (local
         time), counting from the next working day when received after the flow's cut-off."""
-        if received.tzinfo is not None:
-            received = received.astimezone(VN_TZ).replace(tzinfo=None)
-        return calendar.add_working_days(received, self.flow.processing_days, self.flow.receipt_cutoff)
+        return calendar.appointment_date(received, self.flow.processing_days, self.flow.receipt_cutoff)
 
     def visible_answers(self) -> dict[str, Any]:
         """Answers to the fields the citizen could see on the steps actually walked."""
@@ -449,7 +447,7 @@ class FlowEngine:
             first = next(iter(missing.values()))
             raise FlowError(f"dossier incomplete: {', '.join(missing)}", first[0])
         if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=VN_TZ)
+            created_at = created_at.replace(tzinfo=clock.VN_TZ)
         a = self.applicant
         applicant = {k: a[k] for k in ("id_number", "full_name", "date_of_birth", "sex", "residence") if a.get(k)}
         phone = self.answers.get("applicant_phone") or a.get("phone")
@@ -474,6 +472,7 @@ class FlowEngine:
             "handling_unit": dict(self.handling_unit),
             "fee": {"amount": fee["amount"], "currency": fee["currency"], "note_vi": fee["note_vi"]},
             "processing_days": self.flow.processing_days,
+            "receipt_cutoff": self.flow.receipt_cutoff,
             "kiosk_id": kiosk_id,
             "consent": dict(self.consent),
             "created_at": created_at.isoformat(timespec="seconds"),

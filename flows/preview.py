@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from common import clock
 from flows.model import Flow, Step
 
 
@@ -73,7 +74,7 @@ def render_walk(flow: Flow, today: date | None = None) -> str:
     """A sample walk with generated answers and the dossier it produces."""
     from flows.sample import walk
 
-    today = today or date.today()
+    today = today or clock.today()
     engine = walk(flow, today)
     steps = " → ".join(s.id for s in engine.history + [engine.step])
     doc = engine.dossier("00000000-0000-4000-8000-000000000000", "PREVIEW", datetime.combine(today, datetime.min.time()))

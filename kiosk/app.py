@@ -5,7 +5,6 @@ Kivy owns the main thread. Anything that may block (card, printer, camera, netwo
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -18,6 +17,7 @@ from kivy.core.window import Window
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from common import clock
 from kiosk.config import Config, verify_pin
 from kiosk.services import KioskServices
 from kiosk.session import Session
@@ -130,7 +130,7 @@ class KioskApp(App):
 
         k = self.cfg["kiosk"]
         self.session.flow = flow
-        self.session.engine = FlowEngine(flow, today=dt.date.today(), kiosk_unit={
+        self.session.engine = FlowEngine(flow, today=clock.today(), kiosk_unit={
             "province_code": k["province_code"], "commune_code": k["commune_code"], "name": k["commune"]})
         self.show_step()
 

@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from common import clock
 from devices.health import Health, State
 from kiosk.diagnostics.result import CheckResult, worst_state
 from kiosk.redact import redact
@@ -56,7 +57,7 @@ def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime
     """Pure: diagnostic results → the heartbeat body for POST /api/v1/kiosks/{id}/heartbeat."""
     from kiosk.diagnostics.versions import app_version as _app_version
 
-    now = now or dt.datetime.now().astimezone()
+    now = now or clock.now()
     devices: dict[str, Any] = {}
     for r in results:
         entry: dict[str, Any] = {"state": r.state.value, "detail": r.health.detail}

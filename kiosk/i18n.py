@@ -75,6 +75,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review.unit": ("Nơi giải quyết", "Handled by"),
     "review.fee": ("Lệ phí", "Fee"),
     "review.appointment": ("Ngày hẹn trả kết quả (dự kiến)", "Expected result date"),
+    "guide.due_if_now": ("Nếu nộp hồ sơ bây giờ, ngày hẹn trả kết quả là", "If you file now, the result is due on"),
     "consent.title": ("Đồng ý xử lý dữ liệu cá nhân", "Consent to personal data processing"),
     "consent.agree": ("Tôi đồng ý", "I agree"),
     "consent.needed": ("Cần có sự đồng ý của Quý khách để nộp hồ sơ.", "Your consent is needed to file."),

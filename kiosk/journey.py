@@ -18,11 +18,11 @@ TYPED = {
     "child_given_name": "Minh Khooi",
     "child_given_names": "Minh Khooi",
     "child_name": "Traanf Minh Khoi",
-    "child_birth_date": None,  # dates are typed as digits, see DATES
     "document_title": "Bawngf toots nghieepj",
 }
-RECENT_DATES = {"child_birth_date": 20, "death_date": 15}  # day of the current month
-DATES = {"child_birth_date": "01112026", "stay_until": "01062027", "death_date": "15112026"}
+# Recent dates, as days before the kiosk's "today" (common.clock): tapped on the calendar,
+# a month back where needed, so the scripted citizen files on any day of any month.
+RECENT_DAYS_AGO = {"child_birth_date": 10, "death_date": 5}
 GENERIC_TEXT = "Khoong cos"
 GENERIC_NUMBER = "2"
 GENERIC_PHONE = "0912345678"
@@ -176,12 +176,12 @@ def _enter(d: Driver, app, f) -> None:
     if f.id in ADDRESSES or (f.type == "address" and f.id not in engine.answers):
         _fill_address(d, app, f)
         return
-    if f.type == "date" and f.id in RECENT_DATES:
+    if f.type == "date" and f.id in RECENT_DAYS_AGO:
         # a recent date: the calendar, a few touches instead of 8 digits
-        _calendar(d, app, screen, f, RECENT_DATES[f.id])
+        _calendar(d, app, screen, f, engine.today - dt.timedelta(days=RECENT_DAYS_AGO[f.id]))
         return
     refused = f.id in engine.errors() and engine.answers.get(f.id) not in (None, "", [])
-    value = _valid_value(engine, f) if refused else (DATES.get(f.id) or TYPED.get(f.id) or _valid_value(engine, f))
+    value = _valid_value(engine, f) if refused else (TYPED.get(f.id) or _valid_value(engine, f))
     if f.type in ("choice", "multi_choice"):
         wanted = value[0] if isinstance(value, list) else value
         d.tap(f.option(wanted).label[app.lang], exact=True)
@@ -192,10 +192,10 @@ def _enter(d: Driver, app, f) -> None:
     if f.type == "address":
         _fill_address(d, app, f, value)
         return
-    if f.type == "date" and f.id not in DATES:
+    if f.type == "date":
         day = dt.date.fromisoformat(value)
         if day.replace(day=1) == engine.today.replace(day=1) and day <= engine.today:
-            _calendar(d, app, screen, f, day.day)
+            _calendar(d, app, screen, f, day)
             return
         value = day.strftime("%d%m%Y")
     w = screen.widgets[f.id]
@@ -215,7 +215,8 @@ def _enter(d: Driver, app, f) -> None:
     d.tap(_t(app, "kb.done"), exact=True)
 
 
-def _calendar(d: Driver, app, screen, f, day: int) -> None:
+def _calendar(d: Driver, app, screen, f, day) -> None:
+    """Open the field's calendar, page back (◀) to ``day``'s month, tap the day."""
     from kivy.core.window import Window
 
     from kiosk.widgets.calendar import CalendarPicker
@@ -224,7 +225,14 @@ def _calendar(d: Driver, app, screen, f, day: int) -> None:
     button = next(b for b in holder.children if getattr(b, "text", "").startswith("▦"))
     d.tap_widget(button)
     d.wait_for(lambda: any(isinstance(w, CalendarPicker) for w in Window.children), 5, "the calendar")
-    d.tap(str(day), exact=True)
+    picker = next(w for w in Window.children if isinstance(w, CalendarPicker))
+    for _ in range(24):
+        if (picker.month.year, picker.month.month) == (day.year, day.month):
+            break
+        d.tap("◀" if (picker.month.year, picker.month.month) > (day.year, day.month) else "▶", exact=True)
+    else:
+        raise AssertionError(f"the calendar did not reach {day:%m/%Y}")
+    d.tap(str(day.day), exact=True)
 
 
 _TONE_KEYS = {"\u0301": "s", "\u0300": "f", "\u0309": "r", "\u0303": "x", "\u0323": "j"}

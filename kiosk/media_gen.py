@@ -28,10 +28,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from common import clock
 from kiosk import speech
 from kiosk.errors import BilingualError
 
@@ -523,13 +525,13 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
             if flow is None:
                 raise MediaError(f"no flow {fid!r} in the registry", f"Không có quy trình {fid!r}.")
             rep = FlowReport(fid)
-            t0 = dt.datetime.now()
+            t0 = time.monotonic()
             say(f"{fid}: walking the screens")
             problems: list[str] = []
             shots = capture_flow(d, fid, problems)
             skipped = {s.id for s in flow.steps if s.help and s.id not in shots and (steps is None or s.id in steps)}
             while skipped and not problems:
-                choices = choices_reaching(flow, skipped, dt.date.today())
+                choices = choices_reaching(flow, skipped, clock.today())
                 if choices is None:
                     break
                 say(f"{fid}: walking again with {choices} for {', '.join(sorted(skipped))}")
@@ -566,7 +568,7 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
                     rep.bytes += e["size"]
                 save_manifest(mpath, entries)  # after every clip: an interrupted run loses nothing
                 say(f"{fid}/{step.id}: {clip.duration:.1f} s, {clip.video.stat().st_size // 1024} kB")
-            rep.seconds = (dt.datetime.now() - t0).total_seconds()
+            rep.seconds = time.monotonic() - t0
             reports.append(rep)
     save_manifest(mpath, entries)
     return reports

@@ -22,15 +22,14 @@ import os
 import re
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from common import clock
 from kiosk.outbox_errors import OutboxError, OutboxFull, OutboxKeyError
 from kiosk.outbox_key import (FileKeySource, KeySource, _fsync_dir, key_source_from_config,  # noqa: F401
                               load_or_create_key)  # noqa: F401 - re-exported for callers
@@ -116,7 +115,7 @@ def kiosk_short(kiosk_id: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 def _is_disk_full(exc: sqlite3.Error) -> bool:

@@ -13,6 +13,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import clock
 from kiosk.config import Config
 from kiosk.errors import BilingualError
 
@@ -27,11 +28,8 @@ PROVISIONAL_NOTES = (
     "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
 )
 
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
-
-
 def now_vn() -> dt.datetime:
-    return dt.datetime.now(VN_TZ).replace(microsecond=0)
+    return clock.now()
 
 
 @dataclass
@@ -281,7 +279,7 @@ class KioskServices:
     def issue_ticket(self, service_id: str, service_name: str) -> TicketOutcome:
         with self._lock:
             path = self.data_dir / "queue.json"
-            today = dt.date.today().isoformat()
+            today = clock.today().isoformat()
             state = json.loads(path.read_text()) if path.exists() else {}
             if state.get("day") != today:
                 state = {"day": today, "services": {}}

@@ -20,8 +20,8 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from common import clock
 from kiosk.client import AuthError, CentralClientError, MissingAttachments, Offline, Rejected, SubmitResult
 from kiosk.outbox import Outbox, OutboxError, OutboxItem
 
@@ -181,7 +181,7 @@ class SyncWorker:
                     report.sent.append(item.uuid)
                     with self._state_lock:
                         self.failures = 0
-                        self.last_success_at = datetime.now().astimezone().isoformat(timespec="seconds")
+                        self.last_success_at = clock.now().isoformat(timespec="seconds")
                         if self.last_error and self.last_error.get("kind") in ("offline", "outbox"):
                             self.last_error = None
                     self._release([item.uuid])
@@ -215,7 +215,7 @@ class SyncWorker:
     def _record(self, kind: str, message_en: str, message_vi: str = "", **extra) -> None:
         with self._state_lock:
             self.last_error = {"kind": kind, "message_en": message_en, "message_vi": message_vi,
-                               "at": datetime.now().astimezone().isoformat(timespec="seconds"), **extra}
+                               "at": clock.now().isoformat(timespec="seconds"), **extra}
 
     def _backoff(self, kind: str, message_en: str, message_vi: str = "") -> None:
         with self._state_lock:

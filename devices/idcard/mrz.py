@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from common import clock
 from devices.idcard.errors import ParseError
 
 _WEIGHTS = (7, 3, 1)
@@ -109,7 +110,7 @@ def _parse_date(s: str, *, future: bool, today: date | None = None) -> date | No
     if not re.fullmatch(r"\d{6}", s):
         return None
     yy, mm, dd = int(s[:2]), int(s[2:4]), int(s[4:6])
-    today = today or date.today()
+    today = today or clock.today()
     century = 2000 if future or 2000 + yy <= today.year else 1900
     try:
         return date(century + yy, mm, dd)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from common import clock
 from devices.idcard import tlv
 from devices.idcard.errors import ParseError
 
@@ -254,7 +255,7 @@ def check_chain(sod: SOD, trust: list[x509.Certificate]) -> tuple[Check, x509.Ce
 def check_validity(sod: SOD, csca: x509.Certificate | None, now: datetime | None = None) -> Check:
     if not sod.certificates:
         return Check(NOT_CHECKED, "no document signer certificate")
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now_utc()
     problems = []
     for name, cert in (("document signer", sod.certificates[0]), ("CSCA", csca)):
         if cert is None:

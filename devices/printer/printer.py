@@ -18,6 +18,8 @@ from typing import Any
 
 from PIL import Image
 
+from common import clock
+
 from . import document, layout, status as st
 from .backends import SimTransport, Transport
 from .errors import PrinterError
@@ -36,7 +38,7 @@ class PrintJob:
 
 
 def _new_job_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    return clock.stamp() + "-" + secrets.token_hex(3)
 
 
 class Printer:
@@ -173,7 +175,7 @@ class Printer:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.spool_dir / f"{job_id}.bin")
-        meta = {"layout": layout_name, "bytes": len(payload), "spooled_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        meta = {"layout": layout_name, "bytes": len(payload), "spooled_at": clock.now().isoformat(timespec="seconds")}
         (self.spool_dir / f"{job_id}.json").write_text(json.dumps(meta), encoding="utf-8")
 
     def _unspool(self, job_id: str) -> None:

@@ -1,8 +1,9 @@
 """`kiosk demo`: walk citizen journeys headless and keep every screen and receipt as PNG."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+from common import clock
 
 
 def register(sub) -> None:
@@ -19,7 +20,7 @@ def register(sub) -> None:
 def _demo(args) -> int:
     from kiosk.display import prepare_kivy_env
 
-    out = Path(args.out or f"out/demo-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    out = Path(args.out or f"out/demo-{clock.stamp()}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     print("kiosk demo: " + prepare_kivy_env(out / "kivy", want_xvfb=False), flush=True)
     from kiosk.demo import run_demo

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from common import clock
+
 EPILOG = """exit codes:
   0  everything ok (or only "not ready", e.g. no card on the reader)
   1  at least one check failed
@@ -90,7 +92,6 @@ def _logging() -> None:
 
 
 def _run(args) -> int:
-    import datetime as dt
 
     from kiosk.cli import config_from
     from kiosk.diagnostics import Options, exit_code, run, run_all
@@ -106,7 +107,7 @@ def _run(args) -> int:
         print(json.dumps({"kiosk_id": cfg["kiosk"]["id"], "exit_code": code,
                           "checks": [r.as_dict() for r in results]}, ensure_ascii=False, indent=2, default=str))
     else:
-        now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %z")
+        now = clock.now().strftime("%Y-%m-%d %H:%M %z")
         print(render(results, header=f"kiosk {cfg['kiosk']['id']} — {now}\n", colour=sys.stdout.isatty()))
     return code
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+
+from common import clock
 
 
 def register(sub) -> None:
@@ -91,7 +92,7 @@ def _test(args) -> int:
 
     k = config_from(args).section("kiosk")
     return _run(args, "test_page", {"centre_name": k["centre_name"], "kiosk_id": k["id"],
-                                    "printed_at": datetime.now().astimezone()})
+                                    "printed_at": clock.now()})
 
 
 def _receipt(args) -> int:
@@ -122,7 +123,7 @@ def _ticket(args) -> int:
     from kiosk.cli import config_from
 
     data = {"number": args.number, "service": args.service, "counter": args.counter,
-            "people_ahead": args.people_ahead, "issued_at": datetime.now().astimezone(),
+            "people_ahead": args.people_ahead, "issued_at": clock.now(),
             "centre_name": config_from(args).section("kiosk")["centre_name"]}
     return _run(args, "ticket", data)
 

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from common import clock
 from kiosk.diagnostics import versions
 from kiosk.diagnostics.result import CheckResult, worst_state
 from kiosk.redact import redact
@@ -95,7 +96,7 @@ def journal_text(since: str = "-2d") -> str | None:
 
 
 def default_path(cfg, now: dt.datetime | None = None) -> Path:
-    now = now or dt.datetime.now()
+    now = now or clock.now()
     return Path(cfg["paths"]["data_dir"]) / "support" / f"kiosk-{cfg['kiosk']['id']}-{now:%Y%m%d-%H%M%S}.zip"
 
 
@@ -112,7 +113,7 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".part")
     members: list[str] = []
-    created = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    created = clock.now().isoformat(timespec="seconds")
 
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         def put(name: str, data: str | bytes) -> None:

@@ -13,6 +13,7 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from common import clock
 from devices.health import Health, State
 
 PROBE_PATH = "/api/v1/flows"   # public, cheap, in the central contract
@@ -101,7 +102,7 @@ def check(cfg, opts) -> Health:
             facts["tls_version"] = sock.version()
             cert = sock.getpeercert() or {}
             if cert.get("notAfter"):
-                days = int((ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) // 86400)
+                days = int((ssl.cert_time_to_seconds(cert["notAfter"]) - clock.timestamp()) // 86400)
                 facts["cert_days_left"] = days
                 if days < CERT_WARN_DAYS:
                     state, action = State.NEEDS_ATTENTION, "Ask the province's IT desk to renew the central system's certificate."
@@ -109,10 +110,10 @@ def check(cfg, opts) -> Health:
 
         conn = (http.client.HTTPSConnection if https else http.client.HTTPConnection)(host, port, timeout=timeout)
         conn.sock = sock  # reuse the connection just verified instead of dialling again
-        sent = time.time()
+        sent = clock.timestamp()
         conn.request("GET", (url.path.rstrip("/") + PROBE_PATH), headers={"Host": url.netloc, "User-Agent": "kiosk-diag"})
         resp = conn.getresponse()
-        received = time.time()
+        received = clock.timestamp()
         resp.read(65536)
         facts["http_status"] = resp.status
         date = resp.getheader("Date")

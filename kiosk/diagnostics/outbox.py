@@ -5,10 +5,10 @@ Only counts and times leave here: the outbox is encrypted because its items hold
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
+from common import clock
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import need
@@ -28,7 +28,7 @@ def _age_s(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
-        return max(0.0, time.time() - float(value))
+        return max(0.0, clock.timestamp() - float(value))
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
@@ -36,8 +36,8 @@ def _age_s(value: Any) -> float | None:
             return None
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.astimezone()
-        return max(0.0, time.time() - value.timestamp())
+            value = value.replace(tzinfo=clock.VN_TZ)
+        return max(0.0, clock.timestamp() - value.timestamp())
     return None
 
 

@@ -2,8 +2,7 @@
 asked, a test page: printing wastes paper and makes noise in a room full of citizens."""
 from __future__ import annotations
 
-import datetime as dt
-
+from common import clock
 from devices.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
@@ -16,7 +15,7 @@ MESSAGE_VI = {
 
 def test_page_data(cfg) -> dict:
     kiosk = cfg["kiosk"]
-    return {"kiosk_id": kiosk["id"], "centre_name": kiosk["centre_name"], "printed_at": dt.datetime.now().astimezone()}
+    return {"kiosk_id": kiosk["id"], "centre_name": kiosk["centre_name"], "printed_at": clock.now()}
 
 
 def check(cfg, opts) -> Health:

@@ -1,6 +1,8 @@
 """Guide: what the procedure needs and what it costs, with the step's help video."""
 from __future__ import annotations
 
+from common import clock
+from flows.calendar import appointment_date, processing_text
 from kiosk.i18n import pick, tr
 from kiosk.screens.review import _fee_text
 from kiosk.screens.step import StepScreen
@@ -21,9 +23,9 @@ class GuideScreen(StepScreen):
             col.add_widget(Text("•  " + pick(doc.name, lang) + ("" if doc.required else "  " + tr("docs.optional", lang)),
                                 role="body"))
         col.add_widget(Text(f"{tr('review.fee', lang)}: {_fee_text(flow.fee, lang)}", role="body", bold=True))
-        days = flow.processing_days
-        col.add_widget(Text((f"Thời hạn giải quyết: {days} ngày làm việc" if lang == "vi"
-                             else f"Processing time: {days} working days"), role="body", bold=True))
+        col.add_widget(Text(processing_text(flow.processing_days, flow.receipt_cutoff, lang), role="body", bold=True))
+        due = appointment_date(clock.now(), flow.processing_days, flow.receipt_cutoff)
+        col.add_widget(Text(f"{tr('guide.due_if_now', lang)}: {due:%d/%m/%Y}", role="body"))
         video, _ = self.help_paths()
         if video is not None:
             col.add_widget(Text("▶ " + tr("nav.help", lang), role="body", color=theme().muted))

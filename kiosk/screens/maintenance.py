@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kivy.uix.boxlayout import BoxLayout
 
+from common import clock
 from kiosk.errors import user_message
 from kiosk.i18n import tr
 from kiosk.screens.base import KioskScreen
@@ -98,10 +99,9 @@ class MaintenanceScreen(KioskScreen):
         a = app()
 
         def work():
-            import datetime as dt
 
             job = a.services.printer.print_layout("test_page", {"kiosk_id": a.cfg["kiosk"]["id"],
-                                                                 "printed_at": dt.datetime.now()})
+                                                                 "printed_at": clock.now()})
             return f"test page printed: {getattr(job, 'bytes_sent', '?')} bytes"
 
         a.run_async(work, on_done=self._set, on_error=lambda e: self._set(user_message(e, "vi", str(e))))

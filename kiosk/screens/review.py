@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from common import clock
 from kiosk.i18n import group_thousands, pick, tr
 from kiosk.screens.step import StepScreen
 from kiosk.widgets.common import BigButton, Column, Text, app, scroller, theme
@@ -70,7 +71,7 @@ class ReviewScreen(StepScreen):
         fee = engine.fee() if hasattr(engine, "fee") else None
         if fee is not None:
             col.add_widget(_line(tr("review.fee", lang), _fee_text(fee, lang)))
-        appointment = engine.appointment_date(dt.datetime.now())
+        appointment = engine.appointment_date(clock.now())
         col.add_widget(_line(tr("review.appointment", lang), appointment.strftime("%d/%m/%Y")))
         body.add_widget(scroller(col))
         self.add_footer(body)

@@ -9,6 +9,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 
+from common import clock
 from kiosk.theme import TOUCH_MIN
 from kiosk.widgets.common import Background, BigButton, Text, app, theme
 
@@ -19,7 +20,7 @@ WEEKDAYS_EN = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 class CalendarPicker(ModalView):
     def __init__(self, value: dt.date | None, on_pick, today: dt.date | None = None, **kw):
         super().__init__(size_hint=(0.8, 0.92), auto_dismiss=False, **kw)
-        self.today = today or dt.date.today()
+        self.today = today or clock.today()
         self.month = (value or self.today).replace(day=1)
         self.on_pick = on_pick
         self.box = BoxLayout(orientation="vertical", spacing=12, padding=20)

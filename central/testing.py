@@ -11,7 +11,10 @@ import subprocess
 import tempfile
 import time
 import uuid as uuidlib
+from datetime import timedelta
 from pathlib import Path
+
+from common import clock
 
 # The simulated citizen (docs/architecture.md): the strings a leak test looks for.
 CITIZEN = {
@@ -29,6 +32,7 @@ def sample_dossier(kiosk_id: str = "KIOSK-HN-BADINH-01", *, commune_code: str = 
                    attachments: int = 1, attachment_size: int = 2048, processing_days: int = 3,
                    uid: str | None = None) -> tuple[dict, dict[str, bytes]]:
     """A ``kiosk-dossier/1`` document and its attachment bytes (random, so each sha256 is new)."""
+    now = clock.now()  # submitted "now", whatever day the test or benchmark runs on
     files = {}
     listed = []
     for i in range(attachments):
@@ -50,8 +54,8 @@ def sample_dossier(kiosk_id: str = "KIOSK-HN-BADINH-01", *, commune_code: str = 
         "fee": {"amount": 0, "currency": "VND", "note_vi": "Miễn phí"},
         "processing_days": processing_days,
         "kiosk_id": kiosk_id,
-        "consent": {"given": True, "text_sha256": "1" * 64, "at": "2026-11-23T08:15:00+07:00"},
-        "created_at": "2026-11-23T08:15:03+07:00",
+        "consent": {"given": True, "text_sha256": "1" * 64, "at": (now - timedelta(seconds=3)).isoformat()},
+        "created_at": now.isoformat(),
     }
     return dossier, files
 

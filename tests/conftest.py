@@ -60,6 +60,17 @@ def _clean_redaction_registry():
     redact.forget_all()
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """The project's clock (common.clock), back on the system time after every test; a test
+    sets it with ``clock.set_now("2027-03-01T08:00")`` / ``clock.freeze(...)`` / ``clock.advance(...)``."""
+    from common import clock as the_clock
+
+    the_clock.reset()
+    yield the_clock
+    the_clock.reset()
+
+
 def _pcscd_answers() -> bool:
     from devices.idcard.errors import CardError
     from devices.idcard.pcsc import list_readers

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
+from common import clock
 from kiosk.config import Config, ConfigError, load_config
 
 DESCRIPTION = """Self-service kiosk for Vietnam's public service centres.
 
 Without --config, the defaults in config/kiosk.toml are used (simulated devices, embedded
-central system); KIOSK_CONFIG names an override file too."""
+central system); KIOSK_CONFIG names an override file too.
+
+--now (or KIOSK_NOW) runs any command as if it were that moment in Vietnam (local time,
+e.g. 2027-03-01T08:00): dates on forms, receipts and appointments follow it and the clock runs
+on from there. For demos, previews, help clips and tests; a real kiosk leaves it unset."""
 
 
 def _groups():
@@ -28,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kiosk", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", metavar="FILE", help="configuration file overriding config/kiosk.toml")
+    parser.add_argument("--now", metavar="INSTANT",
+                        help="act as if it were INSTANT, Vietnam local time (2027-03-01T08:00 or 2027-03-01); "
+                             f"same as {clock.ENV_VAR}=INSTANT")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _groups():
         module.register(sub)
@@ -45,6 +54,20 @@ def config_from(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.now:
+        try:
+            instant = clock.parse_instant(args.now)
+        except ValueError as exc:
+            print(f"kiosk: --now: {exc}", file=sys.stderr)
+            return 2
+        os.environ[clock.ENV_VAR] = instant.isoformat()  # child processes (embedded central) share it
+        clock.set_now(instant)
+    elif os.environ.get(clock.ENV_VAR):
+        try:
+            clock.parse_instant(os.environ[clock.ENV_VAR])
+        except ValueError as exc:
+            print(f"kiosk: {clock.ENV_VAR}: {exc}", file=sys.stderr)
+            return 2
     handler = getattr(args, "func", None)
     if handler is None:
         # a group without its sub-command: show that group's help

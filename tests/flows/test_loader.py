@@ -135,8 +135,20 @@ def test_huge_file(minimal):
     refuse(dump(minimal), "at most 262144 bytes")
 
 
+def refused_at(data: bytes, line: int, name="bad.yaml"):
+    """Refused, naming the file and the line. The wording may come from PyYAML (a newer PyYAML
+    refuses deep nesting itself, "exceeded maximum nesting depth"), so it is not asserted."""
+    err = refuse(data, name=name)
+    assert [(p.file, p.line) for p in err.problems][:1] == [(name, line)], err.problems
+    return err
+
+
 def test_deep_nesting():
-    refuse(b"a: " + b"[" * 5000 + b"]" * 5000, "nested more than 16 levels")
+    refused_at(b"a: " + b"[" * 5000 + b"]" * 5000, 1)
+
+
+def test_deep_nesting_on_a_later_line():
+    refused_at(b"id: x\nname: y\nsteps: " + b"[" * 40 + b"]" * 40, 3)
 
 
 def test_deep_block_nesting():

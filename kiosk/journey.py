@@ -40,16 +40,19 @@ class JourneyResult:
     receipt_png: str | None = None
 
 
-def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True) -> JourneyResult:
+def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True,
+                   observe=None) -> JourneyResult:
+    """``observe(screen_name, driver)``, if given, is called on each step screen before the citizen
+    acts on it (tests read what the screen shows, or move the clock, there)."""
     try:
-        return _walk(d, flow_id, shoot, finish)
+        return _walk(d, flow_id, shoot, finish, observe)
     except Exception:
         if d.shots_dir is not None:
             d.screenshot(f"FAILED-{flow_id}")  # what the citizen would have seen
         raise
 
 
-def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool) -> JourneyResult:
+def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> JourneyResult:
     app = d.app
     res = JourneyResult(flow_id)
     t0, k0 = d.touches, d.typed
@@ -66,6 +69,8 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool) -> JourneyResult:
         name = d.screen
         step = app.session.engine.step if app.session.engine else None
         label = f"{flow_id}-{step.id}" if step else name
+        if observe is not None:
+            observe(name, d)
         if name == "step-guide":
             _shot(d, res, label, shoot)
             d.tap(_t(app, "nav.next"))

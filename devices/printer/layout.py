@@ -34,6 +34,8 @@ from typing import Any
 import segno
 import yaml
 
+from common import clock
+
 from . import escpos_render, raster
 from .document import Band, Cut, Element, Feed, NativeQR, NativeText
 from .errors import LayoutError
@@ -98,13 +100,14 @@ def _coerce(name: str, key: str, kind: str, value: Any) -> Any:
         except (TypeError, ValueError):
             raise bad from None
     if kind == "datetime":
-        if isinstance(value, datetime):
-            return value
         if isinstance(value, str):
             try:
-                return datetime.fromisoformat(value)
+                value = datetime.fromisoformat(value)
             except ValueError:
                 raise bad from None
+        if isinstance(value, datetime):
+            # paper shows Vietnam's local time, even for a time handed over in UTC (naive = local)
+            return value.astimezone(clock.VN_TZ) if value.tzinfo is not None else value
         raise bad
     if kind == "date":
         if isinstance(value, datetime):
@@ -160,6 +163,27 @@ def _qr_band(payload: str, profile: Profile, module: int) -> "raster.Image.Image
     band = raster.blank(profile.dots_per_line, sym.height)
     band.paste(sym, ((profile.dots_per_line - sym.width) // 2, 0))
     return band
+
+
+def text_lines(name: str, data: dict[str, Any]) -> list[str]:
+    """The words a layout prints for ``data``, one string per text or field block (list items
+    after their heading), without rasterising: what tests and a read-aloud of the receipt use."""
+    spec = load_layout(name)
+    values = validate(name, data)
+    out: list[str] = []
+    for block in spec["blocks"]:
+        when, unless = block.get("when"), block.get("unless")
+        if (when and not values.get(when)) or (unless and values.get(unless)):
+            continue
+        if "text" in block:
+            out.append(_fill(block["text"], values, name))
+        elif "field" in block:
+            out.append(block["field"] + " " + _fill(block["value"], values, name))
+        elif "list" in block:
+            if block.get("heading"):
+                out.append(_fill(block["heading"], values, name))
+            out.extend(values.get(block["list"]) or [])
+    return out
 
 
 def build(name: str, data: dict[str, Any], profile: Profile) -> list[Element]:

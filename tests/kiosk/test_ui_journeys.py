@@ -141,6 +141,57 @@ def test_every_other_shipped_procedure_can_be_filed_through_the_screen(at_home, 
     assert not app.session.has_personal_data
 
 
+# (label, visit starts at, procedure, due date, moved to at the submit screen or None, code's day)
+DATE_SWEEP = [
+    # the child was born 10 days ago: last month, so the citizen pages the calendar back
+    ("1st of a month 08:00", "2027-03-01T08:00", "khai-sinh", "01/03/2027", None, "270301"),
+    ("Friday 15:01, after the cut-off", "2027-03-05T15:01", "chung-thuc-ban-sao", "08/03/2027", None, "270305"),
+    ("31 December 23:59", "2027-12-31T23:59", "khai-sinh", "04/01/2028", None, None),
+    ("29 February 2028", "2028-02-29T10:00", "tam-tru", "03/03/2028", None, "280229"),
+    ("day before Tết's holidays 2027, 16:00", "2027-02-03T16:00", "khai-tu", "11/02/2027", None, "270203"),
+    ("2 January 2028", "2028-01-02T10:00", "chung-thuc-ban-sao", "04/01/2028", None, "280102"),
+    ("starts 23:58 on 31/12, submits after midnight", "2027-12-31T23:58", "khai-sinh", "04/01/2028",
+     "2028-01-01T00:01", "280101"),
+]
+
+
+@pytest.mark.parametrize("label,start,flow_id,due,submit_at,code_day", DATE_SWEEP, ids=[s[0] for s in DATE_SWEEP])
+def test_the_same_due_date_on_guide_review_receipt_and_central_on_any_day(at_home, clock, label, start, flow_id,
+                                                                         due, submit_at, code_day):
+    """The scripted citizen files at instants that break naive date code; the guide, the review
+    screen, the printed receipt's QR and the central system all name the same due date."""
+    import datetime as dt
+
+    import zxingcpp
+
+    from devices.qr.payloads import parse_receipt
+    from kiosk.journey import walk_procedure
+
+    app, d, cfg = at_home
+    clock.set_now(start)
+    seen = {}
+
+    def observe(name, drv):
+        if name in ("step-guide", "step-review") and name not in seen:
+            seen[name] = drv.has_text(due)
+        if name == "step-submit" and submit_at and "moved" not in seen:
+            clock.set_now(submit_at)
+            seen["moved"] = True
+
+    res = walk_procedure(d, flow_id, shoot=False, observe=observe)
+    assert seen.get("step-guide") and seen.get("step-review"), seen
+    assert not res.provisional
+    want = dt.datetime.strptime(due, "%d/%m/%Y").date()
+    row = next(r for r in central_rows(cfg) if r["dossier_code"] == res.code)
+    assert row["appointment_date"] == want.isoformat()
+    decoded = zxingcpp.read_barcodes(Image.open(res.receipt_png).convert("L"))
+    receipt = next(parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN1|"))
+    assert receipt.appointment == want
+    if code_day:  # (at 23:59 a slow machine may submit after midnight: the due date is the same either way)
+        assert res.code.split("-")[1] == code_day
+        assert f"{receipt.received_at:%y%m%d}" == code_day
+
+
 def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
     from kiosk.journey import walk_procedure
 

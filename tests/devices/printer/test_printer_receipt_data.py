@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from common import clock
+
 from devices.printer import (LayoutError, format_fee, provisional_from_dossier, receipt_from_dossier,
                              render_preview)
 
@@ -57,3 +59,41 @@ def test_sample_qr_payloads_parse_with_the_qr_package():
     assert not payloads.parse_receipt(json.loads((samples / "receipt.json").read_text())["lookup_qr"]).provisional
     assert payloads.parse_receipt(json.loads((samples / "provisional_receipt.json").read_text())["lookup_qr"]).provisional
     assert payloads.parse_receipt(QR).dossier_code == ANSWER["dossier_code"]
+
+
+# Instants that break naive date code: (kiosk submitted at, central's due date for a same-day
+# procedure with a 15:00 cut-off, computed by flows.calendar.appointment_date)
+RECEIPT_SWEEP = [
+    ("2027-03-01T08:00:00+07:00", "01/03/2027", "08 giờ 00 phút, ngày 01/03/2027"),
+    ("2027-03-05T15:01:00+07:00", "08/03/2027", "15 giờ 01 phút, ngày 05/03/2027"),
+    ("2027-12-31T23:59:00+07:00", "04/01/2028", "23 giờ 59 phút, ngày 31/12/2027"),
+    ("2028-02-29T10:00:00+07:00", "29/02/2028", "10 giờ 00 phút, ngày 29/02/2028"),
+    ("2027-02-03T16:00:00+07:00", "11/02/2027", "16 giờ 00 phút, ngày 03/02/2027"),
+    ("2028-01-01T00:01:00+07:00", "04/01/2028", "00 giờ 01 phút, ngày 01/01/2028"),
+    # the same instant handed over in UTC still prints Vietnam's time and date
+    ("2027-12-31T16:59:00+00:00", "04/01/2028", "23 giờ 59 phút, ngày 31/12/2027"),
+]
+
+
+@pytest.mark.parametrize("created_at,due,received_text", RECEIPT_SWEEP)
+def test_receipt_prints_the_received_time_and_due_date_at_any_instant(decode_qr, created_at, due, received_text):
+    from datetime import datetime
+
+    from devices.printer.layout import text_lines
+    from devices.qr.payloads import build_receipt_qr, parse_receipt
+    from flows.calendar import appointment_date
+
+    at = datetime.fromisoformat(created_at)
+    appointment = appointment_date(at, 0, "15:00")
+    assert f"{appointment:%d/%m/%Y}" == due
+    local = at.astimezone(clock.VN_TZ)
+    qr = build_receipt_qr("01.00004-%s-0001" % f"{local:%y%m%d}", "ABCDEFGH23", "2.000815", "001185012345",
+                         local.replace(tzinfo=None), appointment)
+    data = receipt_from_dossier({**DOSSIER, "created_at": created_at},
+                                {**ANSWER, "appointment_date": appointment.isoformat()}, centre_name="Trung tâm", lookup_qr=qr)
+    lines = text_lines("receipt", data)
+    assert f"3. Thời gian nhận hồ sơ: {received_text}" in lines
+    assert f"4. Thời gian trả kết quả: ngày {due}" in lines
+    (printed,) = decode_qr(render_preview("receipt", data))
+    parsed = parse_receipt(printed)
+    assert parsed.appointment == appointment and parsed.received_at == local.replace(tzinfo=None, second=0)

@@ -60,7 +60,8 @@ def add_working_days(start: datetime | date, days: int, cutoff: time | str | Non
     if isinstance(start, datetime):
         if start.tzinfo is not None:  # an aware time (e.g. UTC from a server) counts in Vietnam's time
             start = start.astimezone(VN_TZ)
-        day, at = start.date(), start.time()
+        # minutes, as the receipt prints them: "15 giờ 00 phút" is not after a 15:00 cut-off
+        day, at = start.date(), start.time().replace(second=0, microsecond=0)
     else:
         day, at = start, time(0, 0)
     limit = _parse_cutoff(cutoff)

@@ -68,8 +68,11 @@ def test_the_same_instant_in_utc_or_naive_local_time_gives_the_same_date():
 
 
 def test_the_cut_off_minute_itself_still_counts_the_same_day():
+    """Counted in whole minutes, as the receipt prints the time: a receipt that says
+    "15 giờ 00 phút" must not carry the next day's date for a 15:00 cut-off."""
     assert appointment_date(clock.parse_instant("2027-03-05T15:00"), 0, "15:00") == date(2027, 3, 5)
-    assert appointment_date(clock.parse_instant("2027-03-05T15:00:59"), 0, "15:00") == date(2027, 3, 8)
+    assert appointment_date(clock.parse_instant("2027-03-05T15:00:59"), 0, "15:00") == date(2027, 3, 5)
+    assert appointment_date(clock.parse_instant("2027-03-05T15:01:00"), 0, "15:00") == date(2027, 3, 8)
 
 
 def test_the_guide_says_same_day_in_words_not_zero_days():

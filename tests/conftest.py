@@ -11,6 +11,13 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("KIVY_AUDIO", "sdl2")
 os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
+# Kivy has one window per process, made by whichever test touches it first; in random order that
+# may be a test that never called kiosk.display.prepare_kivy_env. Make every window the kiosk
+# panel's (1920×1080, no MSAA) so no test sees an 800×600 window where the keyboard hides the list.
+os.environ.setdefault("KCFG_GRAPHICS_WIDTH", "1920")
+os.environ.setdefault("KCFG_GRAPHICS_HEIGHT", "1080")
+os.environ.setdefault("KCFG_GRAPHICS_MULTISAMPLES", "0")
+os.environ.setdefault("KCFG_GRAPHICS_RESIZABLE", "0")
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 

@@ -129,8 +129,13 @@ file_op copy_app "$(D "$PREFIX/app")"
 if [[ -n "$DESTDIR" ]] || ((DRY)) || [[ ! -x "$PREFIX/venv/bin/python" ]]; then
   sys python3 -m venv "$PREFIX/venv"
 fi
-sys "$PREFIX/venv/bin/pip" install --quiet --upgrade pip
-sys "$PREFIX/venv/bin/pip" install --quiet -e "$PREFIX/app"
+# Exactly the versions CI tested, each file checked against its hash (requirements/, made by
+# `make lock`): the build tools first, then the kiosk's part (no FastAPI or PostgreSQL driver), built
+# without isolation so pyscard compiles with the locked setuptools and swig, then the app itself.
+sys "$PREFIX/venv/bin/pip" install --quiet --require-hashes -r "$PREFIX/app/requirements/build.txt"
+sys env PATH="$PREFIX/venv/bin:$PATH" "$PREFIX/venv/bin/pip" install --quiet --require-hashes --no-build-isolation \
+    -r "$PREFIX/app/requirements/kiosk.txt"
+sys "$PREFIX/venv/bin/pip" install --quiet --no-deps --no-build-isolation -e "$PREFIX/app"
 
 # --- 4. config and data -----------------------------------------------------------------------
 say "== config /etc/kiosk, data /var/lib/kiosk, logs /var/log/kiosk"

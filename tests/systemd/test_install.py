@@ -31,7 +31,9 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     for expected in ("apt-get install", "cage", "pcscd", "useradd --system", "usermod -aG dialout kiosk",
-                     "python3 -m venv /opt/kiosk/venv", "pip install --quiet -e /opt/kiosk/app",
+                     "python3 -m venv /opt/kiosk/venv", "pip install --quiet --require-hashes -r /opt/kiosk/app/requirements/build.txt",
+                     "--require-hashes --no-build-isolation -r /opt/kiosk/app/requirements/kiosk.txt",
+                     "pip install --quiet --no-deps --no-build-isolation -e /opt/kiosk/app",
                      "/etc/kiosk/kiosk.toml", "/etc/systemd/system/kiosk.service", "/etc/pam.d/kiosk",
                      "60-kiosk-pcscd.rules", "70-kiosk-devices.rules",
                      "systemctl enable pcscd.socket kiosk.service kiosk-sync.service kiosk-flows-update.timer"):

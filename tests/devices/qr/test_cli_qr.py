@@ -71,7 +71,7 @@ def test_decode_exit_codes(tmp_path, capsys):
 
 
 def test_installed_command_prints_utf8(cccd_images):
-    exe = ROOT / ".venv" / "bin" / "kiosk"
+    exe = Path(sys.executable).with_name("kiosk")  # the command of the venv running the tests
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kiosk"]
     r = subprocess.run([*cmd, "qr", "decode", cccd_images[0][0]], capture_output=True, timeout=60,
                        env={**os.environ, "PYTHONIOENCODING": "utf-8"}, cwd=ROOT)

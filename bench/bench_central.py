@@ -34,7 +34,7 @@ SECRET = "bench-kiosk-secret-123"
 
 def _dossiers(kiosk_id, communes, deadline):
     """One kiosk's stream of dossiers (2 KiB attachment each) over the communes, until ``deadline``."""
-    from central.testing import sample_dossier
+    from testkit.central import sample_dossier
 
     i = 0
     while time.monotonic() < deadline:
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
                     help="run the whole list this many times, interleaved; each row shows the run with the median rate")
     args = ap.parse_args(argv)
 
-    from central.testing import PostgresCluster, free_port, postgres_available
+    from testkit.central import PostgresCluster, free_port, postgres_available
     from flows import units
 
     communes = [c.code for c in units.communes("01")][:60]

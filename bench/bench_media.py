@@ -29,13 +29,13 @@ CODECS = {
 
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-media-"))
-    from kiosk.display import prepare_kivy_env
+    from kiosk.ui.display import prepare_kivy_env
 
     prepare_kivy_env(tmp / "kivy", want_xvfb=False)
-    from kiosk import media_gen as mg
-    from kiosk import speech
-    from kiosk.demo import demo_config, running_app
-    from kiosk.driver import Driver
+    from kiosk.tools import media_gen as mg
+    from kiosk.ui import speech
+    from kiosk.tools.demo import demo_config, running_app
+    from kiosk.tools.touch_robot import Driver
 
     shipped = mg.video_codec()
     t0 = time.monotonic()
@@ -78,7 +78,7 @@ def main() -> int:
 
     cmd = "python bench/bench_media.py"
     out = [
-        "## Help clips and read-aloud (kiosk/media_gen.py, kiosk/speech.py)",
+        "## Help clips and read-aloud (kiosk/tools/media_gen.py, kiosk/ui/speech.py)",
         "",
         f"Command: `{cmd}`. The {len(steps)} steps of `{FLOW}` screenshotted from the real app headless "
         f"(walk: {walk_s:.1f} s), each made into a clip at 960×540, 12 frames/s, AAC 32 kb/s mono, "

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def enqueue_rate(n: int, attachment_size: int) -> tuple[float, float]:
     """(outbox dossiers/s, bare-SQLite dossiers/s) for n dossiers with one attachment of the given size."""
-    from central.testing import sample_dossier
+    from testkit.central import sample_dossier
     from kiosk.outbox import Outbox
 
     docs = [sample_dossier(attachments=1 if attachment_size else 0, attachment_size=attachment_size) for _ in range(n)]
@@ -56,7 +56,7 @@ def enqueue_rate(n: int, attachment_size: int) -> tuple[float, float]:
 
 def drain(n: int, engine: str, pg) -> dict:
     from bench_central import prepare_one, start_server
-    from central.testing import free_port, sample_dossier
+    from testkit.central import free_port, sample_dossier
     from kiosk.client import CentralClient
     from kiosk.outbox import Outbox
     from kiosk.sync import SyncWorker
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     import logging
 
     logging.basicConfig(level=logging.ERROR)  # the outage makes the worker warn once per try
-    from central.testing import PostgresCluster, postgres_available
+    from testkit.central import PostgresCluster, postgres_available
 
     rates = [(size, *enqueue_rate(args.enqueue, size)) for size in (0, 100_000)]
     for r in rates:

@@ -77,7 +77,7 @@ def main() -> int:
     for tool in ("dbus-daemon", "gnome-keyring-daemon"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not installed (scripts/apt-packages.txt)")
-    from central.testing import sample_dossier
+    from testkit.central import sample_dossier
     from kiosk.outbox import Outbox
     from kiosk.outbox_key import FileKeySource, KeyringKeySource, _SecretService
 

@@ -28,10 +28,10 @@ COLD = r"""
 import time, sys
 t0 = time.monotonic()
 from pathlib import Path
-from kiosk.display import prepare_kivy_env
+from kiosk.ui.display import prepare_kivy_env
 prepare_kivy_env(sys.argv[1] + "/kivy", want_xvfb=False)
-from kiosk.demo import demo_config, running_app
-from kiosk.driver import Driver
+from kiosk.tools.demo import demo_config, running_app
+from kiosk.tools.touch_robot import Driver
 cfg = demo_config(Path(sys.argv[1]) / "k")
 with running_app(cfg, central=False) as app:
     d = Driver(app)
@@ -112,9 +112,9 @@ def cold_starts(n: int = 3) -> list[float]:
 # The changes measured against each other. Each child undoes some of them, by the same switches
 # the kiosk itself uses, so "before" is the kiosk as it was without them.
 CHANGES = {
-    "msaa": "window without MSAA (kiosk.display)",
+    "msaa": "window without MSAA (kiosk.ui.display)",
     "bodies": "screens drop their widgets when left (KioskScreen.release_body)",
-    "mmap": "fixed glibc mmap threshold (kiosk.app.fix_mmap_threshold)",
+    "mmap": "fixed glibc mmap threshold (kiosk.ui.app.fix_mmap_threshold)",
 }
 
 
@@ -125,13 +125,13 @@ def undo(changes: set[str]) -> None:
 
         KivyConfig.set("graphics", "multisamples", "2")  # Kivy's own default
     if "bodies" in changes:
-        from kiosk.screens.base import KioskScreen
+        from kiosk.ui.screens.base import KioskScreen
 
         KioskScreen.release_body = lambda self: None
     if "mmap" in changes:
-        import kiosk.app
+        import kiosk.ui.app
 
-        kiosk.app.fix_mmap_threshold = lambda *a, **k: False
+        kiosk.ui.app.fix_mmap_threshold = lambda *a, **k: False
 
 
 def memory_breakdown() -> dict:
@@ -183,15 +183,15 @@ def memory_breakdown() -> dict:
 
 def journey_figures(folder: Path, port: int, undone: set[str]) -> dict:
     """Runs in a child process: the kiosk alone (the central system is another process)."""
-    from kiosk.display import prepare_kivy_env
+    from kiosk.ui.display import prepare_kivy_env
 
     prepare_kivy_env(folder / "kivy", want_xvfb=False)
     undo(undone)
     from kivy.base import EventLoop
 
-    from kiosk.demo import demo_config, running_app
-    from kiosk.driver import Driver
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.demo import demo_config, running_app
+    from kiosk.tools.touch_robot import Driver
+    from kiosk.tools.journeys import walk_procedure
 
     cfg = demo_config(folder / "k", port=port)
     counts, changes, after_visit = {}, [], []
@@ -225,7 +225,7 @@ def journey_figures(folder: Path, port: int, undone: set[str]) -> dict:
 
 WINDOW = r"""
 import sys, time
-from kiosk.display import prepare_kivy_env
+from kiosk.ui.display import prepare_kivy_env
 prepare_kivy_env(sys.argv[1], want_xvfb=sys.argv[3] == "xvfb")
 from kivy.config import Config
 Config.set("graphics", "multisamples", sys.argv[2])
@@ -288,7 +288,7 @@ def run_child(port: int, undone: set[str] = frozenset(), env_extra: dict | None 
 
 
 def central_process(folder: Path):
-    from kiosk.demo import demo_config, free_port
+    from kiosk.tools.demo import demo_config, free_port
 
     port = free_port()
     cfg = demo_config(folder, port=port)

@@ -266,7 +266,7 @@ def create_app(central: Central) -> FastAPI:
 
     @app.post("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], response_model=HeartbeatAnswer, responses=REFUSALS)
     def heartbeat(kiosk_id: str, beat: Heartbeat, kiosk: KioskIdentity = Depends(kiosk_auth)):
-        """Device health (`devices.health.Health.as_dict()` per device), outbox summary, versions."""
+        """Device health (`common.health.Health.as_dict()` per device), outbox summary, versions."""
         if kiosk.kiosk_id != kiosk_id:
             raise CentralError(401, "unauthorized", "Máy kiosk không khớp.", "a kiosk may only report for itself")
         return central.heartbeat(kiosk, jsonable_encoder(beat))

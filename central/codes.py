@@ -12,7 +12,7 @@ import secrets
 from datetime import date, datetime, timedelta, timezone
 
 from common import clock
-from kiosk.secret_hash import hash_secret, verify_secret
+from common.secret_hash import hash_secret, verify_secret
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from common import clock
 from flows import calendar
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 
 @dataclass(frozen=True)

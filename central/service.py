@@ -35,7 +35,7 @@ from central.db import (
 )
 from common import clock
 from flows import calendar
-from kiosk.errors import BilingualError, user_message
+from common.errors import BilingualError, user_message
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from common import clock
 from flows.errors import FlowLoadError
 from flows.loader import load_flow_bytes
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 

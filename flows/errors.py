@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 
 class FlowError(BilingualError):

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 

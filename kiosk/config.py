@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.secret_hash import hash_secret, verify_secret
+from common.secret_hash import hash_secret, verify_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "kiosk.toml"

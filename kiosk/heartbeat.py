@@ -2,7 +2,7 @@
 province sees which kiosks need a visit before citizens complain.
 
 The payload is built only from diagnostic results (states, technician text, a few counts), and
-every string passes through kiosk.redact.redact() once more: nothing personal leaves this way.
+every string passes through common.redact.redact() once more: nothing personal leaves this way.
 
     worker = HeartbeatWorker(client, interval=300, cfg=cfg, services=app.services)
     worker.start()
@@ -18,9 +18,9 @@ import time
 from typing import Any, Callable
 
 from common import clock
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.result import CheckResult, worst_state
-from kiosk.redact import redact
+from common.redact import redact
 
 log = logging.getLogger(__name__)
 

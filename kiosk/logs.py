@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from kiosk.redact import redact
+from common.redact import redact
 
 
 class RedactingFilter(logging.Filter):

@@ -2,7 +2,7 @@
 without importing each other."""
 from __future__ import annotations
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 
 class OutboxError(BilingualError):

@@ -1,7 +1,7 @@
 """What the screens ask of the rest of the stack, Kivy-free: devices, flows, outbox, central.
 
 Every method here may block (device or network I/O): the UI calls them from worker threads
-(``kiosk.app.KioskApp.run_async``) and never on the Kivy main thread.
+(``kiosk.ui.app.KioskApp.run_async``) and never on the Kivy main thread.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import clock
 from kiosk.config import Config
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 

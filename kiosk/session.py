@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk import redact
+from common import redact
 
 
 @dataclass

@@ -12,7 +12,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("KIVY_AUDIO", "sdl2")
 os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
 # Kivy has one window per process, made by whichever test touches it first; in random order that
-# may be a test that never called kiosk.display.prepare_kivy_env. Make every window the kiosk
+# may be a test that never called kiosk.ui.display.prepare_kivy_env. Make every window the kiosk
 # panel's (1920×1080, no MSAA) so no test sees an 800×600 window where the keyboard hides the list.
 os.environ.setdefault("KCFG_GRAPHICS_WIDTH", "1920")
 os.environ.setdefault("KCFG_GRAPHICS_HEIGHT", "1080")
@@ -24,12 +24,16 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
 import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+# testkit/ (helpers shared with bench/) lives at the top of the repository and is not installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import pytest  # noqa: E402
 
-from kiosk import redact  # noqa: E402
+from common import redact  # noqa: E402
 
 VPCD_READER = "Virtual PCD 00 00"
 

@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from devices.health import Health, State
-from kiosk.errors import BilingualError
+from common.health import Health, State
+from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 __all__ = ["QualityIssue", "DocumentError", "Page", "Output", "find_page", "rectify", "deskew",
            "scan_look", "check_quality", "capture_document", "encode_jpeg", "pages_to_pdf", "ISSUES"]

@@ -6,7 +6,7 @@ DG13, LDS) on malformed bytes; the reader turns it into ``UnsupportedCard`` or `
 """
 from __future__ import annotations
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 
 class CardError(BilingualError):

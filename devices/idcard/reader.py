@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from devices.health import Health, State
+from common.health import Health, State
 from devices.idcard import lds, passive
 from devices.idcard.apdu import AID_EMRTD, FID_CARD_ACCESS, FID_DG, FID_SOD, SW_OK, Command, select_aid
 from devices.idcard.bac import perform_bac
@@ -402,7 +402,7 @@ class CardReader:
             checks["consistency"] = Check(OK if same else FAILED,
                                           "DG1 and DG13 carry the same ID" if same else "DG1 and DG13 disagree on the ID")
         report(1.0, _LABELS["done"])
-        from kiosk.redact import redact
+        from common.redact import redact
         result = CardRead(
             person=person, access_control=method, checks=checks, clone_check=clone, photo_jpeg=photo,
             photo_mime=mime, mrz=mrz, groups=[f"DG{n}" for n in sorted(raw)],

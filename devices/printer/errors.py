@@ -2,7 +2,7 @@
 the technician (English). Messages never carry personal data."""
 from __future__ import annotations
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 _MESSAGES = {
     "paper_out": ("Máy in đã hết giấy. Vui lòng báo cán bộ tại quầy để được in lại phiếu.",

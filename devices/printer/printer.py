@@ -24,7 +24,7 @@ from . import document, layout, status as st
 from .backends import SimTransport, Transport
 from .errors import PrinterError
 from .profiles import Profile
-from devices.health import Health, State
+from common.health import Health, State
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from kiosk.errors import BilingualError
+from common.errors import BilingualError
 
 __all__ = [
     "PayloadError", "CccdQr", "ReceiptQr", "ProcedureQr",

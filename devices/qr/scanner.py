@@ -17,8 +17,8 @@ import threading
 import time
 import unicodedata
 
-from devices.health import Health, State
-from kiosk.errors import BilingualError
+from common.health import Health, State
+from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """`kiosk diag bundle`: one zip a technician sends to support.
 
 Everything that goes in is either produced here without personal data (diagnostic results,
-versions, config without secrets) or passes through kiosk.redact.redact() on the way in (logs,
+versions, config without secrets) or passes through common.redact.redact() on the way in (logs,
 which the logging filter already redacted, and APDU logs). A camera snapshot is added only in
 maintenance mode, when the technician confirms nobody stands in front of the kiosk.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from common import clock
 from kiosk.diagnostics import versions
 from kiosk.diagnostics.result import CheckResult, worst_state
-from kiosk.redact import redact
+from common.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 here; only `kiosk diag bundle --maintenance` stores a snapshot (see kiosk.diagnostics.bundle)."""
 from __future__ import annotations
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics import imaging
 from kiosk.diagnostics.runner import Unavailable, held, need
 

@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from devices.health import Health, State
+from common.health import Health, State
 
 PROC_MEMINFO = Path("/proc/meminfo")
 THERMAL_ROOT = Path("/sys/class/thermal")

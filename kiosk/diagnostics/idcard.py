@@ -8,7 +8,7 @@ card; on a real reader it needs a technician's test card and its CAN (`kiosk dia
 """
 from __future__ import annotations
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
 

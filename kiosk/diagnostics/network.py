@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from common import clock
-from devices.health import Health, State
+from common.health import Health, State
 
 PROBE_PATH = "/api/v1/flows"   # public, cheap, in the central contract
 CLOCK_SKEW_MAX_S = 60.0        # receipts and appointment dates carry the kiosk's time

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from common import clock
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import need
 

@@ -3,7 +3,7 @@ asked, a test page: printing wastes paper and makes noise in a room full of citi
 from __future__ import annotations
 
 from common import clock
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
 

@@ -7,7 +7,7 @@ and kind, never its content, because a citizen's card QR holds personal data.
 """
 from __future__ import annotations
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import held, need
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from devices.health import State
+from common.health import State
 from kiosk.diagnostics.result import CheckResult, exit_code, worst_state
 
 LABEL = {State.OK: "OK", State.NOT_READY: "NOT READY", State.NEEDS_ATTENTION: "ATTENTION", State.FAILED: "FAILED"}

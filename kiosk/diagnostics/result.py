@@ -1,6 +1,6 @@
 """What one diagnostic check reports, and how states combine into an exit code.
 
-A check answers with the shared :class:`devices.health.Health` (state, detail, action, facts);
+A check answers with the shared :class:`common.health.Health` (state, detail, action, facts);
 :class:`CheckResult` adds the check's name, its titles and a short Vietnamese line for the
 maintenance screen, which citizens' eyes may also fall on, so it never holds technical jargon.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from devices.health import Health, State
+from common.health import Health, State
 
 # Worst first: the order a technician should deal with things.
 SEVERITY = {State.FAILED: 3, State.NEEDS_ATTENTION: 2, State.NOT_READY: 1, State.OK: 0}

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.result import CheckResult
-from kiosk.redact import redact
+from common.redact import redact
 
 log = logging.getLogger(__name__)
 

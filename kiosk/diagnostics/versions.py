@@ -10,7 +10,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.facts import plain
 
 # (label, distribution names in order of preference)

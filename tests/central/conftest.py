@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from central.testing import PostgresCluster, postgres_available, start_central
+from testkit.central import PostgresCluster, postgres_available, start_central
 
 
 def _ram_dir() -> str | None:

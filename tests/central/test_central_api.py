@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from central.testing import ADMIN_TOKEN, CITIZEN, KIOSK_ID, KIOSK_SECRET, sample_dossier
+from testkit.central import ADMIN_TOKEN, CITIZEN, KIOSK_ID, KIOSK_SECRET, sample_dossier
 
 AUTH = (KIOSK_ID, KIOSK_SECRET)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -189,7 +189,7 @@ def test_received_cannot_jump_to_done(server):
 
 
 def test_heartbeat_is_stored_and_listed_for_admins(server):
-    from devices.health import Health, State
+    from common.health import Health, State
 
     beat = {"devices": {"printer": Health(State.NEEDS_ATTENTION, "paper low", "load paper").as_dict()},
             "outbox": {"pending": 2}, "versions": {"kiosk": "0.1.0"}}
@@ -251,7 +251,7 @@ def test_a_signed_bundle_is_published_verified_and_served(database, tmp_path):
 
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from central.testing import start_central
+    from testkit.central import start_central
 
     pem, public = bundles.generate_key()
     key = load_pem_private_key(pem, None)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from central.testing import KIOSK_ID, KIOSK_SECRET, sample_dossier
+from testkit.central import KIOSK_ID, KIOSK_SECRET, sample_dossier
 from common import clock as the_clock
 from flows.calendar import appointment_date
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from central.testing import free_port, sample_dossier, wait_until
+from testkit.central import free_port, sample_dossier, wait_until
 from kiosk.client import CentralClient, Offline
 
 

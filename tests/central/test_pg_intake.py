@@ -11,7 +11,7 @@ from central import codes, pg_intake
 from central.db import counters
 from central.server import CentralServer
 from central.service import Central
-from central.testing import KIOSK_ID, KIOSK_SECRET, sample_dossier
+from testkit.central import KIOSK_ID, KIOSK_SECRET, sample_dossier
 
 AUTH = (KIOSK_ID, KIOSK_SECRET)
 

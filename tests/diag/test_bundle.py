@@ -53,7 +53,7 @@ def test_bundle_contents_and_no_personal_data(make_cfg, tmp_path, seeded_logs):
 
 
 def test_values_remembered_for_the_visit_are_redacted_too(make_cfg, tmp_path):
-    from kiosk import redact
+    from common import redact
 
     cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False}})
     # a name no pattern knows (not a common family name) is caught only through the visit's registry
@@ -82,7 +82,7 @@ def test_maintenance_mode_with_the_camera_gone_says_why(make_cfg, tmp_path):
 
 
 def test_cli_bundle_writes_the_zip_where_asked(make_cfg, tmp_path):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
 
     cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False}})
     out = tmp_path / "cli.zip"

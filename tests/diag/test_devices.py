@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from devices.health import State
-from kiosk.cli import main
+from common.health import State
+from kiosk.tools.cli import main
 from kiosk.diagnostics import Options, run
 
 from .conftest import free_port

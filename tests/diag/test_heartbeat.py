@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics.result import CheckResult
 from kiosk.heartbeat import SCHEMA, HeartbeatWorker, build_payload
 
@@ -63,7 +63,7 @@ def test_central_down_is_counted_not_raised(make_cfg):
 
 
 def test_cli_heartbeat(make_cfg, central, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
 
     url, handler, _ = central
     cfg = make_cfg({"central": {"url": url, "embedded": False}})

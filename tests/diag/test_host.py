@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devices.health import State
+from common.health import State
 from kiosk.diagnostics import host, run
 
 

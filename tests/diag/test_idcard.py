@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from devices.health import State
-from kiosk.cli import main
+from common.health import State
+from kiosk.tools.cli import main
 from kiosk.diagnostics import Options, run
 
 idcard = pytest.importorskip("devices.idcard")

@@ -8,7 +8,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from devices.health import State
+from common.health import State
 from kiosk.diagnostics import run
 from kiosk.diagnostics.network import clock_skew
 

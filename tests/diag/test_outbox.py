@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from devices.health import State
+from common.health import State
 from kiosk.diagnostics import run
 from kiosk.diagnostics.outbox import outbox_health
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from devices.health import Health, State
+from common.health import Health, State
 from kiosk.diagnostics import EXIT_FAILED, EXIT_NEEDS_ATTENTION, EXIT_OK, Options, exit_code, host, run, run_all
 from kiosk.diagnostics.result import CheckResult
 

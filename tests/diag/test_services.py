@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from devices.health import State
+from common.health import State
 from kiosk.diagnostics import format_table, run, run_all
 
 idcard = pytest.importorskip("devices.idcard")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 from .conftest import free_port
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 from .conftest import free_port
 

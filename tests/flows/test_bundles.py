@@ -277,7 +277,7 @@ def test_publish_to_central_and_pick_up(tmp_path):
     import requests
 
     from central.server import run_in_thread
-    from central.testing import ADMIN_TOKEN, free_port
+    from testkit.central import ADMIN_TOKEN, free_port
     from flows.update import fetch_and_stage
 
     config = {

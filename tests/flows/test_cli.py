@@ -9,7 +9,7 @@ import shutil
 
 from flows_testdata import DEFINITIONS, MINIMAL, dump
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 
 def test_validate_exit_codes(tmp_path, capsys):
@@ -99,7 +99,7 @@ def test_admin_round_on_a_kiosk(tmp_path, capsys):
 
 def test_publish_and_fetch_through_central(tmp_path, capsys):
     from central.server import run_in_thread
-    from central.testing import ADMIN_TOKEN, free_port
+    from testkit.central import ADMIN_TOKEN, free_port
 
     key = tmp_path / "admin.key"
     main(["flows", "keygen", "--out", str(key)])

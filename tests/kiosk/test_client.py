@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from central.testing import KIOSK_ID, KIOSK_SECRET, free_port, sample_dossier, start_central
+from testkit.central import KIOSK_ID, KIOSK_SECRET, free_port, sample_dossier, start_central
 from kiosk.client import AuthError, CentralClient, MissingAttachments, Offline, Rejected, SubmitResult
 
 

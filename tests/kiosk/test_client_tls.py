@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from central.server import TLSOptions
-from central.testing import KIOSK_ID, KIOSK_SECRET, sample_dossier, start_central
+from testkit.central import KIOSK_ID, KIOSK_SECRET, sample_dossier, start_central
 from kiosk.client import AuthError, CentralClient, Offline
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.errors import BilingualError, user_message
+from common.errors import BilingualError, user_message
 
 
 def _errors():
@@ -15,8 +15,8 @@ def _errors():
     from flows.bundles import BundleError
     from flows.errors import FlowError
     from kiosk.client import Offline
-    from kiosk.media_gen import MediaError
-    from kiosk.speech import SpeechError
+    from kiosk.tools.media_gen import MediaError
+    from kiosk.ui.speech import SpeechError
 
     return [
         CameraError("gone", "camera gone", "Máy ảnh không hoạt động."),

@@ -1,6 +1,6 @@
 import pytest
 
-from kiosk.input_method import Composer, compose, compose_text
+from kiosk.ui.input_method import Composer, compose, compose_text
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from kiosk import redact
+from common import redact
 from kiosk.logs import RedactingFilter
 
 CITIZEN = {

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from central.testing import CITIZEN, PERSONAL_STRINGS, sample_dossier
+from testkit.central import CITIZEN, PERSONAL_STRINGS, sample_dossier
 from kiosk.client import SubmitResult
 from kiosk.outbox import Outbox, OutboxFull, OutboxKeyError, kiosk_short, load_or_create_key
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from central.testing import free_port, sample_dossier, start_central
+from testkit.central import free_port, sample_dossier, start_central
 from kiosk.outbox import Outbox
 
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 from kiosk.config import ConfigError, load_config
 from kiosk.outbox import Outbox, OutboxError, OutboxKeyError, load_or_create_key
 from kiosk.outbox_key import FileKeySource, KeyringKeySource, key_source_from_config
@@ -173,7 +173,7 @@ def test_a_key_path_that_is_a_folder_is_a_typed_error(tmp_path):
 
 
 def test_outbox_errors_are_bilingual_errors_for_the_screens():
-    from kiosk.errors import BilingualError, user_message
+    from common.errors import BilingualError, user_message
 
     exc = OutboxKeyError("/var/lib/kiosk/outbox.key is missing")
     assert isinstance(exc, BilingualError) and isinstance(exc, OutboxError)

@@ -419,7 +419,7 @@ def _write_config(tmp_path) -> Path:
 
 
 def test_key_is_not_in_logs_diag_output_or_the_support_bundle(tmp_path, secret_service, caplog, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
     from kiosk.config import load_config
 
     caplog.set_level(logging.DEBUG)
@@ -451,7 +451,7 @@ def test_key_is_not_in_logs_diag_output_or_the_support_bundle(tmp_path, secret_s
 
 
 def test_diag_outbox_fails_clearly_when_the_keyring_is_locked(tmp_path, secret_service, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
 
     conf = _write_config(tmp_path)
     from kiosk.config import load_config
@@ -469,7 +469,7 @@ def test_diag_outbox_fails_clearly_when_the_keyring_is_locked(tmp_path, secret_s
 
 
 def test_kiosk_sync_and_outbox_status_report_a_locked_keyring_without_a_traceback(tmp_path, secret_service, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
     from kiosk.config import load_config
 
     conf = _write_config(tmp_path)

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-review = pytest.importorskip("kiosk.screens.review")
+review = pytest.importorskip("kiosk.ui.screens.review")
 
 
 @pytest.mark.parametrize(("ftype", "value", "lang", "shown"), [
@@ -21,7 +21,7 @@ def test_show_value(ftype, value, lang, shown):
 
 
 def test_amounts_typed_on_a_form_are_echoed_grouped():
-    form = pytest.importorskip("kiosk.screens.form")
+    form = pytest.importorskip("kiosk.ui.screens.form")
     assert form._echo("50000000", "vi") == "= 50.000.000"
     assert form._echo("1250000", "en") == "= 1,250,000"
     assert form._echo("12", "vi") == "" and form._echo("", "vi") == "" and form._echo("5x", "vi") == ""

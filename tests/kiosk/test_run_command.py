@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from kiosk.demo import demo_config, free_port
+from kiosk.tools.demo import demo_config, free_port
 
 
 def test_run_serves_the_home_screen_until_stopped(tmp_path):

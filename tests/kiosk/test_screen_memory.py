@@ -17,14 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import gc, json, sys, weakref
 from pathlib import Path
-from kiosk.display import prepare_kivy_env
+from kiosk.ui.display import prepare_kivy_env
 prepare_kivy_env(Path(sys.argv[1]) / "kivy", want_xvfb=False)
 from kivy.config import Config as KivyConfig
 from kivy.core.window import Window
 from kivy.uix.modalview import ModalView
-from kiosk.demo import demo_config, running_app
-from kiosk.driver import Driver
-from kiosk.widgets.video_help import VideoHelp
+from kiosk.tools.demo import demo_config, running_app
+from kiosk.tools.touch_robot import Driver
+from kiosk.ui.widgets.video_help import VideoHelp
 
 out = {"multisamples": KivyConfig.get("graphics", "multisamples")}
 cfg = demo_config(Path(sys.argv[1]) / "k")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from central.testing import KIOSK_ID, KIOSK_SECRET, free_port, sample_dossier, start_central, wait_until
+from testkit.central import KIOSK_ID, KIOSK_SECRET, free_port, sample_dossier, start_central, wait_until
 from kiosk.client import CentralClient
 from kiosk.outbox import Outbox
 from kiosk.sync import SyncWorker, backoff_delay

@@ -26,7 +26,7 @@ import requests
 from sqlalchemy import select
 
 from central.db import dossiers
-from central.testing import KIOSK_ID, KIOSK_SECRET, PERSONAL_STRINGS, free_port, sample_dossier, start_central, wait_until
+from testkit.central import KIOSK_ID, KIOSK_SECRET, PERSONAL_STRINGS, free_port, sample_dossier, start_central, wait_until
 from kiosk.client import CentralClient
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.sync import SyncWorker

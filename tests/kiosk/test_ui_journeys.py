@@ -24,11 +24,11 @@ SIM_ID = "001185012345"
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
-    from kiosk.display import prepare_kivy_env
+    from kiosk.ui.display import prepare_kivy_env
 
     prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)  # the kiosk panel's 1920×1080
-    from kiosk.demo import demo_config, running_app
-    from kiosk.driver import Driver
+    from kiosk.tools.demo import demo_config, running_app
+    from kiosk.tools.touch_robot import Driver
 
     folder = tmp_path_factory.mktemp("kiosk")
     cfg = demo_config(folder, extra="[kiosk]\nidle_timeout_s = 60\nidle_warning_s = 15\n")
@@ -90,7 +90,7 @@ def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
     import zxingcpp
 
     from devices.qr.payloads import parse_receipt
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     app, d, cfg = at_home
     res = walk_procedure(d, flow_id)
@@ -127,7 +127,7 @@ OTHER_FLOWS = sorted(p.stem for p in (Path(__file__).parents[2] / "flows" / "def
 def test_every_other_shipped_procedure_can_be_filed_through_the_screen(at_home, flow_id):
     """Every shipped flow can be finished by touch alone: its own validation rules accept what a
     citizen can enter through its screens, and the dossier arrives once."""
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     app, d, cfg = at_home
     res = walk_procedure(d, flow_id, shoot=False)
@@ -165,7 +165,7 @@ def test_the_same_due_date_on_guide_review_receipt_and_central_on_any_day(at_hom
     import zxingcpp
 
     from devices.qr.payloads import parse_receipt
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     app, d, cfg = at_home
     clock.set_now(start)
@@ -193,7 +193,7 @@ def test_the_same_due_date_on_guide_review_receipt_and_central_on_any_day(at_hom
 
 
 def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     _, d, _ = at_home
     res = walk_procedure(d, "khai-sinh", shoot=False)
@@ -202,7 +202,7 @@ def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
 
 def test_offline_filing_gives_a_provisional_receipt_then_delivers_without_the_citizen(at_home):
     from central.server import run_in_thread
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     app, d, cfg = at_home
     app.central_server.stop()
@@ -305,7 +305,7 @@ def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
 def test_a_procedure_qr_opens_its_flow_and_a_receipt_qr_shows_the_status(at_home):
     """The QR scanner is always listening; what a payload means depends on the screen."""
     from devices.qr.payloads import build_receipt_qr
-    from kiosk.journey import walk_procedure
+    from kiosk.tools.journeys import walk_procedure
 
     app, d, cfg = at_home
     d.tap("Làm thủ tục hành chính")
@@ -337,7 +337,7 @@ def test_every_step_has_video_help_that_plays(at_home):
     """The generated clip of the step plays in the help panel (ffpyplayer, headless), with captions."""
     from kivy.core.window import Window
 
-    from kiosk.widgets.video_help import VideoHelp
+    from kiosk.ui.widgets.video_help import VideoHelp
 
     app, d, _ = at_home
     d.tap("Làm thủ tục hành chính")

@@ -9,15 +9,15 @@ import time
 
 import pytest
 
-from kiosk import media_gen as mg
-from kiosk.widgets.video_help import parse_vtt
+from kiosk.tools import media_gen as mg
+from kiosk.ui.widgets.video_help import parse_vtt
 
 FLOW, STEP = "chung-thuc-ban-sao", "huong-dan"
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    from kiosk.demo import demo_config
+    from kiosk.tools.demo import demo_config
 
     tmp = tmp_path_factory.mktemp("media")
     help_dir = tmp / "media" / "help"

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 
 from flows import load_registry
-from kiosk import media_gen as mg
-from kiosk import speech
-from kiosk.widgets.video_help import parse_vtt
+from kiosk.tools import media_gen as mg
+from kiosk.ui import speech
+from kiosk.ui.widgets.video_help import parse_vtt
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kiosk import speech
+from kiosk.ui import speech
 
 
 def _wait(app, predicate, timeout=20.0):
@@ -21,7 +21,7 @@ def _wait(app, predicate, timeout=20.0):
 
 
 def test_read_aloud_plays_and_caches_public_text_only(tmp_path):
-    from kiosk.demo import demo_config, running_app
+    from kiosk.tools.demo import demo_config, running_app
 
     cfg = demo_config(tmp_path / "kiosk")
     cache = Path(cfg["paths"]["data_dir"]) / "speech"

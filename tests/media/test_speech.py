@@ -6,7 +6,7 @@ import wave
 
 import pytest
 
-from kiosk import speech
+from kiosk.ui import speech
 
 TEXT = "Đặt thẻ căn cước lên đầu đọc và giữ yên trong khi đọc."
 

@@ -82,7 +82,7 @@ def test_exec_start_is_a_real_kiosk_command(unit):
     argv = shlex.split(_parse(unit)["Service"]["ExecStart"])
     argv = argv[argv.index("--") + 1:] if "--" in argv else argv
     assert argv[0] == "/opt/kiosk/venv/bin/kiosk"
-    from kiosk.cli import build_parser
+    from kiosk.tools.cli import build_parser
 
     args = build_parser().parse_args(argv[1:])  # SystemExit(2) if the sub-command does not exist
     assert callable(getattr(args, "func", None)), f"{unit}: `kiosk {' '.join(argv[1:])}` has no handler"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from devices.camera import CameraError, frame_to_texture_bytes, open_camera
-from devices.health import State
+from common.health import State
 from devices.qr import open_scanner
 from devices.qr.scanner import SIM_CITIZEN_QR
 

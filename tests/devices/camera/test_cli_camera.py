@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from devices.camera.scene import desk_photo
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 
 @pytest.fixture(scope="module")

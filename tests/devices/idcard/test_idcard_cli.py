@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ|"
       "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội|15062023")

@@ -91,7 +91,7 @@ def test_card_lifted_mid_read_through_pcscd(vpcd_card):
 
 
 def test_cli_read_against_pcscd(vpcd_card, pcsc_config, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
     vpcd_card("default")
     assert main(["--config", str(pcsc_config), "idcard", "read", "--can", "012345"]) == 0
     out = capsys.readouterr().out
@@ -102,7 +102,7 @@ def test_cli_read_against_pcscd(vpcd_card, pcsc_config, capsys):
 
 
 def test_cli_tampered_and_cloned_through_pcscd_fail(vpcd_card, pcsc_config, capsys):
-    from kiosk.cli import main
+    from kiosk.tools.cli import main
     for name, failed in (("tampered", "hashes"), ("cloned", "active_authentication")):
         card = vpcd_card(name)
         assert main(["--config", str(pcsc_config), "idcard", "read", "--can", "012345", "--json"]) == 3

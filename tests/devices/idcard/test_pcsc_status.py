@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.health import State
+from common.health import State
 from devices.idcard import open_reader
 from devices.idcard.pcsc import PcscTransport
 

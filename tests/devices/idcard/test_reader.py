@@ -11,7 +11,7 @@ import pytest
 from devices.idcard import AccessKey, open_reader
 from devices.idcard.errors import (Cancelled, CardError, CardRemoved, CardTimeout, NoCard, SecureMessagingError,
                                    UnsupportedCard, WrongKey)
-from devices.health import State
+from common.health import State
 from devices.idcard.reader import CardReader
 from devices.idcard.transport import RecordingTransport, ReplayTransport, VirtualCardTransport
 from devices.idcard.vcard.datasets import DATASETS

@@ -1,4 +1,4 @@
-"""`kiosk print …` and `kiosk printer status` against the sim backend, through kiosk.cli.main."""
+"""`kiosk print …` and `kiosk printer status` against the sim backend, through kiosk.tools.cli.main."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[3] / "devices" / "printer" / "samples" / "receipt.json"
 

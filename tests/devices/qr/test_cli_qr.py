@@ -16,7 +16,7 @@ import pytest
 import serial
 
 from devices.qr.synth import DEGRADATIONS, cccd_payload, hard_frame, qr_image
-from kiosk.cli import main
+from kiosk.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ|"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from devices.health import State
+from common.health import State
 from devices.qr import open_scanner
 from devices.qr.payloads import parse_cccd
 from devices.qr.scanner import SIM_CITIZEN_QR, ScannerError, SerialScanner

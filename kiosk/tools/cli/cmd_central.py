@@ -1,0 +1,131 @@
+"""`kiosk central`: run the reference central system and do its staff/admin chores."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("central", help="run the reference central system; register kiosks; move dossier status")
+    p.set_defaults(group_parser=p)
+    g = p.add_subparsers(dest="central_command", metavar="ACTION")
+
+    s = g.add_parser("serve", help="run the central system in the foreground (Ctrl-C stops it)",
+                     description="Serve the kiosk ↔ central API. The kiosk named in [kiosk].id is registered "
+                                 "with [central].kiosk_secret at start, like the embedded central of `make run`.")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8780, help="TCP port (default 8780)")
+    _db_arg(s)
+    s.add_argument("--tls-cert", metavar="PEM", help="server certificate (enables HTTPS)")
+    s.add_argument("--tls-key", metavar="PEM", help="server private key")
+    s.add_argument("--client-ca", metavar="PEM", help="require kiosk client certificates signed by this CA (mutual TLS)")
+    s.add_argument("--workers", type=int, default=1, help="server processes sharing the database (default 1)")
+    s.add_argument("--no-register", action="store_true", help="do not register the configured kiosk at start")
+    s.set_defaults(func=_serve)
+
+    r = g.add_parser("register-kiosk", help="create (or re-key) a kiosk and print its new secret",
+                     description="Prints a new random secret for KIOSK_ID; only its hash is stored. Put it in the "
+                                 "kiosk's [central].kiosk_secret. Running it again for the same id replaces the secret.")
+    r.add_argument("kiosk_id", metavar="KIOSK_ID")
+    r.add_argument("--province", required=True, help="2-digit province code the kiosk serves (routing stays in it)")
+    r.add_argument("--commune", default="", help="5-digit commune code where the kiosk stands")
+    _db_arg(r)
+    r.set_defaults(func=_register)
+
+    st = g.add_parser("set-status", help="staff: move a dossier received → processing → done | returned")
+    st.add_argument("code", help="dossier code, e.g. 01.00004-261123-0007")
+    st.add_argument("status", choices=["processing", "done", "returned"])
+    st.add_argument("--note", default="", help="note stored with the change (no personal data)")
+    _db_arg(st)
+    st.set_defaults(func=_set_status)
+
+    k = g.add_parser("kiosks", help="list kiosks with their last heartbeat (JSON)")
+    _db_arg(k)
+    k.set_defaults(func=_kiosks)
+
+    o = g.add_parser("openapi", help="print the OpenAPI document the app generates (or --write it to central/openapi.json)")
+    o.add_argument("--write", action="store_true", help="overwrite central/openapi.json")
+    o.set_defaults(func=_openapi)
+
+
+def _db_arg(p) -> None:
+    p.add_argument("--database", metavar="URL_OR_PATH",
+                   help="SQLite file or postgresql:// URL (default: [central].database of the configuration)")
+
+
+def _open(args):
+    from central.service import Central
+    from kiosk.tools.cli import config_from
+
+    cfg = config_from(args)
+    return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
+                        trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"]), cfg
+
+
+def _serve(args) -> int:
+    from central.server import TLSOptions, serve
+    from kiosk.logs import setup_logging
+
+    central, cfg = _open(args)
+    setup_logging(cfg["logging"]["level"])
+    if not args.no_register:
+        k = cfg["kiosk"]
+        central.ensure_kiosk(k["id"], k["province_code"], k["commune_code"], cfg["central"]["kiosk_secret"])
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("kiosk central serve: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if args.client_ca and not args.tls_cert:
+        print("kiosk central serve: --client-ca needs --tls-cert/--tls-key (mutual TLS runs over HTTPS)", file=sys.stderr)
+        return 2
+    tls = TLSOptions(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
+    serve(central, host=args.host, port=args.port, tls=tls, workers=max(1, args.workers))
+    return 0
+
+
+def _register(args) -> int:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9._-]{3,64}", args.kiosk_id) or not re.fullmatch(r"\d{2}", args.province) \
+            or (args.commune and not re.fullmatch(r"\d{5}", args.commune)):
+        print("kiosk central register-kiosk: KIOSK_ID is 3–64 letters/digits/._-, --province 2 digits, --commune 5 digits",
+              file=sys.stderr)
+        return 2
+    central, _ = _open(args)
+    print(central.register_kiosk(args.kiosk_id, args.province, args.commune))
+    return 0
+
+
+def _set_status(args) -> int:
+    from central.service import CentralError
+
+    central, _ = _open(args)
+    try:
+        print(json.dumps(central.set_status(args.code, args.status, args.note), ensure_ascii=False))
+    except CentralError as exc:
+        print(f"kiosk central set-status: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _kiosks(args) -> int:
+    central, _ = _open(args)
+    print(json.dumps(central.list_kiosks(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _openapi(args) -> int:
+    import tempfile
+
+    from central.app import OPENAPI_PATH, create_app, openapi_text
+    from central.service import Central
+
+    with tempfile.TemporaryDirectory() as tmp:
+        central = Central.open(f"{tmp}/schema.sqlite3")
+        text = openapi_text(create_app(central))
+        central.engine.dispose()
+    if args.write:
+        OPENAPI_PATH.write_text(text, encoding="utf-8")
+        print(f"wrote {OPENAPI_PATH}")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,387 @@
+"""`kiosk flows`: author, check, preview, bundle, sign and publish procedure flows; on a kiosk,
+show, install and roll back flow bundles. See docs/flows.md."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+EPILOG = """Typical admin round:
+  kiosk flows validate flows/definitions
+  kiosk flows preview khai-sinh --out /tmp/preview
+  kiosk flows keygen --out admin.key          (once; put the printed public key in [flows].trusted_keys)
+  kiosk flows bundle --out flows.zip
+  kiosk flows sign flows.zip --key admin.key
+  kiosk flows publish flows.zip --central https://central.example --token …"""
+
+
+def register(sub) -> None:
+    import argparse
+
+    p = sub.add_parser("flows", help="validate, preview, bundle, sign and publish procedure flows; kiosk bundle status",
+                       description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(group_parser=p)
+    g = p.add_subparsers(dest="flows_command", metavar="ACTION")
+
+    v = g.add_parser("validate", help="check flow files; exit 0 when all pass, 1 otherwise",
+                     description="Check flow files (YAML) against the schema and every rule the kiosk enforces. "
+                                 "Each problem is printed as FILE:LINE: PATH: MESSAGE. A folder is searched for "
+                                 "*.yaml / *.yml. Exit code 0: all passed; 1: at least one file refused.")
+    v.add_argument("paths", nargs="+", metavar="PATH", help="flow file or folder")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.set_defaults(func=_validate)
+
+    pr = g.add_parser("preview", help="render each step of a flow as the kiosk shows it (PNG) and as text",
+                      description="Render every step of FLOW (an id from the flows folder, or a .yaml path): a PNG "
+                                  "screenshot per step taken by walking the real kiosk screens headless on simulated "
+                                  "devices (NN-<flow>-<step>.png), and a text file NN-<step>.txt with titles, texts, "
+                                  "fields with their rules, documents and help media; plus walk.txt, a sample walk "
+                                  "to the dossier with generated answers.")
+    pr.add_argument("--text-only", action="store_true", help="only the text renderings (no Kivy window)")
+    pr.add_argument("flow", metavar="FLOW", help="flow id (looked up in --flows-dir) or path to a flow file")
+    pr.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    pr.add_argument("--flows-dir", metavar="DIR", help="where to look up a flow id (default: [paths].flows_dir)")
+    pr.set_defaults(func=_preview)
+
+    b = g.add_parser("bundle", help="build an unsigned bundle (zip) of flows and their help media",
+                     description="Validate the flows and pack them, with the help media that exist, into a bundle "
+                                 "zip with a manifest of sha256 sums. Sign it next with `kiosk flows sign`.")
+    b.add_argument("paths", nargs="*", metavar="PATH", help="flow files or folders (default: [paths].flows_dir)")
+    b.add_argument("--media", metavar="DIR", help="the media folder (default: [paths].media_dir)")
+    b.add_argument("--out", required=True, metavar="FILE", help="bundle file to write")
+    b.set_defaults(func=_bundle)
+
+    s = g.add_parser("sign", help="sign a bundle's manifest with an Ed25519 private key",
+                     description="Write manifest.sig into BUNDLE (or --out), signing the exact manifest bytes.")
+    s.add_argument("bundle", metavar="BUNDLE")
+    s.add_argument("--key", required=True, metavar="KEYFILE", help="PEM private key made by `kiosk flows keygen`")
+    s.add_argument("--out", metavar="FILE", help="write the signed bundle here instead of in place")
+    s.set_defaults(func=_sign)
+
+    k = g.add_parser("keygen", help="create an Ed25519 signing key; print its public key",
+                     description="Write a new private key (PEM, mode 0600) to --out and print the public key (base64) "
+                                 "to add to [flows].trusted_keys on kiosks and on the central system. Never overwrites.")
+    k.add_argument("--out", required=True, metavar="KEYFILE")
+    k.set_defaults(func=_keygen)
+
+    vb = g.add_parser("verify", help="verify a signed bundle against the trusted keys",
+                      description="Run the same check a kiosk runs. Exit 0 when the bundle is accepted.")
+    vb.add_argument("bundle", metavar="BUNDLE")
+    vb.add_argument("--trusted-key", action="append", metavar="B64",
+                    help="trusted public key (repeatable; default: [flows].trusted_keys)")
+    vb.set_defaults(func=_verify)
+
+    pu = g.add_parser("publish", help="upload a signed bundle to the central system",
+                      description="POST the bundle to CENTRAL/api/v1/flows/bundles with the admin token. The central "
+                                  "system verifies it against its own trusted keys; kiosks pick it up from there.")
+    pu.add_argument("bundle", metavar="BUNDLE")
+    pu.add_argument("--central", metavar="URL", help="central system URL (default: [central].url)")
+    pu.add_argument("--token", metavar="TOKEN",
+                    help="admin bearer token (default: $KIOSK_ADMIN_TOKEN, then [central].admin_token)")
+    pu.set_defaults(func=_publish)
+
+    st = g.add_parser("status", help="on a kiosk: the current, previous and pending bundles (JSON)")
+    st.set_defaults(func=_status)
+
+    rb = g.add_parser("rollback", help="on a kiosk: go back to the previous bundle",
+                      description="Make the previous bundle current again. The kiosk picks the change up between "
+                                  "citizen sessions; the rolled-back bundle is not fetched again automatically.")
+    rb.set_defaults(func=_rollback)
+
+    sg = g.add_parser("stage", help="on a kiosk: verify and stage a bundle file (e.g. from a USB stick)")
+    sg.add_argument("bundle", metavar="BUNDLE")
+    sg.add_argument("--force", action="store_true", help="also accept a bundle rolled back here before")
+    sg.set_defaults(func=_stage)
+
+    ac = g.add_parser("activate", help="on a kiosk: make the staged bundle current now (the kiosk app does this between sessions)")
+    ac.set_defaults(func=_activate)
+
+    fe = g.add_parser("fetch", help="on a kiosk: fetch the central system's current bundle and stage it")
+    fe.add_argument("--central", metavar="URL", help="central system URL (default: [central].url)")
+    fe.set_defaults(func=_fetch)
+
+    from kiosk.tools.media_gen import add_parser as add_media_parser
+
+    add_media_parser(g)  # `kiosk flows media`: generated help clips per step (kiosk/tools/media_gen.py)
+
+
+def _err(msg: str) -> int:
+    print(f"kiosk flows: {msg}", file=sys.stderr)
+    return 1
+
+
+def _store(args):
+    from flows.bundles import BundleStore
+    from kiosk.tools.cli import config_from
+
+    cfg = config_from(args)
+    return BundleStore(cfg["flows"]["bundle_dir"], cfg["flows"]["trusted_keys"])
+
+
+def _validate(args) -> int:
+    from flows.errors import FlowLoadError, Problem
+    from flows.loader import flow_files, load_flow
+
+    results, ids = [], {}
+    for path in args.paths:
+        if not Path(path).exists():
+            results.append((path, None, [Problem(path, "no such file or folder")]))
+            continue
+        files = flow_files(path)
+        if not files:
+            results.append((path, None, [Problem(path, "no *.yaml flow files here")]))
+        for f in files:
+            try:
+                flow = load_flow(f)
+            except FlowLoadError as exc:
+                results.append((str(f), None, exc.problems))
+                continue
+            if flow.id in ids:
+                results.append((str(f), None, [Problem(str(f), f"flow id '{flow.id}' is also defined in {ids[flow.id]}")]))
+                continue
+            ids[flow.id] = str(f)
+            results.append((str(f), flow, []))
+    bad = [r for r in results if r[2]]
+    if args.json:
+        print(json.dumps([{"file": f, "ok": not p, "id": flow.id if flow else None,
+                           "problems": [{"line": x.line, "path": x.path, "message": x.message} for x in p]}
+                          for f, flow, p in results], ensure_ascii=False, indent=1))
+    else:
+        for f, flow, problems in results:
+            if problems:
+                for x in problems:
+                    print(str(x))
+            else:
+                print(f"ok   {f}: {flow.id} v{flow.version} ({flow.procedure_code}, {len(flow.steps)} steps)")
+        print(f"{len(results) - len(bad)} passed, {len(bad)} refused")
+    return 1 if bad else 0
+
+
+def _resolve_flow(args):
+    from flows.loader import load_flow
+    from flows.registry import load_registry
+    from kiosk.tools.cli import config_from
+
+    p = Path(args.flow)
+    if p.suffix in (".yaml", ".yml") or p.is_file():
+        return load_flow(p)
+    folder = args.flows_dir or config_from(args)["paths"]["flows_dir"]
+    reg = load_registry(folder)
+    flow = reg.get(args.flow)
+    if flow is None:
+        known = ", ".join(f.id for f in reg.flows)
+        raise LookupError(f"no flow '{args.flow}' in {folder} (known: {known})")
+    return flow
+
+
+def _preview(args) -> int:
+    from flows.errors import FlowLoadError
+    from flows.preview import render_steps, render_walk
+
+    try:
+        flow = _resolve_flow(args)
+    except (FlowLoadError, LookupError) as exc:
+        return _err(str(exc))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_steps(flow):
+        (out / name).write_text(text, encoding="utf-8")
+        written.append(name)
+    (out / "walk.txt").write_text(render_walk(flow), encoding="utf-8")
+    print(f"wrote {len(written)} step files and walk.txt to {out}")
+    if args.text_only:
+        return 0
+    shots, problems = _preview_pngs(flow, out)
+    print(f"wrote {len(shots)} screen PNGs to {out}")
+    for p in problems:
+        print(f"kiosk flows preview: {p}")
+    return 1 if problems else 0
+
+
+def _preview_pngs(flow, out: Path):
+    """Walk the real screens for this one flow (its own flows folder, a throwaway data folder)."""
+    import shutil
+    import tempfile
+
+    from kiosk.ui.display import prepare_kivy_env
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-preview-") as tmp:
+        tmp = Path(tmp)
+        flows_dir = tmp / "flows"
+        flows_dir.mkdir()
+        shutil.copy(flow.path, flows_dir / Path(flow.path).name)
+        prepare_kivy_env(tmp / "kivy", want_xvfb=False)
+        from kiosk.tools.demo import demo_config, running_app
+        from kiosk.tools.touch_robot import Driver
+        from kiosk.tools.media_gen import capture_flow
+
+        problems: list[str] = []
+        with running_app(demo_config(tmp / "kiosk", flows_dir=flows_dir)) as app:
+            shots = capture_flow(Driver(app, out), flow.id, problems)
+        return shots, problems
+
+
+def _bundle(args) -> int:
+    from flows.bundles import BundleError, build_bundle
+    from flows.loader import flow_files
+    from kiosk.tools.cli import config_from
+
+    cfg = None
+    paths = args.paths
+    if not paths:
+        cfg = config_from(args)
+        paths = [cfg["paths"]["flows_dir"]]
+    media = args.media
+    if media is None:
+        cfg = cfg or config_from(args)
+        media = cfg["paths"]["media_dir"] or None
+    files = [f for p in paths for f in flow_files(p)]
+    try:
+        data = build_bundle(files, media)
+    except BundleError as exc:
+        return _err(str(exc))
+    Path(args.out).write_bytes(data)
+    from flows.bundles import _read_entries  # noqa: PLC0415 — read back what was written
+
+    manifest = json.loads(_read_entries(data)["manifest.json"])
+    print(f"wrote {args.out}: bundle {manifest['bundle_id']}, {len(manifest['flows'])} flows, "
+          f"{len(manifest['media'])} media files (unsigned: run `kiosk flows sign`)")
+    return 0
+
+
+def _sign(args) -> int:
+    from flows.bundles import BundleError, load_private_key, public_key_b64, sign
+
+    try:
+        key = load_private_key(args.key)
+        data = sign(Path(args.bundle).read_bytes(), key)
+    except (BundleError, OSError) as exc:
+        return _err(str(exc))
+    out = Path(args.out or args.bundle)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    print(f"signed {out} with key {public_key_b64(key)}")
+    return 0
+
+
+def _keygen(args) -> int:
+    from flows.bundles import generate_key
+
+    out = Path(args.out)
+    if out.exists():
+        return _err(f"{out} exists; refusing to overwrite a key")
+    pem, pub = generate_key()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    print(pub)
+    print(f"private key written to {out} (keep it offline); add the line above to [flows].trusted_keys", file=sys.stderr)
+    return 0
+
+
+def _verify(args) -> int:
+    from flows.bundles import BundleError, verify_bundle
+    from kiosk.tools.cli import config_from
+
+    keys = args.trusted_key or config_from(args)["flows"]["trusted_keys"]
+    try:
+        info = verify_bundle(Path(args.bundle).read_bytes(), keys)
+    except (BundleError, OSError) as exc:
+        return _err(f"refused: {exc}")
+    print(json.dumps(info.as_dict(), ensure_ascii=False, indent=1))
+    return 0
+
+
+def _publish(args) -> int:
+    import requests
+
+    from kiosk.tools.cli import config_from
+
+    cfg = config_from(args)
+    url = (args.central or cfg["central"]["url"]).rstrip("/")
+    token = args.token or os.environ.get("KIOSK_ADMIN_TOKEN") or cfg["central"].get("admin_token", "")
+    if not token:
+        return _err("no admin token: give --token, set KIOSK_ADMIN_TOKEN or [central].admin_token")
+    try:
+        data = Path(args.bundle).read_bytes()
+    except OSError as exc:
+        return _err(str(exc))
+    verify = cfg["central"].get("ca_file") or True
+    try:
+        r = requests.post(f"{url}/api/v1/flows/bundles", data=data, timeout=60, verify=verify,
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"})
+    except requests.RequestException as exc:
+        return _err(f"cannot reach {url}: {exc.__class__.__name__}")
+    try:
+        body = r.json()
+    except ValueError:
+        body = {"result": None, "status": r.status_code}
+    print(json.dumps(body, ensure_ascii=False, indent=1))
+    return 0 if r.status_code in (200, 201) and body.get("result") in ("created", "already") else 1
+
+
+def _status(args) -> int:
+    from flows.bundles import BundleError
+
+    try:
+        print(json.dumps(_store(args).status(), ensure_ascii=False, indent=1))
+    except BundleError as exc:
+        return _err(str(exc))
+    return 0
+
+
+def _rollback(args) -> int:
+    from flows.bundles import BundleError
+
+    try:
+        info = _store(args).rollback()
+    except BundleError as exc:
+        return _err(str(exc))
+    print(f"rolled back: bundle {info.bundle_id} is current again")
+    return 0
+
+
+def _stage(args) -> int:
+    from flows.bundles import BundleError
+
+    try:
+        info = _store(args).stage(Path(args.bundle).read_bytes(), force=args.force)
+    except (BundleError, OSError) as exc:
+        return _err(f"refused: {exc}")
+    print(f"staged bundle {info.bundle_id} ({len(info.flows)} flows); it becomes current between citizen sessions")
+    return 0
+
+
+def _activate(args) -> int:
+    from flows.bundles import BundleError
+
+    try:
+        info = _store(args).activate_pending()
+    except BundleError as exc:
+        return _err(str(exc))
+    print("nothing staged" if info is None else f"bundle {info.bundle_id} is current")
+    return 0
+
+
+def _fetch(args) -> int:
+    import requests
+
+    from flows.bundles import BundleError
+    from flows.update import fetch_and_stage
+    from kiosk.tools.cli import config_from
+
+    cfg = config_from(args)
+    url = args.central or cfg["central"]["url"]
+    with requests.Session() as http:
+        http.verify = cfg["central"].get("ca_file") or True
+        try:
+            info = fetch_and_stage(url, _store(args), http, timeout=cfg["central"]["timeout_s"])
+        except BundleError as exc:
+            return _err(f"refused: {exc}")
+        except requests.RequestException as exc:
+            return _err(f"cannot reach {url}: {exc.__class__.__name__}")
+    print("nothing new" if info is None else f"staged bundle {info.bundle_id}")
+    return 0

@@ -1,0 +1,332 @@
+"""Scripted citizen journeys over the real app (demo and tests): touches and keys, nothing injected
+behind the screens' backs except what a simulated device would see (the sample card's QR).
+
+``walk_procedure`` answers each step the way a citizen would: the chip fills what it can, choices
+take the first sensible option, and free text comes from ``TYPED`` (Telex keystrokes) so the
+touch/keystroke counters measure the real effort of a procedure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.tools.touch_robot import Driver
+
+# Telex keystrokes a citizen would type for fields the card cannot fill (by field id);
+# any other required text field gets a generic answer.
+TYPED = {
+    "child_full_name": "Traanf Minh Khoi",
+    "child_given_name": "Minh Khooi",
+    "child_given_names": "Minh Khooi",
+    "child_name": "Traanf Minh Khoi",
+    "document_title": "Bawngf toots nghieepj",
+}
+# Recent dates, as days before the kiosk's "today" (common.clock): tapped on the calendar,
+# a month back where needed, so the scripted citizen files on any day of any month.
+RECENT_DAYS_AGO = {"child_birth_date": 10, "death_date": 5}
+GENERIC_TEXT = "Khoong cos"
+GENERIC_NUMBER = "2"
+GENERIC_PHONE = "0912345678"
+
+
+@dataclass
+class JourneyResult:
+    flow_id: str
+    screens: list[str] = field(default_factory=list)
+    touches: int = 0
+    typed: int = 0
+    typed_after_chip: int = 0
+    code: str = ""
+    provisional: bool = False
+    receipt_png: str | None = None
+
+
+def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True,
+                   observe=None) -> JourneyResult:
+    """``observe(screen_name, driver)``, if given, is called on each step screen before the citizen
+    acts on it (tests read what the screen shows, or move the clock, there)."""
+    try:
+        return _walk(d, flow_id, shoot, finish, observe)
+    except Exception:
+        if d.shots_dir is not None:
+            d.screenshot(f"FAILED-{flow_id}")  # what the citizen would have seen
+        raise
+
+
+def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> JourneyResult:
+    app = d.app
+    res = JourneyResult(flow_id)
+    t0, k0 = d.touches, d.typed
+    d.wait_screen("home")
+    _shot(d, res, "home", shoot)
+    d.tap(_t(app, "home.procedure"))
+    d.wait_screen("picker")
+    _shot(d, res, "picker", shoot)
+    flow = app.services.registry.get(flow_id)
+    d.tap(flow.name[app.lang])
+    chip_typed_mark = None
+    for _ in range(40):
+        d.pump(2)
+        name = d.screen
+        step = app.session.engine.step if app.session.engine else None
+        label = f"{flow_id}-{step.id}" if step else name
+        if observe is not None:
+            observe(name, d)
+        if name == "step-guide":
+            _shot(d, res, label, shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-identify":
+            if not app.session.applicant:
+                _shot(d, res, label, shoot)
+                d.tap(_t(app, "identify.sim"), exact=True)
+                d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
+                chip_typed_mark = d.typed
+            _shot(d, res, label + "-done", shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-form":
+            _fill_form(d, app)
+            _shot(d, res, label, shoot)
+            before = step
+            d.tap(_t(app, "nav.next"))
+            if app.session.engine.step is before and d.screen == "step-form":
+                raise AssertionError(f"form step {step.id} refused: {app.session.engine.errors()}")
+        elif name == "step-documents":
+            _capture_documents(d, app, res, label, shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-unit":
+            _shot(d, res, label, shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-review":
+            _shot(d, res, label, shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-consent":
+            d.tap(_t(app, "consent.agree"))
+            _shot(d, res, label, shoot)
+            d.tap(_t(app, "nav.next"))
+        elif name == "step-submit":
+            _shot(d, res, label, shoot)
+            d.tap(_t(app, "submit.button"), exact=False)
+            d.wait_screen("step-receipt", 60)
+        elif name == "step-receipt":
+            out = app.session.outcome
+            res.code, res.provisional, res.receipt_png = out.code, out.provisional, out.png_path
+            _shot(d, res, label, shoot)
+            if not finish:
+                break
+            d.tap(_t(app, "receipt.finish"))
+            d.wait_screen("rating")
+            _shot(d, res, "rating", shoot)
+            d.tap(_t(app, "rating.very"))
+            d.wait_screen("goodbye")
+            _shot(d, res, "goodbye", shoot)
+            break
+        else:
+            raise AssertionError(f"unexpected screen {name}")
+    res.touches = d.touches - t0
+    res.typed = d.typed - k0
+    res.typed_after_chip = d.typed - (chip_typed_mark if chip_typed_mark is not None else k0)
+    return res
+
+
+def _fold(text: str) -> str:
+    from flows.text import fold
+
+    return fold(text)
+
+
+def _t(app, key):
+    from kiosk.ui.i18n import tr
+
+    return tr(key, app.lang)
+
+
+def _shot(d: Driver, res: JourneyResult, name: str, shoot: bool):
+    res.screens.append(name)
+    if shoot and d.shots_dir is not None:
+        d.screenshot(name)
+
+
+def _fill_form(d: Driver, app) -> None:
+    """Answer what the step still needs, through the screen: the scripted answers above where a
+    field has one, else a value the flow's own rules accept (flows.sample, tried on a copy of the
+    engine), typed, tapped or picked exactly as a citizen would."""
+    engine = app.session.engine
+    for _ in range(20):  # answering one field may reveal another (visible_if)
+        pending = [f for f in engine.visible_fields() if f.required and engine.answers.get(f.id) in (None, "", [])]
+        if not pending:  # answered, but a rule refuses the value (range, cross-field)
+            pending = [engine.flow.fields[fid] for fid in engine.errors() if fid in engine.flow.fields]
+        if not pending:
+            return
+        _enter(d, app, pending[0])
+    raise AssertionError(f"could not fill the form step {engine.step.id}: {engine.errors()}")
+
+
+def _valid_value(engine, field):
+    import copy
+
+    from flows.sample import candidates
+
+    probe = copy.deepcopy(engine)
+    for value in candidates(field, probe):
+        probe.set(field.id, value)
+        if field.id not in probe.errors():
+            return value
+    raise AssertionError(f"no valid value found for {field.id}: {probe.errors().get(field.id)}")
+
+
+def _enter(d: Driver, app, f) -> None:
+    import datetime as dt
+
+    engine = app.session.engine
+    screen = app.sm.current_screen
+    if f.id in ADDRESSES or (f.type == "address" and f.id not in engine.answers):
+        _fill_address(d, app, f)
+        return
+    if f.type == "date" and f.id in RECENT_DAYS_AGO:
+        # a recent date: the calendar, a few touches instead of 8 digits
+        _calendar(d, app, screen, f, engine.today - dt.timedelta(days=RECENT_DAYS_AGO[f.id]))
+        return
+    refused = f.id in engine.errors() and engine.answers.get(f.id) not in (None, "", [])
+    value = _valid_value(engine, f) if refused else (TYPED.get(f.id) or _valid_value(engine, f))
+    if f.type in ("choice", "multi_choice"):
+        wanted = value[0] if isinstance(value, list) else value
+        d.tap(f.option(wanted).label[app.lang], exact=True)
+        return
+    if f.type == "yes_no":
+        d.tap(_t(app, "form.yes" if value else "form.no"), exact=True)
+        return
+    if f.type == "address":
+        _fill_address(d, app, f, value)
+        return
+    if f.type == "date":
+        day = dt.date.fromisoformat(value)
+        if day.replace(day=1) == engine.today.replace(day=1) and day <= engine.today:
+            _calendar(d, app, screen, f, day)
+            return
+        value = day.strftime("%d%m%Y")
+    w = screen.widgets[f.id]
+    for _ in range(3):
+        d.tap_widget(w.box)
+        if app.focused_field is w:
+            break
+        d.pump(5)
+    else:
+        raise AssertionError(f"field {f.id} did not take the focus")
+    for _ in range(len(w.text)):  # a wrong value is corrected by deleting it first
+        d.press_key("⌫")
+    keys = str(value)
+    if f.type == "text" and (refused or f.id not in TYPED):
+        keys = to_telex(keys)
+    d.type_keys(keys)
+    d.tap(_t(app, "kb.done"), exact=True)
+
+
+def _calendar(d: Driver, app, screen, f, day) -> None:
+    """Open the field's calendar, page back (◀) to ``day``'s month, tap the day."""
+    from kivy.core.window import Window
+
+    from kiosk.ui.widgets.calendar import CalendarPicker
+
+    holder = screen.widgets[f.id].parent
+    button = next(b for b in holder.children if getattr(b, "text", "").startswith("▦"))
+    d.tap_widget(button)
+    d.wait_for(lambda: any(isinstance(w, CalendarPicker) for w in Window.children), 5, "the calendar")
+    picker = next(w for w in Window.children if isinstance(w, CalendarPicker))
+    for _ in range(24):
+        if (picker.month.year, picker.month.month) == (day.year, day.month):
+            break
+        d.tap("◀" if (picker.month.year, picker.month.month) > (day.year, day.month) else "▶", exact=True)
+    else:
+        raise AssertionError(f"the calendar did not reach {day:%m/%Y}")
+    d.tap(str(day.day), exact=True)
+
+
+_TONE_KEYS = {"\u0301": "s", "\u0300": "f", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
+
+
+def to_telex(text: str) -> str:
+    """The Telex keystrokes that type ``text`` ("Hộ kinh doanh Ánh" → "Hooj kinh doanh Anhs")."""
+    import re
+    import unicodedata
+
+    out = []
+    for word in re.split(r"(\s+)", text):
+        if not word or word.isspace():
+            out.append(word)
+            continue
+        keys, tone = "", ""
+        for ch in word:
+            if ch in "đĐ":
+                keys += "dd" if ch == "đ" else "Dd"
+                continue
+            base, *marks = unicodedata.normalize("NFD", ch)
+            keys += base
+            for m in marks:
+                if m in _TONE_KEYS:
+                    tone = _TONE_KEYS[m]
+                elif m == "\u0302":
+                    keys += base.lower()
+                elif m in ("\u0306", "\u031b"):
+                    keys += "w"
+        out.append(keys + tone)
+    return "".join(out)
+
+
+ADDRESSES = {"temporary_address": ("Phường Kim Liên", "Soos 5 ngox 12 phoos Kim Lieen")}
+
+
+def _fill_address(d: Driver, app, f, value: dict | None = None) -> None:
+    """Province of the kiosk → a commune (searched by typing) → street, all on the picker."""
+    from kivy.core.window import Window
+
+    from flows import units
+    from kiosk.ui.widgets.address import AddressPicker
+
+    if value:
+        commune, street = units.commune(value["commune_code"]).name, to_telex(value.get("street") or "Số 1")
+    else:
+        commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
+    d.tap_widget(app.sm.current_screen.widgets[f.id].change)
+    d.wait_for(lambda: any(isinstance(w, AddressPicker) for w in Window.children), 5, "the address picker")
+    picker = next(w for w in Window.children if isinstance(w, AddressPicker))
+    if picker.stage == "province":
+        d.tap(units.province(app.cfg["kiosk"]["province_code"]).name, exact=True)
+    if commune:
+        d.tap_widget(picker.search.box)
+        d.type_keys(_fold(commune).split(" ", 1)[1])  # "kim lien": accents are optional in search
+        d.tap(commune, exact=True)
+    else:
+        d.tap(units.communes(app.cfg["kiosk"]["province_code"])[0].name, exact=True)
+    d.wait_for(lambda: _has_button(d, _t(app, "kb.done")), 5, "the street keyboard")
+    d.type_keys(street)
+    d.tap(_t(app, "kb.done"), exact=True)
+
+
+def _capture_documents(d: Driver, app, res, label, shoot) -> None:
+    engine = app.session.engine
+    _shot(d, res, label, shoot)
+    for doc, required in engine.step_documents():
+        if not required or doc.id in app.session.attachments:
+            continue
+        d.tap_widget(app.sm.current_screen.capture_buttons[doc.id])
+        d.wait_for(lambda: d.has_text(doc.name[app.lang]), 10, "the camera view")
+        d.wait_for(lambda: getattr(app.sm.current_screen, "preview", None) is not None
+                   and app.sm.current_screen.preview.texture is not None, 20, "the live preview")
+        camera = app.services.camera
+        if hasattr(camera, "place_page"):  # the simulated desk: lay this very paper under the lens
+            camera.place_page(doc.name["vi"])
+            d.pump(5)
+        _shot(d, res, label + "-camera", shoot)
+        d.tap("◉")
+        d.wait_for(lambda: _has_button(d, _t(app, "docs.keep")) or d.has_text("Không"), 30, "the processed photo")
+        _shot(d, res, label + "-photo", shoot)
+        d.tap(_t(app, "docs.keep"))
+        d.wait_for(lambda: doc.id in app.session.attachments, 10, "the attachment")
+    _shot(d, res, label + "-done", shoot)
+
+
+def _has_button(d: Driver, text) -> bool:
+    try:
+        d.find_button(text)
+        return True
+    except AssertionError:
+        return False

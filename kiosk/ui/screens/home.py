@@ -1,0 +1,38 @@
+"""Home: four big choices. Nothing personal is on this screen, ever."""
+from __future__ import annotations
+
+from kivy.uix.gridlayout import GridLayout
+
+from kiosk.ui.i18n import tr
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets.common import BigButton, Text, app, theme
+
+
+class HomeScreen(KioskScreen):
+    show_back = False
+    show_restart = False
+
+    def title(self) -> str:
+        return tr("home.welcome", app().lang)
+
+    def build_body(self, body):
+        lang = app().lang
+        grid = GridLayout(cols=2, spacing=28, padding=[0, 12])
+        for key, kind, target in (
+            ("home.procedure", "primary", "picker"),
+            ("home.ticket", "secondary", "ticket"),
+            ("home.lookup", "secondary", "lookup"),
+            ("home.rating", "secondary", "rating"),
+        ):
+            grid.add_widget(BigButton(tr(key, lang), kind=kind, height=200, size_hint_y=1,
+                                      font_size=app().sizes["title"], on_press=lambda t=target: self._choose(t)))
+        body.add_widget(grid)
+        self.hint = Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center")
+        body.add_widget(self.hint)
+
+    def _choose(self, target: str) -> None:
+        if target == "picker" and not app().services.filing_available:
+            self.hint.text = tr("home.no_filing", app().lang)
+            self.hint.color = theme().danger
+            return
+        app().go(target)

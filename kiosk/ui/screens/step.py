@@ -1,0 +1,70 @@
+"""Base of every screen that shows one step of a procedure flow."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.ui.i18n import pick, tr
+from kiosk.ui.screens.base import KioskScreen, footer, next_button
+from kiosk.ui.widgets.common import BigButton, Text, app, theme
+
+
+class StepScreen(KioskScreen):
+    show_help = True
+
+    @property
+    def step(self):
+        return app().session.engine.step
+
+    def title(self) -> str:
+        a = app()
+        if a.session.engine is None:
+            return ""
+        return f"{pick(a.session.flow.name, a.lang)} — {pick(self.step.title, a.lang)}"
+
+    def step_text(self) -> str:
+        return pick(getattr(self.step, "text", None), app().lang)
+
+    def add_intro(self, body) -> None:
+        text = self.step_text()
+        if text:
+            body.add_widget(Text(text, role="body"))
+
+    def add_footer(self, body, on_next=None, text_key="nav.next") -> None:
+        body.add_widget(footer(
+            BigButton(tr("nav.back", app().lang), kind="secondary", on_press=self.on_back),
+            next_button(on_next or self.on_next, text_key),
+        ))
+
+    def on_next(self) -> None:
+        if not app().next_step():
+            self.show_errors(app().session.engine.errors())
+
+    def show_errors(self, errors: dict) -> None:
+        pass
+
+    def help_paths(self) -> tuple[Path | None, Path | None]:
+        help_ = getattr(self.step, "help", None) or {}
+        if not isinstance(help_, dict):
+            help_ = {"video": getattr(help_, "video", None), "captions": getattr(help_, "captions", None)}
+        media = Path(app().cfg["paths"]["media_dir"])
+        root = media.parent
+        out = []
+        for key in ("video", "captions"):
+            rel = help_.get(key)
+            p = (root / rel) if rel else None
+            out.append(p if p and p.exists() else None)
+        return out[0], out[1]
+
+    def on_listen(self) -> None:
+        app().read_aloud(". ".join(t for t in (pick(self.step.title, app().lang), self.step_text()) if t))
+
+    def on_help(self) -> None:
+        from kiosk.ui.widgets.video_help import VideoHelp
+
+        video, captions = self.help_paths()
+        VideoHelp(title=pick(self.step.title, app().lang), text=self.step_text(), video=video,
+                  captions=captions).open()
+
+
+def error_text(message: str):
+    return Text(message, role="body", color=theme().danger)

@@ -1,0 +1,56 @@
+"""Queue ticket: pick the service (by field), a ticket is printed with the number."""
+from __future__ import annotations
+
+from kivy.uix.boxlayout import BoxLayout
+
+from common.errors import user_message
+from kiosk.ui.i18n import pick, tr
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
+
+
+class TicketScreen(KioskScreen):
+    title_key = "ticket.title"
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.outcome = None
+
+    def reset(self):
+        self.outcome = None
+
+    def on_pre_enter(self, *args):
+        self.outcome = None
+        super().on_pre_enter(*args)
+
+    def build_body(self, body):
+        a = app()
+        lang = a.lang
+        if self.outcome is not None:
+            o = self.outcome
+            body.add_widget(BoxLayout())
+            body.add_widget(Text(tr("ticket.number", lang, number=o.number), role="huge", bold=True, halign="center"))
+            body.add_widget(Text(o.service, role="title", halign="center"))
+            body.add_widget(Text(tr("ticket.ahead", lang, n=o.people_ahead), role="body", halign="center"))
+            if o.printed:
+                body.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
+            else:
+                body.add_widget(Text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)), role="body",
+                                     halign="center", color=theme().danger))
+            body.add_widget(BoxLayout())
+            body.add_widget(BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye")))
+            return
+        body.add_widget(Text(tr("ticket.choose", lang), role="title", bold=True))
+        col = Column(spacing=14)
+        for key, flows in a.services.registry.by_field().items():
+            name = pick(flows[0].field, lang)
+            col.add_widget(BigButton(name, kind="secondary", on_press=lambda k=key, n=pick(flows[0].field, "vi"): self._take(k, n)))
+        body.add_widget(scroller(col))
+
+    def _take(self, key, name):
+        a = app()
+        a.run_async(lambda: a.services.issue_ticket(str(key), name), on_done=self._issued)
+
+    def _issued(self, outcome):
+        self.outcome = outcome
+        self.refresh()

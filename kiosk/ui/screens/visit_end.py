@@ -1,0 +1,97 @@
+"""The end of a visit: the rating, the goodbye that wipes the session, and the error screen."""
+from __future__ import annotations
+
+from kivy.clock import Clock
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.ui.i18n import tr
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets.common import BigButton, Text, app, theme
+
+
+class RatingScreen(KioskScreen):
+    title_key = "rating.title"
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.level = None
+
+    def on_pre_enter(self, *args):
+        self.level = None
+        super().on_pre_enter(*args)
+
+    def build_body(self, body):
+        lang = app().lang
+        body.add_widget(Text(tr("rating.title", lang), role="title", bold=True, halign="center"))
+        if self.level != "not":
+            row = BoxLayout(spacing=24)
+            for level, key, kind in (("very", "rating.very", "ok"), ("ok", "rating.ok", "primary"),
+                                     ("not", "rating.not", "secondary")):
+                row.add_widget(BigButton(tr(key, lang), kind=kind, size_hint_y=1, height=200,
+                                         font_size=app().sizes["title"], on_press=lambda l=level: self._rate(l)))
+            body.add_widget(row)
+        else:
+            body.add_widget(Text(tr("rating.why", lang), role="body", bold=True))
+            for reason in ("wait", "hard", "staff", "other"):
+                body.add_widget(BigButton(tr(f"rating.reason.{reason}", lang), kind="secondary",
+                                          on_press=lambda r=reason: self._done("not", r)))
+            body.add_widget(BoxLayout())
+
+    def _rate(self, level):
+        if level == "not":
+            self.level = "not"
+            self.refresh()
+        else:
+            self._done(level, "")
+
+    def _done(self, level, reason):
+        a = app()
+        a.run_async(lambda: a.services.record_rating(level, reason))
+        a.go("goodbye")
+
+
+class _ClosingScreen(KioskScreen):
+    """A message, then home by itself after ``delay_s`` (or at once with the button)."""
+
+    show_back = False
+    show_restart = False
+    text_key = ""
+    delay_s = 5
+    huge = False
+
+    def on_enter(self, *args):
+        self._ev = Clock.schedule_once(lambda *_: app().end_session(), self.delay_s)
+
+    def on_leave(self, *args):
+        if getattr(self, "_ev", None):
+            self._ev.cancel()
+
+    def color(self):
+        return theme().fg
+
+    def build_body(self, body):
+        lang = app().lang
+        body.add_widget(BoxLayout())
+        body.add_widget(Text(tr(self.title_key, lang), role="huge" if self.huge else "title", bold=True,
+                             halign="center", color=self.color()))
+        body.add_widget(Text(tr(self.text_key, lang), role="body", halign="center"))
+        body.add_widget(BoxLayout())
+        body.add_widget(BigButton(tr("nav.home", lang), kind="primary", on_press=lambda: app().end_session()))
+
+
+class GoodbyeScreen(_ClosingScreen):
+    title_key, text_key, delay_s, huge = "goodbye.title", "goodbye.text", 5, True
+
+    def on_pre_enter(self, *args):
+        app().session.wipe()  # at once: the seconds of "thank you" hold nothing personal
+        super().on_pre_enter(*args)
+
+    def color(self):
+        return theme().ok
+
+
+class ErrorScreen(_ClosingScreen):
+    title_key, text_key, delay_s = "error.title", "error.text", 8
+
+    def color(self):
+        return theme().danger

@@ -20,14 +20,20 @@ class BilingualError(Exception):
     message_en = "Something went wrong."
     code = ""
 
-    def __init__(self, message_en: str | None = None, message_vi: str | None = None, *, code: str = ""):
-        if message_en:
-            self.message_en = message_en
-        if message_vi:
-            self.message_vi = message_vi
+    def __init__(self, message_en: str | None = None, message_vi: str | None = None, *, en: str | None = None,
+                 vi: str | None = None, code: str = "", detail: str = ""):
+        # TRANSITIONAL: the positional (message_en, message_vi) pair goes once every subclass
+        # and call site says en=/vi= (keyword-only), the one constructor for every error.
+        en, vi = en or message_en, vi or message_vi
+        if en:
+            self.message_en = en
+        if vi:
+            self.message_vi = vi
         if code:
             self.code = code
-        super().__init__(self.message_en)
+        self.detail = detail
+        # str(): the English text plus the technician's detail, for logs; never shown to citizens
+        super().__init__(f"{self.message_en} ({detail})" if detail else self.message_en)
 
     def message(self, lang: str = "vi") -> str:
         return self.message_vi if lang == "vi" else self.message_en

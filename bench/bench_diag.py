@@ -60,7 +60,8 @@ def main() -> int:
         scanner = open_scanner(cfg["devices.qr"])
         camera = open_camera(cfg["devices.camera"])
 
-    Held.camera.open()
+    for device in (Held.reader, Held.printer, Held.scanner, Held.camera):
+        device.open()
     times: dict[str, dict[str, list[float]]] = {"opened": {}, "held": {}}
     totals: dict[str, list[float]] = {"opened": [], "held": []}
     states: dict[str, str] = {}
@@ -76,8 +77,8 @@ def main() -> int:
                     if mode == "opened":
                         states[r.name] = r.state.value
     finally:
-        Held.camera.close()
-        Held.reader.close()
+        for device in (Held.camera, Held.reader, Held.scanner, Held.printer):
+            device.close()
         Held.printer.close()
         server.stop()
 

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from central.service import Central, CentralError, KioskIdentity
+from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 API_VERSION = "1.0.0"
@@ -49,16 +50,6 @@ class SubmitAnswer(BaseModel):
     handling_unit: HandlingUnit
     appointment_date: str | None
     received_at: str
-
-
-class Dossier(BaseModel):
-    """A `kiosk-dossier/1` document (docs/architecture.md); unknown keys are kept."""
-
-    model_config = ConfigDict(extra="allow")
-    schema_: Literal["kiosk-dossier/1"] = Field(alias="schema")
-    uuid: str
-    handling_unit: dict[str, Any]
-    attachments: list[dict[str, Any]] = []
 
 
 class AttachmentAnswer(BaseModel):
@@ -182,13 +173,15 @@ def create_app(central: Central) -> FastAPI:
             ident = central.authenticate_cached(creds.username, creds.password) \
                 or await run_in_threadpool(central.authenticate, creds.username, creds.password)
         if ident is None:
-            raise CentralError(401, "unauthorized", "Máy kiosk chưa được cấp quyền gửi hồ sơ.", "unknown kiosk or wrong secret")
+            raise CentralError(status=401, code="unauthorized", vi="Máy kiosk chưa được cấp quyền gửi hồ sơ.",
+                               en="unknown kiosk or wrong secret")
         return ident
 
     def admin_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         token = central.admin_token
         if not token or creds is None or not hmac.compare_digest(creds.credentials.encode(), token.encode()):
-            raise CentralError(401, "unauthorized", "Không có quyền quản trị.", "admin token missing or wrong (or admin API disabled)")
+            raise CentralError(status=401, code="unauthorized", vi="Không có quyền quản trị.",
+                               en="admin token missing or wrong (or admin API disabled)")
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict:
@@ -210,13 +203,13 @@ def create_app(central: Central) -> FastAPI:
     # work. The models still document the shapes in the OpenAPI document.
     @app.post("/api/v1/dossiers", tags=["intake"], status_code=201, response_model=SubmitAnswer,
               responses={200: {"model": SubmitAnswer, "description": "replay of a known uuid"}, 409: {"model": Refusal, "description": "missing_attachments"}, **REFUSALS},
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": Dossier.model_json_schema(by_alias=True)}}}})
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": dossier_schema.openapi_schema()}}}})
     async def submit(request: Request, kiosk: KioskIdentity = Depends(kiosk_auth)):
         """Submit a dossier; idempotent on `uuid` (replay → 200 `already` with the same code and secret)."""
         try:
             body = await request.json()  # the raw document, exactly as the kiosk sent it
         except ValueError:
-            raise CentralError(422, "invalid_request", "Yêu cầu không hợp lệ.", "the body is not JSON") from None
+            raise CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.", en="the body is not JSON") from None
         if central.pg is not None:
             created, answer = await central.submit_async(kiosk, body)
         else:
@@ -228,7 +221,8 @@ def create_app(central: Central) -> FastAPI:
         """Status by code + lookup secret. An unknown code and a wrong secret both answer 404."""
         answer = central.status(code, secret)
         if answer is None:
-            raise CentralError(404, "not_found", "Không tìm thấy hồ sơ với mã và mã tra cứu này.", "no dossier with this code and secret")
+            raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ với mã và mã tra cứu này.",
+                               en="no dossier with this code and secret")
         return answer
 
     @app.post("/api/v1/dossiers/{code}/status", tags=["staff"], response_model=StatusChangeAnswer,
@@ -247,7 +241,7 @@ def create_app(central: Central) -> FastAPI:
         """The signed bundle bytes, with a strong ETag (its sha256); If-None-Match → 304."""
         found = central.bundle(bundle_id)
         if found is None:
-            raise CentralError(404, "not_found", "Không tìm thấy gói quy trình.", "no such bundle")
+            raise CentralError(status=404, code="not_found", vi="Không tìm thấy gói quy trình.", en="no such bundle")
         data, sha = found
         etag = f'"{sha}"'
         if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
@@ -268,7 +262,7 @@ def create_app(central: Central) -> FastAPI:
     def heartbeat(kiosk_id: str, beat: Heartbeat, kiosk: KioskIdentity = Depends(kiosk_auth)):
         """Device health (`common.health.Health.as_dict()` per device), outbox summary, versions."""
         if kiosk.kiosk_id != kiosk_id:
-            raise CentralError(401, "unauthorized", "Máy kiosk không khớp.", "a kiosk may only report for itself")
+            raise CentralError(status=401, code="unauthorized", vi="Máy kiosk không khớp.", en="a kiosk may only report for itself")
         return central.heartbeat(kiosk, jsonable_encoder(beat))
 
     @app.get("/api/v1/kiosks", tags=["kiosks"], response_model=KioskList, dependencies=[Depends(admin_auth)], responses=REFUSALS)

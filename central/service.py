@@ -10,7 +10,6 @@ import hmac
 import io
 import json
 import logging
-import re
 import threading
 import uuid as uuidlib
 import zipfile
@@ -34,12 +33,11 @@ from central.db import (
     write_tx,
 )
 from common import clock
-from flows import calendar
+from flows import calendar, dossier
 from common.errors import BilingualError, user_message
 
 log = logging.getLogger(__name__)
 
-CUTOFF_RX = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 STATUSES = ("received", "processing", "done", "returned")
 TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -47,16 +45,18 @@ SHA256_HEX = set("0123456789abcdef")
 
 
 class CentralError(BilingualError):
-    """A refusal with a status code, a machine-readable reason and a message for people."""
+    """A refusal with an HTTP ``status``, a machine-readable reason ``code`` (the body's ``"error"``)
+    and a message for people; any other keyword goes into the response body as it is."""
 
-    def __init__(self, status: int, error: str, message_vi: str, message_en: str, **extra: Any):
-        super().__init__(message_en, message_vi, code=error)
-        self.status, self.error, self.extra = status, error, extra
+    def __init__(self, *, status: int, code: str, vi: str | None = None, en: str | None = None, detail: str = "",
+                 **extra: Any):
+        super().__init__(en=en, vi=vi, code=code, detail=detail)
+        self.status, self.extra = status, extra
 
     def body(self) -> dict[str, Any]:
         extra = dict(self.extra)
         result = extra.pop("result", None) or ("unauthorized" if self.status == 401 else "rejected")
-        return {"result": result, "error": self.error, "message_vi": self.message_vi, "message_en": self.message_en, **extra}
+        return {"result": result, "error": self.code, "message_vi": self.message_vi, "message_en": self.message_en, **extra}
 
 
 @dataclass
@@ -75,31 +75,11 @@ def is_sha256(value: str) -> bool:
 
 
 def validate_dossier(body: Any) -> list[str]:
-    """Problems with a ``kiosk-dossier/1`` document, as field paths (never the values: they are personal)."""
+    """Problems with a ``kiosk-dossier/1`` document, as field paths (never the values: they are
+    personal): flows.dossier.problem_paths, the same schema the kiosk checks before it stores one."""
     if not isinstance(body, dict):
         return ["body"]
-    problems = []
-    if body.get("schema") != "kiosk-dossier/1":
-        problems.append("schema")
-    try:
-        uuidlib.UUID(str(body.get("uuid")))
-    except ValueError:
-        problems.append("uuid")
-    hu = body.get("handling_unit")
-    if not isinstance(hu, dict) or not isinstance(hu.get("commune_code"), str):
-        problems.append("handling_unit.commune_code")
-    atts = body.get("attachments", [])
-    if not isinstance(atts, list) or not all(isinstance(a, dict) and is_sha256(a.get("sha256")) for a in atts):
-        problems.append("attachments[].sha256")
-    days = body.get("processing_days", 0)
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365):
-        problems.append("processing_days")
-    cutoff = body.get("receipt_cutoff")
-    if cutoff is not None and not (isinstance(cutoff, str) and CUTOFF_RX.fullmatch(cutoff)):
-        problems.append("receipt_cutoff")
-    if not isinstance(body.get("applicant", {}), dict):
-        problems.append("applicant")
-    return problems
+    return dossier.problem_paths(body)
 
 
 # A kiosk clock more than this ahead of ours is not believed (the diagnostics flag a skew of 60 s).
@@ -121,8 +101,8 @@ def counted_from(body: dict, received: datetime) -> datetime:
 
 
 def missing_attachments(missing: list[str]) -> CentralError:
-    return CentralError(409, "missing_attachments", "Đang gửi tệp đính kèm, máy sẽ thử lại.",
-                        "upload these attachments first", result="missing_attachments", missing=missing)
+    return CentralError(status=409, code="missing_attachments", vi="Đang gửi tệp đính kèm, máy sẽ thử lại.",
+                        en="upload these attachments first", result="missing_attachments", missing=missing)
 
 
 @dataclass
@@ -244,11 +224,14 @@ class Central:
     def check_attachment(self, sha256: str, data: bytes) -> None:
         """Refuse a bad path, an oversized body or bytes that do not hash to the path."""
         if not is_sha256(sha256):
-            raise CentralError(422, "bad_hash", "Mã tệp đính kèm không hợp lệ.", "the path must be a lowercase hex sha256")
+            raise CentralError(status=422, code="bad_hash", vi="Mã tệp đính kèm không hợp lệ.",
+                               en="the path must be a lowercase hex sha256")
         if len(data) > MAX_ATTACHMENT_BYTES:
-            raise CentralError(413, "too_large", "Tệp đính kèm quá lớn.", f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
+            raise CentralError(status=413, code="too_large", vi="Tệp đính kèm quá lớn.",
+                               en=f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise CentralError(422, "hash_mismatch", "Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.", "body does not match the sha256 in the path")
+            raise CentralError(status=422, code="hash_mismatch", vi="Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.",
+                               en="body does not match the sha256 in the path")
 
     def put_attachment(self, sha256: str, data: bytes) -> str:
         self.check_attachment(sha256, data)
@@ -289,17 +272,19 @@ class Central:
         date, the appointment, the lookup secret. Both stores (SQLAlchemy and ``pg_intake``) take it."""
         problems = validate_dossier(body)
         if problems:
-            raise CentralError(422, "invalid_dossier", "Hồ sơ không hợp lệ, vui lòng báo cán bộ hỗ trợ.",
-                               "the dossier document is invalid", fields=problems)
+            raise CentralError(status=422, code="invalid_dossier", vi="Hồ sơ không hợp lệ, vui lòng báo cán bộ hỗ trợ.",
+                               en="the dossier document is invalid", fields=problems)
         uid = str(uuidlib.UUID(str(body["uuid"])))
         if body.get("kiosk_id") not in (None, kiosk.kiosk_id):
-            raise CentralError(422, "kiosk_mismatch", "Hồ sơ không khớp với máy tiếp nhận.", "dossier kiosk_id differs from the authenticated kiosk")
+            raise CentralError(status=422, code="kiosk_mismatch", vi="Hồ sơ không khớp với máy tiếp nhận.",
+                               en="dossier kiosk_id differs from the authenticated kiosk")
         try:
             # cached lookups: cheap enough to run before the replay check
             unit = routing.route(body["handling_unit"], kiosk.province_code)
         except routing.RoutingError as exc:
             # refused unless it is a replay of a dossier accepted before the unit list changed
-            return Submission(uid, None, [], codes.now_vn(), None, {}, CentralError(422, exc.error, exc.message_vi, exc.message_en))
+            refusal = CentralError(status=422, code=exc.code, vi=exc.message_vi, en=exc.message_en)
+            return Submission(uid, None, [], codes.now_vn(), None, {}, refusal)
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
         received = codes.now_vn()
         appointment = calendar.appointment_date(counted_from(body, received), body.get("processing_days") or 0,
@@ -398,15 +383,16 @@ class Central:
 
     def set_status(self, code: str, status: str, note: str = "") -> dict:
         if status not in STATUSES:
-            raise CentralError(422, "bad_status", "Trạng thái không hợp lệ.", f"status must be one of {', '.join(STATUSES)}")
+            raise CentralError(status=422, code="bad_status", vi="Trạng thái không hợp lệ.",
+                               en=f"status must be one of {', '.join(STATUSES)}")
         at = _iso(codes.now_vn())
         with write_tx(self.engine) as conn:
             row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
             if row is None:
-                raise CentralError(404, "not_found", "Không tìm thấy hồ sơ.", "no dossier with this code")
+                raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
             if status not in TRANSITIONS[row["status"]]:
-                raise CentralError(409, "bad_transition", "Không thể chuyển hồ sơ sang trạng thái này.",
-                                   f"cannot move a dossier from {row['status']} to {status}")
+                raise CentralError(status=409, code="bad_transition", vi="Không thể chuyển hồ sơ sang trạng thái này.",
+                                   en=f"cannot move a dossier from {row['status']} to {status}")
             conn.execute(update(dossiers).where(dossiers.c.id == row["id"]).values(status=status, updated_at=at))
             conn.execute(insert(status_events).values(dossier_id=row["id"], status=status, at=at, note=note))
         return {"result": "accepted", "dossier_code": code, "status": status, "at": at}
@@ -432,11 +418,7 @@ class Central:
         return (bytes(row[0]), row[1]) if row else None
 
     def publish_bundle(self, data: bytes) -> tuple[bool, dict]:
-        try:
-            from flows.bundles import verify_bundle  # noqa: PLC0415 — owned by the flows package
-        except ImportError:
-            raise CentralError(503, "verification_unavailable", "Chưa thể kiểm tra gói quy trình.",
-                               "flows.bundles is not installed: bundles cannot be verified, so none is accepted") from None
+        from flows.bundles import verify_bundle  # noqa: PLC0415 - its crypto loads on the first publish only
         # every (flow id, version) ever published keeps its content: a changed flow needs a new version
         known: dict[tuple[str, int], str] = {}
         with self.engine.connect() as conn:
@@ -446,15 +428,15 @@ class Central:
         try:
             verify_bundle(data, list(self.trusted_keys), known)
         except Exception as exc:  # BundleError and anything a malformed zip raises
-            raise CentralError(422, "bad_bundle", user_message(exc, "vi", "Gói quy trình không hợp lệ hoặc sai chữ ký."),
-                               f"bundle refused: {exc}") from None
+            raise CentralError(status=422, code="bad_bundle", vi=user_message(exc, "vi", "Gói quy trình không hợp lệ hoặc sai chữ ký."),
+                               en=f"bundle refused: {exc}") from None
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 manifest_bytes = zf.read("manifest.json")
             manifest = json.loads(manifest_bytes)
             bundle_id = str(manifest["bundle_id"])
         except (KeyError, ValueError, zipfile.BadZipFile) as exc:
-            raise CentralError(422, "bad_bundle", "Gói quy trình không hợp lệ.", f"unreadable manifest: {exc}") from None
+            raise CentralError(status=422, code="bad_bundle", vi="Gói quy trình không hợp lệ.", en=f"unreadable manifest: {exc}") from None
         return self.store_bundle(data, manifest_bytes, bundle_id)
 
     def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str) -> tuple[bool, dict]:

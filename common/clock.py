@@ -19,14 +19,11 @@ import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-    except ZoneInfoNotFoundError:  # a machine without tzdata: UTC+7 has been exact since 1975
-        VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
-except ImportError:  # pragma: no cover - Python 3.9+ always has zoneinfo
+try:
+    VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+except ZoneInfoNotFoundError:  # a machine without tzdata: UTC+7 has been exact since 1975
     VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 ENV_VAR = "KIOSK_NOW"
@@ -128,7 +125,3 @@ def stamp() -> str:
     """``20270301-080000``: for file and folder names."""
     return now().strftime("%Y%m%d-%H%M%S")
 
-
-def env_for_child() -> dict[str, str]:
-    """``{KIOSK_NOW: …}`` for a subprocess that should share the set clock, else ``{}``."""
-    return {ENV_VAR: now().isoformat()} if is_set() else {}

@@ -20,11 +20,8 @@ class BilingualError(Exception):
     message_en = "Something went wrong."
     code = ""
 
-    def __init__(self, message_en: str | None = None, message_vi: str | None = None, *, en: str | None = None,
-                 vi: str | None = None, code: str = "", detail: str = ""):
-        # TRANSITIONAL: the positional (message_en, message_vi) pair goes once every subclass
-        # and call site says en=/vi= (keyword-only), the one constructor for every error.
-        en, vi = en or message_en, vi or message_vi
+    def __init__(self, *, en: str | None = None, vi: str | None = None, code: str = "", detail: str = ""):
+        # keyword-only, the one constructor of every subclass: en=/vi= never swap places
         if en:
             self.message_en = en
         if vi:

@@ -59,10 +59,11 @@ _ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed: the same flows make byte-identical b
 
 
 class BundleError(BilingualError):
-    """A bundle was refused; ``str()`` says why in plain English, ``message_vi`` in Vietnamese."""
+    """A bundle was refused; ``str()`` says why in plain English, ``message_vi`` in Vietnamese
+    (by default the English reason after "Gói quy trình bị từ chối:")."""
 
-    def __init__(self, message: str, message_vi: str | None = None):
-        super().__init__(message, message_vi or ("Gói quy trình bị từ chối: " + message))
+    def __init__(self, *, en: str | None = None, vi: str | None = None, code: str = "", detail: str = ""):
+        super().__init__(en=en, vi=vi or ("Gói quy trình bị từ chối: " + en if en else None), code=code, detail=detail)
 
 
 @dataclass
@@ -117,9 +118,9 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise BundleError(f"cannot read the signing key {path}: {exc}") from None
+        raise BundleError(en=f"cannot read the signing key {path}: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise BundleError(f"{path} is not an Ed25519 private key")
+        raise BundleError(en=f"{path} is not an Ed25519 private key")
     return key
 
 
@@ -130,7 +131,7 @@ def _public_keys(trusted_keys: Iterable[str]) -> list[tuple[str, Ed25519PublicKe
             raw = base64.b64decode(k.strip(), validate=True)
             out.append((k.strip(), Ed25519PublicKey.from_public_bytes(raw)))
         except (binascii.Error, ValueError):
-            raise BundleError(f"trusted key {k[:12]!r}… is not a base64 Ed25519 public key (32 bytes)") from None
+            raise BundleError(en=f"trusted key {k[:12]!r}… is not a base64 Ed25519 public key (32 bytes)") from None
     return out
 
 
@@ -186,9 +187,9 @@ def build_bundle(flow_paths: Iterable[str | Path], media_dir: str | Path | None 
                     entries[m] = blob
                     media.append({"path": m, "sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)})
     if problems:
-        raise BundleError("flows refused: " + "; ".join(problems[:20]))
+        raise BundleError(en="flows refused: " + "; ".join(problems[:20]))
     if not flows:
-        raise BundleError("no flows to bundle")
+        raise BundleError(en="no flows to bundle")
     created = (created_at or clock.now_utc()).astimezone(timezone.utc)
     content = hashlib.sha256(json.dumps([flows, media], sort_keys=True).encode()).hexdigest()
     manifest = {
@@ -207,7 +208,7 @@ def sign(data: bytes, key: Ed25519PrivateKey) -> bytes:
     entries = _read_entries(data)
     entries.pop("manifest.sig", None)
     if "manifest.json" not in entries:
-        raise BundleError("not a bundle: manifest.json is missing")
+        raise BundleError(en="not a bundle: manifest.json is missing")
     entries["manifest.sig"] = base64.b64encode(key.sign(entries["manifest.json"])) + b"\n"
     return _zip(entries)
 
@@ -222,38 +223,38 @@ def _safe_name(name: str) -> bool:
 
 def _read_entries(data: bytes) -> dict[str, bytes]:
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"bundle is {len(data)} bytes; at most {MAX_BUNDLE_BYTES}")
+        raise BundleError(en=f"bundle is {len(data)} bytes; at most {MAX_BUNDLE_BYTES}")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise BundleError(f"not a zip file: {exc}") from None
+        raise BundleError(en=f"not a zip file: {exc}") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise BundleError(f"{len(infos)} files in the bundle; at most {MAX_ENTRIES}")
+            raise BundleError(en=f"{len(infos)} files in the bundle; at most {MAX_ENTRIES}")
         total = 0
         names = set()
         for i in infos:
             if not _safe_name(i.filename):
-                raise BundleError(f"unsafe file name in bundle: {i.filename!r}")
+                raise BundleError(en=f"unsafe file name in bundle: {i.filename!r}")
             if i.filename in names:
-                raise BundleError(f"file listed twice in bundle: {i.filename}")
+                raise BundleError(en=f"file listed twice in bundle: {i.filename}")
             names.add(i.filename)
             mode = i.external_attr >> 16
             if i.is_dir() or stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # no symlinks, devices, folders
-                raise BundleError(f"not a plain file in bundle: {i.filename}")
+                raise BundleError(en=f"not a plain file in bundle: {i.filename}")
             total += i.file_size
             if total > MAX_UNPACKED_BYTES or i.file_size > MAX_RATIO * max(i.compress_size, 1024):
-                raise BundleError(f"bundle unpacks too large at {i.filename} (zip bomb?)")
+                raise BundleError(en=f"bundle unpacks too large at {i.filename} (zip bomb?)")
         out = {}
         for i in infos:
             try:
                 with zf.open(i) as fh:
                     blob = fh.read(i.file_size + 1)
             except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, zlib.error, EOFError) as exc:
-                raise BundleError(f"cannot read {i.filename} from the bundle: {exc}") from None
+                raise BundleError(en=f"cannot read {i.filename} from the bundle: {exc}") from None
             if len(blob) != i.file_size:
-                raise BundleError(f"{i.filename}: size does not match the zip directory")
+                raise BundleError(en=f"{i.filename}: size does not match the zip directory")
             out[i.filename] = blob
         return out
 
@@ -266,17 +267,17 @@ def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, i
     """
     keys = _public_keys(trusted_keys)
     if not keys:
-        raise BundleError("no trusted keys configured ([flows].trusted_keys): no bundle can be accepted",
-                          "Chưa cấu hình khóa tin cậy nên không thể nhận gói quy trình.")
+        raise BundleError(en="no trusted keys configured ([flows].trusted_keys): no bundle can be accepted",
+                          vi="Chưa cấu hình khóa tin cậy nên không thể nhận gói quy trình.")
     entries = _read_entries(data)
     raw = entries.get("manifest.json")
     sig = entries.get("manifest.sig")
     if raw is None or sig is None:
-        raise BundleError("not a signed bundle: manifest.json or manifest.sig is missing")
+        raise BundleError(en="not a signed bundle: manifest.json or manifest.sig is missing")
     try:
         signature = base64.b64decode(sig.strip(), validate=True)
     except binascii.Error:
-        raise BundleError("manifest.sig is not base64") from None
+        raise BundleError(en="manifest.sig is not base64") from None
     signed_by = None
     for b64, key in keys:
         try:
@@ -286,72 +287,72 @@ def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, i
         except InvalidSignature:
             continue
     if signed_by is None:
-        raise BundleError("bad signature: manifest.sig was not made by any trusted key",
-                          "Chữ ký của gói quy trình không hợp lệ hoặc không phải của khóa tin cậy.")
+        raise BundleError(en="bad signature: manifest.sig was not made by any trusted key",
+                          vi="Chữ ký của gói quy trình không hợp lệ hoặc không phải của khóa tin cậy.")
     try:
         manifest = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BundleError(f"manifest.json is not JSON: {exc}") from None
+        raise BundleError(en=f"manifest.json is not JSON: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"unknown bundle format {manifest.get('format') if isinstance(manifest, dict) else None!r}; expected {FORMAT}")
+        raise BundleError(en=f"unknown bundle format {manifest.get('format') if isinstance(manifest, dict) else None!r}; expected {FORMAT}")
     bundle_id = manifest.get("bundle_id")
     if not isinstance(bundle_id, str) or not _BUNDLE_ID.fullmatch(bundle_id):
-        raise BundleError(f"bad bundle_id {bundle_id!r}")
+        raise BundleError(en=f"bad bundle_id {bundle_id!r}")
     created = manifest.get("created_at")
     try:
         datetime.fromisoformat(str(created).replace("Z", "+00:00"))
     except ValueError:
-        raise BundleError(f"bad created_at {created!r}") from None
+        raise BundleError(en=f"bad created_at {created!r}") from None
     flows, media = manifest.get("flows"), manifest.get("media", [])
     if not isinstance(flows, list) or not flows or not isinstance(media, list):
-        raise BundleError("manifest must list at least one flow and a media list")
+        raise BundleError(en="manifest must list at least one flow and a media list")
 
     listed = {"manifest.json", "manifest.sig"}
     ids: set[str] = set()
     named_media: set[str] = set()
     for f in flows:
         if not isinstance(f, dict) or not {"id", "version", "sha256", "path"} <= set(f):
-            raise BundleError("each manifest flow needs id, version, sha256 and path")
+            raise BundleError(en="each manifest flow needs id, version, sha256 and path")
         path = f["path"]
         if path != f"flows/{f['id']}.yaml":
-            raise BundleError(f"flow {f['id']!r} must be stored as flows/{f['id']}.yaml, not {path!r}")
+            raise BundleError(en=f"flow {f['id']!r} must be stored as flows/{f['id']}.yaml, not {path!r}")
         blob = entries.get(path)
         if blob is None:
-            raise BundleError(f"{path} is listed in the manifest but missing from the bundle")
+            raise BundleError(en=f"{path} is listed in the manifest but missing from the bundle")
         if hashlib.sha256(blob).hexdigest() != f["sha256"]:
-            raise BundleError(f"{path} was changed after signing (sha256 does not match the manifest)",
-                              f"Tệp {path} đã bị sửa sau khi ký.")
+            raise BundleError(en=f"{path} was changed after signing (sha256 does not match the manifest)",
+                              vi=f"Tệp {path} đã bị sửa sau khi ký.")
         try:
             flow = load_flow_bytes(blob, path)
         except FlowLoadError as exc:
-            raise BundleError(f"{path} is not a valid flow: " + "; ".join(str(p) for p in exc.problems[:5])) from None
+            raise BundleError(en=f"{path} is not a valid flow: " + "; ".join(str(p) for p in exc.problems[:5])) from None
         if flow.id != f["id"] or flow.version != f["version"]:
-            raise BundleError(f"{path}: the file says {flow.id} v{flow.version}, the manifest {f['id']} v{f['version']}")
+            raise BundleError(en=f"{path}: the file says {flow.id} v{flow.version}, the manifest {f['id']} v{f['version']}")
         if flow.id in ids:
-            raise BundleError(f"flow {flow.id} is in the bundle twice")
+            raise BundleError(en=f"flow {flow.id} is in the bundle twice")
         ids.add(flow.id)
         prior = (known or {}).get((flow.id, flow.version))
         if prior is not None and prior != flow.sha256:
-            raise BundleError(f"flow {flow.id} version {flow.version} was already published with other content; "
+            raise BundleError(en=f"flow {flow.id} version {flow.version} was already published with other content; "
                               f"a changed flow needs a new version number",
-                              f"Quy trình {flow.id} phiên bản {flow.version} đã có với nội dung khác; hãy tăng số phiên bản.")
+                              vi=f"Quy trình {flow.id} phiên bản {flow.version} đã có với nội dung khác; hãy tăng số phiên bản.")
         named_media.update(flow.media_paths())
         listed.add(path)
     for m in media:
         if not isinstance(m, dict) or not {"path", "sha256", "size"} <= set(m):
-            raise BundleError("each manifest media entry needs path, sha256 and size")
+            raise BundleError(en="each manifest media entry needs path, sha256 and size")
         path = m["path"]
         if not isinstance(path, str) or not path.startswith("media/") or not _safe_name(path):
-            raise BundleError(f"unsafe media path {path!r}")
+            raise BundleError(en=f"unsafe media path {path!r}")
         blob = entries.get(path)
         if blob is None:
-            raise BundleError(f"{path} is listed in the manifest but missing from the bundle")
+            raise BundleError(en=f"{path} is listed in the manifest but missing from the bundle")
         if len(blob) != m["size"] or hashlib.sha256(blob).hexdigest() != m["sha256"]:
-            raise BundleError(f"{path} was changed after signing (sha256 or size does not match the manifest)")
+            raise BundleError(en=f"{path} was changed after signing (sha256 or size does not match the manifest)")
         listed.add(path)
     extra = sorted(set(entries) - listed)
     if extra:
-        raise BundleError(f"files in the bundle that the manifest does not list: {', '.join(extra[:5])}")
+        raise BundleError(en=f"files in the bundle that the manifest does not list: {', '.join(extra[:5])}")
     present = {m["path"] for m in media}
     return BundleInfo(bundle_id, str(created), [dict(f) for f in flows], [dict(m) for m in media],
                       hashlib.sha256(data).hexdigest(), signed_by, sorted(named_media - present))
@@ -418,7 +419,7 @@ class BundleStore:
         except FileNotFoundError:
             s = {}
         except (OSError, ValueError) as exc:
-            raise BundleError(f"{self.dir / 'state.json'} is unreadable: {exc}") from None
+            raise BundleError(en=f"{self.dir / 'state.json'} is unreadable: {exc}") from None
         s.setdefault("current", None)
         s.setdefault("previous", None)
         s.setdefault("pending", None)
@@ -471,21 +472,22 @@ class BundleStore:
         for f in info.flows:
             prior = known.get((f["id"], f["version"]))
             if prior is not None and prior != f["sha256"]:
-                raise BundleError(f"flow {f['id']} version {f['version']} was already published with other content")
+                raise BundleError(en=f"flow {f['id']} version {f['version']} was already published with other content")
         if info.bundle_id in (s["current"], s["pending"]):
             return info
         if info.bundle_id in s["rolled_back"] and not force:
-            raise BundleError(f"bundle {info.bundle_id} was rolled back on this kiosk; stage it with force to use it again")
+            raise BundleError(en=f"bundle {info.bundle_id} was rolled back on this kiosk; stage it with force to use it again")
         current = self._info(s["current"])
         if current is not None and _when(info.created_at) < _when(current.created_at):
-            raise BundleError(f"bundle {info.bundle_id} ({info.created_at}) is older than the running "
+            raise BundleError(en=f"bundle {info.bundle_id} ({info.created_at}) is older than the running "
                               f"{current.bundle_id} ({current.created_at}): replay refused",
-                              "Gói quy trình cũ hơn gói đang chạy: từ chối.")
+                              vi="Gói quy trình cũ hơn gói đang chạy: từ chối.")
         for f in info.flows:
             high = s["highest"].get(f["id"])
             if high is not None and f["version"] < high and not force:
-                raise BundleError(f"flow {f['id']} version {f['version']} is older than version {high} already used here: replay refused",
-                                  "Quy trình cũ hơn phiên bản đang dùng: từ chối.")
+                raise BundleError(en=f"flow {f['id']} version {f['version']} is older than version {high} already used "
+                                     "here: replay refused",
+                                  vi="Quy trình cũ hơn phiên bản đang dùng: từ chối.")
         target = self.path(info.bundle_id)
         if target.exists() and info.bundle_id != s["previous"]:
             shutil.rmtree(target)  # left from an earlier staging: unpack afresh from the verified bytes
@@ -542,7 +544,7 @@ class BundleStore:
     def _rollback(self) -> BundleInfo:
         s = self._state()
         if not s["previous"]:
-            raise BundleError("no previous bundle to roll back to", "Không có gói quy trình trước đó để quay lại.")
+            raise BundleError(en="no previous bundle to roll back to", vi="Không có gói quy trình trước đó để quay lại.")
         info = self._info(s["previous"], verify=True)
         bad = s["current"]
         s["current"], s["previous"] = s["previous"], None

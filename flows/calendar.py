@@ -25,10 +25,6 @@ def is_holiday(day: date) -> bool:
     return day in _year(day.year)
 
 
-def holiday_name(day: date) -> str | None:
-    return _holidays.country_holidays("VN", years=day.year).get(day)
-
-
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and not is_holiday(day)
 

@@ -2,48 +2,32 @@
 dossier document at the end. One engine per visit; it never reloads its flow, so a bundle
 switched in the meantime cannot change a flow under a citizen.
 
-Error keys returned by :meth:`FlowEngine.errors`: a field id on form steps; ``applicant`` on the
-identify step; ``document:<id>`` on documents steps; ``handling_unit``; ``consent``.
+What a kind of step requires before it may be left, and what happens on entering it, is the
+kind's business (``flows/steps/<kind>.py``); the engine asks the registry and names no kind in
+its walking. Error keys returned by :meth:`FlowEngine.errors`: a field id on form steps;
+``applicant`` on the identify step; ``document:<id>`` on documents steps; ``handling_unit``; ``consent``.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from datetime import date, datetime
 from typing import Any
 
 from common import clock
-from flows import calendar, units
+from flows import calendar, steps, units
 from flows.errors import FlowError
 from flows.model import Field, Flow, Step
-from flows.validation import check, is_empty, normalize
+# the consent text lives with its kind; these names stay importable from here (and from flows)
+from flows.steps.consent import DEFAULT_CONSENT as DEFAULT_CONSENT
+from flows.steps.consent import consent_sha256 as consent_sha256
+from flows.steps.consent import consent_text as consent_text
+from flows.validation import is_empty, normalize
 
 DOSSIER_SCHEMA = "kiosk-dossier/1"
 
-DEFAULT_CONSENT = {
-    "vi": ("Tôi đồng ý để Trung tâm Phục vụ hành chính công và cơ quan có thẩm quyền xử lý dữ liệu cá nhân "
-           "của tôi (thông tin trên thẻ căn cước, thông tin khai trong tờ khai và ảnh giấy tờ) chỉ để giải quyết "
-           "thủ tục hành chính này, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân. Dữ liệu không được "
-           "dùng cho mục đích khác. Tôi có thể hỏi cán bộ một cửa về quyền của mình."),
-    "en": ("I agree that the public service centre and the competent authority process my personal data "
-           "(the data on my ID card, what I declare in this form and the photos of my papers) only to handle "
-           "this administrative procedure, under Decree 13/2023/ND-CP on personal data protection. The data "
-           "will not be used for anything else. I can ask the one-stop desk about my rights."),
-}
 _APPLICANT_KEYS = ("id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
                    "home_town", "residence", "issue_date", "expiry_date", "father_name", "mother_name",
                    "spouse_name", "old_id_number", "phone", "email")
-
-
-def consent_text(step: Step) -> dict:
-    """The consent text a consent step shows ({vi, en})."""
-    return step.options.get("text") or DEFAULT_CONSENT
-
-
-def consent_sha256(step: Step, language: str = "vi") -> str:
-    """sha256 of the exact consent text shown, to record in the dossier."""
-    return hashlib.sha256(consent_text(step)[language].encode("utf-8")).hexdigest()
 
 
 def _iso(v):
@@ -86,11 +70,6 @@ class FlowEngine:
     @property
     def step(self) -> Step:
         return self.flow.steps[self._index]
-
-    @property
-    def step_number(self) -> int:
-        """1-based position of the current step among the steps visited so far (for "step 3")."""
-        return len(self._history) + 1
 
     @property
     def history(self) -> list[Step]:
@@ -141,7 +120,7 @@ class FlowEngine:
         """Record a citizen's answer (normalised; a wrong value is kept and reported by errors())."""
         f = self.flow.fields.get(field_id)
         if f is None:
-            raise FlowError(f"flow {self.flow.id} has no field {field_id!r}")
+            raise FlowError(en=f"flow {self.flow.id} has no field {field_id!r}")
         if f.type == "address" and isinstance(value, str):
             value = self.address_from_text(value) or value
         elif f.type == "address" and isinstance(value, dict):
@@ -179,7 +158,7 @@ class FlowEngine:
         """The identified applicant (``devices.idcard`` Person as a dict, a CCCD QR or typed data);
         fills the form fields whose ``prefill`` reads from it, unless the citizen already typed there."""
         if source not in ("chip", "qr", "typed"):
-            raise FlowError(f"unknown applicant source {source!r}")
+            raise FlowError(en=f"unknown applicant source {source!r}")
         if hasattr(person, "__dataclass_fields__"):
             from dataclasses import asdict
 
@@ -218,17 +197,17 @@ class FlowEngine:
         """A captured or attached file for a document (several pages: call once per file)."""
         d = self.flow.document(document_id)
         if d is None:
-            raise FlowError(f"flow {self.flow.id} has no document {document_id!r}")
+            raise FlowError(en=f"flow {self.flow.id} has no document {document_id!r}")
         if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
-            raise FlowError("attachment sha256 must be 64 lower-case hex digits")
+            raise FlowError(en="attachment sha256 must be 64 lower-case hex digits")
         if not isinstance(size, int) or size <= 0:
-            raise FlowError("attachment size must be a positive number of bytes")
+            raise FlowError(en="attachment size must be a positive number of bytes")
         files = self.attachments.setdefault(document_id, [])
         if any(x["sha256"] == sha256 for x in files):
             return
         if len(files) >= d.max_files:
-            raise FlowError(f"at most {d.max_files} files for {document_id}",
-                            f"Chỉ được đính kèm tối đa {d.max_files} tệp cho {d.name['vi']}.")
+            raise FlowError(en=f"at most {d.max_files} files for {document_id}",
+                            vi=f"Chỉ được đính kèm tối đa {d.max_files} tệp cho {d.name['vi']}.")
         files.append({"sha256": sha256, "size": size, "media_type": media_type})
 
     def remove_attachment(self, document_id: str, sha256: str | None = None) -> None:
@@ -277,12 +256,12 @@ class FlowEngine:
         """The commune that will resolve the dossier; must be a real commune of that province."""
         c = units.commune(commune_code)
         if c is None or c.province_code != province_code:
-            raise FlowError(f"commune {commune_code!r} is not in province {province_code!r}",
-                            "Xã/phường đã chọn không thuộc tỉnh/thành phố đã chọn.")
+            raise FlowError(en=f"commune {commune_code!r} is not in province {province_code!r}",
+                            vi="Xã/phường đã chọn không thuộc tỉnh/thành phố đã chọn.")
         allowed = {x.code for x in self.allowed_communes()}
         if allowed and c.code not in allowed:
-            raise FlowError(f"commune {commune_code} is outside the communes this kiosk may route to",
-                            "Xã/phường này nằm ngoài phạm vi tiếp nhận của ki-ốt.")
+            raise FlowError(en=f"commune {commune_code} is outside the communes this kiosk may route to",
+                            vi="Xã/phường này nằm ngoài phạm vi tiếp nhận của ki-ốt.")
         self.handling_unit = {"province_code": province_code, "commune_code": commune_code, "name": name or c.name}
 
     def set_consent(self, given: bool, text_sha256: str, at: datetime | None = None) -> None:
@@ -293,40 +272,8 @@ class FlowEngine:
     def error_details(self, step: Step | None = None) -> dict[str, tuple[str, str]]:
         """{key: (message_vi, message_en)} for what blocks leaving ``step`` (default: current)."""
         step = step or self.step
-        out: dict[str, tuple[str, str]] = {}
-        k = step.kind
-        if k == "form":
-            for f in self.visible_fields(step):
-                msg = check(f, self.answers.get(f.id), self.today, self.resolve)
-                if msg:
-                    out[f.id] = msg
-        elif k == "identify":
-            a = self.applicant or {}
-            if not a.get("id_number"):
-                out["applicant"] = ("Vui lòng đặt thẻ căn cước lên đầu đọc, quét mã QR trên thẻ hoặc nhập thông tin.",
-                                    "Place your ID card on the reader, scan its QR code or type your details.")
-            elif not re.fullmatch(r"\d{12}|\d{9}", str(a["id_number"])):
-                out["applicant"] = ("Số định danh cá nhân phải gồm 12 chữ số.", "The personal ID number must be 12 digits.")
-            elif not str(a.get("full_name") or "").strip():
-                out["applicant"] = ("Vui lòng nhập họ, chữ đệm và tên.", "Please give your full name.")
-        elif k == "documents":
-            for d, required in self.step_documents(step):
-                if required and not self.attachments.get(d.id):
-                    out[f"document:{d.id}"] = (f"Vui lòng chụp hoặc đính kèm {d.name['vi']}.",
-                                               f"Please capture or attach: {d.name['en']}.")
-        elif k == "handling_unit":
-            if not self.handling_unit:
-                out["handling_unit"] = ("Vui lòng chọn nơi giải quyết hồ sơ.", "Please choose where the dossier is handled.")
-        elif k == "consent":
-            if not self.consent or not self.consent["given"]:
-                out["consent"] = ("Cần sự đồng ý xử lý dữ liệu cá nhân để nộp hồ sơ.",
-                                  "Consent to personal-data processing is needed to file the dossier.")
-        elif k == "submit":
-            for i in self._history:
-                s = self.flow.steps[i]
-                if s.kind != "submit":
-                    out.update(self.error_details(s))
-        return out
+        hook = steps.kind(step.kind).errors
+        return dict(hook(self, step)) if hook else {}
 
     def errors(self, step: Step | None = None) -> dict[str, str]:
         """{key: Vietnamese message} for the current (or given) step; empty when it may be left."""
@@ -339,8 +286,9 @@ class FlowEngine:
         self._index = index
         step = self.step
         self._prefill(step.fields)
-        if step.kind == "handling_unit" and self.handling_unit is None:
-            self.handling_unit = self.default_handling_unit()
+        hook = steps.kind(step.kind).enter
+        if hook:
+            hook(self, step)
 
     def next(self) -> bool:
         """Validate the current step and move on; False (state unchanged) when errors() is not empty."""
@@ -363,7 +311,7 @@ class FlowEngine:
 
     def back(self) -> bool:
         """Return to the previous step shown; False on the first step or once submitted."""
-        if not self._history or self.step.kind in ("receipt", "ticket"):
+        if not self._history or steps.kind(self.step.kind).terminal:
             return False
         self._index = self._history.pop()
         self.done = False
@@ -372,7 +320,7 @@ class FlowEngine:
     def edit(self, step_id: str) -> bool:
         """Jump back to an already visited step (the review screen's "change" buttons)."""
         idx = self.flow.step_index(step_id)
-        if idx not in self._history or self.step.kind in ("receipt", "ticket"):
+        if idx not in self._history or steps.kind(self.step.kind).terminal:
             return False
         cut = self._history.index(idx)
         self._history = self._history[:cut]
@@ -431,8 +379,7 @@ class FlowEngine:
         """The ``kiosk-dossier/1`` document; raises :class:`FlowError` while anything is missing."""
         missing = {}
         for s in [self.flow.steps[i] for i in self._history] + [self.step]:
-            if s.kind not in ("submit", "receipt", "ticket"):
-                missing.update(self.error_details(s))
+            missing.update(self.error_details(s))  # a submit step's errors are its walked steps' again
         if not any(s.kind == "consent" for s in self.history + [self.step]):
             missing["consent"] = ("Chưa đến bước đồng ý xử lý dữ liệu cá nhân.", "The consent step has not been reached.")
         if self.applicant is None:
@@ -445,7 +392,7 @@ class FlowEngine:
                 self.handling_unit = hu
         if missing:
             first = next(iter(missing.values()))
-            raise FlowError(f"dossier incomplete: {', '.join(missing)}", first[0])
+            raise FlowError(en=f"dossier incomplete: {', '.join(missing)}", vi=first[0])
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=clock.VN_TZ)
         a = self.applicant

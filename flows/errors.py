@@ -32,14 +32,15 @@ class Problem:
 
 
 class FlowLoadError(FlowError):
-    """A flow file was refused; ``problems`` lists every reason found."""
+    """A flow file was refused; ``problems`` lists every reason found (the default texts name the first five)."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+    def __init__(self, *, problems: list[Problem] | None = None, en: str | None = None, vi: str | None = None,
+                 code: str = "", detail: str = ""):
+        self.problems = list(problems or [])
         text = "; ".join(str(p) for p in self.problems[:5])
         if len(self.problems) > 5:
             text += f" (and {len(self.problems) - 5} more)"
-        super().__init__(text, "Định nghĩa thủ tục không hợp lệ: " + text)
+        super().__init__(en=en or text, vi=vi or "Định nghĩa thủ tục không hợp lệ: " + text, code=code, detail=detail)
 
 
 class ConditionError(ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from flows import conditions
+from flows import steps as step_kinds
 from flows.errors import ConditionError, FlowLoadError, Problem
 from flows.model import (
     Document, Fee, FeeRule, Field, Flow, Help, Option, Rule, Skip, Step,
@@ -28,30 +29,74 @@ MAX_DEPTH = 16
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "flow.schema.json"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
-FIRST_KINDS = ("guide", "identify")
-LAST_KINDS = ("review", "consent", "submit")
-MANDATORY_KINDS = ("identify", "review", "consent", "submit", "receipt", "ticket")
 
 
-@lru_cache(maxsize=1)
+def _schema(kinds: tuple[str, ...]) -> dict:
+    """The published schema with the step kinds of the registry (flows/steps): the same ones in
+    a shipped kiosk (tests/flows/test_step_kinds.py checks), a kind registered at run time too."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    kind = schema["$defs"]["step"]["properties"]["kind"]
+    kind["enum"] = [k for k in kind["enum"] if k in kinds] + [k for k in kinds if k not in kind["enum"]]
+    return schema
+
+
 def _validator():
+    return _compiled_validator(step_kinds.names())
+
+
+@lru_cache(maxsize=4)
+def _compiled_validator(kinds: tuple[str, ...]):
     import jsonschema
 
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = _schema(kinds)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
 
 
-@lru_cache(maxsize=1)
 def _fast_check():
     """fastjsonschema compiles the schema to Python: ~40x faster than jsonschema on a valid file.
     It only says yes or no here; jsonschema explains a no with paths and lines."""
+    return _compiled_fast_check(step_kinds.names())
+
+
+@lru_cache(maxsize=4)
+def _compiled_fast_check(kinds: tuple[str, ...]):
     try:
         import fastjsonschema
     except ImportError:  # optional speed-up
         return None
-    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    return fastjsonschema.compile(_schema(kinds))
+
+
+def _slot_text(names: list[str], article: bool) -> str:
+    """"receipt (or ticket)"; with ``article``: "a guide step", "an identify step"."""
+    text = names[0] + "".join(f" (or {n})" for n in names[1:])
+    return f"{'an' if text[0] in 'aeiou' else 'a'} {text} step" if article else text
+
+
+def _shape_problems(kinds: list[str], registry: dict) -> list[tuple[tuple, str]]:
+    """The order every flow keeps (each kind's ``slot``: guide, identify first; review, consent,
+    submit, receipt or ticket last) and the kinds a flow may have only once."""
+    slots: dict[int, list[str]] = {}
+    for k in registry.values():
+        if k.slot is not None:
+            slots.setdefault(k.slot, []).append(k.name)
+    first = sorted(i for i in slots if i >= 0)
+    last = sorted(i for i in slots if i < 0)
+    out = []
+
+    def fits(i):
+        return -len(kinds) <= i < len(kinds) and kinds[i] in slots[i]
+
+    if not all(fits(i) for i in first):
+        out.append((("steps",), "a flow must start with " + " then ".join(_slot_text(slots[i], True) for i in first)))
+    if not all(fits(i) for i in last):
+        out.append((("steps",), "a flow must end with " + " → ".join(_slot_text(slots[i], False) for i in last)))
+    for k in dict.fromkeys(kinds):
+        if k in registry and registry[k].single and kinds.count(k) > 1:
+            out.append((("steps",), f"only one {k} step is allowed"))
+    return out
 
 
 def _path_text(path) -> str:
@@ -106,37 +151,37 @@ class _Tree:
 def _parse_yaml(data: bytes, name: str) -> tuple[Any, _Tree]:
     tree = _Tree(name)
     if len(data) > MAX_FILE_BYTES:
-        raise FlowLoadError([Problem(name, f"file is {len(data)} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
+        raise FlowLoadError(problems=[Problem(name, f"file is {len(data)} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FlowLoadError([Problem(name, f"not UTF-8 text (byte {exc.start})")]) from None
+        raise FlowLoadError(problems=[Problem(name, f"not UTF-8 text (byte {exc.start})")]) from None
     try:
         depth = 0
         for ev in yaml.parse(text, Loader=_Loader):
             if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                raise FlowLoadError([Problem(name, "YAML anchors and aliases (&, *) are not allowed in flow files",
-                                             ev.start_mark.line + 1)])
+                raise FlowLoadError(problems=[Problem(name, "YAML anchors and aliases (&, *) are not allowed in flow files",
+                                                      ev.start_mark.line + 1)])
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise FlowLoadError([Problem(name, f"nested more than {MAX_DEPTH} levels deep", ev.start_mark.line + 1)])
+                    raise FlowLoadError(problems=[Problem(name, f"nested more than {MAX_DEPTH} levels deep", ev.start_mark.line + 1)])
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
-                raise FlowLoadError([Problem(name, "the file is empty")])
+                raise FlowLoadError(problems=[Problem(name, "the file is empty")])
             value = tree.build(node, loader)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         msg = getattr(exc, "problem", None) or str(exc)
-        raise FlowLoadError([Problem(name, f"not valid YAML: {msg}", mark.line + 1 if mark else None)]) from None
+        raise FlowLoadError(problems=[Problem(name, f"not valid YAML: {msg}", mark.line + 1 if mark else None)]) from None
     if tree.problems:
-        raise FlowLoadError(tree.problems)
+        raise FlowLoadError(problems=tree.problems)
     return value, tree
 
 
@@ -236,22 +281,18 @@ class _Checker:
                 self.problem(("documents", di, "id"), f"document id '{doc['id']}' is used twice")
             doc_ids[doc["id"]] = di
 
+        registry = step_kinds.kinds()
         kinds = [s["kind"] for s in d["steps"]]
-        if tuple(kinds[:2]) != FIRST_KINDS:
-            self.problem(("steps",), "a flow must start with a guide step then an identify step")
-        end = kinds[-4:]
-        if tuple(end[:3]) != LAST_KINDS or end[3] not in ("receipt", "ticket"):
-            self.problem(("steps",), "a flow must end with review → consent → submit → receipt (or ticket)")
-        for k in ("identify", "review", "consent", "submit"):
-            if kinds.count(k) > 1:
-                self.problem(("steps",), f"only one {k} step is allowed")
-        review_at = kinds.index("review") if "review" in kinds else len(kinds)
+        for where, message in _shape_problems(kinds, registry):
+            self.problem(where, message)
+        # skip_to may not jump past the first step of a kind that says so (the review)
+        barrier = next(((i, k) for i, k in enumerate(kinds) if registry[k].skip_barrier), (len(kinds), None))
 
         steps = []
         for si, s in enumerate(d["steps"]):
             sp = ("steps", si)
             visible = self.expr(s["visible_if"], sp + ("visible_if",)) if "visible_if" in s else None
-            if "visible_if" in s and s["kind"] in MANDATORY_KINDS:
+            if "visible_if" in s and not registry[s["kind"]].can_hide:
                 self.problem(sp + ("visible_if",), f"a {s['kind']} step cannot be hidden")
             skips = []
             for ki, sk in enumerate(s.get("skip_to", [])):
@@ -262,8 +303,8 @@ class _Checker:
                     self.problem(kp + ("to",), f"skip_to names unknown step '{sk['to']}'")
                 elif target <= si:
                     self.problem(kp + ("to",), f"skip_to goes back from '{s['id']}' to '{sk['to']}': that can loop for ever (a cycle); skip only forward")
-                elif target > review_at:
-                    self.problem(kp + ("to",), f"skip_to cannot jump past the review step (to '{sk['to']}')")
+                elif target > barrier[0]:
+                    self.problem(kp + ("to",), f"skip_to cannot jump past the {barrier[1]} step (to '{sk['to']}')")
                 elif cond is not None:
                     skips.append(Skip(cond, sk["to"]))
             # every step has a help video by convention; a file may point elsewhere under its folder
@@ -292,8 +333,10 @@ class _Checker:
                 self.expr(doc["required_if"], dp + ("required_if",)) if "required_if" in doc else None,
                 self.expr(doc["visible_if"], dp + ("visible_if",)) if "visible_if" in doc else None,
                 doc.get("kind", "copy"), doc.get("capture", True), doc.get("max_files", 5)))
-        if d["documents"] and "documents" not in kinds:
-            self.problem(("steps",), "the flow lists documents but has no documents step")
+        for k in registry.values():
+            if k.check_flow is not None:
+                for where, message in k.check_flow(d, [i for i, name in enumerate(kinds) if name == k.name]):
+                    self.problem(where, message)
 
         f = d["fee"]
         rules = []
@@ -400,13 +443,13 @@ def load_flow_bytes(data: bytes, name: str = "<flow>") -> Flow:
     """Parse and check one flow file's bytes; raises :class:`FlowLoadError` listing every problem."""
     doc, tree = _parse_yaml(data, name)
     if not isinstance(doc, dict):
-        raise FlowLoadError([Problem(name, "a flow file must be a mapping of keys (id, version, steps, …)", 1)])
+        raise FlowLoadError(problems=[Problem(name, "a flow file must be a mapping of keys (id, version, steps, …)", 1)])
     problems = _schema_problems(doc, tree)
     if problems:
-        raise FlowLoadError(problems)
+        raise FlowLoadError(problems=problems)
     flow = _Checker(doc, tree).build(hashlib.sha256(data).hexdigest(), name)
     if flow is None:
-        raise FlowLoadError(tree.problems)
+        raise FlowLoadError(problems=tree.problems)
     return flow
 
 
@@ -416,10 +459,10 @@ def load_flow(path: str | Path) -> Flow:
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise FlowLoadError([Problem(str(p), f"file is {size} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
+            raise FlowLoadError(problems=[Problem(str(p), f"file is {size} bytes; a flow may be at most {MAX_FILE_BYTES} bytes")])
         data = p.read_bytes()
     except OSError as exc:
-        raise FlowLoadError([Problem(str(p), f"cannot read: {exc.strerror or exc}")]) from None
+        raise FlowLoadError(problems=[Problem(str(p), f"cannot read: {exc.strerror or exc}")]) from None
     return load_flow_bytes(data, str(p))
 
 

@@ -9,7 +9,6 @@ from flows.conditions import Expression
 
 Text = dict  # {"vi": str, "en": str}
 
-STEP_KINDS = ("guide", "identify", "form", "documents", "handling_unit", "review", "consent", "submit", "receipt", "ticket")
 FIELD_TYPES = ("text", "number", "date", "choice", "multi_choice", "yes_no", "phone", "email", "id_number", "address")
 
 
@@ -75,7 +74,7 @@ class Skip:
 @dataclass
 class Step:
     id: str
-    kind: str
+    kind: str  # one of flows.steps.names(): what the kind does lives in flows/steps/<kind>.py
     title: Text
     text: Text | None = None
     help: Help | None = None

@@ -31,9 +31,6 @@ class FlowRegistry:
             out.setdefault(f.field["vi"], []).append(f)
         return out
 
-    def by_procedure_code(self, code: str) -> Flow | None:
-        return next((f for f in self.flows if f.procedure_code == code), None)
-
     def search(self, text: str) -> list[Flow]:
         """Flows whose name, code, field or keywords contain every word of ``text``, accents ignored;
         names that start with the query come first."""

@@ -6,11 +6,11 @@ is a flow a citizen could not finish either.
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from typing import Any
 
-from flows.engine import FlowEngine, consent_sha256
+from flows import steps
+from flows.engine import FlowEngine
 from flows.model import Field, Flow
 from flows.validation import to_date
 
@@ -75,36 +75,11 @@ def candidates(field: Field, engine: FlowEngine) -> list[Any]:
     return []
 
 
-def _fill_step(engine: FlowEngine, choices: dict[str, Any]) -> None:
-    step = engine.step
-    if step.kind == "identify" and engine.applicant is None:
-        engine.set_applicant(SIM_CITIZEN, "chip", SIM_AUTH)
-    elif step.kind == "documents":
-        for d, _required in engine.step_documents(step):
-            if not engine.attachments.get(d.id):
-                digest = hashlib.sha256(d.id.encode()).hexdigest()
-                engine.set_attachment(d.id, digest, 1000 + len(d.id), "image/jpeg")
-    elif step.kind == "consent":
-        engine.set_consent(True, consent_sha256(step))
-    elif step.kind == "form":
-        for f in step.fields:
-            if f.id in choices:
-                engine.set(f.id, choices[f.id])
-        for _round in range(4):
-            errs = engine.errors()
-            if not errs:
-                return
-            if _round == 2:
-                # a cross-field rule on a forced answer: fill the other, optional fields too
-                errs = {f.id: "" for f in engine.visible_fields(step) if f.id not in engine.answers}
-            for fid in errs:
-                f = engine.flow.fields.get(fid)
-                if f is None or fid in choices:
-                    continue
-                for value in candidates(f, engine):
-                    engine.set(fid, value)
-                    if fid not in engine.errors():
-                        break
+def fill_step(engine: FlowEngine, choices: dict[str, Any]) -> None:
+    """Answer the current step the way its kind's ``sample`` hook (flows/steps) says."""
+    hook = steps.kind(engine.step.kind).sample
+    if hook:
+        hook(engine, engine.step, choices)
 
 
 def walk(flow: Flow, today: date, choices: dict[str, Any] | None = None, max_steps: int = 200,
@@ -121,7 +96,7 @@ def walk(flow: Flow, today: date, choices: dict[str, Any] | None = None, max_ste
                 engine.set(f.id, choices[f.id])
         if engine.next():
             continue
-        _fill_step(engine, choices)
+        fill_step(engine, choices)
         if not engine.next():
             raise AssertionError(f"{flow.id}: cannot leave step {engine.step.id}: {engine.errors_en()}")
     raise AssertionError(f"{flow.id}: not finished after {max_steps} steps")

@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from urllib.parse import quote
 
 from flows.bundles import BundleError, BundleInfo, BundleStore
 
 log = logging.getLogger(__name__)
 
 
-def fetch_and_stage(central_url: str, store: BundleStore, session, timeout: float = 30.0) -> BundleInfo | None:
+def fetch_and_stage(client, store: BundleStore) -> BundleInfo | None:
     """Stage the central system's current bundle when it is new to this kiosk.
 
-    ``session``: a ``requests.Session`` (or anything with the same ``get``) carrying the kiosk's
-    authentication. Returns the staged bundle's info, or None when there is nothing new.
-    Raises :class:`BundleError` for a refused bundle or an answer that breaks the contract;
-    network errors propagate as the session raises them (the caller retries later)."""
-    base = central_url.rstrip("/")
-    r = session.get(f"{base}/api/v1/flows", timeout=timeout)
-    if r.status_code != 200:
-        raise BundleError(f"GET /api/v1/flows answered {r.status_code}")
-    try:
-        index = r.json()
-    except ValueError:
-        raise BundleError("GET /api/v1/flows did not answer JSON") from None
+    ``client``: the kiosk's one HTTP client (``kiosk.client.CentralClient``, with its
+    authentication, CA and client certificate for mutual TLS), or anything with the same
+    ``flows_index()`` and ``download_bundle(bundle_id) -> (bytes, etag)``. Returns the staged
+    bundle's info, or None when there is nothing new. Raises :class:`BundleError` for a refused
+    bundle or an answer that breaks the contract; network errors propagate as the client raises
+    them (the caller retries later)."""
+    index = client.flows_index()
     if not isinstance(index, dict) or index.get("result") != "ok":
-        raise BundleError(f"GET /api/v1/flows: unexpected answer {str(index)[:200]}")
+        raise BundleError(en=f"GET /api/v1/flows: unexpected answer {str(index)[:200]}")
     bundle_id = index.get("bundle_id")
     if not bundle_id:
         return None
@@ -41,16 +35,15 @@ def fetch_and_stage(central_url: str, store: BundleStore, session, timeout: floa
     running = {(state[k] or {}).get("bundle_id") for k in ("current", "pending")}
     if bundle_id in running or bundle_id in state["rolled_back"]:
         return None
-    r = session.get(f"{base}/api/v1/flows/bundles/{quote(bundle_id, safe='')}", timeout=timeout)
-    if r.status_code != 200:
-        raise BundleError(f"GET bundle {bundle_id} answered {r.status_code}")
-    data = r.content
+    data, etag = client.download_bundle(bundle_id)
+    if data is None:
+        raise BundleError(en=f"bundle {bundle_id}: the central system answered 'not modified' to a first download")
     digest = hashlib.sha256(data).hexdigest()
-    etag = (r.headers.get("ETag") or "").strip().strip('"')
+    etag = (etag or "").strip().strip('"')
     if etag and etag != digest:
-        raise BundleError(f"bundle {bundle_id} arrived damaged (sha256 does not match its ETag)")
+        raise BundleError(en=f"bundle {bundle_id} arrived damaged (sha256 does not match its ETag)")
     if index.get("sha256") and index["sha256"] != digest:
-        raise BundleError(f"bundle {bundle_id} does not match the sha256 in the index")
+        raise BundleError(en=f"bundle {bundle_id} does not match the sha256 in the index")
     info = store.stage(data)
     log.info("fetched flow bundle %s", info.bundle_id)
     return info

@@ -20,13 +20,6 @@ _GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")  # Vietnamese: "." groups thousand
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
-def fmt_date(iso: str) -> str:
-    try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
-    except (TypeError, ValueError):
-        return str(iso)
-
-
 def to_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()

@@ -24,14 +24,16 @@ log = logging.getLogger(__name__)
 
 
 class CentralClientError(BilingualError):
-    """Base of the client's errors; ``message_vi`` is safe to show a technician or citizen."""
+    """Base of the client's errors; ``message_vi`` is safe to show a technician or citizen.
+    ``status`` is the HTTP status when there was one, ``code`` the central system's ``"error"``."""
 
     retryable = False
     message_vi = "Không gửi được hồ sơ đến hệ thống trung tâm."
 
-    def __init__(self, message_en: str, *, status: int | None = None, error: str = "", message_vi: str | None = None):
-        super().__init__(message_en, message_vi)
-        self.status, self.error = status, error
+    def __init__(self, *, en: str | None = None, vi: str | None = None, code: str = "", detail: str = "",
+                 status: int | None = None):
+        super().__init__(en=en, vi=vi, code=code, detail=detail)
+        self.status = status
 
 
 class Offline(CentralClientError):
@@ -57,9 +59,12 @@ class MissingAttachments(CentralClientError):
     """409: the dossier names attachments the central system does not hold yet."""
 
     retryable = True
+    code = "missing_attachments"
 
-    def __init__(self, missing: list[str]):
-        super().__init__(f"central is missing {len(missing)} attachment(s)", status=409, error="missing_attachments")
+    def __init__(self, *, missing: list[str], en: str | None = None, vi: str | None = None, code: str = "",
+                 detail: str = "", status: int | None = 409):
+        super().__init__(en=en or f"central is missing {len(missing)} attachment(s)", vi=vi, code=code, detail=detail,
+                         status=status)
         self.missing = list(missing)
 
 
@@ -109,12 +114,12 @@ class CentralClient:
             raw = resp.content  # reading the body inside the try: a truncated answer is offline too
         except requests.exceptions.SSLError as exc:
             # a certificate we do not trust is a configuration problem, not a flaky network
-            raise AuthError(f"TLS verification failed: {type(exc).__name__}", error="tls") from None
+            raise AuthError(en=f"TLS verification failed: {type(exc).__name__}", code="tls") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                 requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise Offline(f"{method} {path}: {type(exc).__name__}") from None
+            raise Offline(en=f"{method} {path}: {type(exc).__name__}") from None
         if status >= 500:
-            raise Offline(f"{method} {path}: HTTP {status}", status=status)
+            raise Offline(en=f"{method} {path}: HTTP {status}", status=status)
         body: Any = None
         if "json" in content_type:
             try:
@@ -125,14 +130,14 @@ class CentralClient:
                 body = None
         if not isinstance(body, dict) or "result" not in body:
             # a captive portal, a proxy error page, a truncated body: nothing we can trust
-            raise Offline(f"{method} {path}: HTTP {status} without a JSON result ({content_type or 'no type'})", status=status)
+            raise Offline(en=f"{method} {path}: HTTP {status} without a JSON result ({content_type or 'no type'})", status=status)
         if status in (401, 403):
-            raise AuthError(f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status, error=str(body.get("error", "")))
+            raise AuthError(en=f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status, code=str(body.get("error", "")))
         if status == 409 and body.get("result") == "missing_attachments":
-            raise MissingAttachments(list(body.get("missing") or []))
+            raise MissingAttachments(missing=list(body.get("missing") or []))
         if 400 <= status < 500:
-            raise Rejected(f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status,
-                           error=str(body.get("error", "")), message_vi=body.get("message_vi"))
+            raise Rejected(en=f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status,
+                           code=str(body.get("error", "")), vi=body.get("message_vi"))
         return status, body
 
     # --- API ----------------------------------------------------------------------------------
@@ -143,13 +148,13 @@ class CentralClient:
         status, body = self._call("PUT", f"/api/v1/attachments/{sha256}", data=data,
                                   headers={"Content-Type": "application/octet-stream"})
         if body.get("result") not in ("stored", "already"):
-            raise Offline(f"unexpected attachment answer {body.get('result')!r}", status=status)
+            raise Offline(en=f"unexpected attachment answer {body.get('result')!r}", status=status)
         return body["result"]
 
     def submit(self, dossier: dict) -> SubmitResult:
         status, body = self._call("POST", "/api/v1/dossiers", json=dossier)
         if body.get("result") not in ("created", "already") or not body.get("dossier_code") or not body.get("lookup_secret"):
-            raise Offline(f"unexpected submit answer {body.get('result')!r} (HTTP {status})", status=status)
+            raise Offline(en=f"unexpected submit answer {body.get('result')!r} (HTTP {status})", status=status)
         return SubmitResult(body["result"], body["dossier_code"], body["lookup_secret"], body.get("appointment_date"),
                             body.get("handling_unit") or {}, body.get("received_at"))
 
@@ -166,13 +171,13 @@ class CentralClient:
     def heartbeat(self, payload: dict) -> dict:
         _, body = self._call("POST", f"/api/v1/kiosks/{self.kiosk_id}/heartbeat", json=payload)
         if body.get("result") != "accepted":
-            raise Offline(f"unexpected heartbeat answer {body.get('result')!r}")
+            raise Offline(en=f"unexpected heartbeat answer {body.get('result')!r}")
         return body
 
     def flows_index(self) -> dict:
         _, body = self._call("GET", "/api/v1/flows")
         if body.get("result") != "ok":
-            raise Offline(f"unexpected flows answer {body.get('result')!r}")
+            raise Offline(en=f"unexpected flows answer {body.get('result')!r}")
         return body
 
     def download_bundle(self, bundle_id: str, etag: str | None = None) -> tuple[bytes | None, str | None]:
@@ -182,13 +187,13 @@ class CentralClient:
             resp = self._session.get(f"{self.url}/api/v1/flows/bundles/{bundle_id}", headers=headers, timeout=self.timeout)
             data = resp.content
         except requests.exceptions.SSLError:
-            raise AuthError("TLS verification failed", error="tls") from None
+            raise AuthError(en="TLS verification failed", code="tls") from None
         except requests.exceptions.RequestException as exc:
-            raise Offline(f"bundle download: {type(exc).__name__}") from None
+            raise Offline(en=f"bundle download: {type(exc).__name__}") from None
         if resp.status_code == 304:
             return None, etag
         if resp.status_code >= 500:
-            raise Offline(f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
+            raise Offline(en=f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
         if resp.status_code != 200 or "zip" not in resp.headers.get("Content-Type", ""):
-            raise Rejected(f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
+            raise Rejected(en=f"bundle download: HTTP {resp.status_code}", status=resp.status_code)
         return data, resp.headers.get("ETag")

@@ -4,16 +4,25 @@ The defaults live in ``config/kiosk.toml``. An override (``--config FILE`` or ``
 only needs the keys it changes. Every key is described in ``SCHEMA``; an unknown key or a bad
 value raises :class:`ConfigError` naming the key and what is expected, so a technician fixes
 the file instead of reading a traceback.
+
+``SCHEMA`` is the kiosk's own sections plus one section per device kind, each declared by its
+package (``devices/<kind>/config.py``: keys, checks and a default for every key, read by the same
+drivers), so what ``kiosk config check`` accepts and what the drivers read cannot drift apart. A
+device key that ``config/kiosk.toml`` leaves out takes its package's default.
 """
 from __future__ import annotations
 
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import devices.camera.config as CAMERA
+import devices.idcard.config as IDCARD
+import devices.printer.config as PRINTER
+import devices.qr.config as QR
+from common.config_keys import BOOL, PATH, URL, Key, Section, choice, integer, number, str_list, text
 from common.secret_hash import hash_secret, verify_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,114 +33,61 @@ class ConfigError(ValueError):
     """A configuration file is missing, unreadable or holds a bad value."""
 
 
-@dataclass(frozen=True)
-class Key:
-    kind: str  # str | int | float | bool | path | list[str] | choice
-    expected: str
-    check: Callable[[Any], bool] | None = None
-    choices: tuple[str, ...] = ()
-
-
-def _str(expected="a string", pattern: str | None = None) -> Key:
-    rx = re.compile(pattern) if pattern else None
-    return Key("str", expected, (lambda v: bool(rx.fullmatch(v))) if rx else None)
-
-
-def _int(lo: int, hi: int) -> Key:
-    return Key("int", f"a whole number from {lo} to {hi}", lambda v: lo <= v <= hi)
-
-
-def _float(lo: float, hi: float) -> Key:
-    return Key("float", f"a number from {lo} to {hi}", lambda v: lo <= v <= hi)
-
-
-def _choice(*choices: str) -> Key:
-    return Key("choice", "one of " + ", ".join(repr(c) for c in choices), choices=choices)
-
-
-_PATH = Key("path", "a file or folder path (relative to the config file), or empty")
-_URL = _str("an http:// or https:// URL", r"https?://[^\s/]+(:\d+)?(/\S*)?")
-
-SCHEMA: dict[str, dict[str, Key]] = {
+# The kiosk's own sections; each device package owns its section (keys, checks, defaults) in
+# devices/<kind>/config.py, next to the driver that reads it, and is taken here as it is.
+KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
     "kiosk": {
-        "id": _str("3–64 letters, digits, '.', '_' or '-'", r"[A-Za-z0-9._-]{3,64}"),
-        "province_code": _str("the 2-digit province code of the statistics office", r"\d{2}"),
-        "province": _str("the province name"),
-        "commune_code": _str("the 5-digit commune code of the statistics office", r"\d{5}"),
-        "commune": _str("the commune name"),
-        "centre_name": _str("the public service centre's name"),
-        "language": _choice("vi", "en"),
-        "idle_timeout_s": _int(10, 3600),
-        "idle_warning_s": _int(5, 120),
+        "id": text("3–64 letters, digits, '.', '_' or '-'", r"[A-Za-z0-9._-]{3,64}"),
+        "province_code": text("the 2-digit province code of the statistics office", r"\d{2}"),
+        "province": text("the province name"),
+        "commune_code": text("the 5-digit commune code of the statistics office", r"\d{5}"),
+        "commune": text("the commune name"),
+        "centre_name": text("the public service centre's name"),
+        "language": choice("vi", "en"),
+        "idle_timeout_s": integer(10, 3600),
+        "idle_warning_s": integer(5, 120),
     },
-    "paths": {"data_dir": _PATH, "flows_dir": _PATH, "media_dir": _PATH},
-    "logging": {"level": _choice("DEBUG", "INFO", "WARNING", "ERROR"), "file": _PATH},
+    "paths": {"data_dir": PATH, "flows_dir": PATH, "media_dir": PATH},
+    "logging": {"level": choice("DEBUG", "INFO", "WARNING", "ERROR"), "file": PATH},
     "central": {
-        "url": _URL,
-        "embedded": Key("bool", "true or false"),
-        "kiosk_secret": _str("the kiosk's shared secret (at least 8 characters)", r".{8,}"),
-        "ca_file": _PATH,
-        "client_cert": _PATH,
-        "client_key": _PATH,
-        "timeout_s": _float(0.5, 120),
-        "database": _str("a SQLite file path or a postgresql:// URL"),
-        "admin_token": _str("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
-        "pg_fast_intake": Key("bool", "true or false"),
+        "url": URL,
+        "embedded": BOOL,
+        "kiosk_secret": text("the kiosk's shared secret (at least 8 characters)", r".{8,}"),
+        "ca_file": PATH,
+        "client_cert": PATH,
+        "client_key": PATH,
+        "timeout_s": number(0.5, 120),
+        "database": text("a SQLite file path or a postgresql:// URL"),
+        "admin_token": text("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
+        "pg_fast_intake": BOOL,
     },
     "outbox": {
-        "path": _PATH,
-        "key_file": _PATH,
-        "key_source": _choice("file", "keyring"),
-        "keyring_service": _str("the keyring item's service name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
-        "keyring_user": _str("the keyring item's user name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
-        "keyring_timeout_s": _float(0.5, 120),
-        "retry_base_s": _float(0.01, 3600),
-        "retry_max_s": _float(0.01, 86400),
-        "submit_wait_s": _float(0, 120),
+        "path": PATH,
+        "key_file": PATH,
+        "key_source": choice("file", "keyring"),
+        "keyring_service": text("the keyring item's service name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
+        "keyring_user": text("the keyring item's user name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
+        "keyring_timeout_s": number(0.5, 120),
+        "retry_base_s": number(0.01, 3600),
+        "retry_max_s": number(0.01, 86400),
+        "submit_wait_s": number(0, 120),
     },
     "flows": {
-        "trusted_keys": Key("list[str]", "a list of base64 Ed25519 public keys"),
-        "bundle_dir": _PATH,
+        "trusted_keys": str_list("a list of base64 Ed25519 public keys"),
+        "bundle_dir": PATH,
     },
     "maintenance": {
-        "pin_hash": _str("a PIN hash made by `kiosk config hash-pin`", r"pbkdf2_sha256\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+"),
-    },
-    "devices.idcard": {
-        "backend": _choice("pcsc", "sim"),
-        "reader": _str(),
-        "dataset": _str(),
-        "trust_store": _PATH,
-        "timeout_s": _float(1, 300),
-    },
-    "devices.qr": {
-        "backend": _choice("serial", "camera", "sim"),
-        "port": _str(),
-        "baudrate": _int(1200, 921600),
-        "terminator": _str("a line terminator such as \"\\r\" or \"\\r\\n\"", r"[\r\n\t]{1,2}"),
-    },
-    "devices.camera": {
-        "backend": _choice("opencv", "file", "sim"),
-        "source": _str(),
-        "width": _int(160, 7680),
-        "height": _int(120, 4320),
-        "fps": _int(1, 120),
-    },
-    "devices.printer": {
-        "backend": _choice("usb", "serial", "network", "file", "sim"),
-        "profile": _choice("58mm", "80mm"),
-        "host": _str(),
-        "port": _int(1, 65535),
-        "device": _str(),
-        "baudrate": _int(1200, 921600),
-        "usb_vendor": _int(0, 0xFFFF),
-        "usb_product": _int(0, 0xFFFF),
-        "out_dir": _PATH,
-        "spool_dir": _PATH,
-        "timeout_s": _float(0.2, 60),
-        "sim_paper": _choice("ok", "near_end", "out"),
-        "sim_cover_open": Key("bool", "true or false"),
+        "pin_hash": text("a PIN hash made by `kiosk config hash-pin`", r"pbkdf2_sha256\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+"),
     },
 }
+
+#: the device sections, each declared by its package
+DEVICE_SECTIONS: tuple[Section, ...] = (IDCARD.SECTION, QR.SECTION, CAMERA.SECTION, PRINTER.SECTION)
+
+SCHEMA: dict[str, dict[str, Key]] = {**KIOSK_SECTIONS, **{d.name: dict(d.keys) for d in DEVICE_SECTIONS}}
+
+#: defaults of keys a file need not set (the device sections'); every other key must be in config/kiosk.toml
+DEFAULTS: dict[str, dict[str, Any]] = {d.name: dict(d.defaults) for d in DEVICE_SECTIONS}
 
 
 class Config:
@@ -185,31 +141,12 @@ def _flatten(raw: dict[str, Any], file: Path) -> dict[str, dict[str, Any]]:
 
 
 def _coerce(section: str, key: str, value: Any, spec: Key, base: Path, file: Path) -> Any:
-    where = f"{file}: {section}.{key} = {value!r}"
-    bad = ConfigError(f"{where}: expected {spec.expected}")
-    if spec.kind in ("str", "choice", "path"):
-        if not isinstance(value, str):
-            raise bad
-        if spec.kind == "choice" and value not in spec.choices:
-            raise bad
-        if spec.kind == "path":
-            return str((base / value).resolve()) if value else ""
-    elif spec.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-    elif spec.kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
-        value = float(value)
-    elif spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-    elif spec.kind == "list[str]":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad
-        value = list(value)
-    if spec.check is not None and not spec.check(value):
-        raise bad
+    try:
+        value = spec.validate(value)
+    except ValueError:
+        raise ConfigError(f"{file}: {section}.{key} = {value!r}: expected {spec.expected}") from None
+    if spec.kind == "path":
+        return str((base / value).resolve()) if value else ""
     return value
 
 
@@ -245,7 +182,7 @@ def _apply(merged: dict[str, dict[str, Any]], file: Path, required: bool) -> Non
 
 def load_config(path: str | os.PathLike | None = None, *, defaults: Path = DEFAULT_CONFIG) -> Config:
     """Defaults, then the override named by ``path`` or ``$KIOSK_CONFIG`` (if any)."""
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, dict[str, Any]] = {name: dict(values) for name, values in DEFAULTS.items()}
     _apply(merged, defaults, required=True)
     sources = [defaults]
     chosen = path or os.environ.get("KIOSK_CONFIG") or None

@@ -144,8 +144,8 @@ class Outbox:
         except sqlite3.OperationalError as exc:
             self._db.close()
             if _is_disk_full(exc):
-                raise OutboxFull(f"{self.path}: disk full while opening the outbox") from None
-            raise OutboxError(f"{self.path}: cannot open the outbox: {exc}") from None
+                raise OutboxFull(detail=f"{self.path}: disk full while opening the outbox") from None
+            raise OutboxError(detail=f"{self.path}: cannot open the outbox: {exc}") from None
         if new:
             _fsync_dir(self.path.parent)  # the file's directory entry must survive a power cut too
 
@@ -173,8 +173,8 @@ class Outbox:
         try:
             return self._aead.decrypt(blob[:12], blob[12:], aad.encode())
         except InvalidTag:
-            raise OutboxKeyError("outbox data does not decrypt with this key (key replaced or data corrupted)",
-                                 "Không đọc được hồ sơ đã lưu; vui lòng báo cán bộ kỹ thuật.") from None
+            raise OutboxKeyError(detail="outbox data does not decrypt with this key (key replaced or data corrupted)",
+                                 vi="Không đọc được hồ sơ đã lưu; vui lòng báo cán bộ kỹ thuật.") from None
 
     # --- writing ------------------------------------------------------------------------------
     def _write(self, fn):
@@ -197,8 +197,8 @@ class Outbox:
                     except sqlite3.Error:
                         pass
                 if _is_disk_full(exc):
-                    raise OutboxFull(f"{self.path}: disk full") from None
-                raise OutboxError(f"{self.path}: {exc}") from None
+                    raise OutboxFull(detail=f"{self.path}: disk full") from None
+                raise OutboxError(detail=f"{self.path}: {exc}") from None
 
     def enqueue(self, dossier: dict, attachments: dict[str, bytes] | None = None) -> str:
         """Store the dossier (and attachment bytes by sha256) durably; return its local code.
@@ -316,10 +316,6 @@ class Outbox:
             return None
         with self._lock:
             return self._item(rows[0], decrypt=decrypt)
-
-    def by_local_code(self, local_code: str) -> OutboxItem | None:
-        rows = self._rows("SELECT uuid FROM items WHERE local_code = ?", (local_code,))
-        return self.get(rows[0]["uuid"], decrypt=False) if rows else None
 
     def attachment(self, uuid: str, sha256: str) -> bytes:
         with self._lock:

@@ -10,13 +10,8 @@ class OutboxError(BilingualError):
 
     message_vi = "Máy không lưu được hồ sơ. Vui lòng liên hệ cán bộ tại quầy để được hỗ trợ."
     message_en = "The kiosk could not save your application. Please ask the staff at the desk."
-
-    def __init__(self, detail: str, message_vi: str | None = None):
-        # ``message_en`` stays the plain class text a citizen may read on the English screen;
-        # the technician's detail (paths, the key's store) is ``str()`` and ``detail``
-        super().__init__(None, message_vi)
-        self.detail = detail
-        self.args = (detail,)
+    # ``message_en`` stays the plain class text a citizen may read on the English screen; the
+    # technician's text (paths, the key's store) is ``detail=``, which ``str()`` carries for logs
 
 
 class OutboxFull(OutboxError):

@@ -86,7 +86,7 @@ def parse_key(raw: bytes, where: str) -> bytes:
     except (ValueError, binascii.Error):
         key = b""
     if len(key) != KEY_BYTES:
-        raise OutboxKeyError(f"{where}: not a 32-byte AES key (base64)", _VI_BROKEN)
+        raise OutboxKeyError(detail=f"{where}: not a 32-byte AES key (base64)", vi=_VI_BROKEN)
     return key
 
 
@@ -140,12 +140,12 @@ class FileKeySource:
     def load(self, *, create: bool) -> bytes:
         if not create and not self.path.exists():
             raise OutboxKeyError(
-                f"{self.path} is missing but the outbox holds encrypted dossiers: restore the key file "
-                "(do not delete anything)", _VI_MISSING)
+                detail=f"{self.path} is missing but the outbox holds encrypted dossiers: restore the key file "
+                "(do not delete anything)", vi=_VI_MISSING)
         try:
             return load_or_create_key(self.path)
         except OSError as exc:  # e.g. the folder is not writable by the kiosk user
-            raise OutboxKeyError(f"{self.path}: cannot read or create the key file: {exc.strerror}", _VI_BROKEN) from None
+            raise OutboxKeyError(detail=f"{self.path}: cannot read or create the key file: {exc.strerror}", vi=_VI_BROKEN) from None
 
     def probe(self) -> KeyStatus:
         where = str(self.path)
@@ -158,7 +158,7 @@ class FileKeySource:
         try:
             parse_key(raw, where)
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, True, True, False, str(exc))
+            return KeyStatus(self.kind, where, True, True, False, exc.detail or str(exc))
         return KeyStatus(self.kind, where, True, True, True)
 
 
@@ -282,7 +282,7 @@ class KeyringKeySource:
     def __init__(self, service: str = DEFAULT_KEYRING_SERVICE, user: str = DEFAULT_KEYRING_USER, *,
                  timeout_s: float = 10.0, lock_file: str | os.PathLike | None = None):
         if not service or not user:
-            raise OutboxKeyError("the keyring service and user names must not be empty", _VI_BROKEN)
+            raise OutboxKeyError(detail="the keyring service and user names must not be empty", vi=_VI_BROKEN)
         self.service = service
         self.user = user
         self.timeout_s = timeout_s
@@ -322,10 +322,10 @@ class KeyringKeySource:
             reason = str(exc)
         except Exception as exc:  # secretstorage / jeepney / socket errors have no common base
             reason = f"the keyring is unreachable or failed ({type(exc).__name__}: {exc})"
-        raise OutboxKeyError(f"{self.describe()}: cannot {op} the outbox key: {reason}. "
+        raise OutboxKeyError(detail=f"{self.describe()}: cannot {op} the outbox key: {reason}. "
                              "Check the session bus (DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus) and that "
                              "gnome-keyring-daemon runs unlocked "
-                             "(docs/central.md, 'The outbox key'); do not delete anything.", _VI_KEYRING_DOWN)
+                             "(docs/central.md, 'The outbox key'); do not delete anything.", vi=_VI_KEYRING_DOWN)
 
     def _get(self) -> str | None:
         return self._call("read", lambda: _SecretService.get(self.service, self.user), retries=2)
@@ -349,9 +349,9 @@ class KeyringKeySource:
         if value is None:
             if not create:
                 raise OutboxKeyError(
-                    f"{self.describe()}: no outbox key stored, but the outbox holds encrypted dossiers: "
+                    detail=f"{self.describe()}: no outbox key stored, but the outbox holds encrypted dossiers: "
                     "restore the key into the keyring (do not delete anything, do not switch key_source)",
-                    _VI_MISSING)
+                    vi=_VI_MISSING)
             with self._creating():
                 value = self._get()  # another process may have stored it while we waited
                 if value is None:
@@ -365,8 +365,8 @@ class KeyringKeySource:
                             raise
                     value = self._get()
                     if value is None:
-                        raise OutboxKeyError(f"{self.describe()}: the key just stored cannot be read back",
-                                             _VI_KEYRING_DOWN)
+                        raise OutboxKeyError(detail=f"{self.describe()}: the key just stored cannot be read back",
+                                             vi=_VI_KEYRING_DOWN)
                     log.info("outbox key created in the system keyring (%s)", self.describe())
         return parse_key(value.encode(), self.describe())
 
@@ -375,13 +375,13 @@ class KeyringKeySource:
         try:
             value = self._get()
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, False, False, False, str(exc))
+            return KeyStatus(self.kind, where, False, False, False, exc.detail or str(exc))
         if value is None:
             return KeyStatus(self.kind, where, True, False, False)
         try:
             parse_key(value.encode(), where)
         except OutboxKeyError as exc:
-            return KeyStatus(self.kind, where, True, True, False, str(exc))
+            return KeyStatus(self.kind, where, True, True, False, exc.detail or str(exc))
         return KeyStatus(self.kind, where, True, True, True)
 
 
@@ -395,4 +395,4 @@ def key_source_from_config(section: dict) -> FileKeySource | KeyringKeySource:
         return KeyringKeySource(section.get("keyring_service") or DEFAULT_KEYRING_SERVICE,
                                 section.get("keyring_user") or DEFAULT_KEYRING_USER,
                                 timeout_s=float(section.get("keyring_timeout_s") or 10.0), lock_file=lock)
-    raise OutboxKeyError(f"outbox.key_source = {kind!r}: expected one of 'file', 'keyring'", _VI_BROKEN)
+    raise OutboxKeyError(detail=f"outbox.key_source = {kind!r}: expected one of 'file', 'keyring'", vi=_VI_BROKEN)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import clock
-from kiosk.config import Config
 from common.errors import BilingualError
+from flows.dossier import problem_paths as dossier_problem_paths
+from kiosk.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,6 @@ class KioskServices:
             current = self.bundles.current()
             if current is not None:
                 return current.registry() if hasattr(current, "registry") else load_registry(current)
-        except ImportError:
-            pass
         except Exception as exc:  # noqa: BLE001 - a broken bundle must not stop the kiosk
             log.error("flow bundle unusable, using the shipped flows: %s", exc)
         return load_registry(self.cfg["paths"]["flows_dir"])
@@ -136,6 +135,8 @@ class KioskServices:
         except Exception as exc:  # noqa: BLE001
             log.error("flow bundle switch refused: %s", exc)
 
+    # Every device factory builds without I/O and returns the device unopened; each is opened
+    # exactly once, here. A device kept after a failed open() retries by itself (a job, a read).
     def _open_printer(self):
         from devices.printer import open_printer
 
@@ -151,12 +152,16 @@ class KioskServices:
     def _open_scanner(self):
         from devices.qr import open_scanner
 
-        self.scanner = open_scanner(self.cfg["devices.qr"])
+        section = self.cfg["devices.qr"]
+        # the camera QR backend reads the app's one camera, the handle document capture uses too
+        camera = self.open_camera() if section["backend"] == "camera" else None
+        self.scanner = open_scanner(section, camera=camera)
         self.scanner.open()
 
     def open_camera(self):
         """The kiosk's one camera handle, opened on first use by the documents screen, the
-        heartbeat or the maintenance screen, whichever comes first (worker threads)."""
+        heartbeat, the maintenance screen or (at start) the camera QR scanner, whichever comes
+        first (worker threads)."""
         with self._lock:
             if self.camera is None:
                 from devices.camera import open_camera
@@ -199,11 +204,20 @@ class KioskServices:
         engine = session.engine
         created = now_vn()
         dossier = engine.dossier(uuid=session.dossier_uuid, kiosk_id=self.kiosk["id"], created_at=created)
+        problems = dossier_problem_paths(dossier)
+        if problems:
+            # the central system would refuse it with the same schema (flows.dossier): keep nothing
+            # that can never be delivered, and say so now rather than after the citizen has gone
+            from flows.errors import FlowError
+
+            raise FlowError(en="This application cannot be filed at the kiosk; please ask the staff at the desk.",
+                            vi="Hồ sơ này chưa nộp được tại ki-ốt. Quý khách vui lòng hỏi cán bộ tại quầy.",
+                            code="invalid_dossier", detail="dossier schema: " + ", ".join(problems))
         attachments = {a.sha256: a.data for a in session.attachments.values()}
         if self.outbox is None:
             from kiosk.outbox_errors import OutboxError
 
-            raise OutboxError("the outbox is not open (see the start-up problems in kiosk diag)")
+            raise OutboxError(detail="the outbox is not open (see the start-up problems in kiosk diag)")
         local_code = self.outbox.enqueue(dossier, attachments)
         result = None
         try:
@@ -222,8 +236,8 @@ class KioskServices:
             outcome.preview_png = self.preview_png(layout, outcome.receipt)
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.error("receipt for %s could not be made: %s", outcome.code, "".join(traceback.format_exception(exc)))
-            outcome.print_error = outcome.print_error or BilingualError("The receipt could not be made.",
-                                                                        "Không tạo được biên nhận.")
+            outcome.print_error = outcome.print_error or BilingualError(en="The receipt could not be made.",
+                                                                        vi="Không tạo được biên nhận.")
         log.info("dossier %s for flow %s v%s: %s", outcome.code, session.flow.id, session.flow.version,
                  "provisional" if outcome.provisional else "received")
         return outcome
@@ -260,7 +274,7 @@ class KioskServices:
 
     def _print(self, layout: str, data: dict, outcome) -> None:
         if self.printer is None:
-            outcome.print_error = BilingualError("The printer is not ready.", "Máy in chưa sẵn sàng.")
+            outcome.print_error = BilingualError(en="The printer is not ready.", vi="Máy in chưa sẵn sàng.")
             return
         try:
             job = self.printer.print_layout(layout, data)
@@ -269,7 +283,7 @@ class KioskServices:
             outcome.png_path = str(png) if png else None
         except Exception as exc:  # noqa: BLE001 - the citizen still gets the code on screen
             outcome.print_error = (exc if isinstance(exc, BilingualError)
-                                   else BilingualError("The printer did not answer.", "Máy in không phản hồi."))
+                                   else BilingualError(en="The printer did not answer.", vi="Máy in không phản hồi."))
             log.error("printing %s failed: %s", layout, type(exc).__name__)
 
     def lookup(self, code: str, secret: str) -> dict | None:

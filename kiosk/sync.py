@@ -201,7 +201,7 @@ class SyncWorker:
             try:
                 return self.client.submit(item.dossier)
             except MissingAttachments as again:
-                raise Offline(f"central still misses {len(again.missing)} attachment(s)") from None
+                raise Offline(en=f"central still misses {len(again.missing)} attachment(s)") from None
 
     def _fail(self, item: OutboxItem, report: PassReport, kind: str, exc: CentralClientError, hold: bool = False) -> None:
         report.stopped_by, report.error = kind, str(exc)

@@ -50,7 +50,7 @@ def sample_dossier(kiosk_id: str = "KIOSK-HN-BADINH-01", *, commune_code: str = 
                       "authentication": {"access_control": "PACE", "checks": {"hashes": "ok", "signature": "ok", "chain": "ok"}}},
         "answers": {"child_full_name": "Trần Minh Khôi", "old_id": "012345678"},
         "attachments": listed,
-        "handling_unit": {"province_code": province_code, "commune_code": commune_code, "name": ""},
+        "handling_unit": {"province_code": province_code, "commune_code": commune_code, "name": "Phường Ba Đình"},
         "fee": {"amount": 0, "currency": "VND", "note_vi": "Miễn phí"},
         "processing_days": processing_days,
         "kiosk_id": kiosk_id,

@@ -1,16 +1,16 @@
 """Cameras and document capture.
 
     from devices.camera import open_camera, frame_to_texture_bytes
-    cam = open_camera(cfg["devices.camera"]); frame = cam.frame()      # BGR ndarray
+    cam = open_camera(cfg["devices.camera"]); cam.open(); frame = cam.frame()   # BGR ndarray
     from devices.camera.document import capture_document                # page → flat JPEG
 """
 from __future__ import annotations
 
 import numpy as np
 
-from devices.camera.backends import CameraError, FileCamera, OpenCvCamera, SimCamera, open_camera
+from devices.camera.backends import BACKENDS, CameraError, FileCamera, OpenCvCamera, SimCamera, open_camera
 
-__all__ = ["open_camera", "CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "frame_to_texture_bytes"]
+__all__ = ["open_camera", "BACKENDS", "CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "frame_to_texture_bytes"]
 
 
 def frame_to_texture_bytes(frame: np.ndarray, size: tuple[int, int] | None = None) -> tuple[bytes, tuple[int, int]]:

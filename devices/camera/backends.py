@@ -1,4 +1,6 @@
-"""Camera backends: ``open()``, ``frame(timeout) -> BGR ndarray``, ``close()``, ``health()``.
+"""Camera backends: ``open()``, ``frame(timeout) -> BGR ndarray``, ``close()``, ``health()``;
+picked by ``cfg["backend"]`` from :data:`BACKENDS`; the keys they read are declared in
+:mod:`devices.camera.config`. ``open_camera`` builds one without I/O; ``open()`` does it.
 
 * ``opencv`` — ``cv2.VideoCapture`` on a device index, a path or a URL. A worker thread grabs
   frames continuously (so ``frame()`` never waits for the driver and the screen never freezes)
@@ -15,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -23,15 +26,21 @@ from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "open_camera"]
+__all__ = ["CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "BACKENDS", "open_camera"]
 
 
 class CameraError(BilingualError):
-    def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en, message_vi, code=code)
+    """No usable picture; ``code`` says why (no_frame, no_file, bad_file, ...)."""
 
 
 _NOT_READY_VI = "Máy ảnh chưa sẵn sàng. Vui lòng chờ một chút hoặc báo cán bộ hỗ trợ."
+
+
+def _settings(cfg: Mapping | None):
+    """``cfg`` over the [devices.camera] defaults; reading an undeclared key raises."""
+    from devices.camera.config import SECTION  # the section takes its backend names from BACKENDS below
+
+    return SECTION.settings(cfg)
 
 
 def _source(value: str | int):
@@ -44,12 +53,13 @@ def _source(value: str | int):
 
 
 class OpenCvCamera:
-    def __init__(self, cfg: dict):
-        self.source = _source(cfg.get("source", ""))
-        self.width = int(cfg.get("width", 1920))
-        self.height = int(cfg.get("height", 1080))
-        self.fps = int(cfg.get("fps", 15))
-        self.reconnect_s = float(cfg.get("reconnect_s", 1.0))
+    def __init__(self, cfg: Mapping | None = None):
+        cfg = _settings(cfg)
+        self.source = _source(cfg["source"])
+        self.width = int(cfg["width"])
+        self.height = int(cfg["height"])
+        self.fps = int(cfg["fps"])
+        self.reconnect_s = float(cfg["reconnect_s"])
         self._is_file = isinstance(self.source, str) and os.path.isfile(self.source)
         self._cond = threading.Condition()
         self._frame: np.ndarray | None = None
@@ -131,17 +141,19 @@ class OpenCvCamera:
             while self._frame is None or time.monotonic() - self._frame_at > max(2.0, timeout):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise CameraError("no_frame", f"no frame from the camera ({self._error or 'timeout'})",
-                                      _NOT_READY_VI)
+                    raise CameraError(code="no_frame", en=f"no frame from the camera ({self._error or 'timeout'})",
+                                      vi=_NOT_READY_VI)
                 self._cond.wait(left)
             return self._frame.copy()
 
     def wait_next(self, timeout: float = 2.0) -> np.ndarray:
         """The first frame grabbed after this call (for snapshots: no stale picture)."""
+        if self._thread is None:
+            self.open()
         with self._cond:
             start = self._count
             if not self._cond.wait_for(lambda: self._count > start, timeout):
-                raise CameraError("no_frame", "no new frame from the camera", _NOT_READY_VI)
+                raise CameraError(code="no_frame", en="no new frame from the camera", vi=_NOT_READY_VI)
             return self._frame.copy()
 
     def health(self) -> Health:
@@ -161,8 +173,8 @@ class OpenCvCamera:
 
 
 class FileCamera:
-    def __init__(self, cfg: dict):
-        self.path = cfg.get("source", "")
+    def __init__(self, cfg: Mapping | None = None):
+        self.path = _settings(cfg)["source"]
         self._cap = None
         self._image: np.ndarray | None = None
         self.frames = 0
@@ -170,16 +182,18 @@ class FileCamera:
     def open(self) -> None:
         import cv2
 
+        if self._image is not None or self._cap is not None:
+            return
         if not self.path or not os.path.isfile(self.path):
-            raise CameraError("no_file", f"camera file not found: {self.path or '(empty source)'}", _NOT_READY_VI)
+            raise CameraError(code="no_file", en=f"camera file not found: {self.path or '(empty source)'}", vi=_NOT_READY_VI)
         img = cv2.imread(self.path, cv2.IMREAD_COLOR)
         if img is not None:
             self._image = img
             return
         cap = cv2.VideoCapture(self.path)
         if not cap.isOpened():
-            raise CameraError("bad_file", "the camera file is neither an image nor a video OpenCV can read",
-                              _NOT_READY_VI)
+            raise CameraError(code="bad_file", en="the camera file is neither an image nor a video OpenCV can read",
+                              vi=_NOT_READY_VI)
         self._cap = cap
 
     def close(self) -> None:
@@ -200,7 +214,7 @@ class FileCamera:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame = self._cap.read()
             if not ok:
-                raise CameraError("bad_file", "the camera video has no readable frame", _NOT_READY_VI)
+                raise CameraError(code="bad_file", en="the camera video has no readable frame", vi=_NOT_READY_VI)
         return frame
 
     def health(self) -> Health:
@@ -216,8 +230,9 @@ class FileCamera:
 class SimCamera:
     """A desk with a form page on it; ``hold_qr(payload)`` shows a QR card next to the page."""
 
-    def __init__(self, cfg: dict):
-        self.size = (int(cfg.get("width", 1920)), int(cfg.get("height", 1080)))
+    def __init__(self, cfg: Mapping | None = None):
+        cfg = _settings(cfg)
+        self.size = (int(cfg["width"]), int(cfg["height"]))
         self._scene: np.ndarray | None = None
         self._qr: bytes | str | None = None
         self._lock = threading.Lock()
@@ -275,16 +290,20 @@ class SimCamera:
             return self._scene.copy()
 
     def health(self) -> Health:
-        return Health(State.OK, "simulated camera", "", {"frames": self.frames,
-                                                        "size": f"{self.size[0]}x{self.size[1]}"})
+        facts = {"frames": self.frames, "size": f"{self.size[0]}x{self.size[1]}"}
+        if self._scene is None:
+            return Health(State.NOT_READY, "simulated camera not opened", "", facts)
+        return Health(State.OK, "simulated camera", "", facts)
 
 
-def open_camera(cfg: dict):
-    """Build and open the camera of ``cfg["backend"]`` (the ``[devices.camera]`` section)."""
-    backend = cfg.get("backend", "sim")
-    cls = {"opencv": OpenCvCamera, "file": FileCamera, "sim": SimCamera}.get(backend)
-    if cls is None:
-        raise ValueError(f"unknown camera backend {backend!r}; expected opencv, file or sim")
-    cam = cls(cfg)
-    cam.open()
-    return cam
+#: backend name → class; ``[devices.camera] backend`` accepts exactly these names
+BACKENDS = {"opencv": OpenCvCamera, "file": FileCamera, "sim": SimCamera}
+
+
+def open_camera(cfg: Mapping | None):
+    """The camera of ``cfg["backend"]`` (the ``[devices.camera]`` section), built without I/O and
+    not opened: call ``open()`` (idempotent). An unknown backend raises CameraError naming the known ones."""
+    settings = _settings(cfg)
+    from devices.camera.config import SECTION
+
+    return SECTION.pick(BACKENDS, settings, CameraError)(settings)

@@ -54,8 +54,12 @@ _BLOCKING = {"no_page", "cut_off"}
 
 
 class DocumentError(BilingualError):
-    def __init__(self, issue: QualityIssue):
-        super().__init__(issue.message_en, issue.message_vi, code=issue.code)
+    """A page that cannot be used; ``issue`` is the blocking quality issue, whose texts and code
+    are the defaults of the error's own."""
+
+    def __init__(self, *, issue: QualityIssue, en: str | None = None, vi: str | None = None, code: str = "",
+                 detail: str = ""):
+        super().__init__(en=en or issue.message_en, vi=vi or issue.message_vi, code=code or issue.code, detail=detail)
         self.issue = issue
 
 
@@ -326,7 +330,7 @@ def capture_document(frame: np.ndarray, *, scan: bool = False, whole: bool = Fal
     else:
         corners, info = find_page(frame)
         if corners is None:
-            raise DocumentError(ISSUES["no_page"])
+            raise DocumentError(issue=ISSUES["no_page"])
         flat = rectify(frame, corners, long_side)
     flat, angle = deskew(flat)
     # trim the sliver of desk that perspective and rotation leave at the edges
@@ -336,7 +340,7 @@ def capture_document(frame: np.ndarray, *, scan: bool = False, whole: bool = Fal
     issues, metrics = check_quality(flat, info)
     blocking = [i for i in issues if i.code in _BLOCKING]
     if blocking:
-        raise DocumentError(blocking[0])
+        raise DocumentError(issue=blocking[0])
     if scan:
         flat = scan_look(flat)
     return Page(np.ascontiguousarray(flat), corners, angle, issues, metrics)

@@ -65,7 +65,7 @@ class Command:
 def parse_command(raw: bytes) -> Command:
     """Parse a command APDU (cases 1–4, short and extended); used by the virtual card."""
     if len(raw) < 4:
-        raise ParseError("APDU shorter than a header")
+        raise ParseError(detail="APDU shorter than a header")
     cla, ins, p1, p2 = raw[:4]
     body = raw[4:]
     if not body:
@@ -78,20 +78,20 @@ def parse_command(raw: bytes) -> Command:
             return Command(cla, ins, p1, p2, body[1:], None)
         if len(body) == 2 + lc:
             return Command(cla, ins, p1, p2, body[1:1 + lc], body[-1] or 256)
-        raise ParseError("APDU length fields do not match")
+        raise ParseError(detail="APDU length fields do not match")
     # extended
     if len(body) == 3:
         return Command(cla, ins, p1, p2, b"", int.from_bytes(body[1:3], "big") or 65536)
     lc = int.from_bytes(body[1:3], "big")
     if lc == 0 or len(body) < 3 + lc:
-        raise ParseError("extended APDU length fields do not match")
+        raise ParseError(detail="extended APDU length fields do not match")
     data = body[3:3 + lc]
     rest = body[3 + lc:]
     if not rest:
         return Command(cla, ins, p1, p2, data, None)
     if len(rest) == 2:
         return Command(cla, ins, p1, p2, data, int.from_bytes(rest, "big") or 65536)
-    raise ParseError("extended APDU trailing bytes")
+    raise ParseError(detail="extended APDU trailing bytes")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Response:
 
 def parse_response(raw: bytes) -> Response:
     if len(raw) < 2:
-        raise ParseError("response shorter than a status word")
+        raise ParseError(detail="response shorter than a status word")
     return Response(bytes(raw[:-2]), int.from_bytes(raw[-2:], "big"))
 
 
@@ -127,11 +127,6 @@ def read_binary(offset: int, le: int) -> Command:
         # offsets past 32767 need the odd-INS READ BINARY with an offset data object
         return Command(0x00, 0xB1, 0x00, 0x00, b"\x54\x03" + offset.to_bytes(3, "big"), le)
     return Command(0x00, 0xB0, offset >> 8, offset & 0xFF, b"", le)
-
-
-def read_binary_sfi(sfi: int, le: int) -> Command:
-    """READ BINARY with a short file identifier: selects and reads in one APDU (offset 0)."""
-    return Command(0x00, 0xB0, 0x80 | sfi, 0x00, b"", le)
 
 
 def get_challenge() -> Command:

@@ -35,7 +35,7 @@ def _curve_from_params(params: tlv.TLV) -> Curve:
     if params.tag == 0x06:
         oid = tlv.decode_oid(params.value)
         if oid not in NAMED_CURVES:
-            raise ParseError(f"CA: unsupported named curve {oid}")
+            raise ParseError(detail=f"CA: unsupported named curve {oid}")
         return NAMED_CURVES[oid]
     if params.tag == 0x30:   # explicit domain parameters: identify the curve by its prime
         field_id = params.parse()[1].parse()
@@ -43,8 +43,8 @@ def _curve_from_params(params: tlv.TLV) -> Curve:
         for c in NAMED_CURVES.values():
             if c.p == p:
                 return c
-        raise ParseError("CA: explicit domain parameters of an unknown curve")
-    raise ParseError("CA: unsupported domain parameters")
+        raise ParseError(detail="CA: explicit domain parameters of an unknown curve")
+    raise ParseError(detail="CA: unsupported domain parameters")
 
 
 def parse_ca_key(dg14_value: bytes) -> ChipAuthKey | None:
@@ -62,11 +62,11 @@ def parse_ca_key(dg14_value: bytes) -> ChipAuthKey | None:
             spki = parts[1].parse()
             alg = spki[0].parse()
             if tlv.decode_oid(alg[0].value) != OID_EC_PUBLIC_KEY or len(alg) < 2:
-                raise ParseError("CA: public key is not an EC key")
+                raise ParseError(detail="CA: public key is not an EC key")
             curve = _curve_from_params(alg[1])
             bits = spki[1].value
             if spki[1].tag != 0x03 or not bits or bits[0] != 0:
-                raise ParseError("CA: malformed public key bit string")
+                raise ParseError(detail="CA: malformed public key bit string")
             key_id = tlv.decode_int(parts[2].value) if len(parts) > 2 and parts[2].tag == 0x02 else None
             key = (curve, curve.decode(bits[1:]), key_id)
     if protocol is None or key is None:

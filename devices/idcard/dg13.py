@@ -55,7 +55,7 @@ def _strings(node: tlv.TLV, depth: int = 0) -> tuple[list[str], bool]:
     """All text values under ``node`` in order, and whether an undecodable one was met."""
     out, bad = [], False
     if depth > 8:
-        raise ParseError("DG13: nesting too deep")
+        raise ParseError(detail="DG13: nesting too deep")
     for c in node.parse():
         if c.tag in STRING_TAGS:
             s = _text(c)
@@ -80,15 +80,15 @@ def _is_field(node: tlv.TLV) -> bool:
 
 def parse_dg13(data: bytes) -> DG13:
     if not isinstance(data, (bytes, bytearray)) or not data:
-        raise ParseError("DG13: empty")
+        raise ParseError(detail="DG13: empty")
     top, _ = tlv.decode_one(bytes(data), 0)
     if top.tag != 0x6D:
-        raise ParseError(f"DG13: expected tag 6D, got {top.tag:X}")
+        raise ParseError(detail=f"DG13: expected tag 6D, got {top.tag:X}")
     result = DG13()
 
     def walk(node: tlv.TLV, depth: int) -> None:
         if depth > 6:
-            raise ParseError("DG13: nesting too deep")
+            raise ParseError(detail="DG13: nesting too deep")
         for c in node.parse():
             if not c.constructed:
                 continue
@@ -106,7 +106,7 @@ def parse_dg13(data: bytes) -> DG13:
 
     walk(top, 0)
     if not result.values and not result.unreadable:
-        raise ParseError("DG13: no fields")
+        raise ParseError(detail="DG13: no fields")
     return result
 
 

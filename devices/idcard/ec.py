@@ -108,10 +108,10 @@ class Curve:
     def decode(self, data: bytes) -> tuple[int, int]:
         n = self.size
         if len(data) != 1 + 2 * n or data[0] != 4:
-            raise ParseError("EC point: not an uncompressed point of the right size")
+            raise ParseError(detail="EC point: not an uncompressed point of the right size")
         pt = (int.from_bytes(data[1:1 + n], "big"), int.from_bytes(data[1 + n:], "big"))
         if not self.on_curve(pt):
-            raise ParseError("EC point: not on the curve")
+            raise ParseError(detail="EC point: not on the curve")
         return pt
 
 

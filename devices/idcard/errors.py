@@ -10,14 +10,10 @@ from common.errors import BilingualError
 
 
 class CardError(BilingualError):
+    """``detail=`` is the technical reason for logs (in ``str()``); the messages stay plain for people."""
+
     message_vi = "Không đọc được thẻ căn cước. Vui lòng thử lại."
     message_en = "The ID card could not be read."
-
-    def __init__(self, detail: str = "", *, message_vi: str | None = None, message_en: str | None = None):
-        super().__init__(message_en, message_vi)
-        self.detail = detail
-        # str() carries the technical detail for logs; the messages stay plain for people
-        self.args = (f"{self.message_en}{' (' + detail + ')' if detail else ''}",)
 
 
 class NoCard(CardError):
@@ -79,6 +75,7 @@ class StatusError(CardError):
 
     message_en = "The card refused a command."
 
-    def __init__(self, sw: int, what: str = ""):
+    def __init__(self, *, sw: int, detail: str = "", en: str | None = None, vi: str | None = None, code: str = ""):
+        """``sw``: the status word; ``detail``: the command it answered (the SW is appended)."""
         self.sw = sw
-        super().__init__(f"{what} SW={sw:04X}".strip())
+        super().__init__(en=en, vi=vi, code=code, detail=f"{detail} SW={sw:04X}".strip())

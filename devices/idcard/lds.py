@@ -20,7 +20,7 @@ TAG_OF_DG = {v: k for k, v in DG_TAGS.items()}
 def _outer(data: bytes, tag: int, what: str) -> tlv.TLV:
     t, _ = tlv.decode_one(data, 0)
     if t.tag != tag:
-        raise ParseError(f"{what}: expected tag {tag:02X}, got {t.tag:02X}")
+        raise ParseError(detail=f"{what}: expected tag {tag:02X}, got {t.tag:02X}")
     return t
 
 
@@ -37,7 +37,7 @@ def parse_com(data: bytes) -> Com:
     uni = t.find(0x5F36)
     tags = t.find(0x5C)
     if tags is None:
-        raise ParseError("EF.COM: no tag list")
+        raise ParseError(detail="EF.COM: no tag list")
     dgs = tuple(DG_TAGS[b] for b in tags.value if b in DG_TAGS)
     return Com(lds.value.decode("ascii", "replace") if lds else "",
                uni.value.decode("ascii", "replace") if uni else "", dgs)
@@ -52,7 +52,7 @@ def parse_dg1(data: bytes) -> MRZ:
     t = _outer(data, 0x61, "DG1")
     mrz = t.find(0x5F1F)
     if mrz is None:
-        raise ParseError("DG1: no MRZ")
+        raise ParseError(detail="DG1: no MRZ")
     return parse_td1(mrz.value)
 
 
@@ -99,7 +99,7 @@ def parse_dg2(data: bytes) -> FaceImage:
 
     img = walk(t)
     if img is None:
-        raise ParseError("DG2: no JPEG or JPEG 2000 image found")
+        raise ParseError(detail="DG2: no JPEG or JPEG 2000 image found")
     return img
 
 
@@ -125,5 +125,5 @@ def parse_dg15(data: bytes) -> bytes:
     t = _outer(data, 0x6F, "DG15")
     inner, _ = tlv.decode_one(t.value, 0)
     if inner.tag != 0x30:
-        raise ParseError("DG15: expected a SubjectPublicKeyInfo")
+        raise ParseError(detail="DG15: expected a SubjectPublicKeyInfo")
     return inner.raw

@@ -26,7 +26,7 @@ def _char_value(c: str) -> int:
         return ord(c) - 55
     if c == "<":
         return 0
-    raise ParseError(f"MRZ: invalid character {c!r}")
+    raise ParseError(detail=f"MRZ: invalid character {c!r}")
 
 
 def check_digit(field: str) -> str:
@@ -115,7 +115,7 @@ def _parse_date(s: str, *, future: bool, today: date | None = None) -> date | No
     try:
         return date(century + yy, mm, dd)
     except ValueError:
-        raise ParseError(f"MRZ: impossible date {s}") from None
+        raise ParseError(detail=f"MRZ: impossible date {s}") from None
 
 
 def parse_td1(text: str | bytes, *, today: date | None = None) -> MRZ:
@@ -123,14 +123,14 @@ def parse_td1(text: str | bytes, *, today: date | None = None) -> MRZ:
         try:
             text = text.decode("ascii")
         except UnicodeDecodeError:
-            raise ParseError("MRZ: not ASCII") from None
+            raise ParseError(detail="MRZ: not ASCII") from None
     if not isinstance(text, str):
-        raise ParseError("MRZ: not text")
+        raise ParseError(detail="MRZ: not text")
     flat = "".join(text.split())
     if len(flat) != 90:
-        raise ParseError(f"MRZ: TD1 needs 90 characters, got {len(flat)}")
+        raise ParseError(detail=f"MRZ: TD1 needs 90 characters, got {len(flat)}")
     if not re.fullmatch(r"[A-Z0-9<]{90}", flat):
-        raise ParseError("MRZ: characters outside A–Z, 0–9 and <")
+        raise ParseError(detail="MRZ: characters outside A–Z, 0–9 and <")
     l1, l2, l3 = flat[:30], flat[30:60], flat[60:]
     number, number_cd = l1[5:14], l1[14]
     opt1 = l1[15:30]

@@ -75,12 +75,12 @@ def _dyn(resp: bytes, tag: int) -> bytes:
     try:
         outer = tlv.decode(resp)
         if outer.tag != 0x7C:
-            raise ParseError("not a dynamic authentication data object")
+            raise ParseError(detail="not a dynamic authentication data object")
         inner = outer.find(tag)
     except ParseError as exc:
-        raise SecureMessagingError(f"PACE: garbled GENERAL AUTHENTICATE answer ({exc})") from None
+        raise SecureMessagingError(detail=f"PACE: garbled GENERAL AUTHENTICATE answer ({exc})") from None
     if inner is None:
-        raise SecureMessagingError(f"PACE: answer lacks tag {tag:02X}")
+        raise SecureMessagingError(detail=f"PACE: answer lacks tag {tag:02X}")
     return inner.value
 
 
@@ -88,26 +88,26 @@ def perform_pace(transmit: Callable[[Command], tuple[bytes, int]], password: Pac
                  parameter_id: int, rng: Callable[[int], bytes] = os.urandom,
                  send_parameter_id: bool = True) -> SecureMessaging:
     if oid not in PACE_ECDH_GM or parameter_id not in PARAMETER_IDS:
-        raise UnsupportedCard(f"PACE variant not supported: {oid} / parameter {parameter_id}")
+        raise UnsupportedCard(detail=f"PACE variant not supported: {oid} / parameter {parameter_id}")
     cipher, key_len = PACE_ECDH_GM[oid]
     curve = PARAMETER_IDS[parameter_id]
 
     _, sw = transmit(mse_set_at(oid, password.kind, parameter_id if send_parameter_id else None))
     if sw != SW_OK:
-        raise UnsupportedCard(f"MSE:Set AT refused (SW={sw:04X})")
+        raise UnsupportedCard(detail=f"MSE:Set AT refused (SW={sw:04X})")
 
     def step(data: bytes, last: bool, want: int) -> bytes:
         resp, sw = transmit(_ga(data, last))
         if sw != SW_OK:
             if sw in (0x6300, 0x6982) or sw & 0xFFF0 == 0x63C0:
-                raise WrongKey(f"PACE refused (SW={sw:04X})")
-            raise StatusError(sw, "GENERAL AUTHENTICATE")
+                raise WrongKey(detail=f"PACE refused (SW={sw:04X})")
+            raise StatusError(sw=sw, detail="GENERAL AUTHENTICATE")
         return _dyn(resp, want)
 
     k_pi = crypto.kdf(password.secret, crypto.PI, cipher, key_len)
     z = step(b"", False, 0x80)
     if len(z) % (8 if cipher == "3DES" else 16):
-        raise SecureMessagingError("PACE: encrypted nonce has a bad length")
+        raise SecureMessagingError(detail="PACE: encrypted nonce has a bad length")
     s = int.from_bytes(decrypt_nonce(cipher, k_pi, z), "big")
 
     sk_map = random_scalar(curve, rng)
@@ -115,16 +115,16 @@ def perform_pace(transmit: Callable[[Command], tuple[bytes, int]], password: Pac
     h = curve.mul(sk_map, pk_map_ic)
     g_hat = curve.add(curve.mul(s, curve.g), h)
     if g_hat is None:
-        raise SecureMessagingError("PACE: mapped generator is the point at infinity")
+        raise SecureMessagingError(detail="PACE: mapped generator is the point at infinity")
 
     sk_eph = random_scalar(curve, rng)
     pk_eph = curve.mul(sk_eph, g_hat)
     pk_eph_ic = curve.decode(step(tlv.encode(0x83, curve.encode(pk_eph)), False, 0x84))
     if pk_eph_ic == pk_eph:
-        raise SecureMessagingError("PACE: chip echoed the terminal's key")
+        raise SecureMessagingError(detail="PACE: chip echoed the terminal's key")
     shared = curve.mul(sk_eph, pk_eph_ic)
     if shared is None:
-        raise SecureMessagingError("PACE: shared secret is the point at infinity")
+        raise SecureMessagingError(detail="PACE: shared secret is the point at infinity")
     k = shared[0].to_bytes(curve.size, "big")
     ks_enc = crypto.kdf(k, crypto.ENC, cipher, key_len)
     ks_mac = crypto.kdf(k, crypto.MAC, cipher, key_len)
@@ -132,5 +132,5 @@ def perform_pace(transmit: Callable[[Command], tuple[bytes, int]], password: Pac
     t_ifd = auth_token(cipher, ks_mac, oid, curve, pk_eph_ic)
     t_ic = step(tlv.encode(0x85, t_ifd), True, 0x86)
     if not hmac.compare_digest(t_ic, auth_token(cipher, ks_mac, oid, curve, pk_eph)):
-        raise SecureMessagingError("PACE: chip's authentication token does not match")
+        raise SecureMessagingError(detail="PACE: chip's authentication token does not match")
     return SecureMessaging(ks_enc, ks_mac, 0, cipher)

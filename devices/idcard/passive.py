@@ -76,34 +76,34 @@ class SOD:
 
 def _seq(node: tlv.TLV, tag: int, what: str) -> list[tlv.TLV]:
     if node.tag != tag:
-        raise ParseError(f"SOD: {what}: expected tag {tag:02X}, got {node.tag:02X}")
+        raise ParseError(detail=f"SOD: {what}: expected tag {tag:02X}, got {node.tag:02X}")
     return node.parse()
 
 
 def _alg(node: tlv.TLV) -> tuple[str, bytes]:
     parts = _seq(node, 0x30, "AlgorithmIdentifier")
     if not parts or parts[0].tag != 0x06:
-        raise ParseError("SOD: AlgorithmIdentifier without OID")
+        raise ParseError(detail="SOD: AlgorithmIdentifier without OID")
     return tlv.decode_oid(parts[0].value), parts[1].raw if len(parts) > 1 else b""
 
 
 def parse_sod(data: bytes) -> SOD:
     outer, _ = tlv.decode_one(data, 0)
     if outer.tag != 0x77:
-        raise ParseError("EF.SOD: expected tag 77")
+        raise ParseError(detail="EF.SOD: expected tag 77")
     ci = _seq(outer.parse()[0], 0x30, "ContentInfo")
     if len(ci) < 2 or ci[0].tag != 0x06 or tlv.decode_oid(ci[0].value) != OID_SIGNED_DATA:
-        raise ParseError("SOD: not a CMS SignedData")
+        raise ParseError(detail="SOD: not a CMS SignedData")
     sd = _seq(_seq(ci[1], 0xA0, "content")[0], 0x30, "SignedData")
     idx = 1
     idx += 1  # digestAlgorithms SET
     enc = _seq(sd[idx], 0x30, "EncapsulatedContentInfo")
     idx += 1
     if tlv.decode_oid(enc[0].value) != OID_LDS_SO:
-        raise ParseError("SOD: content is not an LDS security object")
+        raise ParseError(detail="SOD: content is not an LDS security object")
     octets = _seq(enc[1], 0xA0, "eContent")[0]
     if octets.tag != 0x04:
-        raise ParseError("SOD: eContent is not an OCTET STRING")
+        raise ParseError(detail="SOD: eContent is not an OCTET STRING")
     e_content_bytes = octets.value
     certs = []
     if sd[idx].tag == 0xA0:
@@ -111,13 +111,13 @@ def parse_sod(data: bytes) -> SOD:
             try:
                 certs.append(x509.load_der_x509_certificate(c.raw))
             except ValueError:
-                raise ParseError("SOD: unreadable certificate") from None
+                raise ParseError(detail="SOD: unreadable certificate") from None
         idx += 1
     if sd[idx].tag == 0xA1:
         idx += 1
     signer_infos = _seq(sd[idx], 0x31, "SignerInfos")
     if not signer_infos:
-        raise ParseError("SOD: no SignerInfo")
+        raise ParseError(detail="SOD: no SignerInfo")
     si = _seq(signer_infos[0], 0x30, "SignerInfo")
     j = 2
     digest_alg, _ = _alg(si[j])
@@ -128,7 +128,7 @@ def parse_sod(data: bytes) -> SOD:
         j += 1
     sig_alg, sig_params = _alg(si[j])
     if si[j + 1].tag != 0x04:
-        raise ParseError("SOD: signature is not an OCTET STRING")
+        raise ParseError(detail="SOD: signature is not an OCTET STRING")
     signature_bytes = si[j + 1].value
     # LDSSecurityObject
     so = tlv.decode(e_content_bytes).parse()

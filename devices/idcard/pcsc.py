@@ -22,11 +22,11 @@ def list_readers() -> list[str]:
         from smartcard.Exceptions import SmartcardException
         from smartcard.pcsc.PCSCExceptions import BaseSCardException
     except ImportError as exc:  # pragma: no cover - pyscard is a dependency
-        raise ReaderUnavailable(f"pyscard not installed: {exc}") from None
+        raise ReaderUnavailable(detail=f"pyscard not installed: {exc}") from None
     try:
         return [str(r) for r in readers()]
     except (BaseSCardException, SmartcardException) as exc:
-        raise ReaderUnavailable(f"PC/SC service not reachable: {exc}") from None
+        raise ReaderUnavailable(detail=f"PC/SC service not reachable: {exc}") from None
 
 
 class PcscTransport:
@@ -45,12 +45,12 @@ class PcscTransport:
         try:
             found = readers()
         except (BaseSCardException, SmartcardException) as exc:
-            raise ReaderUnavailable(f"PC/SC service not reachable: {exc}") from None
+            raise ReaderUnavailable(detail=f"PC/SC service not reachable: {exc}") from None
         pattern = self.reader_pattern.lower()
         for r in found:
             if pattern in str(r).lower():
                 return r
-        raise ReaderUnavailable(f"no reader matching {self.reader_pattern!r} (found {len(found)})")
+        raise ReaderUnavailable(detail=f"no reader matching {self.reader_pattern!r} (found {len(found)})")
 
     def connect(self) -> None:
         from smartcard.CardConnection import CardConnection
@@ -66,7 +66,7 @@ class PcscTransport:
                 self._conn, self._reader = conn, reader
                 return
             except NoCardException as exc:
-                raise NoCard(str(exc)) from None
+                raise NoCard(detail=str(exc)) from None
             except CardConnectionException as exc:
                 last = exc
         try:
@@ -74,21 +74,21 @@ class PcscTransport:
         except Exception:  # noqa: BLE001 - best effort release of a failed connection
             pass
         if "no smart card" in str(last).lower() or "not present" in str(last).lower():
-            raise NoCard(str(last))
-        raise ReaderUnavailable(f"cannot connect with T=1 or T=0: {last}")
+            raise NoCard(detail=str(last))
+        raise ReaderUnavailable(detail=f"cannot connect with T=1 or T=0: {last}")
 
     def _raw(self, apdu: list[int]) -> tuple[list[int], int, int]:
         from smartcard.Exceptions import CardConnectionException
 
         if self._conn is None:
-            raise NoCard("not connected")
+            raise NoCard(detail="not connected")
         try:
             return self._conn.transmit(apdu)
         except CardConnectionException as exc:
             self.close()
             if self.card_present():
-                raise ReaderUnavailable(f"transmit failed: {exc}") from None
-            raise CardRemoved(f"transmit failed: {exc}") from None
+                raise ReaderUnavailable(detail=f"transmit failed: {exc}") from None
+            raise CardRemoved(detail=f"transmit failed: {exc}") from None
 
     def transmit(self, apdu: bytes) -> bytes:
         cmd = list(apdu)
@@ -109,11 +109,11 @@ class PcscTransport:
         reader = str(self._find_reader())
         rc, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
         if rc != SCARD_S_SUCCESS:
-            raise ReaderUnavailable("cannot talk to pcscd")
+            raise ReaderUnavailable(detail="cannot talk to pcscd")
         try:
             rc, states = SCardGetStatusChange(ctx, 0, [(reader, SCARD_STATE_UNAWARE)])
             if rc != SCARD_S_SUCCESS:
-                raise ReaderUnavailable(f"reader status unavailable (rc={rc:#x})")
+                raise ReaderUnavailable(detail=f"reader status unavailable (rc={rc:#x})")
             return bool(states[0][1] & SCARD_STATE_PRESENT)
         finally:
             SCardReleaseContext(ctx)
@@ -128,7 +128,7 @@ class PcscTransport:
         reader = str(self._find_reader())
         rc, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
         if rc != SCARD_S_SUCCESS:
-            raise ReaderUnavailable("cannot talk to pcscd")
+            raise ReaderUnavailable(detail="cannot talk to pcscd")
         stopped = threading.Event()
 
         def loop():

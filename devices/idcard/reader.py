@@ -23,12 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from common.health import Health, State
 from devices.idcard import lds, passive
-from devices.idcard.apdu import AID_EMRTD, FID_CARD_ACCESS, FID_DG, FID_SOD, SW_OK, Command, select_aid
+from devices.idcard.apdu import FID_CARD_ACCESS, FID_DG, FID_SOD, SW_OK, Command, select_aid
 from devices.idcard.bac import perform_bac
 from devices.idcard.dg13 import DG13, parse_dg13
-from devices.idcard.errors import (CardError, CardRemoved, NoCard, ParseError, ReaderUnavailable,
-                                   SecureMessagingError, StatusError, UnsupportedCard, VerificationFailed,
-                                   WrongKey)
+from devices.idcard.errors import (CardError, ParseError, ReaderUnavailable, SecureMessagingError, StatusError,
+                                   UnsupportedCard, VerificationFailed, WrongKey)
 from devices.idcard.mrz import MRZ, key_seed_info, parse_td1, vn_expiry
 from devices.idcard.pace import PacePassword, perform_pace
 from devices.idcard.passive import FAILED, NOT_CHECKED, OK, Check
@@ -60,7 +59,7 @@ class AccessKey:
     def from_can(cls, can: str) -> "AccessKey":
         can = (can or "").strip()
         if not re.fullmatch(r"\d{6}", can):
-            raise KeyFormatError("CAN must be 6 digits")
+            raise KeyFormatError(detail="CAN must be 6 digits")
         return cls(can=can)
 
     @classmethod
@@ -69,7 +68,7 @@ class AccessKey:
         if re.fullmatch(r"\d{12}", doc_number):
             doc_number = doc_number[-9:]      # Vietnamese cards: the last 9 digits of the ID
         if not re.fullmatch(r"[A-Z0-9<]{1,9}", doc_number):
-            raise KeyFormatError("document number must be 1–9 letters or digits (or the 12-digit ID)")
+            raise KeyFormatError(detail="document number must be 1–9 letters or digits (or the 12-digit ID)")
         return cls(mrz_info=key_seed_info(doc_number, birth, expiry))
 
     @classmethod
@@ -77,9 +76,9 @@ class AccessKey:
         try:
             m = parse_td1(text)
         except ParseError as exc:
-            raise KeyFormatError(str(exc)) from None
+            raise KeyFormatError(detail=str(exc)) from None
         if m.date_of_birth is None:
-            raise KeyFormatError("MRZ without a birth date")
+            raise KeyFormatError(detail="MRZ without a birth date")
         return cls.from_mrz(m.document_number, m.date_of_birth, m.date_of_expiry)
 
     @classmethod
@@ -87,7 +86,7 @@ class AccessKey:
         """CCCD QR ``ID|oldID|name|DDMMYYYY birth|sex|address|DDMMYYYY issue`` → CAN and BAC key."""
         parts = [p.strip() for p in (payload or "").strip().split("|")]
         if not parts or not re.fullmatch(r"\d{12}", parts[0]):
-            raise KeyFormatError("QR payload does not start with a 12-digit ID")
+            raise KeyFormatError(detail="QR payload does not start with a 12-digit ID")
         id_number = parts[0]
         dates = []
         for p in parts[1:]:
@@ -248,7 +247,10 @@ class CardReader:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def open(self) -> None:
-        self._trust = passive.load_trust_store(self.trust_store_path)
+        """Load the trust store (once; a read opens the reader itself if nobody did). The card
+        reader itself is reached per read, so a reader plugged in later just works."""
+        if self._trust is None:
+            self._trust = passive.load_trust_store(self.trust_store_path)
 
     def close(self) -> None:
         try:
@@ -284,6 +286,8 @@ class CardReader:
         except CardError as exc:
             return Health(State.FAILED, f"card reader error: {exc.detail}", "restart pcscd or the kiosk", facts)
         facts["card_present"] = present
+        if self._trust is None:
+            return Health(State.NOT_READY, "card reader not opened (trust store not loaded yet)", "", facts)
         if not self._trust:
             return Health(State.NEEDS_ATTENTION, "trust store is empty: chip signatures cannot be checked",
                           "put the CSCA certificates in the folder named by devices.idcard.trust_store", facts)
@@ -304,24 +308,24 @@ class CardReader:
         if bad:
             raise ValueError(f"unknown data groups: {bad}")
         if not self._lock.acquire(blocking=False):
-            raise CardError("another read is in progress")
+            raise CardError(detail="another read is in progress")
         try:
             result = self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s, active_auth)
             if require_verified and not result.verified:
                 failed = [k for k, v in result.checks.items() if v.status == FAILED or (
                     k in ("hashes", "signature", "chain") and v.status != OK)]
-                err = VerificationFailed("checks not ok: " + ", ".join(failed))
+                err = VerificationFailed(detail="checks not ok: " + ", ".join(failed))
                 err.result = result
                 raise err
             return result
         except ParseError as exc:
-            raise UnsupportedCard(f"unexpected data on the chip: {exc.detail}") from None
+            raise UnsupportedCard(detail=f"unexpected data on the chip: {exc.detail}") from None
         except CardError:
             raise
         except (IndexError, KeyError, ValueError, TypeError, UnicodeError) as exc:
             # a chip answering outside every structure we parse must not reach the citizen as a traceback
             log.warning("unexpected chip data: %s", type(exc).__name__)
-            raise UnsupportedCard(f"unexpected data on the chip ({type(exc).__name__})") from None
+            raise UnsupportedCard(detail=f"unexpected data on the chip ({type(exc).__name__})") from None
         finally:
             self._lock.release()
             try:
@@ -394,7 +398,7 @@ class CardReader:
         except ParseError as exc:
             # unparseable bytes that also fail their hash were altered: that is a verification failure
             if checks["hashes"].status == FAILED:
-                raise VerificationFailed(f"altered data group: {exc.detail}") from None
+                raise VerificationFailed(detail=f"altered data group: {exc.detail}") from None
             raise
         person = person_from(dg13, mrz)
         if mrz is not None and dg13 is not None and dg13.get(1) and mrz.id_number:
@@ -432,7 +436,7 @@ class CardReader:
                 s.block = None
                 r = s.exchange(select_aid())
                 if not r.ok:
-                    raise StatusError(r.sw, "SELECT eMRTD application")
+                    raise StatusError(sw=r.sw, detail="SELECT eMRTD application")
                 return "PACE"
             except (WrongKey, UnsupportedCard, StatusError, SecureMessagingError) as exc:
                 log.info("PACE failed (%s); trying BAC", type(exc).__name__)
@@ -443,15 +447,15 @@ class CardReader:
             s.block = None
             r = s.exchange(select_aid())
             if r.sw != SW_OK:
-                raise UnsupportedCard(f"eMRTD application not found (SW={r.sw:04X})")
+                raise UnsupportedCard(detail=f"eMRTD application not found (SW={r.sw:04X})")
             s.sm = perform_bac(s.plain, key.mrz_info, self.rng)
             s.block = None
             return "BAC"
         if errors:
             raise errors[-1]
         if pace_info is None and key.can:
-            raise UnsupportedCard("the chip offers no PACE and only a CAN was given (BAC needs MRZ data)")
-        raise UnsupportedCard("no access control possible")
+            raise UnsupportedCard(detail="the chip offers no PACE and only a CAN was given (BAC needs MRZ data)")
+        raise UnsupportedCard(detail="no access control possible")
 
     def _chip_auth(self, s: ChipSession, raw: dict[int, bytes]) -> Check:
         """Runs last: it replaces the session keys, and a chip that fails it ends the session."""

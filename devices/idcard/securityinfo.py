@@ -33,10 +33,6 @@ class SecurityInfo:
     raw: bytes = b""
 
     @property
-    def is_pace(self) -> bool:
-        return self.protocol.startswith(ID_PACE + ".")
-
-    @property
     def supported_pace(self) -> bool:
         return self.protocol in PACE_ECDH_GM and self.version == 2
 
@@ -45,14 +41,14 @@ def parse_security_infos(data: bytes) -> list[SecurityInfo]:
     """Parse a SET OF SecurityInfo; unknown entries are kept with their OID only."""
     top = tlv.decode(data) if data[:1] != b"\x6E" else tlv.decode(data).parse()[0]
     if top.tag != 0x31:
-        raise ParseError("SecurityInfos: expected a SET")
+        raise ParseError(detail="SecurityInfos: expected a SET")
     out = []
     for item in top.parse():
         if item.tag != 0x30:
-            raise ParseError("SecurityInfo: expected a SEQUENCE")
+            raise ParseError(detail="SecurityInfo: expected a SEQUENCE")
         parts = item.parse()
         if not parts or parts[0].tag != 0x06:
-            raise ParseError("SecurityInfo: missing protocol OID")
+            raise ParseError(detail="SecurityInfo: missing protocol OID")
         oid = tlv.decode_oid(parts[0].value)
         version = param = None
         if len(parts) > 1 and parts[1].tag == 0x02:

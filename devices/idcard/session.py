@@ -43,9 +43,9 @@ class ChipSession:
 
     def _guard(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled("read cancelled")
+            raise Cancelled(detail="read cancelled")
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise CardTimeout("read took longer than allowed")
+            raise CardTimeout(detail="read took longer than allowed")
 
     def exchange(self, cmd: Command) -> Response:
         self._guard()
@@ -62,7 +62,7 @@ class ChipSession:
             self.sm = None
             raise
         except ParseError as exc:
-            raise SecureMessagingError(f"garbled answer: {exc}") from None
+            raise SecureMessagingError(detail=f"garbled answer: {exc}") from None
         le = "" if cmd.le is None else f" Le={cmd.le}"
         if cmd.ins == 0xA4:      # file and application identifiers are not personal: name them
             le += f" [{cmd.data.hex().upper()}]"
@@ -81,9 +81,9 @@ class ChipSession:
         if r.sw == SW_NOT_FOUND:
             return False
         if r.sw == SW_SECURITY:
-            raise StatusError(r.sw, f"SELECT {fid:04X}: access denied")
+            raise StatusError(sw=r.sw, detail=f"SELECT {fid:04X}: access denied")
         if not r.ok:
-            raise StatusError(r.sw, f"SELECT {fid:04X}")
+            raise StatusError(sw=r.sw, detail=f"SELECT {fid:04X}")
         return True
 
     def _read(self, offset: int, le: int) -> Response:
@@ -111,33 +111,33 @@ class ChipSession:
                 if r.sw in (SW_WRONG_LENGTH, SW_WRONG_P1P2, SW_EOF_WARNING) and not r.data:
                     continue
                 if r.sw == SW_SECURITY:
-                    raise StatusError(r.sw, f"READ BINARY {fid:04X}: access denied")
+                    raise StatusError(sw=r.sw, detail=f"READ BINARY {fid:04X}: access denied")
                 if not r.ok:
-                    raise StatusError(r.sw, f"READ BINARY {fid:04X}")
+                    raise StatusError(sw=r.sw, detail=f"READ BINARY {fid:04X}")
                 self.block, first = le, r
                 break
             if first is None:
-                raise UnsupportedCard("no READ BINARY size accepted")
+                raise UnsupportedCard(detail="no READ BINARY size accepted")
         else:
             first = self._read(0, self.block)
             if not first.ok:
-                raise StatusError(first.sw, f"READ BINARY {fid:04X}")
+                raise StatusError(sw=first.sw, detail=f"READ BINARY {fid:04X}")
         buf = bytearray(first.data)
         try:
             _, total = tlv.header_length(bytes(buf))
         except ParseError:
-            raise SecureMessagingError(f"file {fid:04X} does not start with a TLV header") from None
+            raise SecureMessagingError(detail=f"file {fid:04X} does not start with a TLV header") from None
         if self.on_bytes:
             self.on_bytes(len(buf))
         while len(buf) < total:
             want = min(self.block, total - len(buf))
             r = self._read(len(buf), want)
             if r.sw in (SW_EOF_WARNING, SW_WRONG_P1P2) and not r.data:
-                raise ParseError(f"file {fid:04X} is shorter than its TLV length")
+                raise ParseError(detail=f"file {fid:04X} is shorter than its TLV length")
             if not r.ok:
-                raise StatusError(r.sw, f"READ BINARY {fid:04X} at {len(buf)}")
+                raise StatusError(sw=r.sw, detail=f"READ BINARY {fid:04X} at {len(buf)}")
             if not r.data:
-                raise SecureMessagingError(f"file {fid:04X} ended early")
+                raise SecureMessagingError(detail=f"file {fid:04X} ended early")
             buf += r.data
             if self.on_bytes:
                 self.on_bytes(len(r.data))

@@ -38,7 +38,7 @@ class SecureMessaging:
 
     def _decrypt(self, data: bytes) -> bytes:
         if not data or len(data) % self.bs:
-            raise SecureMessagingError("cryptogram length is not a multiple of the block size")
+            raise SecureMessagingError(detail="cryptogram length is not a multiple of the block size")
         if self.cipher == "3DES":
             plain = crypto.des3_decrypt(self.ks_enc, data)
         else:
@@ -46,7 +46,7 @@ class SecureMessaging:
         try:
             return crypto.unpad(plain)
         except ValueError:
-            raise SecureMessagingError("bad padding in cryptogram") from None
+            raise SecureMessagingError(detail="bad padding in cryptogram") from None
 
     def mac(self, data: bytes) -> bytes:
         msg = crypto.pad(self._ssc_bytes() + data, self.bs)
@@ -83,13 +83,13 @@ class SecureMessaging:
         resp = parse_response(raw)
         if not resp.data:
             if resp.ok:
-                raise SecureMessagingError("unprotected success answer inside a secure session")
+                raise SecureMessagingError(detail="unprotected success answer inside a secure session")
             # an error the chip answered in the clear: it carries no data, so nothing to trust
             return resp
         try:
             objs = tlv.decode_all(resp.data)
         except ParseError:
-            raise SecureMessagingError("garbled protected response") from None
+            raise SecureMessagingError(detail="garbled protected response") from None
         do87 = do99 = do8e = None
         covered = b""
         for o in objs:
@@ -102,15 +102,15 @@ class SecureMessaging:
             elif o.tag == 0x8E:
                 do8e = o
         if do8e is None or do99 is None or len(do99.value) != 2:
-            raise SecureMessagingError("protected response lacks DO99 or DO8E")
+            raise SecureMessagingError(detail="protected response lacks DO99 or DO8E")
         if not hmac.compare_digest(self.mac(covered), do8e.value):
-            raise SecureMessagingError("response MAC does not match")
+            raise SecureMessagingError(detail="response MAC does not match")
         data = b""
         if do87 is not None:
             value = do87.value
             if do87.tag == 0x87:
                 if not value or value[0] != 0x01:
-                    raise SecureMessagingError("unknown padding indicator")
+                    raise SecureMessagingError(detail="unknown padding indicator")
                 value = value[1:]
             data = self._decrypt(value)
         return Response(data, int.from_bytes(do99.value, "big"))
@@ -120,7 +120,7 @@ class SecureMessaging:
         """Verify and decrypt a protected command (virtual card)."""
         self.ssc += 1
         if cmd.cla & 0x0C != 0x0C:
-            raise SecureMessagingError("command not protected")
+            raise SecureMessagingError(detail="command not protected")
         objs = tlv.decode_all(cmd.data)
         header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2])
         covered, data, le, mac = b"", b"", None, None
@@ -129,7 +129,7 @@ class SecureMessaging:
                 covered += o.raw
             if o.tag == 0x87:
                 if not o.value or o.value[0] != 1:
-                    raise SecureMessagingError("unknown padding indicator")
+                    raise SecureMessagingError(detail="unknown padding indicator")
                 data = o.value[1:]
             elif o.tag == 0x85:
                 data = o.value
@@ -138,7 +138,7 @@ class SecureMessaging:
             elif o.tag == 0x8E:
                 mac = o.value
         if mac is None or not hmac.compare_digest(self.mac(crypto.pad(header, self.bs) + covered), mac):
-            raise SecureMessagingError("command MAC does not match")
+            raise SecureMessagingError(detail="command MAC does not match")
         plain = self._decrypt(data) if data else b""
         return Command(cmd.cla & ~0x0C & 0xFF, cmd.ins, cmd.p1, cmd.p2, plain, le)
 

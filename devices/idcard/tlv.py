@@ -34,41 +34,37 @@ class TLV:
                 return c
         return None
 
-    def find_all(self, tag: int) -> list["TLV"]:
-        return [c for c in self.parse() if c.tag == tag]
-
-
 def read_tag(data: bytes, pos: int) -> tuple[int, int]:
     if pos >= len(data):
-        raise ParseError("TLV: missing tag")
+        raise ParseError(detail="TLV: missing tag")
     tag = data[pos]
     pos += 1
     if tag & 0x1F == 0x1F:
         for _ in range(4):
             if pos >= len(data):
-                raise ParseError("TLV: truncated multi-byte tag")
+                raise ParseError(detail="TLV: truncated multi-byte tag")
             b = data[pos]
             tag = (tag << 8) | b
             pos += 1
             if not b & 0x80:
                 break
         else:
-            raise ParseError("TLV: tag too long")
+            raise ParseError(detail="TLV: tag too long")
     return tag, pos
 
 
 def read_length(data: bytes, pos: int) -> tuple[int, int]:
     if pos >= len(data):
-        raise ParseError("TLV: missing length")
+        raise ParseError(detail="TLV: missing length")
     first = data[pos]
     pos += 1
     if first < 0x80:
         return first, pos
     n = first & 0x7F
     if n == 0 or n > 4:
-        raise ParseError("TLV: unsupported length form")
+        raise ParseError(detail="TLV: unsupported length form")
     if pos + n > len(data):
-        raise ParseError("TLV: truncated length")
+        raise ParseError(detail="TLV: truncated length")
     return int.from_bytes(data[pos:pos + n], "big"), pos + n
 
 
@@ -78,7 +74,7 @@ def decode_one(data: bytes, pos: int = 0) -> tuple[TLV, int]:
     length, pos = read_length(data, pos)
     end = pos + length
     if end > len(data):
-        raise ParseError(f"TLV: value of tag {tag:X} truncated ({length} > {len(data) - pos})")
+        raise ParseError(detail=f"TLV: value of tag {tag:X} truncated ({length} > {len(data) - pos})")
     return TLV(tag, bytes(data[pos:end]), bytes(data[start:end])), end
 
 
@@ -86,7 +82,7 @@ def decode(data: bytes) -> TLV:
     """Exactly one TLV (trailing bytes are an error)."""
     tlv, end = decode_one(data, 0)
     if end != len(data):
-        raise ParseError("TLV: trailing bytes")
+        raise ParseError(detail="TLV: trailing bytes")
     return tlv
 
 
@@ -125,7 +121,7 @@ def encode(tag: int, value: bytes | list | tuple = b"") -> bytes:
 def decode_oid(value: bytes) -> str:
     """OBJECT IDENTIFIER contents (without tag/length) → dotted string."""
     if not value:
-        raise ParseError("OID: empty")
+        raise ParseError(detail="OID: empty")
     parts, n = [], 0
     for b in value:
         n = (n << 7) | (b & 0x7F)
@@ -133,7 +129,7 @@ def decode_oid(value: bytes) -> str:
             parts.append(n)
             n = 0
     if value[-1] & 0x80:
-        raise ParseError("OID: truncated")
+        raise ParseError(detail="OID: truncated")
     first = parts[0]
     head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
     return ".".join(str(p) for p in head + parts[1:])
@@ -155,7 +151,7 @@ def encode_oid(dotted: str) -> bytes:
 
 def decode_int(value: bytes) -> int:
     if not value:
-        raise ParseError("INTEGER: empty")
+        raise ParseError(detail="INTEGER: empty")
     return int.from_bytes(value, "big", signed=True)
 
 

@@ -54,7 +54,7 @@ class VirtualCardTransport:
     def connect(self) -> None:
         with self._lock:
             if self.card is None:
-                raise NoCard("no virtual card inserted")
+                raise NoCard(detail="no virtual card inserted")
             self.card.reset()
             self.connected = True
 
@@ -67,9 +67,9 @@ class VirtualCardTransport:
                     self.remove_after -= 1
             if self.card is None:
                 self.connected = False
-                raise CardRemoved("virtual card removed")
+                raise CardRemoved(detail="virtual card removed")
             if not self.connected:
-                raise NoCard("not connected")
+                raise NoCard(detail="not connected")
             card = self.card
         if self.latency_s:
             time.sleep(self.latency_s)
@@ -98,7 +98,7 @@ class ReplayTransport:
     def transmit(self, apdu: bytes) -> bytes:
         self.sent.append(bytes(apdu))
         if not self.script:
-            raise CardRemoved("replay script exhausted")
+            raise CardRemoved(detail="replay script exhausted")
         want, answer = self.script.pop(0)
         if want is not None and want != bytes(apdu):
             raise AssertionError(f"unexpected APDU {apdu.hex()} (wanted {want.hex()})")

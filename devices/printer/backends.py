@@ -1,17 +1,24 @@
 """Transports: how bytes reach the printer and status bytes come back.
 
-Each has ``open()``, ``close()``, ``write(bytes)``, ``can_read`` and ``query(n) -> int | None``
-(one DLE EOT answer byte, None when none came), and ``job_done(job_id)`` (only the sim writes
-something then). Only network, serial and sim can read status; usb and file report unknown.
+Each has ``from_config(settings, profile)`` (built without I/O: a missing setting raises
+ValueError), ``open()`` (idempotent), ``close()``, ``write(bytes)``, ``can_read`` and
+``query(n) -> int | None`` (one DLE EOT answer byte, None when none came), and ``job_done(job_id)``
+(only the sim writes something then). Only network, serial and sim can read status; usb and file
+report unknown. :data:`BACKENDS` is the table ``[devices.printer] backend`` picks from; the keys
+the transports read are declared in :mod:`devices.printer.config`.
 """
 from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import escpos_render, status
-from .emulator import PrinterModel
+from . import status
+
+if TYPE_CHECKING:  # the emulator and the renderer need Pillow: imported when the sim is built
+    from .emulator import PrinterModel
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +26,11 @@ log = logging.getLogger(__name__)
 class Transport:
     name = "base"
     can_read = False
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "Transport":  # pragma: no cover - abstract
+        """The transport for the ``[devices.printer]`` settings ``cfg`` and the paper ``profile``."""
+        raise NotImplementedError
 
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -47,6 +59,10 @@ class NetworkTransport(Transport):
             raise ValueError("devices.printer.host is empty: a network printer needs a host name or address")
         self.host, self.port, self.timeout = host, port, timeout
         self._sock: socket.socket | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "NetworkTransport":
+        return cls(cfg["host"], int(cfg["port"]), float(cfg["timeout_s"]))
 
     def open(self) -> None:
         if self._sock is None:
@@ -104,6 +120,10 @@ class SerialTransport(Transport):
         self.device, self.baudrate, self.timeout = device, baudrate, timeout
         self._port = None
 
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "SerialTransport":
+        return cls(cfg["device"], int(cfg["baudrate"]), float(cfg["timeout_s"]))
+
     def open(self) -> None:
         if self._port is None:
             import serial  # pyserial
@@ -148,6 +168,10 @@ class FileTransport(Transport):
         self.path = path
         self._fh = None
 
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "FileTransport":
+        return cls(cfg["device"])
+
     def open(self) -> None:
         if self._fh is None:
             self._fh = open(self.path, "ab", buffering=0)
@@ -177,6 +201,10 @@ class UsbTransport(Transport):
             raise ValueError("devices.printer.usb_vendor and usb_product must be set for a USB printer")
         self.vendor, self.product, self.timeout = vendor, product, timeout
         self._p = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "UsbTransport":
+        return cls(int(cfg["usb_vendor"]), int(cfg["usb_product"]), float(cfg["timeout_s"]))
 
     def open(self) -> None:
         if self._p is None:
@@ -215,10 +243,17 @@ class SimTransport(Transport):
     name = "sim"
     can_read = True
 
-    def __init__(self, out_dir: str | Path | None, model: PrinterModel):
+    def __init__(self, out_dir: str | Path | None, model: "PrinterModel"):
         self.out_dir = Path(out_dir) if out_dir else None
         self.model = model
         self._job_start = 0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, profile) -> "SimTransport":
+        from .emulator import PrinterModel
+
+        model = PrinterModel(profile.dots_per_line, paper=cfg["sim_paper"], cover_open=bool(cfg["sim_cover_open"]))
+        return cls(cfg["out_dir"] or None, model)
 
     def write(self, data: bytes) -> None:
         reply = self.model.feed(data)
@@ -237,8 +272,17 @@ class SimTransport(Transport):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / f"{job_id}.bin").write_bytes(data)
         png = self.out_dir / f"{job_id}.png"
+        from . import escpos_render
+
         escpos_render.render(data, self.model.dots).image.save(png)
         return png
 
     def describe(self) -> str:
         return f"sim (out_dir {self.out_dir})" if self.out_dir else "sim"
+
+
+#: backend name → transport class; ``[devices.printer] backend`` accepts exactly these names
+BACKENDS: dict[str, type[Transport]] = {
+    "usb": UsbTransport, "serial": SerialTransport, "network": NetworkTransport, "file": FileTransport,
+    "sim": SimTransport,
+}

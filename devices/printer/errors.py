@@ -13,6 +13,8 @@ _MESSAGES = {
                 "The printer reports it is offline; the job is kept for reprinting."),
     "unreachable": ("Không kết nối được với máy in. Vui lòng báo cán bộ tại quầy.",
                     "Cannot reach the printer; the job is kept for reprinting."),
+    "not_configured": ("Máy in chưa được cài đặt đúng. Vui lòng báo cán bộ kỹ thuật.",
+                       "The printer is not configured (host, device or USB ids missing in [devices.printer]); nothing was printed."),
     "bad_data": ("Thiếu hoặc sai thông tin để in phiếu. Vui lòng báo cán bộ tại quầy.",
                  "The layout data is missing or invalid."),
     "unknown_layout": ("Không có mẫu phiếu này. Vui lòng báo cán bộ tại quầy.",
@@ -22,17 +24,18 @@ _MESSAGES = {
 
 
 class PrinterError(BilingualError):
-    """``reason`` is one of the keys above; ``job_id`` names the spooled job when one was kept."""
+    """``code`` is one of the keys above (its texts are the defaults); ``detail`` is the
+    technician's text, in ``str()`` only; ``job_id`` names the spooled job when one was kept."""
 
-    def __init__(self, reason: str, detail: str = "", job_id: str | None = None):
-        vi, en = _MESSAGES[reason]
-        super().__init__(en + (f" ({detail})" if detail else ""), vi, code=reason)
-        self.reason = reason
+    def __init__(self, *, code: str = "", detail: str = "", job_id: str | None = None, en: str | None = None,
+                 vi: str | None = None):
+        code = code or self.code
+        default_vi, default_en = _MESSAGES.get(code, (None, None))
+        super().__init__(en=en or default_en, vi=vi or default_vi, code=code, detail=detail)
         self.job_id = job_id
 
 
 class LayoutError(PrinterError):
-    """The layout does not exist or the data given to it is missing or wrong."""
+    """The layout does not exist (``code="unknown_layout"``) or the data given to it is missing or wrong."""
 
-    def __init__(self, detail: str, reason: str = "bad_data"):
-        super().__init__(reason, detail)
+    code = "bad_data"

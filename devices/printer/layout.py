@@ -70,8 +70,8 @@ _FMT = _Formatter()
 @lru_cache(maxsize=None)
 def load_layout(name: str) -> dict[str, Any]:
     if name not in LAYOUT_NAMES:
-        raise LayoutError(f"unknown layout {name!r}; expected one of {', '.join(LAYOUT_NAMES)}",
-                          reason="unknown_layout")
+        raise LayoutError(detail=f"unknown layout {name!r}; expected one of {', '.join(LAYOUT_NAMES)}",
+                          code="unknown_layout")
     with open(LAYOUT_DIR / f"{name}.yaml", encoding="utf-8") as fh:
         spec = yaml.safe_load(fh)
     for key, f in spec.get("fields", {}).items():
@@ -87,7 +87,7 @@ def _one_line(text: str) -> str:
 
 
 def _coerce(name: str, key: str, kind: str, value: Any) -> Any:
-    bad = LayoutError(f"layout {name}: field {key!r} must be {kind}")
+    bad = LayoutError(detail=f"layout {name}: field {key!r} must be {kind}")
     if kind == "text":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return _one_line(str(value))
@@ -132,13 +132,13 @@ def validate(name: str, data: dict[str, Any]) -> dict[str, Any]:
     key (key names only: values may be personal). Keys the layout does not declare are ignored."""
     spec = load_layout(name)
     if not isinstance(data, dict):
-        raise LayoutError(f"layout {name}: data must be a mapping of field names to values")
+        raise LayoutError(detail=f"layout {name}: data must be a mapping of field names to values")
     out: dict[str, Any] = {}
     for key, f in spec.get("fields", {}).items():
         value = data.get(key)
         if value is None or value == "" or value == []:
             if f.get("required", False):
-                raise LayoutError(f"layout {name}: missing field {key!r}")
+                raise LayoutError(detail=f"layout {name}: missing field {key!r}")
             out[key] = f.get("default", [] if f.get("type") == "list" else "")
             continue
         out[key] = _coerce(name, key, f.get("type", "text"), value)
@@ -154,7 +154,7 @@ def _fill(template: str, values: dict[str, Any], name: str) -> str:
     try:
         return _FMT.vformat(str(template), (), values)
     except (KeyError, IndexError, ValueError) as exc:
-        raise LayoutError(f"layout {name}: template {template!r} cannot be filled ({type(exc).__name__})") from None
+        raise LayoutError(detail=f"layout {name}: template {template!r} cannot be filled ({type(exc).__name__})") from None
 
 
 def _qr_band(payload: str, profile: Profile, module: int) -> "raster.Image.Image":

@@ -57,7 +57,7 @@ class Printer:
         try:
             self.transport.open()
         except (OSError, ValueError) as exc:
-            raise PrinterError("unreachable", f"{self.transport.describe()}: {exc}") from None
+            raise PrinterError(code="unreachable", detail=f"{self.transport.describe()}: {exc}") from None
         self._open = True
 
     def close(self) -> None:
@@ -150,7 +150,7 @@ class Printer:
         with self._lock:
             ids = [job_id] if job_id else self.pending()
             if job_id and job_id not in self.pending():
-                raise PrinterError("no_job", job_id)
+                raise PrinterError(code="no_job", detail=job_id)
             done = []
             for jid in ids:
                 payload = (self.spool_dir / f"{jid}.bin").read_bytes()
@@ -192,13 +192,13 @@ class Printer:
                 # again could hand out two receipts, so the job counts as printed.
                 log.warning("printer job %s sent, but the status check after it failed", job_id)
                 return
-            raise PrinterError("unreachable", f"{when}: {s.detail}", kept)
+            raise PrinterError(code="unreachable", detail=f"{when}: {s.detail}", job_id=kept)
         if s.paper == "out":
-            raise PrinterError("paper_out", when, kept)
+            raise PrinterError(code="paper_out", detail=when, job_id=kept)
         if s.cover_open:
-            raise PrinterError("cover_open", when, kept)
+            raise PrinterError(code="cover_open", detail=when, job_id=kept)
         if s.online is False:
-            raise PrinterError("offline", when, kept)
+            raise PrinterError(code="offline", detail=when, job_id=kept)
 
     def _send(self, job_id: str, payload: bytes, layout_name: str) -> PrintJob:
         self._check(job_id, "before printing")
@@ -211,8 +211,8 @@ class Printer:
             raise
         except OSError as exc:
             log.warning("printer job %s not sent: %s", job_id, type(exc).__name__)
-            raise PrinterError("unreachable", f"{self.transport.describe()}: {exc}",
-                               job_id if self.spool_dir else None) from None
+            raise PrinterError(code="unreachable", detail=f"{self.transport.describe()}: {exc}",
+                               job_id=job_id if self.spool_dir else None) from None
         # a printer that ran out of paper mid-job stops printing: keep the job for a reprint
         self._check(job_id, "after printing", after=True)
         png = self.transport.job_done(job_id)

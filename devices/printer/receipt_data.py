@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.money import fee_text
+
 from .errors import LayoutError
 
 
 def format_fee(fee: dict[str, Any] | None) -> str:
-    """'Miễn phí' for 0, else the amount with Vietnamese thousands dots: '20.000 đồng'.
-    A ``note_vi`` in the dossier wins: it is what the flow author wrote for the citizen."""
-    fee = fee or {}
-    if fee.get("note_vi"):
-        return str(fee["note_vi"])
-    amount = fee.get("amount", 0) or 0
-    if not amount:
-        return "Miễn phí"
-    unit = "đồng" if fee.get("currency", "VND") == "VND" else str(fee.get("currency"))
-    return f"{int(amount):,}".replace(",", ".") + f" {unit}"
+    """The fee as the receipt prints it (Vietnamese): common.money.fee_text, the project's one formatter."""
+    return fee_text(fee, "vi")
 
 
 def _unit_name(unit: Any) -> str:
@@ -43,7 +37,7 @@ def _get(d: dict[str, Any], *path: str) -> Any:
     cur: Any = d
     for key in path:
         if not isinstance(cur, dict) or key not in cur:
-            raise LayoutError(f"dossier has no {'.'.join(path)}")
+            raise LayoutError(detail=f"dossier has no {'.'.join(path)}")
         cur = cur[key]
     return cur
 

@@ -31,16 +31,9 @@ _MAX_LEN = 2048  # a version-40 QR holds < 3 kB; anything longer is not one of o
 class PayloadError(BilingualError, ValueError):
     """A QR payload we cannot use. ``code`` is stable for programs; messages are for people."""
 
-    def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en, message_vi, code=code)
 
-
-def _err(code: str, en: str, vi: str) -> PayloadError:
-    return PayloadError(code, en, vi)
-
-
-_NOT_CCCD = ("not_cccd", "this is not the QR code of a Vietnamese citizen ID card",
-             "Mã QR này không phải mã QR trên thẻ căn cước. Vui lòng đưa mã QR ở mặt thẻ căn cước.")
+_NOT_CCCD = dict(code="not_cccd", en="this is not the QR code of a Vietnamese citizen ID card",
+                 vi="Mã QR này không phải mã QR trên thẻ căn cước. Vui lòng đưa mã QR ở mặt thẻ căn cước.")
 
 
 def as_text(payload: bytes | str) -> str:
@@ -49,18 +42,18 @@ def as_text(payload: bytes | str) -> str:
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError:
-            raise _err("not_utf8", "the QR payload is not valid UTF-8 text",
-                       "Không đọc được nội dung mã QR. Vui lòng thử lại.") from None
+            raise PayloadError(code="not_utf8", en="the QR payload is not valid UTF-8 text",
+                               vi="Không đọc được nội dung mã QR. Vui lòng thử lại.") from None
     if not isinstance(payload, str):
-        raise _err("not_text", "the QR payload must be text or bytes", "Không đọc được nội dung mã QR.")
+        raise PayloadError(code="not_text", en="the QR payload must be text or bytes", vi="Không đọc được nội dung mã QR.")
     text = unicodedata.normalize("NFC", payload.lstrip("\ufeff")).strip("\r\n\t ")
     if not text:
-        raise _err("empty", "the QR payload is empty", "Mã QR không có nội dung. Vui lòng thử lại.")
+        raise PayloadError(code="empty", en="the QR payload is empty", vi="Mã QR không có nội dung. Vui lòng thử lại.")
     if len(text) > _MAX_LEN:
-        raise _err("too_long", "the QR payload is too long", "Mã QR không hợp lệ.")
+        raise PayloadError(code="too_long", en="the QR payload is too long", vi="Mã QR không hợp lệ.")
     if any(unicodedata.category(c) == "Cc" for c in text):
-        raise _err("control_chars", "the QR payload holds control characters",
-                   "Mã QR không hợp lệ. Vui lòng thử lại.")
+        raise PayloadError(code="control_chars", en="the QR payload holds control characters",
+                           vi="Mã QR không hợp lệ. Vui lòng thử lại.")
     return text
 
 
@@ -93,16 +86,16 @@ _SEXES = {"nam": "Nam", "nữ": "Nữ", "nu": "Nữ"}
 
 def _ddmmyyyy(value: str, what_en: str, what_vi: str) -> date:
     if not _DATE_RX.fullmatch(value):
-        raise _err("bad_date", f"the {what_en} in the ID card QR is not a date (DDMMYYYY)",
-                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
+        raise PayloadError(code="bad_date", en=f"the {what_en} in the ID card QR is not a date (DDMMYYYY)",
+                           vi=f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
     try:
         d = date(int(value[4:]), int(value[2:4]), int(value[:2]))
     except ValueError:
-        raise _err("bad_date", f"the {what_en} in the ID card QR is not a real date",
-                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.") from None
+        raise PayloadError(code="bad_date", en=f"the {what_en} in the ID card QR is not a real date",
+                           vi=f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.") from None
     if not 1900 <= d.year <= 2100:
-        raise _err("bad_date", f"the {what_en} in the ID card QR is out of range",
-                   f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
+        raise PayloadError(code="bad_date", en=f"the {what_en} in the ID card QR is out of range",
+                           vi=f"{what_vi} trong mã QR thẻ căn cước không hợp lệ.")
     return d
 
 
@@ -111,35 +104,35 @@ def _check_id(id_number: str, birth: date, sex: str) -> None:
     (Circular 59/2021/TT-BCA): a mismatch means a misread or a forged code."""
     province = int(id_number[:3])
     if not 1 <= province <= 96:
-        raise _err("bad_id", "the ID number in the QR has an unknown province code",
-                   "Số định danh trong mã QR không hợp lệ.")
+        raise PayloadError(code="bad_id", en="the ID number in the QR has an unknown province code",
+                           vi="Số định danh trong mã QR không hợp lệ.")
     digit = int(id_number[3])
     century = 1900 + 100 * (digit // 2)
     female = digit % 2 == 1
     if century + int(id_number[4:6]) != birth.year or female != (sex == "Nữ"):
-        raise _err("id_mismatch", "the ID number in the QR does not match the date of birth or sex",
-                   "Số định danh không khớp với ngày sinh hoặc giới tính trong mã QR.")
+        raise PayloadError(code="id_mismatch", en="the ID number in the QR does not match the date of birth or sex",
+                           vi="Số định danh không khớp với ngày sinh hoặc giới tính trong mã QR.")
 
 
 def _check_name(name: str) -> str:
     if not name or any(ch.isdigit() for ch in name) or len(name) > 100:
-        raise _err("bad_name", "the name in the ID card QR is missing or not a name",
-                   "Họ tên trong mã QR thẻ căn cước không hợp lệ.")
+        raise PayloadError(code="bad_name", en="the name in the ID card QR is missing or not a name",
+                           vi="Họ tên trong mã QR thẻ căn cước không hợp lệ.")
     return name
 
 
 def _sex(value: str) -> str:
     sex = _SEXES.get(value.casefold())
     if sex is None:
-        raise _err("bad_sex", "the sex in the ID card QR is neither Nam nor Nữ",
-                   "Giới tính trong mã QR thẻ căn cước không hợp lệ.")
+        raise PayloadError(code="bad_sex", en="the sex in the ID card QR is neither Nam nor Nữ",
+                           vi="Giới tính trong mã QR thẻ căn cước không hợp lệ.")
     return sex
 
 
 def _check_old_id(old: str) -> None:
     if old and not _OLD_ID_RX.fullmatch(old) and not _ID_RX.fullmatch(old):
-        raise _err("bad_old_id", "the old ID number in the QR is neither 9 nor 12 digits",
-                   "Số chứng minh nhân dân cũ trong mã QR không hợp lệ.")
+        raise PayloadError(code="bad_old_id", en="the old ID number in the QR is neither 9 nor 12 digits",
+                           vi="Số chứng minh nhân dân cũ trong mã QR không hợp lệ.")
 
 
 def _parse_2021(parts: list[str]) -> CccdQr:
@@ -149,8 +142,8 @@ def _parse_2021(parts: list[str]) -> CccdQr:
     birth = _ddmmyyyy(birth_s, "date of birth", "Ngày sinh")
     sex = _sex(sex_s)
     if not residence:
-        raise _err("bad_address", "the address in the ID card QR is empty",
-                   "Địa chỉ trong mã QR thẻ căn cước bị thiếu.")
+        raise PayloadError(code="bad_address", en="the address in the ID card QR is empty",
+                           vi="Địa chỉ trong mã QR thẻ căn cước bị thiếu.")
     _check_id(id_number, birth, sex)
     issue = _ddmmyyyy(issue_s, "issue date", "Ngày cấp")
     return CccdQr(id_number, old or None, name, birth, sex, residence, issue, "2021", tuple(parts))
@@ -173,7 +166,7 @@ def _parse_other(parts: list[str]) -> CccdQr:
     name_at = next((i for i, p in enumerate(rest) if p and p.casefold() not in _SEXES
                     and re.fullmatch(r"[^\W\d_]+(?: [^\W\d_]+)+", p)), None)
     if not dates or sex_at is None or name_at is None:
-        raise _err(*_NOT_CCCD)
+        raise PayloadError(**_NOT_CCCD)
     name = _check_name(rest[name_at])
     birth_at, birth = dates[0]
     sex = _sex(rest[sex_at])
@@ -193,11 +186,11 @@ def parse_cccd(payload: bytes | str) -> CccdQr:
     text = as_text(payload)
     parts = [unicodedata.normalize("NFC", p).strip() for p in text.split("|")]
     if len(parts) < 4 or not _ID_RX.fullmatch(parts[0]):
-        raise _err(*_NOT_CCCD)
+        raise PayloadError(**_NOT_CCCD)
     result = _parse_2021(parts) if len(parts) == 7 else _parse_other(parts)
     if result.issue_date is not None and result.issue_date < result.date_of_birth:
-        raise _err("bad_date", "the issue date in the ID card QR is before the date of birth",
-                   "Ngày cấp trong mã QR thẻ căn cước không hợp lệ.")
+        raise PayloadError(code="bad_date", en="the issue date in the ID card QR is before the date of birth",
+                           vi="Ngày cấp trong mã QR thẻ căn cước không hợp lệ.")
     return result
 
 
@@ -223,8 +216,8 @@ _CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SECRET_RX = re.compile(r"[A-Za-z0-9_-]{0,128}")
 _PROC_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
-_BAD_RECEIPT = ("not_receipt", "this is not a receipt QR code of this kiosk system",
-                "Mã QR này không phải mã trên phiếu hẹn của trung tâm. Vui lòng đưa mã QR trên phiếu hẹn.")
+_BAD_RECEIPT = dict(code="not_receipt", en="this is not a receipt QR code of this kiosk system",
+                    vi="Mã QR này không phải mã trên phiếu hẹn của trung tâm. Vui lòng đưa mã QR trên phiếu hẹn.")
 
 
 def build_receipt_qr(dossier_code: str, lookup_secret: str, procedure_code: str, applicant_id: str,
@@ -240,13 +233,13 @@ def parse_receipt(payload: bytes | str) -> ReceiptQr:
     text = as_text(payload)
     parts = text.split("|")
     if parts[0] != RECEIPT_PREFIX:
-        raise _err(*_BAD_RECEIPT)
+        raise PayloadError(**_BAD_RECEIPT)
     if len(parts) != 7:
-        raise _err("bad_receipt", f"a receipt QR has 7 fields, this one has {len(parts)}",
-                   "Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
+        raise PayloadError(code="bad_receipt", en=f"a receipt QR has 7 fields, this one has {len(parts)}",
+                           vi="Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
     _, code, secret, proc, applicant, received, appointment = parts
-    bad = lambda what: _err("bad_receipt", f"the receipt QR has an invalid {what}",  # noqa: E731
-                            "Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
+    bad = lambda what: PayloadError(code="bad_receipt", en=f"the receipt QR has an invalid {what}",  # noqa: E731
+                                    vi="Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
     if not _CODE_RX.fullmatch(code):
         raise bad("dossier code")
     if not _SECRET_RX.fullmatch(secret):
@@ -282,8 +275,8 @@ def parse_procedure(payload: bytes | str) -> ProcedureQr:
     text = as_text(payload)
     m = _FLOW_RX.fullmatch(text)
     if m is None:
-        raise _err("not_procedure", "this is not a procedure QR code (kiosk://flow/<id>)",
-                   "Mã QR này không mở được thủ tục nào trên máy. Vui lòng chọn thủ tục trên màn hình.")
+        raise PayloadError(code="not_procedure", en="this is not a procedure QR code (kiosk://flow/<id>)",
+                           vi="Mã QR này không mở được thủ tục nào trên máy. Vui lòng chọn thủ tục trên màn hình.")
     return ProcedureQr(m.group(1))
 
 
@@ -296,5 +289,5 @@ def parse_any(payload: bytes | str) -> CccdQr | ReceiptQr | ProcedureQr:
         return parse_procedure(text)
     if _ID_RX.fullmatch(text.split("|", 1)[0]):
         return parse_cccd(text)
-    raise _err("unknown", "this QR code is not one the kiosk understands",
-               "Máy không dùng được mã QR này. Vui lòng đưa mã QR trên thẻ căn cước, phiếu hẹn hoặc tờ hướng dẫn.")
+    raise PayloadError(code="unknown", en="this QR code is not one the kiosk understands",
+                       vi="Máy không dùng được mã QR này. Vui lòng đưa mã QR trên thẻ căn cước, phiếu hẹn hoặc tờ hướng dẫn.")

@@ -1,5 +1,6 @@
 """QR scanners behind one small interface: ``open()``, ``read(timeout) -> bytes | None``,
-``close()``, ``health() -> Health``; picked by ``cfg["backend"]`` from the ``[devices.qr]`` section.
+``close()``, ``health() -> Health``; picked by ``cfg["backend"]`` from :data:`BACKENDS`; the keys they
+read are declared in :mod:`devices.qr.config`. ``open_scanner`` builds one without I/O; ``open()`` does it.
 
 * ``serial`` — a hand-held or built-in scanner in serial (USB CDC) mode that sends each code as one
   line ending in ``terminator``. A line that is not UTF-8 text, holds control characters, stops
@@ -16,13 +17,14 @@ import queue
 import threading
 import time
 import unicodedata
+from collections.abc import Mapping
 
 from common.health import Health, State
 from common.errors import BilingualError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ScannerError", "SerialScanner", "CameraScanner", "SimScanner", "open_scanner", "SIM_CITIZEN_QR"]
+__all__ = ["ScannerError", "SerialScanner", "CameraScanner", "SimScanner", "BACKENDS", "open_scanner", "SIM_CITIZEN_QR"]
 
 #: the simulated citizen's CCCD QR (docs/architecture.md)
 SIM_CITIZEN_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ|"
@@ -31,9 +33,6 @@ SIM_CITIZEN_QR = ("001185012345|012345678|Trần Thị Ngọc Ánh|12051985|Nữ
 
 class ScannerError(BilingualError):
     """A read that must not be used; the scanner itself keeps working."""
-
-    def __init__(self, code: str, message_en: str, message_vi: str):
-        super().__init__(message_en, message_vi, code=code)
 
 
 _RETRY_VI = "Không đọc được mã QR. Vui lòng đưa mã QR lại gần máy quét và giữ yên."
@@ -44,25 +43,28 @@ def check_line(line: bytes) -> bytes:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScannerError("garbage", "the scanner sent bytes that are not UTF-8 text", _RETRY_VI) from None
+        raise ScannerError(code="garbage", en="the scanner sent bytes that are not UTF-8 text", vi=_RETRY_VI) from None
     if any(unicodedata.category(c) == "Cc" and c != "\t" for c in text):
-        raise ScannerError("garbage", "the scanner sent control characters", _RETRY_VI)
+        raise ScannerError(code="garbage", en="the scanner sent control characters", vi=_RETRY_VI)
     return line
 
 
-def _terminator(cfg: dict) -> bytes:
-    term = cfg.get("terminator", "\r") or "\r"
-    return term.encode("ascii")
+def _settings(cfg: Mapping | None):
+    """``cfg`` over the [devices.qr] defaults; reading an undeclared key raises."""
+    from devices.qr.config import SECTION  # the section takes its backend names from BACKENDS below
+
+    return SECTION.settings(cfg)
 
 
 class SerialScanner:
-    def __init__(self, cfg: dict):
-        self.port = cfg.get("port", "")
-        self.baudrate = int(cfg.get("baudrate", 9600))
-        self.terminator = _terminator(cfg)
-        self.partial_line_s = float(cfg.get("partial_line_s", 0.5))
-        self.max_line = int(cfg.get("max_line", 4096))
-        self.reconnect_s = float(cfg.get("reconnect_s", 0.5))
+    def __init__(self, cfg: Mapping | None = None, camera=None):
+        cfg = _settings(cfg)
+        self.port = cfg["port"]
+        self.baudrate = int(cfg["baudrate"])
+        self.terminator = (cfg["terminator"] or _settings(None)["terminator"]).encode("ascii")
+        self.partial_line_s = float(cfg["partial_line_s"])
+        self.max_line = int(cfg["max_line"])
+        self.reconnect_s = float(cfg["reconnect_s"])
         self._ser = None
         self._buf = bytearray()
         self._last_byte = 0.0
@@ -76,13 +78,16 @@ class SerialScanner:
 
     # -- connection ------------------------------------------------------------------------
     def open(self) -> None:
-        """Open the port; raises ScannerError if it is missing (read() keeps retrying later)."""
+        """Open the port (once: an open scanner stays as it is); raises ScannerError if it is
+        missing (read() keeps retrying later, health() says why)."""
+        if self._ser is not None:
+            return
         if not self.port:
-            raise ScannerError("no_port", "no serial port configured ([devices.qr] port)",
-                               "Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
+            raise ScannerError(code="no_port", en="no serial port configured ([devices.qr] port)",
+                               vi="Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
         if not self._connect():
-            raise ScannerError("unavailable", f"cannot open the scanner's serial port: {self._error}",
-                               "Máy quét mã QR chưa sẵn sàng. Vui lòng báo cán bộ hỗ trợ.")
+            raise ScannerError(code="unavailable", en=f"cannot open the scanner's serial port: {self._error}",
+                               vi="Máy quét mã QR chưa sẵn sàng. Vui lòng báo cán bộ hỗ trợ.")
 
     def _connect(self) -> bool:
         import serial
@@ -142,8 +147,8 @@ class SerialScanner:
                 if self._buf and now - self._last_byte > self.partial_line_s:
                     self._buf.clear()
                     self.refused += 1
-                    raise ScannerError("partial", "the scanner sent a line without its terminator "
-                                       "(check the terminator setting)", _RETRY_VI)
+                    raise ScannerError(code="partial", en="the scanner sent a line without its terminator "
+                                       "(check the terminator setting)", vi=_RETRY_VI)
                 if deadline is not None and now >= deadline:
                     return None
                 if self._ser is None:
@@ -167,7 +172,7 @@ class SerialScanner:
                 if len(self._buf) > self.max_line:
                     self._buf.clear()
                     self.refused += 1
-                    raise ScannerError("too_long", "the scanner sent a line longer than any QR code", _RETRY_VI)
+                    raise ScannerError(code="too_long", en="the scanner sent a line longer than any QR code", vi=_RETRY_VI)
                 return None
             line = bytes(self._buf[:idx])
             del self._buf[: idx + len(self.terminator)]
@@ -201,7 +206,8 @@ class SerialScanner:
 class SimScanner:
     """Codes are shown with ``inject``; a real implementation of the interface, not a mock."""
 
-    def __init__(self, cfg: dict | None = None):
+    def __init__(self, cfg: Mapping | None = None, camera=None):
+        _settings(cfg)  # the sim reads no key; the declared ones are still the only ones it may read
         self._q: queue.Queue[bytes] = queue.Queue()
         self._open = False
         self.reads = 0
@@ -225,32 +231,42 @@ class SimScanner:
         return data
 
     def health(self) -> Health:
-        return Health(State.OK, "simulated QR scanner", "", {"queued": self._q.qsize(), "reads": self.reads})
+        facts = {"queued": self._q.qsize(), "reads": self.reads}
+        if not self._open:
+            return Health(State.NOT_READY, "simulated QR scanner not opened", "", facts)
+        return Health(State.OK, "simulated QR scanner", "", facts)
 
 
 class CameraScanner:
-    """QR codes from a camera's frames. ``repeat_s``: how long the same code stays "already read"."""
+    """QR codes from a camera's frames. ``repeat_s``: how long the same code stays "already read".
 
-    def __init__(self, cfg: dict, camera):
+    ``camera``: a camera object (the app's one handle, shared with document capture: opened here,
+    closed by its owner) or the ``[devices.camera]`` section (a camera of its own, closed with the
+    scanner)."""
+
+    def __init__(self, cfg: Mapping | None = None, camera=None):
+        cfg = _settings(cfg)
         if camera is None:
-            raise ScannerError("no_camera", "the camera QR backend needs a camera",
-                               "Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
-        if isinstance(camera, dict):
+            raise ScannerError(code="no_camera", en="the camera QR backend needs a camera",
+                               vi="Máy quét mã QR chưa được cài đặt. Vui lòng báo cán bộ hỗ trợ.")
+        self._owns_camera = isinstance(camera, Mapping)
+        if self._owns_camera:
             from devices.camera import open_camera
 
-            camera = open_camera(camera)
+            camera = open_camera(camera)  # built, not opened: open() does that
         self.camera = camera
-        self.repeat_s = float(cfg.get("repeat_s", 3.0))
+        self.repeat_s = float(cfg["repeat_s"])
         # a live loop sees a new frame every ~70 ms: spending more on one hard frame only delays it
-        self.budget_ms = float(cfg.get("budget_ms", 40.0))
+        self.budget_ms = float(cfg["budget_ms"])
         self._seen: dict[bytes, float] = {}
         self.reads = 0
 
     def open(self) -> None:
-        self.camera.open()
+        self.camera.open()  # idempotent: a shared camera the app already opened stays as it is
 
     def close(self) -> None:
-        self.camera.close()
+        if self._owns_camera:
+            self.camera.close()
 
     def read(self, timeout: float | None = 1.0) -> bytes | None:
         from devices.qr.pipeline import decode_frame
@@ -277,23 +293,17 @@ class CameraScanner:
         return Health(h.state, f"camera QR scanner: {h.detail}", h.action, {**h.facts, "reads": self.reads})
 
 
-def open_scanner(cfg: dict, camera=None):
-    """Build (and open) the scanner of ``cfg["backend"]``. ``camera``: a camera object or the
-    ``[devices.camera]`` section, needed by the camera backend only. A serial scanner whose port
-    is missing is returned unopened: ``read`` keeps trying and ``health`` says why."""
-    backend = cfg.get("backend", "sim")
-    if backend == "sim":
-        s = SimScanner(cfg)
-    elif backend == "serial":
-        s = SerialScanner(cfg)
-        try:
-            s.open()
-        except ScannerError as exc:
-            log.warning("QR scanner not available at start: %s", exc.message_en)
-        return s
-    elif backend == "camera":
-        s = CameraScanner(cfg, camera)
-    else:
-        raise ValueError(f"unknown QR scanner backend {backend!r}; expected serial, camera or sim")
-    s.open()
-    return s
+#: backend name → class, each built as ``cls(settings, camera=…)`` (only the camera backend uses
+#: ``camera``); ``[devices.qr] backend`` accepts exactly these names
+BACKENDS = {"serial": SerialScanner, "camera": CameraScanner, "sim": SimScanner}
+
+
+def open_scanner(cfg: Mapping | None, camera=None):
+    """The scanner of ``cfg["backend"]``, built without I/O and not opened: call ``open()``
+    (idempotent; a serial scanner whose port is missing raises ScannerError there, and its
+    ``read`` keeps trying). ``camera``: a camera object or the ``[devices.camera]`` section,
+    used by the camera backend only. An unknown backend raises ScannerError naming the known ones."""
+    settings = _settings(cfg)
+    from devices.qr.config import SECTION
+
+    return SECTION.pick(BACKENDS, settings, ScannerError)(settings, camera=camera)

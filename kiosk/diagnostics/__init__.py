@@ -14,6 +14,7 @@ from kiosk.diagnostics.result import (  # noqa: F401
     EXIT_OK,
     STATE_VI,
     CheckResult,
+    Outcome,
     exit_code,
     worst_state,
 )

@@ -3,6 +3,7 @@ here; only `kiosk diag bundle --maintenance` stores a snapshot (see kiosk.diagno
 from __future__ import annotations
 
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 from kiosk.diagnostics import imaging
 from kiosk.diagnostics.runner import Unavailable, held, need
 
@@ -36,7 +37,7 @@ def grab_frame(cfg, camera=None):
                 pass
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     section = cfg["devices.camera"]
     facts = {"backend": section.get("backend"), "source": str(section.get("source", ""))}
     try:
@@ -51,7 +52,7 @@ def check(cfg, opts) -> Health:
             raise
         reason = getattr(exc, "message_en", None) or str(exc)
         code = getattr(exc, "code", "")
-        if code == "bad_file" or isinstance(exc, ValueError):
+        if code in ("bad_file", "unknown_backend") or isinstance(exc, ValueError):
             return Health(State.FAILED, f"camera misconfigured: {reason}",
                           "Fix [devices.camera] backend/source in /etc/kiosk/kiosk.toml.", facts), "Camera không hoạt động"
         return Health(State.NEEDS_ATTENTION, f"no picture from the camera: {reason}",

@@ -9,6 +9,7 @@ card; on a real reader it needs a technician's test card and its CAN (`kiosk dia
 from __future__ import annotations
 
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
 
@@ -47,7 +48,7 @@ def _sim_atr(reader) -> str | None:
     return bytes(atr).hex(" ").upper() if atr else None
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     section = dict(cfg["devices.idcard"])
     backend = section.get("backend")
     facts: dict = {"backend": backend}
@@ -76,6 +77,7 @@ def check(cfg, opts) -> Health:
     try:
         if own:
             reader = need("devices.idcard", "open_reader")(section)
+            reader.open()
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
@@ -110,7 +112,7 @@ def check(cfg, opts) -> Health:
             reader.close()
 
 
-def _test_read(reader, can: str, facts: dict) -> Health | tuple[Health, str]:
+def _test_read(reader, can: str, facts: dict) -> Outcome:
     AccessKey = need("devices.idcard", "AccessKey")
     try:
         got = reader.read(AccessKey.from_can(can), groups=("DG1", "DG13"))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from common import clock
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 
 PROBE_PATH = "/api/v1/flows"   # public, cheap, in the central contract
 CLOCK_SKEW_MAX_S = 60.0        # receipts and appointment dates carry the kiosk's time
@@ -41,7 +42,7 @@ def clock_skew(date_header: str, sent_at: float, received_at: float) -> float:
     return round((sent_at + received_at) / 2.0 - server, 1)
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     central = cfg["central"]
     url = urlsplit(central["url"])
     host, https = url.hostname or "", url.scheme == "https"

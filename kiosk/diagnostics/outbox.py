@@ -10,6 +10,7 @@ from typing import Any
 
 from common import clock
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import need
 
@@ -77,7 +78,7 @@ def outbox_health(status: dict) -> tuple[Health, str]:
     return Health(State.OK, detail, "", facts), ""
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     section = cfg["outbox"]
     path = Path(section["path"])
     key_source_from_config = need("kiosk.outbox_key", "key_source_from_config")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from common import clock
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
 
@@ -18,7 +19,7 @@ def test_page_data(cfg) -> dict:
     return {"kiosk_id": kiosk["id"], "centre_name": kiosk["centre_name"], "printed_at": clock.now()}
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     section = dict(cfg["devices.printer"])
     facts = {"backend": section.get("backend"), "profile": section.get("profile")}
     printer = held(opts, "printer")
@@ -30,7 +31,7 @@ def check(cfg, opts) -> Health:
     except Exception as exc:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
-        return Health(State.FAILED, f"cannot reach the printer: {getattr(exc, 'message_en', None) or exc}",
+        return Health(State.FAILED, f"cannot reach the printer: {exc}",
                       "Check the printer is switched on and its cable (USB, serial or network); "
                       "check [devices.printer] in /etc/kiosk/kiosk.toml.", facts), MESSAGE_VI[State.FAILED]
     try:
@@ -40,7 +41,7 @@ def check(cfg, opts) -> Health:
             try:
                 job = printer.print_layout("test_page", test_page_data(cfg))
             except Exception as exc:
-                return Health(State.FAILED, f"the test page did not print: {getattr(exc, 'message_en', None) or exc}",
+                return Health(State.FAILED, f"the test page did not print: {exc}",
                               "Check paper and cover, then run `kiosk diag printer --test-page` again.",
                               facts), MESSAGE_VI[State.FAILED]
             facts["test_page"] = plain(job)

@@ -8,6 +8,7 @@ and kind, never its content, because a citizen's card QR holds personal data.
 from __future__ import annotations
 
 from common.health import Health, State
+from kiosk.diagnostics.result import Outcome
 from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import held, need
 
@@ -24,7 +25,7 @@ def _kind(payload: bytes) -> str:
     return "other"
 
 
-def check(cfg, opts) -> Health:
+def check(cfg, opts) -> Outcome:
     section = dict(cfg["devices.qr"])
     facts: dict = {"backend": section.get("backend"), "port": section.get("port", "")}
     app_scanner = held(opts, "scanner")
@@ -34,8 +35,14 @@ def check(cfg, opts) -> Health:
         return Health(health.state, health.detail, health.action, {**facts, **plain(health.facts)})
     open_scanner = need("devices.qr", "open_scanner")
     try:
-        # the camera backend decodes frames of the [devices.camera] camera; open_scanner opens it
+        # the camera backend decodes frames of the [devices.camera] camera; scanner.open() opens it
         scanner = open_scanner(section, camera=dict(cfg["devices.camera"]))
+        try:
+            scanner.open()
+        except Exception:
+            if section.get("backend") != "serial":
+                raise
+            # a serial port that is not there: health() below says why
     except Exception as exc:
         if isinstance(exc, ImportError):
             raise

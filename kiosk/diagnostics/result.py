@@ -1,6 +1,7 @@
 """What one diagnostic check reports, and how states combine into an exit code.
 
-A check answers with the shared :class:`common.health.Health` (state, detail, action, facts);
+A check answers with the shared :class:`common.health.Health` (state, detail, action, facts),
+or with a pair ``(Health, message_vi)`` when it has its own short Vietnamese line (an :data:`Outcome`);
 :class:`CheckResult` adds the check's name, its titles and a short Vietnamese line for the
 maintenance screen, which citizens' eyes may also fall on, so it never holds technical jargon.
 """
@@ -25,6 +26,10 @@ STATE_VI = {
 EXIT_OK = 0                # everything ok or only not ready (e.g. no card on the reader)
 EXIT_FAILED = 1            # at least one check failed
 EXIT_NEEDS_ATTENTION = 3   # nothing failed, but a person must act somewhere (2 is a usage/config error)
+
+# What a check function returns: its Health, or its Health and a short Vietnamese line for the
+# maintenance screen ("" = the state's own line, STATE_VI).
+Outcome = Health | tuple[Health, str]
 
 
 @dataclass

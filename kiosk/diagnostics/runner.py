@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from common.health import Health, State
-from kiosk.diagnostics.result import CheckResult
+from kiosk.diagnostics.result import CheckResult, Outcome
 from common.redact import redact
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def need(module: str, attr: str | None = None) -> Any:
         raise Unavailable(f"{module} has no {attr}() in this build") from None
 
 
-def _check_fn(check: Check) -> Callable[..., Any]:
+def _check_fn(check: Check) -> Callable[..., Outcome]:
     mod = importlib.import_module(f"kiosk.diagnostics.{check.module}")
     return getattr(mod, f"check_{check.name}", None) or getattr(mod, "check")
 

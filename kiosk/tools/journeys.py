@@ -3,7 +3,9 @@ behind the screens' backs except what a simulated device would see (the sample c
 
 ``walk_procedure`` answers each step the way a citizen would: the chip fills what it can, choices
 take the first sensible option, and free text comes from ``TYPED`` (Telex keystrokes) so the
-touch/keystroke counters measure the real effort of a procedure.
+touch/keystroke counters measure the real effort of a procedure. What the citizen does on each
+step's screen is the step kind's ``citizen`` handler (kiosk/ui/steps/<kind>.py); this module
+walks from home to the first step and gives the handlers a :class:`Citizen` to act through.
 """
 from __future__ import annotations
 
@@ -52,7 +54,40 @@ def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = T
         raise
 
 
+class Citizen:
+    """The scripted citizen on one visit, as a step kind's ``citizen`` handler sees it
+    (kiosk/ui/steps/<kind>.py): the driver, the app, the result so far, and the skills a handler
+    needs beyond tapping (answering a form, photographing papers)."""
+
+    def __init__(self, d: Driver, res: JourneyResult, shoot: bool, finish: bool):
+        self.d, self.app, self.res, self.shoot, self.finish = d, d.app, res, shoot, finish
+        self.chip_typed_mark: int | None = None
+
+    @property
+    def engine(self):
+        return self.app.session.engine
+
+    def tap(self, key: str, **kw) -> None:
+        """Tap the button that shows the i18n text ``key`` in the session's language."""
+        self.d.tap(_t(self.app, key), **kw)
+
+    def shot(self, name: str) -> None:
+        _shot(self.d, self.res, name, self.shoot)
+
+    def chip_read(self) -> None:
+        """The chip has filled what it can: keystrokes from here on count as typed after it."""
+        self.chip_typed_mark = self.d.typed
+
+    def fill_form(self) -> None:
+        _fill_form(self.d, self.app)
+
+    def capture_documents(self, label: str) -> None:
+        _capture_documents(self.d, self.app, self.res, label, self.shoot)
+
+
 def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> JourneyResult:
+    from kiosk.ui.steps import by_screen
+
     app = d.app
     res = JourneyResult(flow_id)
     t0, k0 = d.touches, d.typed
@@ -63,7 +98,7 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> Journe
     _shot(d, res, "picker", shoot)
     flow = app.services.registry.get(flow_id)
     d.tap(flow.name[app.lang])
-    chip_typed_mark = None
+    citizen = Citizen(d, res, shoot, finish)
     for _ in range(40):
         d.pump(2)
         name = d.screen
@@ -71,59 +106,14 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> Journe
         label = f"{flow_id}-{step.id}" if step else name
         if observe is not None:
             observe(name, d)
-        if name == "step-guide":
-            _shot(d, res, label, shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-identify":
-            if not app.session.applicant:
-                _shot(d, res, label, shoot)
-                d.tap(_t(app, "identify.sim"), exact=True)
-                d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
-                chip_typed_mark = d.typed
-            _shot(d, res, label + "-done", shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-form":
-            _fill_form(d, app)
-            _shot(d, res, label, shoot)
-            before = step
-            d.tap(_t(app, "nav.next"))
-            if app.session.engine.step is before and d.screen == "step-form":
-                raise AssertionError(f"form step {step.id} refused: {app.session.engine.errors()}")
-        elif name == "step-documents":
-            _capture_documents(d, app, res, label, shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-unit":
-            _shot(d, res, label, shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-review":
-            _shot(d, res, label, shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-consent":
-            d.tap(_t(app, "consent.agree"))
-            _shot(d, res, label, shoot)
-            d.tap(_t(app, "nav.next"))
-        elif name == "step-submit":
-            _shot(d, res, label, shoot)
-            d.tap(_t(app, "submit.button"), exact=False)
-            d.wait_screen("step-receipt", 60)
-        elif name == "step-receipt":
-            out = app.session.outcome
-            res.code, res.provisional, res.receipt_png = out.code, out.provisional, out.png_path
-            _shot(d, res, label, shoot)
-            if not finish:
-                break
-            d.tap(_t(app, "receipt.finish"))
-            d.wait_screen("rating")
-            _shot(d, res, "rating", shoot)
-            d.tap(_t(app, "rating.very"))
-            d.wait_screen("goodbye")
-            _shot(d, res, "goodbye", shoot)
-            break
-        else:
+        kind = by_screen(name)  # what to do on a step's screen is its kind's (kiosk/ui/steps)
+        if kind is None:
             raise AssertionError(f"unexpected screen {name}")
+        if kind.citizen(citizen, label):
+            break
     res.touches = d.touches - t0
     res.typed = d.typed - k0
-    res.typed_after_chip = d.typed - (chip_typed_mark if chip_typed_mark is not None else k0)
+    res.typed_after_chip = d.typed - (citizen.chip_typed_mark if citizen.chip_typed_mark is not None else k0)
     return res
 
 

@@ -49,26 +49,6 @@ MIN_CLIP = 5.0
 CUE_CHARS = 64   # one or two caption lines, readable at arm's length
 ZOOM, ZOOM_SECONDS = 1.10, 3.0
 
-# What to do on each kind of step, in the words of the screen's own buttons ({button} is filled
-# with the label the screen shows). Spoken after the step's title and text.
-KIND_HINT_VI = {
-    "guide": "Đọc kỹ hướng dẫn, rồi bấm nút {button}.",
-    "identify": "Đặt thẻ căn cước gắn chip lên đầu đọc và giữ yên cho đến khi đọc xong. "
-                "Nếu không đọc được thẻ, có thể đưa mã QR trên thẻ vào máy quét, hoặc nhập tay.",
-    "form": "Chạm vào từng ô để trả lời. Bàn phím trên màn hình gõ được tiếng Việt. Xong thì bấm nút {button}.",
-    "documents": "Đặt từng giấy tờ lên khay, thẳng và đủ sáng, rồi bấm nút {button}.",
-    "handling_unit": "Kiểm tra nơi giải quyết hồ sơ. Có thể tìm và chọn xã, phường khác trong tỉnh. "
-                     "Xong thì bấm nút {button}.",
-    "review": "Kiểm tra lại các thông tin. Muốn sửa, bấm nút Quay lại. Đúng rồi thì bấm nút {button}.",
-    "consent": "Đọc nội dung, rồi bấm nút {button} để cho phép xử lý dữ liệu cá nhân của hồ sơ.",
-    "submit": "Bấm nút {button} và chờ trong giây lát.",
-    "receipt": "Nhận biên nhận ở khe máy in và giữ lại để tra cứu hồ sơ. Xong thì bấm nút {button}.",
-}
-# The i18n key of the button a step's help points at.
-PRIMARY_BUTTON = {"documents": "docs.capture", "consent": "consent.agree", "submit": "submit.button",
-                  "receipt": "receipt.finish", "identify": None}
-
-
 class MediaError(BilingualError):
     """A help clip could not be made; ``message_vi`` for a Vietnamese-speaking admin."""
 
@@ -76,10 +56,18 @@ class MediaError(BilingualError):
 
 
 # --- narration and captions (pure) ----------------------------------------------------------------
+def button_key(step_kind: str) -> str | None:
+    """The i18n key of the button a step's help points at (its kind's ``button``, kiosk/ui/steps)."""
+    from kiosk.ui.steps import ui_kinds
+
+    entry = ui_kinds().get(step_kind)
+    return entry.button if entry is not None else "nav.next"
+
+
 def button_label(step_kind: str, lang: str = "vi") -> str | None:
     from kiosk.ui.i18n import tr
 
-    key = PRIMARY_BUTTON.get(step_kind, "nav.next")
+    key = button_key(step_kind)
     if key is None:
         return None
     # the arrows are drawn on the button, not spoken
@@ -87,11 +75,14 @@ def button_label(step_kind: str, lang: str = "vi") -> str | None:
 
 
 def narration(step, lang: str = "vi") -> str:
-    """What the clip says: the step's title, its text, then what to press."""
+    """What the clip says: the step's title, its text, then what to press (the kind's ``hint_vi``,
+    in the words of the screen's own buttons)."""
     from kiosk.ui.i18n import pick
+    from kiosk.ui.steps import ui_kinds
 
     parts = [pick(step.title, lang), pick(step.text, lang) if step.text else ""]
-    hint = KIND_HINT_VI.get(step.kind, "")
+    entry = ui_kinds().get(step.kind)
+    hint = entry.hint_vi if entry is not None else ""
     if hint and lang == "vi":
         parts.append(hint.format(button=f"{button_label(step.kind, lang)}"))
     out = []
@@ -159,7 +150,7 @@ def join_wavs(parts: list[Path], out: Path, lead_in: float = LEAD_IN, gap: float
         for i, p in enumerate(parts):
             with wave.open(str(p), "rb") as r:
                 if (r.getframerate(), r.getsampwidth(), r.getnchannels()) != (rate, width, channels):
-                    raise MediaError(f"{p.name}: audio format differs from the first part")
+                    raise MediaError(en=f"{p.name}: audio format differs from the first part")
                 frames = r.readframes(r.getnframes())
                 n = r.getnframes()
             if i:
@@ -186,10 +177,10 @@ def load_manifest(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise MediaError(f"{path}: not a readable media manifest ({exc})",
-                         "Tệp danh sách media bị hỏng, không đọc được.") from None
+        raise MediaError(en=f"{path}: not a readable media manifest ({exc})",
+                            vi="Tệp danh sách media bị hỏng, không đọc được.") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("media"), list):
-        raise MediaError(f"{path}: unknown media manifest format", "Tệp danh sách media không đúng định dạng.")
+        raise MediaError(en=f"{path}: unknown media manifest format", vi="Tệp danh sách media không đúng định dạng.")
     return data
 
 
@@ -240,7 +231,7 @@ def video_codec() -> list[str]:
     try:
         enc = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.TimeoutExpired):
-        raise MediaError("ffmpeg is not installed (apt-get install ffmpeg)") from None
+        raise MediaError(en="ffmpeg is not installed (apt-get install ffmpeg)") from None
     if re.search(r"^\s*V\S*\s+libx264\s", enc, re.M):
         return ["-c:v", "libx264", "-preset", "medium", "-tune", "stillimage", "-crf", "32",
                 "-profile:v", "main", "-pix_fmt", "yuv420p"]
@@ -299,7 +290,7 @@ def build_clip(shot: Shot, text: str, video_out: Path, vtt_out: Path, work: Path
     """Narrate ``text`` over the screenshot; write the mp4 and its captions."""
     chunks = chunk_text(text)
     if not chunks:
-        raise MediaError(f"step {shot.step_id}: nothing to narrate")
+        raise MediaError(en=f"step {shot.step_id}: nothing to narrate")
     work.mkdir(parents=True, exist_ok=True)
     parts = [speech.render(c, work / f"{shot.step_id}-{i:02d}.wav", lang, rate) for i, c in enumerate(chunks)]
     voice = work / f"{shot.step_id}.wav"
@@ -320,7 +311,7 @@ def build_clip(shot: Shot, text: str, video_out: Path, vtt_out: Path, work: Path
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
-        raise MediaError(f"ffmpeg failed for step {shot.step_id}: {proc.stderr.strip()[-400:]}")
+        raise MediaError(en=f"ffmpeg failed for step {shot.step_id}: {proc.stderr.strip()[-400:]}")
     os.replace(tmp, video_out)
     vtt_out.write_text(vtt_text(cues), encoding="utf-8")
     return Clip(shot.step_id, video_out, vtt_out, duration, cues)
@@ -354,7 +345,7 @@ def _shoot(d, flow_id: str, step) -> Shot:
     png = d.screenshot(f"{flow_id}-{step.id}")
     with Image.open(png) as im:
         size = im.size
-    key = PRIMARY_BUTTON.get(step.kind, "nav.next")
+    key = button_key(step.kind)
     rect = _button_rect(d, tr(key, d.app.lang)) if key else None
     if rect and tuple(Window.size) != size:  # HiDPI: screenshot pixels differ from window units
         sx, sy = size[0] / Window.size[0], size[1] / Window.size[1]
@@ -362,67 +353,40 @@ def _shoot(d, flow_id: str, step) -> Shot:
     return Shot(step.id, png, size, rect)
 
 
-def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
-    """Leave the step the quickest way: the screens' own buttons for the card, consent, submit and
-    next; form answers and document photos straight into the session (they are not filmed)."""
-    from flows.sample import (
-        _fill_step,  # the engine-level sample answers `kiosk flows preview` uses
-    )
-    from kiosk.ui.i18n import tr
+class ClipWalk:
+    """The help-clip walk on one step, as a step kind's ``clip`` handler sees it (kiosk/ui/steps)."""
 
-    t = lambda key: tr(key, app.lang)  # noqa: E731
+    def __init__(self, d, app, step, choices: dict | None):
+        self.d, self.app, self.step, self.choices = d, app, step, choices
+
+    @property
+    def engine(self):
+        return self.app.session.engine
+
+    def tap(self, key: str, **kw) -> None:
+        from kiosk.ui.i18n import tr
+
+        self.d.tap(tr(key, self.app.lang), **kw)
+
+
+def _advance(d, app, flow_id: str, step, choices: dict | None = None) -> None:
+    """Leave the step the quickest way: its kind's ``clip`` handler (the screens' own buttons for
+    the card, consent, submit and receipt; form answers and document photos straight into the
+    session, they are not filmed), then the screen's "Continue" unless the handler left already."""
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.steps import ui_kinds
+
     engine = app.session.engine
-    if step.kind == "identify":
-        if not app.session.applicant:
-            d.tap(t("identify.sim"))
-            d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
-    elif step.kind == "form":
-        # typing is not what the clip shows: the answers go straight into the engine
-        _fill_step(engine, choices or {})
-        app.show_step()
-        d.pump(3)
-    elif step.kind == "documents":
-        # the camera is not what the clip shows: a blank page stands in for each required photo
-        _attach_blank_pages(app)
-        app.show_step()
-        d.pump(3)
-    elif step.kind == "consent":
-        d.tap(t("consent.agree"))
-    elif step.kind == "submit":
-        d.tap(t("submit.button"), exact=False)
-        d.wait_screen("step-receipt", 60)
-        return
-    elif step.kind == "receipt":
-        d.tap(t("receipt.finish"))
-        d.wait_for(lambda: d.screen in ("rating", "goodbye"), 15, "the end of the visit")
-        app.end_session()
-        d.wait_screen("home")
+    entry = ui_kinds().get(step.kind)
+    if entry is not None and entry.clip is not None and entry.clip(ClipWalk(d, app, step, choices)):
         return
     before = engine.step
-    d.tap(t("nav.next"))
+    d.tap(tr("nav.next", app.lang))
     if engine.step is before and not engine.done:
         app.next_step()  # a screen that keeps its own state: the engine decides
         d.pump(3)
     if engine.step is before and not engine.done:
-        raise MediaError(f"{flow_id}: could not leave step {step.id}: {engine.errors()}")
-
-
-def _attach_blank_pages(app) -> None:
-    import io
-
-    from PIL import Image
-
-    from kiosk.session import Attachment
-
-    engine = app.session.engine
-    for doc, required in engine.step_documents():
-        if required and doc.id not in app.session.attachments:
-            buf = io.BytesIO()
-            Image.new("RGB", (640, 480), "white").save(buf, format="JPEG", quality=80)
-            jpeg = buf.getvalue()
-            sha = hashlib.sha256(jpeg).hexdigest()
-            app.session.attachments[doc.id] = Attachment(doc.id, jpeg, "image/jpeg", sha)
-            engine.set_attachment(doc.id, sha, len(jpeg), "image/jpeg")
+        raise MediaError(en=f"{flow_id}: could not leave step {step.id}: {engine.errors()}")
 
 
 def choices_reaching(flow, wanted: set[str], today: dt.date) -> dict | None:
@@ -452,7 +416,7 @@ def capture_flow(d, flow_id: str, problems: list[str] | None = None, choices: di
     app = d.app
     flow = app.services.registry.get(flow_id)
     if flow is None:
-        raise MediaError(f"no flow {flow_id!r}", f"Không có quy trình {flow_id!r}.")
+        raise MediaError(en=f"no flow {flow_id!r}", vi=f"Không có quy trình {flow_id!r}.")
     if d.screen != "home":
         app.end_session()
         d.wait_screen("home")
@@ -523,7 +487,7 @@ def generate(cfg, flow_ids: list[str], help_dir: Path, *, force: bool = False, r
         for fid in flow_ids:
             flow = app.services.registry.get(fid)
             if flow is None:
-                raise MediaError(f"no flow {fid!r} in the registry", f"Không có quy trình {fid!r}.")
+                raise MediaError(en=f"no flow {fid!r} in the registry", vi=f"Không có quy trình {fid!r}.")
             rep = FlowReport(fid)
             t0 = time.monotonic()
             say(f"{fid}: walking the screens")
@@ -588,19 +552,19 @@ def register_recorded(help_dir: Path, flow, step_id: str, video: Path, captions:
     the manifest, so later generation leaves it alone."""
     step = next((s for s in flow.steps if s.id == step_id), None)
     if step is None or step.help is None:
-        raise MediaError(f"{flow.id} has no step {step_id!r} with help", f"Quy trình không có bước {step_id!r}.")
+        raise MediaError(en=f"{flow.id} has no step {step_id!r} with help", vi=f"Quy trình không có bước {step_id!r}.")
     pairs = [(Path(video), step.help.video, "video")]
     if captions is not None:
         pairs.append((Path(captions), step.help.captions
                       or str(PurePosixPath(step.help.video).with_suffix(".vtt")), "captions"))
     for src, _rel, kind in pairs:
         if not src.is_file():
-            raise MediaError(f"{src}: no such file", f"Không tìm thấy tệp {src}.")
+            raise MediaError(en=f"{src}: no such file", vi=f"Không tìm thấy tệp {src}.")
         if kind == "video" and not _has_video_stream(src):
-            raise MediaError(f"{src}: ffprobe finds no video stream in it", f"Tệp {src.name} không phải là video.")
+            raise MediaError(en=f"{src}: ffprobe finds no video stream in it", vi=f"Tệp {src.name} không phải là video.")
         if kind == "captions" and not src.read_bytes().lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
-            raise MediaError(f"{src}: not WebVTT captions (no WEBVTT header)",
-                             f"Tệp {src.name} không phải là phụ đề WebVTT.")
+            raise MediaError(en=f"{src}: not WebVTT captions (no WEBVTT header)",
+                                vi=f"Tệp {src.name} không phải là phụ đề WebVTT.")
     mpath = manifest_path(Path(help_dir))
     mpath.parent.mkdir(parents=True, exist_ok=True)
     entries = manifest_entries(load_manifest(mpath))

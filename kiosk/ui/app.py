@@ -21,22 +21,10 @@ from common import clock
 from kiosk.config import Config, verify_pin
 from kiosk.services import KioskServices
 from kiosk.session import Session
+from kiosk.ui.steps import screen_for
 from kiosk.ui.theme import FONT_SIZES, HIGH_CONTRAST, NORMAL
 
 log = logging.getLogger(__name__)
-
-STEP_SCREENS = {
-    "guide": "step-guide",
-    "identify": "step-identify",
-    "form": "step-form",
-    "documents": "step-documents",
-    "handling_unit": "step-unit",
-    "review": "step-review",
-    "consent": "step-consent",
-    "submit": "step-submit",
-    "receipt": "step-receipt",
-    "ticket": "ticket",
-}
 
 
 class _FriendlyErrors(ExceptionHandler):
@@ -135,8 +123,7 @@ class KioskApp(App):
         self.show_step()
 
     def show_step(self) -> None:
-        step = self.session.engine.step
-        self.go(STEP_SCREENS[step.kind])
+        self.go(screen_for(self.session.engine.step.kind))  # each kind names its screen: kiosk/ui/steps
 
     def next_step(self) -> bool:
         engine = self.session.engine

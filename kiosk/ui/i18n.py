@@ -1,7 +1,9 @@
 """Citizen-facing texts of the kiosk shell, Vietnamese first, English second.
 
 Procedure texts come from the flow definitions; device and validation messages come from the
-errors that carry ``message_vi`` / ``message_en``. ``tr(key, lang)`` falls back to Vietnamese.
+errors that carry ``message_vi`` / ``message_en``; the texts of a step kind's screen live with the
+kind (``kiosk/ui/steps/<kind>.py``, ``STRINGS``). ``tr(key, lang)`` finds both and falls back to
+Vietnamese.
 """
 from __future__ import annotations
 
@@ -33,72 +35,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "picker.scan": ("Hoặc quét mã QR thủ tục trên tờ hướng dẫn", "Or scan the procedure QR on a leaflet"),
     "picker.none": ("Không tìm thấy thủ tục phù hợp.", "No matching procedure."),
     "picker.all": ("Tất cả", "All"),
-    "identify.title": ("Xác thực bằng thẻ căn cước", "Identify with your ID card"),
-    "identify.place": ("Đặt thẻ căn cước lên đầu đọc và giữ yên trong khi đọc.",
-                       "Place your ID card on the reader and keep it still."),
-    "identify.qr": ("Đưa mã QR ở mặt thẻ vào máy quét", "Hold the QR code on your card to the scanner"),
-    "identify.can": ("Nhập 6 số cuối số định danh", "Type the last 6 digits of your ID number"),
-    "identify.manual": ("Tôi không có thẻ gắn chip: nhập tay", "No chip card: type my details"),
-    "identify.reading": ("Đang đọc thẻ, xin giữ yên thẻ…", "Reading the card, keep it still…"),
-    "identify.done": ("Đã đọc thẻ của: {name}", "Card read: {name}"),
-    "identify.sim": ("[Mô phỏng] Quét mã QR của thẻ mẫu", "[Simulation] Scan the sample card's QR"),
-    "identify.read": ("Đọc thẻ", "Read card"),
-    "identify.verified": ("Dữ liệu trên thẻ đã được xác thực chữ ký số.", "The card's data is digitally verified."),
-    "identify.unverified": ("Chưa xác thực được chữ ký số của thẻ; cán bộ sẽ đối chiếu khi tiếp nhận.",
-                            "The card's signature could not be checked; staff will verify it."),
-    "identify.checks_failed": ("Dữ liệu trên thẻ không xác thực được. Vui lòng gặp cán bộ tại quầy.",
-                               "The card data could not be verified. Please see the staff at the desk."),
-    "identify.missing": ("Thẻ không có các thông tin: {fields}. Quý khách sẽ nhập ở bước sau.",
-                         "The card lacks: {fields}. You will type them later."),
-    "form.required": ("Vui lòng điền thông tin này.", "Please fill this in."),
-    "form.from_card": ("Lấy từ thẻ căn cước", "From your ID card"),
-    "form.yes": ("Có", "Yes"),
-    "form.calendar": ("Chọn ngày trên lịch", "Pick on a calendar"),
-    "form.no": ("Không", "No"),
-    "docs.title": ("Giấy tờ kèm theo", "Supporting documents"),
-    "docs.capture": ("Chụp giấy tờ", "Photograph"),
-    "docs.retake": ("Chụp lại", "Retake"),
-    "docs.keep": ("Dùng ảnh này", "Use this photo"),
-    "docs.done": ("Đã chụp", "Captured"),
-    "docs.optional": ("(không bắt buộc)", "(optional)"),
-    "docs.required_missing": ("Vui lòng chụp các giấy tờ bắt buộc.", "Please photograph the required documents."),
-    "docs.place": ("Đặt giấy tờ lên khay, thẳng và đủ sáng, rồi bấm Chụp.",
-                   "Lay the paper flat on the tray in good light, then press Photograph."),
-    "unit.title": ("Nơi giải quyết hồ sơ", "Where your application is handled"),
-    "unit.hint": ("Quý khách có thể nộp tại đây cho bất kỳ xã, phường nào trong tỉnh.",
-                  "You may file here for any commune of the province."),
-    "unit.search": ("Tìm xã, phường", "Search communes"),
-    "unit.chosen": ("Đã chọn: {name}", "Chosen: {name}"),
-    "review.title": ("Kiểm tra lại thông tin", "Check your details"),
-    "review.applicant": ("Người nộp hồ sơ", "Applicant"),
-    "review.documents": ("Giấy tờ", "Documents"),
-    "review.unit": ("Nơi giải quyết", "Handled by"),
-    "review.fee": ("Lệ phí", "Fee"),
-    "review.appointment": ("Ngày hẹn trả kết quả (dự kiến)", "Expected result date"),
-    "guide.due_if_now": ("Nếu nộp hồ sơ bây giờ, ngày hẹn trả kết quả là", "If you file now, the result is due on"),
-    "consent.title": ("Đồng ý xử lý dữ liệu cá nhân", "Consent to personal data processing"),
-    "consent.agree": ("Tôi đồng ý", "I agree"),
-    "consent.needed": ("Cần có sự đồng ý của Quý khách để nộp hồ sơ.", "Your consent is needed to file."),
-    "submit.title": ("Nộp hồ sơ", "Submit"),
-    "submit.button": ("Nộp hồ sơ", "Submit application"),
-    "submit.sending": ("Đang gửi hồ sơ…", "Sending your application…"),
-    "receipt.title": ("Đã tiếp nhận hồ sơ", "Application received"),
-    "receipt.code": ("Mã hồ sơ: {code}", "Application code: {code}"),
-    "receipt.printed": ("Biên nhận đã được in. Xin nhận giấy ở khe máy in.",
-                        "Your receipt has been printed. Please take it from the printer."),
-    "receipt.provisional": (
-        "Mạng đang gián đoạn: hồ sơ đã được lưu an toàn và sẽ tự động gửi khi có mạng. "
-        "Xin giữ biên nhận tạm có mã {code}.",
-        "The network is down: your application is stored safely and will be sent automatically. "
-        "Keep the provisional receipt with code {code}.",
-    ),
-    "receipt.print_failed": ("Máy in đang gặp sự cố: {reason} Xin báo cán bộ để in lại biên nhận.",
-                             "The printer has a problem: {reason} Ask the staff to reprint your receipt."),
-    "receipt.finish": ("Hoàn tất", "Finish"),
-    "ticket.title": ("Lấy số thứ tự", "Take a queue number"),
-    "ticket.choose": ("Chọn lĩnh vực cần giải quyết", "Choose the service"),
-    "ticket.number": ("Số thứ tự của Quý khách: {number}", "Your number: {number}"),
-    "ticket.ahead": ("Số phiếu đã phát trước Quý khách hôm nay: {n}", "Tickets issued before yours today: {n}"),
     "lookup.title": ("Tra cứu hồ sơ", "Check an application"),
     "lookup.scan": ("Đưa mã QR trên biên nhận vào máy quét, hoặc nhập mã hồ sơ và mã tra cứu.",
                     "Scan the QR on your receipt, or type the application code and lookup key."),
@@ -140,7 +76,12 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 
 def tr(key: str, lang: str = "vi", **kwargs) -> str:
-    vi, en = STRINGS.get(key, (key, key))
+    pair = STRINGS.get(key)
+    if pair is None:
+        from kiosk.ui.steps import strings
+
+        pair = strings().get(key, (key, key))
+    vi, en = pair
     text = en if lang == "en" else vi
     return text.format(**kwargs) if kwargs else text
 
@@ -152,15 +93,3 @@ def pick(texts: dict | str | None, lang: str = "vi") -> str:
     if isinstance(texts, str):
         return texts
     return texts.get(lang) or texts.get("vi") or next(iter(texts.values()), "")
-
-
-def group_thousands(value, lang: str = "vi", at_least: int = 10000) -> str | None:
-    """50000000 → "50.000.000" (Vietnamese groups thousands with dots, English with commas);
-    None for small or non-integer values, which read fine as they are."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number != int(number) or abs(number) < at_least:
-        return None
-    return f"{int(number):,}".replace(",", "." if lang == "vi" else ",")

@@ -38,7 +38,7 @@ class SpeechError(BilingualError):
 def espeak_binary() -> str:
     exe = shutil.which("espeak-ng") or shutil.which("espeak")
     if not exe:
-        raise SpeechError("espeak-ng is not installed (apt-get install espeak-ng)")
+        raise SpeechError(en="espeak-ng is not installed (apt-get install espeak-ng)")
     return exe
 
 
@@ -46,14 +46,14 @@ def voice_for(lang: str) -> str:
     try:
         return VOICES[lang]
     except KeyError:
-        raise SpeechError(f"no voice for language {lang!r}; known: {', '.join(sorted(VOICES))}") from None
+        raise SpeechError(en=f"no voice for language {lang!r}; known: {', '.join(sorted(VOICES))}") from None
 
 
 def render(text: str, out: str | os.PathLike, lang: str = "vi", rate: int = DEFAULT_RATE) -> Path:
     """Speak ``text`` into the WAV file ``out`` (mono, 16-bit, espeak's 22050 Hz)."""
     text = " ".join((text or "").split())
     if not text:
-        raise SpeechError("nothing to say: the text is empty", "Không có nội dung để đọc.")
+        raise SpeechError(en="nothing to say: the text is empty", vi="Không có nội dung để đọc.")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
@@ -63,10 +63,10 @@ def render(text: str, out: str | os.PathLike, lang: str = "vi", rate: int = DEFA
         proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=60)
     except subprocess.TimeoutExpired:
         tmp.unlink(missing_ok=True)
-        raise SpeechError("espeak-ng took longer than 60 s") from None
+        raise SpeechError(en="espeak-ng took longer than 60 s") from None
     if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size <= 44:
         tmp.unlink(missing_ok=True)
-        raise SpeechError(f"espeak-ng failed (exit {proc.returncode}): "
+        raise SpeechError(en=f"espeak-ng failed (exit {proc.returncode}): "
                           f"{proc.stderr.decode('utf-8', 'replace').strip()[:200]}")
     os.replace(tmp, out)
     return out

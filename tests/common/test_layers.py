@@ -131,3 +131,49 @@ def test_the_kiosk_runtime_imports_without_kivy_or_the_central_server():
         print("ok")
     """)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
+
+
+def test_the_config_and_the_cli_load_on_the_central_machine():
+    """kiosk.config takes the device sections from devices/<kind>/config.py; those load without
+    Pillow, OpenCV, pyscard …, so `kiosk central …` and `kiosk config check` still work where only
+    the central system's packages are installed."""
+    r = run_blocked(KIOSK_ONLY, """
+        import contextlib, io
+        from kiosk.config import load_config
+        cfg = load_config(None)
+        assert cfg["devices.printer"]["profile"] and cfg["devices.qr"]["budget_ms"]
+        from kiosk.tools.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main(["central", "--help"])
+            except SystemExit as exc:
+                assert exc.code == 0, exc.code
+            assert main(["config", "check"]) == 0
+        print("ok")
+    """)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
+
+
+def test_devices_never_import_flows():
+    assert offenders("devices", {"flows"}) == []
+
+
+def _kiosk_imports(rel_filter, forbidden_prefixes) -> list[str]:
+    found = []
+    for path in sorted((ROOT / "kiosk").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if not rel_filter(rel):
+            continue
+        for line, mod in imports_of(path):
+            if mod.startswith(forbidden_prefixes):
+                found.append(f"{rel}:{line}: imports {mod}")
+    return found
+
+
+def test_the_kiosk_runtime_never_imports_its_ui_or_tools():
+    runtime = lambda rel: not rel.startswith(("kiosk/ui/", "kiosk/tools/")) and rel != "kiosk/__main__.py"  # noqa: E731
+    assert _kiosk_imports(runtime, ("kiosk.ui", "kiosk.tools")) == []
+
+
+def test_the_ui_never_imports_the_tools():
+    assert _kiosk_imports(lambda rel: rel.startswith("kiosk/ui/"), ("kiosk.tools",)) == []

@@ -23,11 +23,11 @@ def services(make_cfg):
                         printer=printer_mod.open_printer(cfg["devices.printer"]),
                         scanner=qr.open_scanner(cfg["devices.qr"]),
                         camera=camera.open_camera(cfg["devices.camera"]))
-    s.camera.open()
+    for device in (s.reader, s.printer, s.scanner, s.camera):  # factories build; the app opens, once
+        device.open()
     yield cfg, s
-    s.camera.close()
-    s.reader.close()
-    s.printer.close()
+    for device in (s.camera, s.reader, s.scanner, s.printer):
+        device.close()
 
 
 def test_checks_use_the_app_devices_and_leave_them_working(services):
@@ -66,3 +66,81 @@ def test_camera_check_in_the_app_opens_the_apps_own_camera_once(make_cfg):
     held_camera, frames = s.camera, s.camera.frames
     run(cfg, "camera", services=s)
     assert s.camera is held_camera and s.camera.frames == frames + 1  # the same handle, asked again
+
+
+@pytest.fixture
+def serial_pair(tmp_path):
+    """A socat pty pair: (the port the kiosk opens, the end that plays the scanner)."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("socat") is None:
+        pytest.skip("socat is not installed")
+    port, device = tmp_path / "ttyQR", tmp_path / "ttyDEV"
+    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={port}", f"pty,raw,echo=0,link={device}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(port) and os.path.exists(device):
+            break
+        time.sleep(0.01)
+    yield str(port), str(device)
+    proc.terminate()
+    proc.wait(5)
+
+
+def _started(cfg):
+    from kiosk.services import KioskServices
+
+    s = KioskServices(cfg)
+    s.start()
+    return s
+
+
+def test_the_app_opens_the_serial_scanner_once(make_cfg, serial_pair):
+    """The app used to open the serial scanner a second time after open_scanner had opened it: the
+    port is opened exclusively, so the second open failed, the scanner was reported broken at start
+    and its working handle was dropped."""
+    import serial
+
+    port, device = serial_pair
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False},
+                    "devices.qr": {"backend": "serial", "port": port}})
+    s = _started(cfg)
+    try:
+        assert [p for p in s.startup_problems if p.startswith("qr")] == []
+        assert s.scanner.health().state is State.OK and s.scanner.health().facts["reconnects"] == 0
+        with serial.Serial(device, 9600, timeout=1) as dev:
+            dev.write(b"kiosk://flow/khai-sinh\r")
+            dev.flush()
+        assert s.scanner.read(3) == b"kiosk://flow/khai-sinh"
+    finally:
+        s.stop()
+
+
+def test_the_app_starts_the_camera_qr_scanner_on_its_one_camera(make_cfg):
+    """The app used to build the camera QR backend without a camera, so it never started. It now
+    reads the app's own camera: one handle, shared with document capture, closed by the app."""
+    from devices.qr.scanner import SIM_CITIZEN_QR
+
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False},
+                    "devices.qr": {"backend": "camera"}, "devices.camera": {"width": 1280, "height": 720}})
+    s = _started(cfg)
+    try:
+        assert [p for p in s.startup_problems if p.startswith("qr")] == []
+        assert s.camera is not None and s.scanner.camera is s.camera
+        assert s.open_camera() is s.camera  # the documents screen gets the same handle
+        s.camera.hold_qr(SIM_CITIZEN_QR)
+        got = None
+        for _ in range(5):
+            got = s.scanner.read(timeout=1)
+            if got == SIM_CITIZEN_QR.encode():
+                break
+        assert got == SIM_CITIZEN_QR.encode()
+        closed = []
+        s.camera.close = lambda: closed.append(True)
+        s.scanner.close()
+        assert closed == []  # the scanner does not close the app's camera; the app does
+    finally:
+        s.stop()

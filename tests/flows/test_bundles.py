@@ -279,6 +279,7 @@ def test_publish_to_central_and_pick_up(tmp_path):
     from central.server import run_in_thread
     from testkit.central import ADMIN_TOKEN, free_port
     from flows.update import fetch_and_stage
+    from kiosk.client import CentralClient
 
     config = {
         "central": {"url": "http://127.0.0.1:0", "database": str(tmp_path / "c.sqlite3"),
@@ -291,23 +292,24 @@ def test_publish_to_central_and_pick_up(tmp_path):
         url = server.url
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/zip"}
         store = BundleStore(tmp_path / "kiosk", [PUB])
+        client = CentralClient(url, "KIOSK-HN-BADINH-01", "test-kiosk-secret-1234")
         with requests.Session() as http:
-            assert fetch_and_stage(url, store, http) is None  # nothing published yet
+            assert fetch_and_stage(client, store) is None  # nothing published yet
             r = http.post(f"{url}/api/v1/flows/bundles", data=signed(hour=1), headers=admin, timeout=30)
             assert r.status_code == 201 and r.json()["result"] == "created"
             r = http.post(f"{url}/api/v1/flows/bundles", data=signed(hour=1, key=OTHER_KEY), headers=admin, timeout=30)
             assert r.status_code == 422  # the central system refuses a forged bundle too
-            info = fetch_and_stage(url, store, http)
+            info = fetch_and_stage(client, store)
             assert info is not None and _running(store) is None
             assert store.activate_pending().bundle_id == info.bundle_id
-            assert fetch_and_stage(url, store, http) is None  # already running
+            assert fetch_and_stage(client, store) is None  # already running
             v2 = signed([bumped(tmp_path, version=SHIPPED + 1, extra="# v2\n")], hour=2)
             assert http.post(f"{url}/api/v1/flows/bundles", data=v2, headers=admin, timeout=30).status_code == 201
-            info2 = fetch_and_stage(url, store, http)
+            info2 = fetch_and_stage(client, store)
             store.activate_pending()
             assert _running(store) == info2.bundle_id and store.registry().get("khai-sinh").version == SHIPPED + 1
             assert store.rollback().bundle_id == info.bundle_id
-            assert fetch_and_stage(url, store, http) is None  # a rolled-back bundle stays rolled back
+            assert fetch_and_stage(client, store) is None  # a rolled-back bundle stays rolled back
     finally:
         server.stop()
 

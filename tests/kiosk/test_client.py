@@ -56,7 +56,7 @@ def test_refused_dossier_is_rejected_with_the_servers_vietnamese_message(client)
     dossier, _ = sample_dossier(attachments=0, commune_code="99999")
     with pytest.raises(Rejected) as exc:
         client.submit(dossier)
-    assert exc.value.status == 422 and exc.value.error == "unknown_unit"
+    assert exc.value.status == 422 and exc.value.code == "unknown_unit"
     assert "xã, phường" in exc.value.message_vi
 
 

@@ -109,4 +109,4 @@ def test_an_untrusted_server_certificate_is_an_auth_error(pki, mtls_central):
                       client_cert=pki["client_cert"], client_key=pki["client_key"], timeout=5)
     with pytest.raises(AuthError) as exc:
         c.submit(sample_dossier(attachments=0)[0])
-    assert exc.value.error == "tls"
+    assert exc.value.code == "tls"

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from kiosk.config import ConfigError, hash_pin, load_config, verify_pin
@@ -66,3 +68,45 @@ def test_pin_hash_roundtrip():
     assert not verify_pin("135790", "garbage")
     with pytest.raises(ValueError):
         hash_pin("12a4")
+
+
+def test_config_check_accepts_the_keys_the_device_drivers_read(tmp_path, capsys):
+    """latency_ms, reconnect_s and budget_ms were read by the drivers but refused by the schema."""
+    import json
+
+    from kiosk.tools.cli import main
+
+    override = write(tmp_path, "[devices.idcard]\nlatency_ms = 250\n"
+                               "[devices.qr]\nreconnect_s = 2.0\nbudget_ms = 60\npartial_line_s = 0.8\nmax_line = 2048\nrepeat_s = 5\n"
+                               "[devices.camera]\nreconnect_s = 0.5\n")
+    rc = main(["--config", str(override), "config", "check"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    merged = json.loads(out.out)["config"]
+    assert merged["devices.idcard"]["latency_ms"] == 250.0
+    assert merged["devices.qr"]["reconnect_s"] == 2.0 and merged["devices.qr"]["budget_ms"] == 60.0
+    assert merged["devices.camera"]["reconnect_s"] == 0.5
+    rc = main(["--config", str(write(tmp_path, "[devices.qr]\nbudget_ms = 0\n")), "config", "check"])
+    assert rc != 0 and "devices.qr.budget_ms" in "".join(capsys.readouterr())
+
+
+def test_device_sections_come_from_the_device_packages_with_their_defaults():
+    import devices.camera.config as camera
+    import devices.idcard.config as idcard
+    import devices.printer.config as printer
+    import devices.qr.config as qr
+    from kiosk.config import SCHEMA
+
+    cfg = load_config(None)
+    for package in (idcard, qr, camera, printer):
+        name = package.SECTION.name
+        assert SCHEMA[name] == dict(package.KEYS)
+        assert set(cfg[name]) == set(package.KEYS)  # a key config/kiosk.toml leaves out takes its default
+    assert cfg["devices.qr"]["budget_ms"] == qr.DEFAULTS["budget_ms"]
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).resolve().parents[2] / "config" / "examples").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_examples_are_valid(example):
+    """Every key an example sets is declared (an unknown key is an error) and every value checks."""
+    load_config(example)

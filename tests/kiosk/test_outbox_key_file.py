@@ -175,7 +175,7 @@ def test_a_key_path_that_is_a_folder_is_a_typed_error(tmp_path):
 def test_outbox_errors_are_bilingual_errors_for_the_screens():
     from common.errors import BilingualError, user_message
 
-    exc = OutboxKeyError("/var/lib/kiosk/outbox.key is missing")
+    exc = OutboxKeyError(detail="/var/lib/kiosk/outbox.key is missing")
     assert isinstance(exc, BilingualError) and isinstance(exc, OutboxError)
     assert "khóa mã hóa" in user_message(exc, "vi").lower()
     # the technician's detail is str(); the English screen gets a plain sentence without paths

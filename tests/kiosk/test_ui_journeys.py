@@ -82,6 +82,18 @@ def test_home_screen_renders_vietnamese_and_is_not_blank(at_home):
     assert d.has_text("Làm thủ tục hành chính")
 
 
+def test_every_step_kind_is_shown_by_the_screen_its_entry_names(at_home):
+    """kiosk/ui/steps: each kind's screen is in the app, of the class the entry names, and the app
+    goes there for a step of that kind."""
+    from flows import steps
+    from kiosk.ui.steps import ui_kinds
+
+    app, _, _ = at_home
+    assert sorted(ui_kinds()) == sorted(steps.names())
+    for kind, entry in ui_kinds().items():
+        assert isinstance(app.sm.get_screen(entry.screen), entry.load_screen_class()), kind
+
+
 @pytest.mark.parametrize("flow_id", ["khai-sinh", "chung-thuc-ban-sao", "tam-tru"])
 def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
     """Touches from home to the printed receipt; the dossier arrives at the central system over

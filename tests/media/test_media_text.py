@@ -30,6 +30,19 @@ def test_narration_says_title_text_and_the_button(registry):
     assert "bấm nút Tôi đồng ý" in mg.narration(consent)
 
 
+def test_every_step_kind_of_a_shipped_flow_is_narrated_with_its_own_button(registry):
+    """The hint and the button come from the kind's entry (kiosk/ui/steps/<kind>.py)."""
+    from kiosk.ui.steps import step_ui
+
+    for flow in registry.flows:
+        for step in flow.steps:
+            said, entry = mg.narration(step), step_ui(step.kind)
+            assert said.startswith(" ".join(step.title["vi"].split())), (flow.id, step.id)
+            if "{button}" in entry.hint_vi:
+                assert f"nút {mg.button_label(step.kind)}" in said, (flow.id, step.id)
+            assert mg.button_key(step.kind) == entry.button
+
+
 def test_chunks_are_sentences_and_never_too_long():
     text = ("Chuẩn bị: thẻ căn cước của cha hoặc mẹ, giấy chứng sinh của trẻ, văn bản ủy quyền nếu người đi "
             "đăng ký không phải là cha, mẹ, ông, bà hoặc người thân thích khác. Không mất lệ phí.")

@@ -249,7 +249,7 @@ class VirtualCard:
         try:
             dyn = tlv.decode(cmd.data)
             if dyn.tag != 0x7C:
-                raise ParseError("no 7C")
+                raise ParseError(detail="no 7C")
             items = {d.tag: d.value for d in dyn.parse()}
         except ParseError:
             self.pace = None

@@ -20,6 +20,8 @@ output is still written unless --strict (then exit 1)."""
 
 
 def register(sub) -> None:
+    from devices.camera.backends import BACKENDS
+
     p = sub.add_parser("camera", help="camera snapshot, document capture")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="camera_command", metavar="ACTION")
@@ -27,7 +29,7 @@ def register(sub) -> None:
     s = g.add_parser("snapshot", help="write one camera frame to an image file",
                      description=_SNAPSHOT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("out", metavar="OUT", help="image file to write (.png or .jpg)")
-    s.add_argument("--backend", choices=["opencv", "file", "sim"], help="overrides [devices.camera] backend")
+    s.add_argument("--backend", choices=list(BACKENDS), help="overrides [devices.camera] backend")
     s.add_argument("--source", help="overrides [devices.camera] source (device index, path or URL)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a frame (default 10)")
     s.set_defaults(func=_snapshot)
@@ -58,6 +60,7 @@ def _snapshot(args) -> int:
     try:
         cam = open_camera(cam_cfg)
         try:
+            cam.open()
             frame = cam.wait_next(args.timeout) if hasattr(cam, "wait_next") else cam.frame(args.timeout)
         finally:
             cam.close()

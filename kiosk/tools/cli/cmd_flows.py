@@ -367,21 +367,22 @@ def _activate(args) -> int:
 
 
 def _fetch(args) -> int:
-    import requests
-
     from flows.bundles import BundleError
     from flows.update import fetch_and_stage
+    from kiosk.client import CentralClient, CentralClientError
     from kiosk.tools.cli import config_from
 
     cfg = config_from(args)
-    url = args.central or cfg["central"]["url"]
-    with requests.Session() as http:
-        http.verify = cfg["central"].get("ca_file") or True
-        try:
-            info = fetch_and_stage(url, _store(args), http, timeout=cfg["central"]["timeout_s"])
-        except BundleError as exc:
-            return _err(f"refused: {exc}")
-        except requests.RequestException as exc:
-            return _err(f"cannot reach {url}: {exc.__class__.__name__}")
+    client = CentralClient.from_config(cfg)  # the kiosk's credentials, CA and client certificate (mutual TLS)
+    if args.central:
+        client.url = args.central.rstrip("/")
+    try:
+        info = fetch_and_stage(client, _store(args))
+    except BundleError as exc:
+        return _err(f"refused: {exc}")
+    except CentralClientError as exc:
+        return _err(f"cannot fetch from {client.url}: {exc}")
+    finally:
+        client.close()
     print("nothing new" if info is None else f"staged bundle {info.bundle_id}")
     return 0

@@ -1,7 +1,6 @@
 """`kiosk idcard`: list readers, read a chip ID card, serve a virtual card to pcscd."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -110,6 +109,7 @@ def _read(args) -> int:
         print(f"kiosk: {exc.args[0]}", file=sys.stderr)
         return 2
     try:
+        reader.open()
         result = reader.read(key, groups=groups)
     except CardError as exc:
         if args.json:

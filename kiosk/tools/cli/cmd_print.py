@@ -8,6 +8,8 @@ from common import clock
 
 
 def register(sub) -> None:
+    from devices.printer.profiles import profile_names
+
     p = sub.add_parser("print", help="print a receipt, a queue ticket or the test page",
                        description="Print on the printer of [devices.printer] (the sim backend by default, "
                                    "which writes each job's .bin and .png to its out_dir).")
@@ -17,7 +19,8 @@ def register(sub) -> None:
     def common(sp):
         sp.add_argument("--out", metavar="PNG", help="also write the preview (exactly the raster sent) to this PNG")
         sp.add_argument("--preview-only", action="store_true", help="write --out and do not print")
-        sp.add_argument("--profile", choices=("58mm", "80mm"), help="paper profile instead of the configured one")
+        sp.add_argument("--profile", choices=profile_names(),
+                        help="paper profile instead of the configured one (devices/printer/profiles.yaml)")
 
     t = g.add_parser("test", help="print the technician test page (fonts, all Vietnamese letters, QR)")
     common(t)
@@ -57,7 +60,7 @@ def _printer_cfg(args):
 
 
 def _fail(exc) -> int:
-    print(f"kiosk: {exc.message_vi}\nkiosk: {exc.message_en}", file=sys.stderr)
+    print(f"kiosk: {exc.message_vi}\nkiosk: {exc}", file=sys.stderr)
     if getattr(exc, "job_id", None):
         print(f"kiosk: job {exc.job_id} kept in the spool: `kiosk print reprint {exc.job_id}` when the printer is ready",
               file=sys.stderr)

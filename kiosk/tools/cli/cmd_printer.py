@@ -6,6 +6,9 @@ import sys
 
 
 def register(sub) -> None:
+    from devices.printer.config import SECTION as PRINTER
+    from devices.printer.profiles import profile_names
+
     p = sub.add_parser("printer", help="printer status, health and spooled jobs")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="printer_command", metavar="ACTION")
@@ -24,7 +27,8 @@ def register(sub) -> None:
                                  "[devices.printer] backend = \"network\", host and port.")
     e.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     e.add_argument("--port", type=int, default=9100, help="TCP port (default 9100; 0 picks a free one)")
-    e.add_argument("--profile", choices=("58mm", "80mm"), default="80mm", help="paper width to emulate")
+    e.add_argument("--profile", choices=profile_names(), default=PRINTER.defaults["profile"],
+                   help="paper profile to emulate (devices/printer/profiles.yaml)")
     e.add_argument("--paper", choices=("ok", "near_end", "out"), default="ok", help="paper state to report")
     e.add_argument("--cover-open", action="store_true", help="report the cover as open")
     e.add_argument("--jobs", type=int, default=0, metavar="N", help="stop after N cut jobs (default: run until Ctrl-C)")
@@ -40,7 +44,7 @@ def _status(args) -> int:
     try:
         printer = open_printer(section)
     except PrinterError as exc:
-        print(f"kiosk: {exc.message_en}", file=sys.stderr)
+        print(f"kiosk: {exc}", file=sys.stderr)
         return 1
     try:
         try:

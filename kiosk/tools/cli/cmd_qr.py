@@ -17,6 +17,8 @@ _LISTEN_HELP = """Print each code the configured scanner ([devices.qr]) reads, o
 
 
 def register(sub) -> None:
+    from devices.qr.scanner import BACKENDS
+
     p = sub.add_parser("qr", help="decode QR images, listen to the QR scanner")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="qr_command", metavar="ACTION")
@@ -38,7 +40,7 @@ def register(sub) -> None:
     listen.add_argument("--baudrate", type=int, help="overrides [devices.qr] baudrate")
     listen.add_argument("--terminator", choices=["cr", "lf", "crlf", "tab"],
                         help="line terminator, overriding [devices.qr] terminator")
-    listen.add_argument("--backend", choices=["serial", "camera", "sim"], help="overrides [devices.qr] backend")
+    listen.add_argument("--backend", choices=list(BACKENDS), help="overrides [devices.qr] backend")
     listen.add_argument("--count", type=int, default=0, help="stop after this many codes (default: never)")
     listen.add_argument("--timeout", type=float, default=0,
                         help="stop after this many seconds without a code (default: never)")
@@ -119,6 +121,10 @@ def _listen(args) -> int:
         qr["terminator"] = {"cr": "\r", "lf": "\n", "crlf": "\r\n", "tab": "\t"}[args.terminator]
     camera = cfg["devices.camera"] if qr["backend"] == "camera" else None
     scanner = open_scanner(qr, camera=camera)
+    try:
+        scanner.open()
+    except ScannerError as exc:  # a serial port that is not there yet: read() keeps trying
+        print(f"kiosk qr listen: {exc.message_en}", file=sys.stderr)
     h = scanner.health()
     print(f"kiosk qr listen: {qr['backend']} scanner: {h.state.value} {h.detail}", file=sys.stderr)
     read = 0

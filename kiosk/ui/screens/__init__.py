@@ -1,35 +1,23 @@
-"""Every screen of the kiosk, one module each; ``all_screens()`` builds them for the ScreenManager."""
+"""Every screen of the kiosk, one module each; ``all_screens()`` builds them for the ScreenManager.
+The screens that show a flow's steps come from the step kinds' entries (kiosk/ui/steps)."""
 from __future__ import annotations
 
 
 def all_screens():
-    from kiosk.ui.screens.documents import DocumentsScreen
-    from kiosk.ui.screens.form import FormScreen
-    from kiosk.ui.screens.guide import GuideScreen
     from kiosk.ui.screens.home import HomeScreen
-    from kiosk.ui.screens.identify import IdentifyScreen
     from kiosk.ui.screens.lookup import LookupScreen
     from kiosk.ui.screens.maintenance import MaintenanceScreen, PinScreen
     from kiosk.ui.screens.picker import PickerScreen
-    from kiosk.ui.screens.review import ConsentScreen, ReviewScreen
-    from kiosk.ui.screens.submit import ReceiptScreen, SubmitScreen
-    from kiosk.ui.screens.ticket import TicketScreen
-    from kiosk.ui.screens.unit import UnitScreen
     from kiosk.ui.screens.visit_end import ErrorScreen, GoodbyeScreen, RatingScreen
+    from kiosk.ui.steps import ui_kinds
 
+    steps = {}
+    for entry in ui_kinds().values():  # one screen per name (a kind may share another's)
+        steps.setdefault(entry.screen, entry)
     return [
         HomeScreen(name="home"),
         PickerScreen(name="picker"),
-        GuideScreen(name="step-guide"),
-        IdentifyScreen(name="step-identify"),
-        FormScreen(name="step-form"),
-        DocumentsScreen(name="step-documents"),
-        UnitScreen(name="step-unit"),
-        ReviewScreen(name="step-review"),
-        ConsentScreen(name="step-consent"),
-        SubmitScreen(name="step-submit"),
-        ReceiptScreen(name="step-receipt"),
-        TicketScreen(name="ticket"),
+        *(entry.load_screen_class()(name=name) for name, entry in steps.items()),
         LookupScreen(name="lookup"),
         RatingScreen(name="rating"),
         GoodbyeScreen(name="goodbye"),

@@ -9,7 +9,7 @@ from kivy.uix.image import Image
 
 from common.errors import user_message
 from kiosk.ui.i18n import pick, tr
-from kiosk.ui.screens.step import StepScreen
+from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.session import Attachment
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
 
@@ -64,7 +64,7 @@ class DocumentsScreen(StepScreen):
             col.add_widget(row)
         body.add_widget(scroller(col))
         if self.message:
-            body.add_widget(Text(self.message, role="body", color=theme().danger))
+            body.add_widget(error_text(self.message))
         self.add_footer(body)
 
     # --- camera -----------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class DocumentsScreen(StepScreen):
         body.add_widget(Text(pick(doc.name, lang) + " — " + tr("docs.place", lang), role="body", bold=True))
         self.preview = Image(fit_mode="contain") if hasattr(Image, "fit_mode") else Image()
         body.add_widget(self.preview)
-        self.hint = Text(self.message, role="body", color=theme().danger)
+        self.hint = error_text(self.message)
         body.add_widget(self.hint)
         row = BoxLayout(size_hint_y=None, height=110, spacing=20)
         row.add_widget(BigButton(tr("nav.back", lang), kind="secondary", on_press=self._cancel))

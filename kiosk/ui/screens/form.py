@@ -5,8 +5,9 @@ import datetime as dt
 
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.ui.i18n import group_thousands, pick, tr
-from kiosk.ui.screens.step import StepScreen
+from common.money import group_thousands
+from kiosk.ui.i18n import pick, tr
+from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.ui.theme import TOUCH_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import VnField
@@ -105,7 +106,7 @@ class FormScreen(StepScreen):
                 row.add_widget(BoxLayout())
         box.add_widget(grid)
         if error:
-            box.add_widget(Text(error, role="small", color=theme().danger))
+            box.add_widget(error_text(error, role="small"))
         return box
 
     def _typed(self, field_id, text):
@@ -165,5 +166,5 @@ class _Opt:
 
 
 def _echo(text: str, lang: str) -> str:
-    grouped = group_thousands(text, lang)
+    grouped = group_thousands(text, lang, at_least=10000)
     return f"= {grouped}" if grouped else ""

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from common import clock
+from common.money import fee_text
 from flows.calendar import appointment_date, processing_text
 from kiosk.ui.i18n import pick, tr
-from kiosk.ui.screens.review import _fee_text
 from kiosk.ui.screens.step import StepScreen
 from kiosk.ui.widgets.common import Column, Text, app, scroller, theme
 
@@ -22,7 +22,7 @@ class GuideScreen(StepScreen):
         for doc in flow.documents:
             col.add_widget(Text("•  " + pick(doc.name, lang) + ("" if doc.required else "  " + tr("docs.optional", lang)),
                                 role="body"))
-        col.add_widget(Text(f"{tr('review.fee', lang)}: {_fee_text(flow.fee, lang)}", role="body", bold=True))
+        col.add_widget(Text(f"{tr('review.fee', lang)}: {fee_text(flow.fee, lang)}", role="body", bold=True))
         col.add_widget(Text(processing_text(flow.processing_days, flow.receipt_cutoff, lang), role="body", bold=True))
         due = appointment_date(clock.now(), flow.processing_days, flow.receipt_cutoff)
         col.add_widget(Text(f"{tr('guide.due_if_now', lang)}: {due:%d/%m/%Y}", role="body"))

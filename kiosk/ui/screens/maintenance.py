@@ -11,7 +11,8 @@ from common import clock
 from common.errors import user_message
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
+from kiosk.ui.screens.step import error_text
+from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller
 from kiosk.ui.widgets.keyboard import NumPad, VnField
 
 
@@ -23,7 +24,7 @@ class PinScreen(KioskScreen):
         lang = app().lang
         self.pin = VnField("pin", tr("maint.pin", lang), kind="pin", secret=True, max_len=12)
         body.add_widget(self.pin)
-        self.msg = Text("", role="body", color=theme().danger)
+        self.msg = error_text()
         body.add_widget(self.msg)
         body.add_widget(BoxLayout())
         body.add_widget(NumPad(on_done=self._check))

@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from common import clock
-from kiosk.ui.i18n import group_thousands, pick, tr
-from kiosk.ui.screens.step import StepScreen
+from common.money import fee_text, group_thousands
+from kiosk.ui.i18n import pick, tr
+from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
 
 APPLICANT_LABELS = {
@@ -33,7 +34,7 @@ def show_value(field, value, lang) -> str:
         except ValueError:
             return str(value)
     if field is not None and field.type == "number":
-        return group_thousands(value, lang) or str(value)  # 50000000 is hard to read for anyone
+        return group_thousands(value, lang, at_least=10000) or str(value)  # 50000000 is hard to read for anyone
     return str(value)
 
 
@@ -70,7 +71,7 @@ class ReviewScreen(StepScreen):
         col.add_widget(_line(tr("review.unit", lang), hu.get("name", "—")))
         fee = engine.fee() if hasattr(engine, "fee") else None
         if fee is not None:
-            col.add_widget(_line(tr("review.fee", lang), _fee_text(fee, lang)))
+            col.add_widget(_line(tr("review.fee", lang), fee_text(fee, lang)))
         appointment = engine.appointment_date(clock.now())
         col.add_widget(_line(tr("review.appointment", lang), appointment.strftime("%d/%m/%Y")))
         body.add_widget(scroller(col))
@@ -87,7 +88,7 @@ class ConsentScreen(StepScreen):
         agreed = bool(getattr(a.session.engine, "consent", None) and a.session.engine.consent.get("given"))
         body.add_widget(BigButton(("☑ " if agreed else "☐ ") + tr("consent.agree", lang),
                                   kind="ok" if agreed else "secondary", on_press=self._toggle, height=120))
-        self.msg = Text("", role="body", color=theme().danger)
+        self.msg = error_text()
         body.add_widget(self.msg)
         from kivy.uix.boxlayout import BoxLayout
 
@@ -122,14 +123,3 @@ def _line(label: str, value: str):
     row.add_widget(Text(value, role="body", bold=True, size_hint_x=0.62))
     row.bind(minimum_height=row.setter("height"))
     return row
-
-
-def _fee_text(fee, lang) -> str:
-    if isinstance(fee, dict):
-        note = pick(fee.get("note"), lang) if isinstance(fee.get("note"), dict) else fee.get("note_vi", "")
-        amount = fee.get("amount", 0)
-    else:
-        note, amount = pick(getattr(fee, "note", None), lang), getattr(fee, "amount", 0)
-    if note:
-        return note
-    return ("Miễn phí" if lang == "vi" else "Free") if not amount else f"{int(amount):,} đ".replace(",", ".")

@@ -66,5 +66,6 @@ class StepScreen(KioskScreen):
                   captions=captions).open()
 
 
-def error_text(message: str):
-    return Text(message, role="body", color=theme().danger)
+def error_text(message: str = "", role: str = "body", **kw) -> Text:
+    """What went wrong, in the one red every screen uses (blank until there is something to say)."""
+    return Text(message, role=role, color=theme().danger, **kw)

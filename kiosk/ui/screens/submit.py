@@ -8,7 +8,7 @@ from kivy.uix.progressbar import ProgressBar
 
 from common.errors import user_message
 from kiosk.ui.i18n import tr
-from kiosk.ui.screens.step import StepScreen
+from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, theme
 
 
@@ -34,7 +34,7 @@ class SubmitScreen(StepScreen):
             body.add_widget(BoxLayout())
             return
         if getattr(self, "error", ""):
-            body.add_widget(Text(self.error, role="body", color=theme().danger))
+            body.add_widget(error_text(self.error))
         body.add_widget(BoxLayout())
         body.add_widget(BigButton(tr("submit.button", lang), kind="primary", height=140, on_press=self._submit))
         body.add_widget(BigButton(tr("nav.back", lang), kind="secondary", on_press=self.on_back))
@@ -80,12 +80,11 @@ class ReceiptScreen(StepScreen):
             left.add_widget(Text(f"{tr('review.appointment', lang)}: {out.appointment_date.strftime('%d/%m/%Y')}",
                                  role="body"))
         if out.provisional:
-            left.add_widget(Text(tr("receipt.provisional", lang, code=out.code), role="body", color=theme().danger))
+            left.add_widget(error_text(tr("receipt.provisional", lang, code=out.code)))
         if out.printed:
             left.add_widget(Text(tr("receipt.printed", lang), role="body"))
         else:
-            left.add_widget(Text(tr("receipt.print_failed", lang, reason=user_message(out.print_error, lang)), role="body",
-                                 color=theme().danger))
+            left.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(out.print_error, lang))))
         holder = BoxLayout(orientation="vertical", size_hint_x=0.55)
         holder.add_widget(left)
         holder.add_widget(BoxLayout())

@@ -6,7 +6,8 @@ from kivy.uix.boxlayout import BoxLayout
 from common.errors import user_message
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
+from kiosk.ui.screens.step import error_text
+from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller
 
 
 class TicketScreen(KioskScreen):
@@ -35,8 +36,8 @@ class TicketScreen(KioskScreen):
             if o.printed:
                 body.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
             else:
-                body.add_widget(Text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)), role="body",
-                                     halign="center", color=theme().danger))
+                body.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)),
+                                           halign="center"))
             body.add_widget(BoxLayout())
             body.add_widget(BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye")))
             return

@@ -74,8 +74,11 @@ def test_file_backend_image_and_missing(tmp_path):
     cv2.imwrite(str(p), _numbered_frame(4))
     cam = open_camera({"backend": "file", "source": str(p)})
     assert _bar(cam.frame()) == 4 and cam.health().ok
-    with pytest.raises(CameraError):
-        open_camera({"backend": "file", "source": str(tmp_path / "none.png")})
+    missing = open_camera({"backend": "file", "source": str(tmp_path / "none.png")})  # built: no I/O yet
+    assert missing.health().state is State.FAILED and "not found" in missing.health().detail
+    with pytest.raises(CameraError) as ei:
+        missing.open()
+    assert ei.value.code == "no_file"
 
 
 def test_texture_bytes_are_rgba_bottom_up():
@@ -106,8 +109,25 @@ def test_sim_camera_scene_and_camera_qr_scanner():
 
 
 def test_unknown_backend():
-    with pytest.raises(ValueError):
+    with pytest.raises(CameraError) as ei:
         open_camera({"backend": "webcam"})
+    assert ei.value.code == "unknown_backend"
+    for text in (ei.value.message_en, ei.value.message_vi):
+        assert "'webcam'" in text and "opencv, file, sim" in text
+
+
+def test_factory_does_no_io_and_open_is_idempotent(tmp_path):
+    cam = open_camera({"backend": "opencv", "source": str(tmp_path / "video9"), "fps": 15})
+    assert cam._thread is None and cam.health().state is State.NOT_READY  # no grab thread yet
+    cam.open()
+    thread = cam._thread
+    cam.open()
+    assert cam._thread is thread  # one grab thread, not two
+    cam.close()
+    sim = open_camera({"backend": "sim", "width": 320, "height": 240})
+    assert sim.health().state is State.NOT_READY
+    sim.open()
+    assert sim.health().ok
 
 
 def test_opencv_backend_reconnects_when_the_source_appears(tmp_path, mp4):

@@ -278,7 +278,10 @@ def test_apdu_count_is_the_minimum_for_the_negotiated_block_size():
 
 
 def test_health_reports_empty_trust_store(tmp_path):
-    h = open_reader({"backend": "sim", "dataset": "default", "trust_store": str(tmp_path)}).health()
+    reader = open_reader({"backend": "sim", "dataset": "default", "trust_store": str(tmp_path)})
+    assert reader.health().state is State.NOT_READY  # built, not opened: the trust store is not loaded yet
+    reader.open()
+    h = reader.health()
     assert h.state is State.NEEDS_ATTENTION and "trust store" in h.detail
 
 

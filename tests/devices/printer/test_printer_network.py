@@ -42,7 +42,7 @@ def test_paper_out_keeps_the_job_and_reprint_sends_it_once(tmp_path, ticket_data
         with _net(emu, tmp_path) as p:
             with pytest.raises(PrinterError) as err:
                 p.print_layout("ticket", ticket_data)
-            assert err.value.reason == "paper_out" and "hết giấy" in err.value.message_vi
+            assert err.value.code == "paper_out" and "hết giấy" in err.value.message_vi
             assert p.pending() == [err.value.job_id]
             assert emu.model.printed == b"" and emu.model.discarded == b""  # nothing was sent
             emu.model.set_state(paper="ok")
@@ -59,7 +59,7 @@ def test_cover_open(tmp_path, ticket_data):
             assert p.status().cover_open is True
             with pytest.raises(PrinterError) as err:
                 p.print_layout("ticket", ticket_data)
-            assert err.value.reason == "cover_open" and p.pending()
+            assert err.value.code == "cover_open" and p.pending()
 
 
 def test_printer_that_ignores_status_queries_is_unknown_not_out(tmp_path, ticket_data):
@@ -84,7 +84,7 @@ def test_unreachable_printer_keeps_the_job(tmp_path, ticket_data):
     assert p.health().state.value == "failed"
     with pytest.raises(PrinterError) as err:
         p.print_layout("ticket", ticket_data)
-    assert err.value.reason == "unreachable" and p.pending() == [err.value.job_id]
+    assert err.value.code == "unreachable" and p.pending() == [err.value.job_id]
 
 
 def test_concurrent_jobs_do_not_interleave(tmp_path, ticket_data):

@@ -77,5 +77,5 @@ def test_paper_out_over_serial(serial_printer, tmp_path, ticket_data):
     p = open_printer({"backend": "serial", "device": device, "timeout_s": 2.0, "spool_dir": str(tmp_path / "spool")})
     with p, pytest.raises(PrinterError) as err:
         p.print_layout("ticket", ticket_data)
-    assert err.value.reason == "paper_out" and p.pending() == [err.value.job_id]
+    assert err.value.code == "paper_out" and p.pending() == [err.value.job_id]
     assert model.printed == b""

@@ -104,7 +104,7 @@ def test_usb_printer_not_plugged_in_keeps_the_job(tmp_path, ticket_data):
     assert not p.status().known  # usb status is unknown, not "ok"
     with pytest.raises(PrinterError) as err:
         p.print_layout("ticket", ticket_data)
-    assert err.value.reason == "unreachable" and p.pending() == [err.value.job_id]
+    assert err.value.code == "unreachable" and p.pending() == [err.value.job_id]
 
 
 def test_file_backend_appends_the_exact_bytes(tmp_path, ticket_data):

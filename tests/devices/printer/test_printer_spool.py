@@ -17,7 +17,7 @@ def test_out_of_paper_keeps_the_job(tmp_path, receipt_data):
     with pytest.raises(PrinterError) as err:
         p.print_layout("receipt", receipt_data)
     e = err.value
-    assert e.reason == "paper_out" and e.message_vi.startswith("Máy in đã hết giấy") and "paper" in e.message_en
+    assert e.code == "paper_out" and e.message_vi.startswith("Máy in đã hết giấy") and "paper" in e.message_en
     assert p.pending() == [e.job_id]
     spooled = (tmp_path / "spool" / f"{e.job_id}.bin").read_bytes()
     assert spooled == render_bytes("receipt", receipt_data, "80mm")
@@ -38,7 +38,7 @@ def test_paper_running_out_during_the_job_keeps_it(tmp_path, receipt_data):
     p.transport.model.runs_out_after = 20_000
     with pytest.raises(PrinterError) as err:
         p.print_layout("receipt", receipt_data)
-    assert err.value.reason == "paper_out" and "after printing" in err.value.message_en
+    assert err.value.code == "paper_out" and "after printing" in str(err.value)  # the detail: logs, not people
     assert p.pending() == [err.value.job_id]
     p.simulate(paper="ok")
     [job] = p.reprint(err.value.job_id)
@@ -49,7 +49,7 @@ def test_cover_open_then_closed(tmp_path, ticket_data):
     p = _sim(tmp_path, sim_cover_open=True)
     with pytest.raises(PrinterError) as err:
         p.print_layout("ticket", ticket_data)
-    assert err.value.reason == "cover_open" and "Nắp máy in" in err.value.message_vi
+    assert err.value.code == "cover_open" and "Nắp máy in" in err.value.message_vi
     p.simulate(cover_open=False)
     assert [j.job_id for j in p.reprint()] == [err.value.job_id]
 
@@ -65,7 +65,7 @@ def test_bad_data_is_not_spooled(tmp_path, ticket_data):
 def test_reprint_of_an_unknown_job(tmp_path):
     with pytest.raises(PrinterError) as err:
         _sim(tmp_path).reprint("20260101-000000-abcdef")
-    assert err.value.reason == "no_job"
+    assert err.value.code == "no_job"
 
 
 def test_near_end_still_prints_but_asks_for_attention(tmp_path, ticket_data):

@@ -64,6 +64,7 @@ def pty(tmp_path):
 @pytest.fixture
 def scanner(pty):
     s = open_scanner({"backend": "serial", "port": pty.scanner, "baudrate": 9600, "terminator": "\r"})
+    s.open()
     yield s
     s.close()
 
@@ -120,11 +121,29 @@ def test_serial_reconnects_after_unplug(pty, scanner):
 
 
 def test_serial_missing_port_at_start(tmp_path):
+    """The factory does no I/O: a port that is not there is built without error; open() says why,
+    read() keeps trying and health() is not ok."""
     s = open_scanner({"backend": "serial", "port": str(tmp_path / "nothing"), "baudrate": 9600, "terminator": "\r"})
+    assert s.health().state is State.NOT_READY and "not opened yet" in s.health().detail
+    with pytest.raises(ScannerError) as ei:
+        s.open()
+    assert ei.value.code == "unavailable"
     assert s.read(0.2) is None
     assert s.health().state is State.NOT_READY
     with pytest.raises(ScannerError):
         SerialScanner({"port": ""}).open()
+
+
+def test_serial_open_is_idempotent(pty):
+    """A second open() keeps the one exclusive handle (it used to open the port again and fail)."""
+    s = open_scanner({"backend": "serial", "port": pty.scanner})
+    s.open()
+    handle = s._ser
+    s.open()
+    assert s._ser is handle and s.health().state is State.OK
+    pty.send(b"kiosk://flow/khai-sinh\r")
+    assert s.read(3) == b"kiosk://flow/khai-sinh"
+    s.close()
 
 
 def test_serial_loop_url_too_long_line():
@@ -141,6 +160,8 @@ def test_serial_loop_url_too_long_line():
 
 def test_sim_inject():
     s = open_scanner({"backend": "sim"})
+    assert s.health().state is State.NOT_READY  # built, not opened
+    s.open()
     assert s.read(0.05) is None
     s.inject(SIM_CITIZEN_QR)
     s.inject(b"kiosk://flow/khai-sinh")
@@ -153,8 +174,11 @@ def test_sim_inject():
 
 
 def test_unknown_backend():
-    with pytest.raises(ValueError):
+    with pytest.raises(ScannerError) as ei:
         open_scanner({"backend": "bluetooth"})
+    assert ei.value.code == "unknown_backend"
+    for text in (ei.value.message_en, ei.value.message_vi):
+        assert "'bluetooth'" in text and "serial, camera, sim" in text
 
 
 def test_no_personal_data_in_logs(pty, scanner, caplog):

@@ -1,7 +1,8 @@
 """Configuration keys and sections: what a key holds, how a value is checked, and its default.
 
 ``kiosk.config`` builds its ``SCHEMA`` from these, and every device package declares its own section
-with them (``devices/<kind>/config.py``: ``SECTION = Section("devices.qr", keys, defaults, …)``), so
+with them (as data: ``devices/<kind>/config.toml``, loaded by ``Section.from_toml`` in
+``devices/<kind>/config.py``), so
 the keys a driver reads and the keys ``kiosk config check`` accepts are one list:
 
 * ``Section.settings(cfg)`` is what drivers read: the given values over the section's defaults; reading
@@ -14,8 +15,10 @@ Imports nothing of the project (``common`` is the ground) and no Kivy.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -85,6 +88,24 @@ PATH = Key("path", "a file or folder path (relative to the config file), or empt
 URL = text("an http:// or https:// URL", r"https?://[^\s/]+(:\d+)?(/\S*)?")
 
 
+def _key_from_spec(d: Mapping[str, Any], choices_from: Mapping[str, Iterable[str]]) -> Key:
+    kind = d["kind"]
+    if kind == "text":
+        return text(d.get("expected", "a string"), d.get("pattern"))
+    if kind == "integer":
+        return integer(int(d["min"]), int(d["max"]))
+    if kind == "number":
+        return number(d["min"], d["max"])
+    if kind == "choice":
+        return choice(*(d["choices"] if "choices" in d else choices_from[d["from"]]))
+    if kind == "str_list":
+        return str_list(d.get("expected", "a list of strings"))
+    fixed = {"bool": BOOL, "path": PATH, "url": URL}
+    if kind in fixed:
+        return fixed[kind]
+    raise ValueError(f"unknown kind {kind!r}")
+
+
 class UndeclaredKey(KeyError):
     """A driver read a key its section does not declare: declare it (with a default) first."""
 
@@ -109,6 +130,25 @@ class Section:
                 self.keys[key].validate(value)
             except ValueError:
                 raise ValueError(f"[{self.name}] default {key} = {value!r}: expected {self.keys[key].expected}") from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **choices_from: Iterable[str]) -> "Section":
+        """A section declared as data (``devices/<kind>/config.toml``): ``name``, ``title_en``,
+        ``title_vi`` and a ``[keys]`` table of ``key = {kind = …, default = …, …}`` where kind is
+        text (``expected``, ``pattern``), integer or number (``min``, ``max``), choice (``choices``,
+        or ``from = "NAME"`` for names the code passes here, e.g. a backend table), bool, path,
+        url or str_list. A declaration error names the file and the key."""
+        spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        keys: dict[str, Key] = {}
+        defaults: dict[str, Any] = {}
+        for key, d in spec["keys"].items():
+            try:
+                keys[key] = _key_from_spec(d, choices_from)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: key {key}: {exc}") from None
+            if "default" in d:
+                defaults[key] = d["default"]
+        return cls(spec["name"], keys, defaults, spec.get("title_en", ""), spec.get("title_vi", ""))
 
     def settings(self, cfg: Mapping[str, Any] | None = None) -> "Settings":
         """What a driver reads: ``cfg`` (a config section, possibly partial) over the defaults."""

@@ -24,12 +24,13 @@ app, its screen list, i18n, the scripted journeys and the help-clip generator re
 """
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
+
+from common.registry import discover
 
 if TYPE_CHECKING:  # pragma: no cover - for the hooks' signatures only
     from flows.engine import FlowEngine
@@ -78,15 +79,7 @@ _kinds: dict[str, StepKind] | None = None
 
 
 def _discover() -> dict[str, StepKind]:
-    found: dict[str, StepKind] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        kind = getattr(importlib.import_module(f"{__name__}.{info.name}"), "KIND", None)
-        if not isinstance(kind, StepKind) or kind.name != info.name:
-            raise TypeError(f"flows/steps/{info.name}.py must declare KIND = StepKind({info.name!r}, ...)")
-        found[kind.name] = kind
-    return found
+    return discover(sys.modules[__name__], "KIND", StepKind, "name")
 
 
 def kinds() -> dict[str, StepKind]:

@@ -29,10 +29,12 @@ left the step itself, else the walk presses the screen's "Continue".
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
+
+from common.registry import discover
 
 
 def look_and_continue(w, label: str) -> bool:
@@ -47,7 +49,6 @@ class StepUI:
     kind: str
     screen: str                 # the ScreenManager name the app goes to for a step of this kind
     screen_class: str           # "module:Class" of that screen, imported when the app builds it
-    strings: dict[str, tuple[str, str]] = field(default_factory=dict)  # i18n key → (vi, en) its screen uses
     hint_vi: str = ""           # the help clip: what to do, after the step's title and text ({button})
     button: str | None = "nav.next"  # i18n key of the main button the clip frames and names (None: none)
     citizen: Callable[[Any, str], bool | None] = look_and_continue  # the scripted journey
@@ -60,7 +61,6 @@ class StepUI:
 
 _lock = threading.RLock()
 _entries: dict[str, StepUI] | None = None
-_strings: dict[str, tuple[str, str]] | None = None
 
 
 def ui_kinds() -> dict[str, StepUI]:
@@ -69,15 +69,7 @@ def ui_kinds() -> dict[str, StepUI]:
     if _entries is None:
         with _lock:
             if _entries is None:
-                found = {}
-                for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-                    if info.name.startswith("_"):
-                        continue
-                    entry = getattr(importlib.import_module(f"{__name__}.{info.name}"), "UI", None)
-                    if not isinstance(entry, StepUI) or entry.kind != info.name:
-                        raise TypeError(f"kiosk/ui/steps/{info.name}.py must declare UI = StepUI({info.name!r}, ...)")
-                    found[entry.kind] = entry
-                _entries = found
+                _entries = discover(sys.modules[__name__], "UI", StepUI, "kind")
     return _entries
 
 
@@ -94,15 +86,3 @@ def screen_for(kind: str) -> str:
 def by_screen(name: str) -> StepUI | None:
     """The kind shown on screen ``name``, or None for a screen that is no step's."""
     return next((e for e in ui_kinds().values() if e.screen == name), None)
-
-
-def strings() -> dict[str, tuple[str, str]]:
-    """The texts every kind declares, merged (kiosk.ui.i18n.tr looks here after its own)."""
-    global _strings
-    if _strings is None:
-        with _lock:
-            merged: dict[str, tuple[str, str]] = {}
-            for e in ui_kinds().values():
-                merged.update(e.strings)
-            _strings = merged
-    return _strings

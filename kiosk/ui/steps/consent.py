@@ -3,12 +3,6 @@ from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
 
-STRINGS = {
-    "consent.title": ("Đồng ý xử lý dữ liệu cá nhân", "Consent to personal data processing"),
-    "consent.agree": ("Tôi đồng ý", "I agree"),
-    "consent.needed": ("Cần có sự đồng ý của Quý khách để nộp hồ sơ.", "Your consent is needed to file."),
-}
-
 
 def citizen(w, label: str) -> bool:
     w.tap("consent.agree")
@@ -23,7 +17,7 @@ def clip(c) -> bool:
 
 
 UI = StepUI(
-    "consent", "step-consent", "kiosk.ui.screens.review:ConsentScreen", STRINGS,
+    "consent", "step-consent", "kiosk.ui.screens.review:ConsentScreen",
     hint_vi="Đọc nội dung, rồi bấm nút {button} để cho phép xử lý dữ liệu cá nhân của hồ sơ.",
     button="consent.agree", citizen=citizen, clip=clip,
 )

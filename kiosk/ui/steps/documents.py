@@ -5,18 +5,6 @@ from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
 
-STRINGS = {
-    "docs.title": ("Giấy tờ kèm theo", "Supporting documents"),
-    "docs.capture": ("Chụp giấy tờ", "Photograph"),
-    "docs.retake": ("Chụp lại", "Retake"),
-    "docs.keep": ("Dùng ảnh này", "Use this photo"),
-    "docs.done": ("Đã chụp", "Captured"),
-    "docs.optional": ("(không bắt buộc)", "(optional)"),
-    "docs.required_missing": ("Vui lòng chụp các giấy tờ bắt buộc.", "Please photograph the required documents."),
-    "docs.place": ("Đặt giấy tờ lên khay, thẳng và đủ sáng, rồi bấm Chụp.",
-                   "Lay the paper flat on the tray in good light, then press Photograph."),
-}
-
 
 def citizen(w, label: str) -> bool:
     w.capture_documents(label)
@@ -53,7 +41,7 @@ def clip(c) -> bool:
 
 
 UI = StepUI(
-    "documents", "step-documents", "kiosk.ui.screens.documents:DocumentsScreen", STRINGS,
+    "documents", "step-documents", "kiosk.ui.screens.documents:DocumentsScreen",
     hint_vi="Đặt từng giấy tờ lên khay, thẳng và đủ sáng, rồi bấm nút {button}.",
     button="docs.capture", citizen=citizen, clip=clip,
 )

@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
 
-STRINGS = {
-    "form.required": ("Vui lòng điền thông tin này.", "Please fill this in."),
-    "form.from_card": ("Lấy từ thẻ căn cước", "From your ID card"),
-    "form.yes": ("Có", "Yes"),
-    "form.calendar": ("Chọn ngày trên lịch", "Pick on a calendar"),
-    "form.no": ("Không", "No"),
-}
-
 
 def citizen(w, label: str) -> bool:
     step = w.engine.step
@@ -34,7 +26,7 @@ def clip(c) -> bool:
 
 
 UI = StepUI(
-    "form", "step-form", "kiosk.ui.screens.form:FormScreen", STRINGS,
+    "form", "step-form", "kiosk.ui.screens.form:FormScreen",
     hint_vi="Chạm vào từng ô để trả lời. Bàn phím trên màn hình gõ được tiếng Việt. Xong thì bấm nút {button}.",
     citizen=citizen, clip=clip,
 )

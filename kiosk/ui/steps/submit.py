@@ -4,12 +4,6 @@ from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
 
-STRINGS = {
-    "submit.title": ("Nộp hồ sơ", "Submit"),
-    "submit.button": ("Nộp hồ sơ", "Submit application"),
-    "submit.sending": ("Đang gửi hồ sơ…", "Sending your application…"),
-}
-
 
 def _submitted(d) -> None:
     d.wait_for(lambda: d.screen != UI.screen, 60, "the receipt")
@@ -29,7 +23,7 @@ def clip(c) -> bool:
 
 
 UI = StepUI(
-    "submit", "step-submit", "kiosk.ui.screens.submit:SubmitScreen", STRINGS,
+    "submit", "step-submit", "kiosk.ui.screens.submit:SubmitScreen",
     hint_vi="Bấm nút {button} và chờ trong giây lát.",
     button="submit.button", citizen=citizen, clip=clip,
 )

@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
 
-STRINGS = {
-    "ticket.title": ("Lấy số thứ tự", "Take a queue number"),
-    "ticket.choose": ("Chọn lĩnh vực cần giải quyết", "Choose the service"),
-    "ticket.number": ("Số thứ tự của Quý khách: {number}", "Your number: {number}"),
-    "ticket.ahead": ("Số phiếu đã phát trước Quý khách hôm nay: {n}", "Tickets issued before yours today: {n}"),
-}
-
 
 def citizen(w, label: str) -> bool:
     from kiosk.ui.i18n import pick
@@ -32,4 +25,4 @@ def citizen(w, label: str) -> bool:
     return True
 
 
-UI = StepUI("ticket", "ticket", "kiosk.ui.screens.ticket:TicketScreen", STRINGS, citizen=citizen)
+UI = StepUI("ticket", "ticket", "kiosk.ui.screens.ticket:TicketScreen", citizen=citizen)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devices.printer import escpos_render, get_profile, render_bytes  # noqa: E402
-from devices.printer.layout import _fill, load_layout, validate  # noqa: E402
+from devices.printer.layout import text_lines, validate  # noqa: E402
 
 RUNS = 30
 RECEIPT = json.loads((ROOT / "devices/printer/samples/receipt.json").read_text(encoding="utf-8"))
@@ -48,17 +48,8 @@ def text_mode(name, data, profile="TM-T88V"):
     import contextlib
     from escpos.printer import Dummy
 
-    spec, values = load_layout(name), validate(name, data)
-    lines = []
-    for block in spec["blocks"]:
-        if block.get("when") and not values.get(block["when"]):
-            continue
-        if "text" in block:
-            lines.append(_fill(block["text"], values, name))
-        elif "field" in block:
-            lines.append(block["field"] + " " + _fill(block["value"], values, name))
-        elif "list" in block:
-            lines += [f"- {v}" for v in values.get(block["list"], [])]
+    values = validate(name, data)
+    lines = text_lines(name, data)  # the same words the raster path prints
     d = Dummy(profile=profile)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         for line in lines:

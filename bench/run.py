@@ -12,10 +12,14 @@ result file into BENCHMARKS.md, so re-running one benchmark keeps the others' la
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import clock  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -34,14 +38,20 @@ def main(argv: list[str]) -> int:
         if rc:
             failed.append(script.name)
     sections = [p.read_text(encoding="utf-8").strip() for p in sorted((HERE / "results").glob("*.md"))]
+    target = ROOT / "BENCHMARKS.md"
+    if argv and target.exists():  # a partial run keeps the date of the last full one; each section has its own
+        m = re.search(r"Last full write: (\d{4}-\d{2}-\d{2})", target.read_text(encoding="utf-8"))
+        last_full = m.group(1) if m else "unknown"
+    else:
+        last_full = clock.today().isoformat()
     header = (
         "# Benchmarks\n\n"
         "Written by `make bench` (`python bench/run.py`); each section names the command that made it.\n"
         "The machine is noisy (2 shared cores): compare ratios measured in the same run, not absolute\n"
-        f"figures across runs. Last full write: {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
+        f"figures across runs. Last full write: {last_full} on {platform.machine()}, "
         f"Python {platform.python_version()}.\n"
     )
-    (ROOT / "BENCHMARKS.md").write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    target.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)

@@ -391,14 +391,13 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
 def register_fonts() -> None:
     """One font on screen and on paper: the bundled DejaVu Sans covers every Vietnamese letter and
     the symbols the screens use (◀ ▶ ✓ ☐ ⌫ …), which Kivy's Roboto lacks."""
-    from pathlib import Path
-
     from kivy.core.text import DEFAULT_FONT, LabelBase
 
-    fonts = Path(__file__).resolve().parent.parent / "media" / "fonts"
-    regular, bold = fonts / "DejaVuSans.ttf", fonts / "DejaVuSans-Bold.ttf"
-    if regular.exists():
-        LabelBase.register(DEFAULT_FONT, str(regular), fn_bold=str(bold) if bold.exists() else None)
+    from devices.printer.fonts import FONT_DIR, FONT_FILES  # the receipt's font, the one place it is named
+
+    regular, bold = FONT_DIR / FONT_FILES["regular"], FONT_DIR / FONT_FILES["bold"]
+    # no silent fallback: Roboto shows ◀ ▶ ★ ⌫ as empty boxes, so a missing font is an install error
+    LabelBase.register(DEFAULT_FONT, str(regular), fn_bold=str(bold))
 
 
 def _takes_arg(fn) -> bool:

@@ -70,6 +70,24 @@ def record_counters(res) -> None:
     COUNTERS.write_text(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def test_the_screens_draw_with_the_bundled_font_that_has_every_symbol(at_home):
+    """DejaVu Sans, the receipt's font: Kivy's own Roboto draws ◀ ▶ ★ ⌫ ◐ as empty boxes."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+    from kivy.core.text import Label as CoreLabel
+
+    from devices.printer.fonts import FONT_DIR
+
+    regular = LabelBase._fonts[DEFAULT_FONT][0]
+    assert regular == str(FONT_DIR / "DejaVuSans.ttf") and (FONT_DIR / "DejaVuSans.ttf").exists()
+    # a glyph the font lacks is drawn as the same empty box for every symbol: these must all differ
+    shapes = set()
+    for ch in "◀▶★⌫◐":
+        label = CoreLabel(text=ch, font_size=48)
+        label.refresh()
+        shapes.add(bytes(label.texture.pixels))
+    assert len(shapes) == 5
+
+
 def test_home_screen_renders_vietnamese_and_is_not_blank(at_home):
     app, d, _ = at_home
     shot = d.screenshot("test-home")

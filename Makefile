@@ -5,6 +5,11 @@ PY := $(VENV)/bin/python
 KIOSK := $(VENV)/bin/kiosk
 CONFIG ?= config/kiosk.toml
 PYTEST_ARGS ?=
+# Under `faketime` (dates swept by hand: `faketime '2027-03-01 08:00:00' make test`), keep the
+# monotonic clock real: libfaketime fakes it too by default, and then every timed wait on a thread
+# (Python's locks wait on CLOCK_MONOTONIC) waits for the wrong time and tests hang. The calendar
+# clock, the one the project's dates come from (common/clock.py), is still the faked one.
+export FAKETIME_DONT_FAKE_MONOTONIC := 1
 LOCK_ARGS ?=
 PYTHON ?= python3
 VENV_LATEST ?= .venv-latest

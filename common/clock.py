@@ -29,9 +29,9 @@ except ZoneInfoNotFoundError:  # a machine without tzdata: UTC+7 has been exact 
 ENV_VAR = "KIOSK_NOW"
 
 _lock = threading.Lock()
-# (anchor instant, monotonic reading at the anchor, frozen?) or None for the system clock
-_override: tuple[datetime, float, bool] | None = None
-_env_seen: str | None = None
+# (anchor instant, monotonic reading at the anchor, frozen?, the KIOSK_NOW text it came from or
+# None when a caller set it) — or None: the system clock
+_override: tuple[datetime, float, bool, str | None] | None = None
 
 
 def parse_instant(text: str) -> datetime:
@@ -55,7 +55,7 @@ def set_now(instant: datetime | str, *, frozen: bool = False) -> None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=VN_TZ)
     with _lock:
-        _override = (value.astimezone(VN_TZ), time.monotonic(), frozen)
+        _override = (value.astimezone(VN_TZ), time.monotonic(), frozen, None)
 
 
 def freeze(instant: datetime | str) -> None:
@@ -72,36 +72,36 @@ def advance(delta: timedelta | float) -> None:
 
 def reset() -> None:
     """Back to the system clock (or to ``KIOSK_NOW`` if the environment sets it)."""
-    global _override, _env_seen
+    global _override
     with _lock:
         _override = None
-        _env_seen = None
 
 
 def is_set() -> bool:
-    _from_env()
-    return _override is not None
+    return _current() is not None
 
 
-def _from_env() -> None:
-    """Honour ``KIOSK_NOW`` once per distinct value (a child process inherits the parent's)."""
-    global _env_seen
+def _current() -> tuple[datetime, float, bool, str | None] | None:
+    """The override in force. ``KIOSK_NOW`` applies while no caller has set the clock (a test's
+    ``set_now``/``freeze`` wins over the environment); a changed value starts the clock again."""
+    global _override
     raw = os.environ.get(ENV_VAR) or None
-    if raw == _env_seen:
-        return
-    _env_seen = raw
-    if raw is not None:
-        set_now(parse_instant(raw))
+    with _lock:
+        if _override is not None and _override[3] is None:
+            return _override  # set by a caller
+        if raw is None:
+            _override = None
+        elif _override is None or _override[3] != raw:
+            _override = (parse_instant(raw), time.monotonic(), False, raw)
+        return _override
 
 
 def now() -> datetime:
     """The current instant, aware, in Vietnam local time, whole seconds."""
-    _from_env()
-    with _lock:
-        override = _override
+    override = _current()
     if override is None:
         return datetime.now(VN_TZ).replace(microsecond=0)
-    anchor, mono, frozen = override
+    anchor, mono, frozen, _ = override
     if frozen:
         return anchor.replace(microsecond=0)
     return (anchor + timedelta(seconds=time.monotonic() - mono)).replace(microsecond=0)

@@ -13,7 +13,6 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from common import clock
 from common.health import Health, State
 from kiosk.diagnostics.result import Outcome
 
@@ -103,7 +102,8 @@ def check(cfg, opts) -> Outcome:
             facts["tls_version"] = sock.version()
             cert = sock.getpeercert() or {}
             if cert.get("notAfter"):
-                days = int((ssl.cert_time_to_seconds(cert["notAfter"]) - clock.timestamp()) // 86400)
+                # system clock: TLS checks certificates against the machine's own clock, not the app's
+                days = int((ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) // 86400)
                 facts["cert_days_left"] = days
                 if days < CERT_WARN_DAYS:
                     state, action = State.NEEDS_ATTENTION, "Ask the province's IT desk to renew the central system's certificate."
@@ -111,10 +111,10 @@ def check(cfg, opts) -> Outcome:
 
         conn = (http.client.HTTPSConnection if https else http.client.HTTPConnection)(host, port, timeout=timeout)
         conn.sock = sock  # reuse the connection just verified instead of dialling again
-        sent = clock.timestamp()
+        sent = time.time()  # system clock: the skew check is about the machine's clock itself
         conn.request("GET", (url.path.rstrip("/") + PROBE_PATH), headers={"Host": url.netloc, "User-Agent": "kiosk-diag"})
         resp = conn.getresponse()
-        received = clock.timestamp()
+        received = time.time()  # system clock
         resp.read(65536)
         facts["http_status"] = resp.status
         date = resp.getheader("Date")

@@ -24,10 +24,19 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
+SYSTEM_CLOCK_MARK = "# system clock"  # a deliberate read of the machine's clock (TLS validity, clock skew)
+
+
 def wall_clock_calls(source: str, filename: str = "<src>") -> list[tuple[int, str]]:
-    """(line, call) for every call that reads the wall clock for calendar purposes."""
+    """(line, call) for every call that reads the wall clock for calendar purposes. A line marked
+    ``# system clock`` (or under such a comment line) is a check of the machine's clock itself."""
+    lines = source.splitlines()
+    marked = {i + 1 for i, text in enumerate(lines) if SYSTEM_CLOCK_MARK in text}
+    marked |= {i + 2 for i, text in enumerate(lines) if text.strip().startswith(SYSTEM_CLOCK_MARK)}
     found = []
     for node in ast.walk(ast.parse(source, filename)):
+        if getattr(node, "lineno", None) in marked:
+            continue
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         owner, attr = _dotted(node.func.value), node.func.attr
@@ -47,6 +56,7 @@ def test_the_checker_finds_each_kind_of_wall_clock_call():
         "a = date.today()", "b = datetime.now()", "c = dt.datetime.now(tz)", "d = dt.date.today()",
         "e = time.time()", "f = time.strftime('%Y')", "g = datetime.utcnow()",
         "ok1 = time.monotonic()", "ok2 = time.strftime('%Y', t)", "ok3 = clock.now()", "ok4 = clock.today()",
+        "ok5 = time.time()  # system clock: TLS", "# system clock: the skew check", "ok6 = time.time()",
     ])
     assert [line for line, _ in wall_clock_calls(src)] == [3, 4, 5, 6, 7, 8, 9]
 

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
-from common import clock
 from common.secret_hash import hash_secret, verify_secret
-
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 
 # No 0/O, 1/I/L: a citizen reads the secret off paper and types it on a phone.
 SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LOOKUP_SECRET_LENGTH = 10
 
 DOSSIER_CODE_RX = re.compile(r"(\d{2})\.(\d{5})-(\d{6})-(\d{4,})")
-
-
-def now_vn() -> datetime:
-    return clock.now()
 
 
 def dossier_code(province_code: str, commune_code: str, day: date, seq: int) -> str:

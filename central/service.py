@@ -166,7 +166,7 @@ class Central:
             if exists:
                 conn.execute(update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(**row))
             else:
-                conn.execute(insert(kiosks).values(kiosk_id=kiosk_id, registered_at=_iso(codes.now_vn()), **row))
+                conn.execute(insert(kiosks).values(kiosk_id=kiosk_id, registered_at=_iso(clock.now()), **row))
         with self._auth_lock:
             self._auth_cache.pop(kiosk_id, None)
         return secret
@@ -200,7 +200,7 @@ class Central:
         return ident
 
     def heartbeat(self, kiosk: KioskIdentity, payload: dict) -> dict:
-        at = _iso(codes.now_vn())
+        at = _iso(clock.now())
         with write_tx(self.engine) as conn:
             conn.execute(
                 update(kiosks).where(kiosks.c.kiosk_id == kiosk.kiosk_id)
@@ -239,7 +239,7 @@ class Central:
             with write_tx(self.engine) as conn:
                 if conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
                     return "already"
-                conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=_iso(codes.now_vn())))
+                conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=_iso(clock.now())))
             return "stored"
         except IntegrityError:  # another upload of the same bytes won the race
             return "already"
@@ -247,7 +247,7 @@ class Central:
     async def put_attachment_async(self, sha256: str, data: bytes) -> str:
         """``put_attachment`` through ``pg_intake`` (one statement, on the event loop); PostgreSQL only."""
         self.check_attachment(sha256, data)
-        return await self.pg.put_attachment(sha256, data, _iso(codes.now_vn()))
+        return await self.pg.put_attachment(sha256, data, _iso(clock.now()))
 
     def attachment(self, sha256: str) -> bytes | None:
         with self.engine.connect() as conn:
@@ -284,9 +284,9 @@ class Central:
         except routing.RoutingError as exc:
             # refused unless it is a replay of a dossier accepted before the unit list changed
             refusal = CentralError(status=422, code=exc.code, vi=exc.message_vi, en=exc.message_en)
-            return Submission(uid, None, [], codes.now_vn(), None, {}, refusal)
+            return Submission(uid, None, [], clock.now(), None, {}, refusal)
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
-        received = codes.now_vn()
+        received = clock.now()
         appointment = calendar.appointment_date(counted_from(body, received), body.get("processing_days") or 0,
                                                 body.get("receipt_cutoff"))
         values = {
@@ -385,7 +385,7 @@ class Central:
         if status not in STATUSES:
             raise CentralError(status=422, code="bad_status", vi="Trạng thái không hợp lệ.",
                                en=f"status must be one of {', '.join(STATUSES)}")
-        at = _iso(codes.now_vn())
+        at = _iso(clock.now())
         with write_tx(self.engine) as conn:
             row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
             if row is None:
@@ -447,5 +447,5 @@ class Central:
                 return False, {"result": "already", "bundle_id": bundle_id, "sha256": sha}
             seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1
             conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
-                                                created_at=_iso(codes.now_vn()), seq=seq))
+                                                created_at=_iso(clock.now()), seq=seq))
         return True, {"result": "created", "bundle_id": bundle_id, "sha256": sha}

@@ -76,8 +76,6 @@ def appointment_date(received: datetime, processing_days: int, cutoff: time | st
     one is Vietnam local time). ``cutoff``: the flow's ``receipt_cutoff`` ("15:00"): a dossier
     received after it counts from the next working day, so a same-day procedure filed at 16:00
     on a Tuesday is due on Wednesday."""
-    if isinstance(received, datetime) and received.tzinfo is not None:
-        received = received.astimezone(VN_TZ).replace(tzinfo=None)
     return add_working_days(received, int(processing_days or 0), cutoff)
 
 

@@ -29,9 +29,6 @@ PROVISIONAL_NOTES = (
     "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
 )
 
-def now_vn() -> dt.datetime:
-    return clock.now()
-
 
 @dataclass
 class SubmitOutcome:
@@ -202,7 +199,7 @@ class KioskServices:
         printer must never tell the citizen that the filing failed (it did not).
         """
         engine = session.engine
-        created = now_vn()
+        created = clock.now()
         dossier = engine.dossier(uuid=session.dossier_uuid, kiosk_id=self.kiosk["id"], created_at=created)
         problems = dossier_problem_paths(dossier)
         if problems:
@@ -305,14 +302,14 @@ class KioskServices:
         prefix = (service_id[:1] or "A").upper()
         number = f"{prefix}{issued:03d}"
         outcome = TicketOutcome(number, service_name, people_ahead=issued - 1, printed=False)
-        data = {"number": number, "service": service_name, "counter": "", "issued_at": now_vn(),
+        data = {"number": number, "service": service_name, "counter": "", "issued_at": clock.now(),
                 "people_ahead": issued - 1, "centre_name": self.kiosk["centre_name"]}
         self._print("ticket", data, outcome)
         return outcome
 
     def record_rating(self, level: str, reason: str = "") -> None:
         with self._lock, open(self.data_dir / "ratings.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"at": now_vn().isoformat(), "kiosk": self.kiosk["id"], "level": level,
+            fh.write(json.dumps({"at": clock.now().isoformat(), "kiosk": self.kiosk["id"], "level": level,
                                  "reason": reason}) + "\n")
 
 

@@ -7,6 +7,8 @@ import psycopg
 import pytest
 import requests
 
+from common import clock
+
 from central import codes, pg_intake
 from central.db import counters
 from central.server import CentralServer
@@ -42,7 +44,7 @@ def test_postgresql_uses_the_function_and_sqlite_does_not(server, database):
 
 def test_the_sequence_widens_past_9999_on_both_paths(server):
     """The SQL builds the code itself; it must format like codes.dossier_code (no lpad truncation)."""
-    key = codes.counter_key("01", "00004", codes.now_vn().date())
+    key = codes.counter_key("01", "00004", clock.now().date())
     with server.central.engine.begin() as conn:
         conn.execute(counters.insert().values(key=key, value=9998))
     got = []
@@ -52,7 +54,7 @@ def test_the_sequence_widens_past_9999_on_both_paths(server):
         r = submit(server.url, d)
         assert r.status_code == 201, r.text
         got.append(r.json()["dossier_code"])
-    day = codes.now_vn().date()
+    day = clock.now().date()
     assert got == [codes.dossier_code("01", "00004", day, 9999), codes.dossier_code("01", "00004", day, 10000)]
     assert got[1].endswith("-10000")
 

@@ -66,6 +66,7 @@ class KioskServices:
         self.reader = None
         self.scanner = None
         self.camera = None
+        self.card_events = None
         self.outbox = None
         self.client = None
         self.sync = None
@@ -95,6 +96,8 @@ class KioskServices:
             self.heartbeat.start()
 
     def stop(self) -> None:
+        if self.card_events:
+            self.card_events.stop()
         if self.heartbeat:
             self.heartbeat.stop()
         if self.sync:
@@ -143,7 +146,11 @@ class KioskServices:
     def _open_reader(self):
         from devices.idcard import open_reader
 
+        from kiosk.card_events import CardEvents
+
         self.reader = open_reader(self.cfg["devices.idcard"])
+        # events first: a reader that cannot open now (no trust store yet) still says when a card comes
+        self.card_events = CardEvents(self.reader).start()
         self.reader.open()
 
     def _open_scanner(self):
@@ -183,6 +190,11 @@ class KioskServices:
         self.sync.start()
 
     # --- citizen actions ------------------------------------------------------------------------
+    @property
+    def card_present(self) -> bool:
+        """A card lies on the reader (as far as the reader's events tell; False when unknown)."""
+        return bool(self.card_events and self.card_events.present)
+
     def read_card(self, key, groups=("DG1", "DG13"), progress=None, cancel=None):
         return self.reader.read(key, groups=groups, progress=progress, cancel=cancel)
 

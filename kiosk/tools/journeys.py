@@ -43,11 +43,15 @@ class JourneyResult:
 
 
 def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True,
-                   observe=None) -> JourneyResult:
+                   observe=None, hands=None) -> JourneyResult:
     """``observe(screen_name, driver)``, if given, is called on each step screen before the citizen
-    acts on it (tests read what the screen shows, or move the clock, there)."""
+    acts on it (tests read what the screen shows, or move the clock, there).
+
+    ``hands`` is what the citizen does with real devices, which no touch can do: an object with
+    ``present_card(citizen)`` (the card's QR to the scanner or camera, the card on the reader).
+    Without it the citizen uses the simulated scanner's button."""
     try:
-        return _walk(d, flow_id, shoot, finish, observe)
+        return _walk(d, flow_id, shoot, finish, observe, hands)
     except Exception:
         if d.shots_dir is not None:
             d.screenshot(f"FAILED-{flow_id}")  # what the citizen would have seen
@@ -59,8 +63,9 @@ class Citizen:
     (kiosk/ui/steps/<kind>.py): the driver, the app, the result so far, and the skills a handler
     needs beyond tapping (answering a form, photographing papers)."""
 
-    def __init__(self, d: Driver, res: JourneyResult, shoot: bool, finish: bool):
+    def __init__(self, d: Driver, res: JourneyResult, shoot: bool, finish: bool, hands=None):
         self.d, self.app, self.res, self.shoot, self.finish = d, d.app, res, shoot, finish
+        self.hands = hands
         self.chip_typed_mark: int | None = None
 
     @property
@@ -85,7 +90,7 @@ class Citizen:
         _capture_documents(self.d, self.app, self.res, label, self.shoot)
 
 
-def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> JourneyResult:
+def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe, hands) -> JourneyResult:
     from kiosk.ui.steps import by_screen
 
     app = d.app
@@ -98,7 +103,7 @@ def _walk(d: Driver, flow_id: str, shoot: bool, finish: bool, observe) -> Journe
     _shot(d, res, "picker", shoot)
     flow = app.services.registry.get(flow_id)
     d.tap(flow.name[app.lang])
-    citizen = Citizen(d, res, shoot, finish)
+    citizen = Citizen(d, res, shoot, finish, hands)
     for _ in range(40):
         d.pump(2)
         name = d.screen

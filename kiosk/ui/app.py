@@ -57,6 +57,7 @@ class KioskApp(App):
         self.focused_field = None
         self._qr_listener = None
         self._qr_thread = None
+        self.card_left_behind = False  # a card still on the reader when the last visit ended
         self._stopping = threading.Event()
         self._secret_taps: list[float] = []
         self.idle_modal = None
@@ -99,6 +100,8 @@ class KioskApp(App):
     def _start_services(self):
         if self.services.registry is None:
             self.services.start()
+        if self.services.card_events is not None:
+            self.services.card_events.listen(self._card_event)
         Clock.schedule_once(lambda *_: self.sm.current_screen.refresh() if self.sm.current == "home" else None)
 
     def on_stop(self):
@@ -160,6 +163,7 @@ class KioskApp(App):
             if reset:
                 reset()
         self.session = Session(lang=self.cfg["kiosk"]["language"])
+        self.card_left_behind = self.services.card_present  # home reminds until it is taken
         Window.clearcolor = self.theme.bg
         self.services.between_sessions()
         self.go(to)
@@ -252,6 +256,19 @@ class KioskApp(App):
             if payload and self._qr_listener is not None:
                 cb = self._qr_listener
                 Clock.schedule_once(lambda *_, p=payload: cb(p) if self._qr_listener is cb else None)
+
+    # --- the card reader: the current screen decides what laying or lifting a card means -------------
+    def _card_event(self, present: bool) -> None:
+        Clock.schedule_once(lambda *_: self._dispatch_card(present))
+
+    def _dispatch_card(self, present: bool) -> None:
+        if not present:
+            self.card_left_behind = False
+        else:
+            self.session.touched()  # laying a card is the citizen acting, as a touch is
+        handler = getattr(self.sm.current_screen, "on_card", None)
+        if handler is not None:
+            handler(present)
 
     # --- worker threads -----------------------------------------------------------------------------
     def run_async(self, fn, on_done=None, on_error=None) -> threading.Thread:

@@ -427,3 +427,50 @@ def test_a_typed_amount_is_read_back_grouped_under_the_field(at_home):
     d.type_keys("1500000")
     assert field.echo.text == "= 1.500.000" and field.echo.get_root_window() is not None
     assert app.session.engine.answers["capital_vnd"] == 1500000
+
+
+def test_the_card_reader_events_drive_identify_and_the_reminders(at_home):
+    """Laying the card starts the read once the key is known; lifting it mid-read says so and the
+    read starts again when the card is back; a card left behind is reminded at goodbye and home."""
+    app, d, _ = at_home
+    reader = app.services.reader
+    screen = app.sm.get_screen("step-identify")
+    try:
+        reader.sim_remove()
+        d.tap("Làm thủ tục hành chính")
+        d.wait_screen("picker")
+        d.tap("Đăng ký khai sinh")
+        d.tap("Tiếp tục")
+        d.wait_screen("step-identify")
+        d.tap("[Mô phỏng]")  # the card's QR first, the card not on the reader yet
+        d.wait_for(lambda: d.has_text("Xin đặt thẻ căn cước lên đầu đọc, máy sẽ tự đọc"), 5, "the ask for the card")
+        d.screenshot("identify-waiting-for-card")
+        assert not app.session.applicant and not screen.reading
+
+        reader.transport.latency_s = 0.05  # a slow read, so that the card can be lifted in the middle
+        reader.sim_insert()
+        d.wait_for(lambda: screen.reading, 5, "the read to start by itself")
+        time.sleep(0.3)
+        reader.sim_remove()
+        d.wait_for(lambda: d.has_text("Thẻ đã bị nhấc ra khi đang đọc"), 5, "the removal message")
+        d.screenshot("identify-card-lifted")
+        d.wait_for(lambda: not screen.reading, 10, "the broken read to end")
+        assert not app.session.applicant
+        reader.transport.latency_s = 0.0
+        reader.sim_insert()  # laid back: read again with the same key, no new scan
+        d.wait_for(lambda: bool(app.session.applicant), 30, "the read after the card came back")
+        assert app.session.applicant["id_number"] == SIM_ID
+
+        app.go("goodbye")  # the visit ends with the card still on the reader
+        d.wait_for(lambda: d.has_text("Xin nhớ lấy lại thẻ căn cước"), 5, "the reminder at goodbye")
+        d.screenshot("goodbye-card-left")
+        app.end_session()
+        d.wait_screen("home")
+        assert d.has_text("Xin nhớ lấy lại thẻ căn cước")
+        reader.sim_remove()
+        d.wait_for(lambda: not d.has_text("Xin nhớ lấy lại thẻ căn cước"), 5, "the reminder to go")
+    finally:
+        reader.transport.latency_s = 0.0
+        if not reader.card_present():
+            reader.sim_insert()
+            d.pump(3)

@@ -29,6 +29,13 @@ class HomeScreen(KioskScreen):
         body.add_widget(grid)
         self.hint = Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center")
         body.add_widget(self.hint)
+        if app().card_left_behind:  # the last citizen's card is still on the reader
+            body.add_widget(Text("▣  " + tr("card.take_back", lang), role="title", bold=True, halign="center",
+                                 color=theme().danger), index=0)
+
+    def on_card(self, present: bool) -> None:
+        if not present:
+            self.refresh()
 
     def _choose(self, target: str) -> None:
         if target == "picker" and not app().services.filing_available:

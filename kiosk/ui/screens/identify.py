@@ -2,6 +2,10 @@
 
 The chip read runs in a worker thread with a progress bar; the screen stays responsive and the
 citizen can go back at any time (the read is cancelled).
+
+Card events (kiosk.card_events) drive it as a citizen expects: a key given before the card is on
+the reader (QR scanned, CAN typed) waits, and laying the card starts the read; a card lifted
+mid-read says so at once and is read again as soon as it is laid back.
 """
 from __future__ import annotations
 
@@ -31,11 +35,16 @@ class IdentifyScreen(StepScreen):
         self.mode = "card"  # card | can | manual | done
         self.cancel = None
         self.message = ("", None)
+        self.key = None            # the access key of the read in progress (or waiting for the card)
+        self.reading = False
+        self.waiting_for_card = False
+        self.read_again = False    # the card came back while the failed read was still unwinding
 
     def on_pre_enter(self, *args):
         a = app()
         self.mode = "done" if a.session.applicant else "card"
         self.message = ("", None)
+        self.key, self.reading, self.waiting_for_card, self.read_again = None, False, False, False
         super().on_pre_enter(*args)
         a.listen_for_qr(self._on_qr)
 
@@ -43,6 +52,28 @@ class IdentifyScreen(StepScreen):
         app().listen_for_qr(None)
         if self.cancel is not None:
             self.cancel.set()
+        self.key, self.waiting_for_card = None, False  # the access key is the citizen's: not kept
+
+    # --- the card reader's events (KioskApp._dispatch_card) -----------------------------------------
+    def on_card(self, present: bool) -> None:
+        if self.mode not in ("card", "can"):
+            return
+        lang = app().lang
+        if not present:
+            if self.reading:
+                from devices.idcard.errors import CardRemoved
+
+                self.waiting_for_card = True
+                self._say(user_message(CardRemoved(), lang), error=True)
+            return
+        if self.reading:
+            self.read_again = True
+        elif self.key is not None and self.waiting_for_card:
+            self._read(self.key)
+        elif self.mode == "can" and len(self.can_field.text) == 6:
+            self._read_with_can()
+        else:
+            self._say(tr("identify.card_on", lang))
 
     def build_body(self, body):
         a = app()
@@ -117,6 +148,9 @@ class IdentifyScreen(StepScreen):
     def _on_qr(self, payload: bytes):
         from devices.idcard import AccessKey
 
+        if self.mode not in ("card", "can") or self.reading:
+            return  # already read (a camera scanner keeps seeing the card) or being read
+
         try:
             key = AccessKey.from_qr(payload.decode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - any unreadable QR gets the same plain answer
@@ -136,6 +170,13 @@ class IdentifyScreen(StepScreen):
 
     def _read(self, key):
         a = app()
+        self.key = key
+        if a.services.card_events is not None and a.services.card_events.present is False:
+            # the reader says no card: wait for it (on_card) rather than fail a read
+            self.waiting_for_card = True
+            self._say(tr("identify.lay_card", a.lang))
+            return
+        self.waiting_for_card, self.read_again, self.reading = False, False, True
         self.cancel = threading.Event()
         self._say(tr("identify.reading", a.lang))
         groups = ("DG1", "DG13", "DG2") if self.step.options.get("photo") else ("DG1", "DG13")
@@ -148,6 +189,9 @@ class IdentifyScreen(StepScreen):
 
     def _read_ok(self, card):
         a = app()
+        self.reading, self.key, self.waiting_for_card = False, None, False
+        if self.mode == "done" or self.manager is None or self.manager.current != self.name:
+            return  # the citizen went back or typed the details meanwhile
         failed = [n for n, c in (card.checks or {}).items() if _check_state(c) == "failed"]
         if getattr(card, "clone_check", None) is not None and _check_state(card.clone_check) == "failed":
             failed.append("clone_check")
@@ -167,6 +211,16 @@ class IdentifyScreen(StepScreen):
         self.refresh()
 
     def _read_failed(self, exc):
+        from devices.idcard.errors import CardRemoved, NoCard
+
+        self.reading = False
+        if isinstance(exc, (CardRemoved, NoCard)) and self.key is not None:
+            self.waiting_for_card = True  # same key, same citizen: read again when the card is back
+            if self.read_again:
+                self._read(self.key)
+                return
+        else:
+            self.key, self.waiting_for_card = None, False
         self._say(user_message(exc, app().lang, "Không đọc được thẻ. Xin đặt lại thẻ và thử lại.",
                                "The card could not be read. Please place it again and retry."), error=True)
 

@@ -86,6 +86,15 @@ class GoodbyeScreen(_ClosingScreen):
         app().session.wipe()  # at once: the seconds of "thank you" hold nothing personal
         super().on_pre_enter(*args)
 
+    def build_body(self, body):
+        super().build_body(body)
+        if app().services.card_present:  # the card is easy to forget once the receipt is in hand
+            body.add_widget(Text("▣  " + tr("card.take_back", app().lang), role="title", bold=True,
+                                 halign="center", color=theme().danger), index=1)
+
+    def on_card(self, present: bool) -> None:
+        self.refresh()  # the reminder goes as soon as the card is taken
+
     def color(self):
         return theme().ok
 

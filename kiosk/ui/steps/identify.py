@@ -1,5 +1,6 @@
 """identify on the kiosk: kiosk.ui.screens.identify.IdentifyScreen (chip card, its QR, the CAN or
-typed). The scripted citizen holds the sample card's QR to the simulated scanner."""
+typed). The scripted citizen holds the sample card's QR to the simulated scanner, or, on real
+devices, does what its ``hands`` do (kiosk.tools.journeys.walk_procedure)."""
 from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
@@ -9,7 +10,10 @@ def citizen(w, label: str) -> bool:
     app = w.app
     if not app.session.applicant:
         w.shot(label)
-        w.tap("identify.sim", exact=True)
+        if w.hands is not None:
+            w.hands.present_card(w)
+        else:
+            w.tap("identify.sim", exact=True)
         w.d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
         w.chip_read()
     w.shot(label + "-done")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from common.errors import BilingualError
 
@@ -81,6 +82,14 @@ class SubmitResult:
         return dict(self.__dict__)
 
 
+def _no_connection(exc: requests.exceptions.RequestException) -> bool:
+    """True when no TCP connection was made at all (requests wraps urllib3's reason in args[0])."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
 class CentralClient:
     def __init__(self, url: str, kiosk_id: str, secret: str, ca_file: str | None = None,
                  client_cert: str | None = None, client_key: str | None = None, timeout: float = 10):
@@ -117,7 +126,11 @@ class CentralClient:
             raise AuthError(en=f"TLS verification failed: {type(exc).__name__}", code="tls") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                 requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise Offline(en=f"{method} {path}: {type(exc).__name__}") from None
+            # "unreachable": not even a connection (refused, no route, DNS, connect timeout). The
+            # sync worker takes it as "central is gone", so its health probe may end the backoff as
+            # soon as central answers; a reset, read timeout or truncated answer came from something
+            # that was there, where only the backoff paces the next try.
+            raise Offline(en=f"{method} {path}: {type(exc).__name__}", code="unreachable" if _no_connection(exc) else "") from None
         if status >= 500:
             raise Offline(en=f"{method} {path}: HTTP {status}", status=status)
         body: Any = None
@@ -141,6 +154,14 @@ class CentralClient:
         return status, body
 
     # --- API ----------------------------------------------------------------------------------
+    def ping(self, timeout: float) -> None:
+        """One cheap ``GET /api/v1/health`` bounded by ``timeout``: returns when central answers
+        ``{"result": "ok"}``, raises ``Offline`` (or ``AuthError`` for TLS) otherwise. No
+        credentials are checked there, so it says "central answers", not "this kiosk may send"."""
+        status, body = self._call("GET", "/api/v1/health", timeout=timeout)
+        if body.get("result") != "ok":
+            raise Offline(en=f"unexpected health answer {body.get('result')!r} (HTTP {status})", status=status)
+
     def upload_attachment(self, sha256: str, data: bytes) -> str:
         """PUT the bytes (idempotent). Returns ``stored`` or ``already``."""
         if hashlib.sha256(data).hexdigest() != sha256:

@@ -70,6 +70,7 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "keyring_timeout_s": number(0.5, 120),
         "retry_base_s": number(0.01, 3600),
         "retry_max_s": number(0.01, 86400),
+        "probe_interval_s": number(0, 300),
         "submit_wait_s": number(0, 120),
     },
     "flows": {

@@ -6,9 +6,17 @@ the central system is idempotent on the UUID anyway). Policy, after ODK Collect:
 - ``Offline`` (no network, timeout, 5xx, captive portal): stop the pass and wait
   ``min(cap, base · 2^(n-1))`` seconds, minus up to ``jitter`` of it at random so that kiosks
   coming back after a province-wide outage do not all knock at once (defaults 60 s, 5 min, 20 %).
+- While it waits after an ``Offline`` failure, a health probe (``client.ping``: one small GET,
+  ``PROBE_TIMEOUT_S`` at most) every ``probe_interval`` seconds (less up to ``jitter`` of it)
+  watches for the central system to answer again, and ends the wait when it goes from not
+  answering to answering: a dossier then leaves within seconds of the network's return instead
+  of up to the cap (5 min) later. "Not answering" is a failed probe, or a send that got no
+  connection at all; while central answers the probe but sends still fail (5xx, slow intake, a
+  captive portal), there is no such change, and the backoff alone paces the real sends.
 - ``AuthError`` (credentials, certificate) or ``Rejected`` (the central system refuses the
   request): stop the pass, record ``last_error`` for the technician; a rejected dossier is held
-  until ``kiosk outbox retry``. The next pass comes after the cap, or at once on ``wake()``.
+  until ``kiosk outbox retry``. The next pass comes after the cap, or at once on ``wake()``; no
+  probe then, since central did answer and a person has to fix the cause.
 - ``submit_now(uuid, timeout)``: the kiosk calls it right after ``enqueue`` so the citizen gets a
   real dossier code when the network is up; it jumps the backoff, and returns None when no answer
   came in time (the kiosk prints a provisional receipt; the dossier is still sent later).
@@ -27,6 +35,10 @@ from kiosk.outbox import Outbox, OutboxError, OutboxItem
 
 log = logging.getLogger(__name__)
 
+# One probe never holds the worker longer than this: submit_now's citizen may be waiting behind
+# it, and a central that needs longer to say "ok" is not ready for dossiers yet anyway.
+PROBE_TIMEOUT_S = 2.0
+
 
 def backoff_delay(failures: int, base: float, cap: float, jitter: float = 0.2, rng: random.Random | None = None) -> float:
     """Delay before the next try after ``failures`` consecutive failures (≥ 1): never above ``cap``."""
@@ -43,9 +55,12 @@ class PassReport:
 
 class SyncWorker:
     def __init__(self, outbox: Outbox, client, *, base_delay: float = 60.0, max_delay: float = 300.0,
-                 jitter: float = 0.2, rng: random.Random | None = None):
+                 jitter: float = 0.2, probe_interval: float = 4.0, rng: random.Random | None = None):
+        """``probe_interval``: seconds between health probes while dossiers wait after an
+        ``Offline`` failure (0: no probe, the backoff alone decides)."""
         self.outbox, self.client = outbox, client
         self.base_delay, self.max_delay, self.jitter = base_delay, max_delay, jitter
+        self.probe_interval = probe_interval
         self._rng = rng or random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -58,11 +73,14 @@ class SyncWorker:
         self.resume_at = 0.0            # time.monotonic() before which no normal pass runs
         self.last_error: dict | None = None
         self.last_success_at: str | None = None
+        self._probing = False           # waiting after an Offline failure: probe for central's return
+        self._seen_down = False         # central did not answer since the last failed send
 
     @classmethod
     def from_config(cls, outbox: Outbox, client, config) -> "SyncWorker":
         o = config["outbox"]
-        return cls(outbox, client, base_delay=o.get("retry_base_s", 60.0), max_delay=o.get("retry_max_s", 300.0))
+        return cls(outbox, client, base_delay=o.get("retry_base_s", 60.0), max_delay=o.get("retry_max_s", 300.0),
+                   probe_interval=o.get("probe_interval_s", 4.0))
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "SyncWorker":
@@ -93,6 +111,7 @@ class SyncWorker:
         with self._state_lock:
             wait = max(0.0, self.resume_at - time.monotonic())
             return {"running": self.running, "consecutive_failures": self.failures, "next_try_in_s": round(wait, 1),
+                    "probing": self._probing and wait > 0 and self.probe_interval > 0,
                     "last_error": self.last_error, "last_success_at": self.last_success_at}
 
     # --- the citizen is waiting ---------------------------------------------------------------
@@ -123,9 +142,14 @@ class SyncWorker:
             with self._state_lock:
                 priority, self._priority = self._priority, []
                 wait = self.resume_at - time.monotonic()
+                probing = self._probing and self.probe_interval > 0
             if not priority and wait > 0:
-                self._wake.wait(wait)
-                self._wake.clear()
+                nap = min(wait, self._probe_delay()) if probing else wait
+                if self._wake.wait(nap):
+                    self._wake.clear()
+                elif nap < wait and self._central_is_back():
+                    with self._state_lock:
+                        self.resume_at = 0.0
                 continue
             try:
                 report = self._pass(only=priority or None)
@@ -163,6 +187,7 @@ class SyncWorker:
                 except Offline as exc:
                     self._fail(item, report, "offline", exc)
                     self._backoff("offline", str(exc), exc.message_vi)
+                    self._seen_down = exc.code == "unreachable"
                     break
                 except AuthError as exc:
                     self._fail(item, report, "auth", exc)
@@ -181,12 +206,37 @@ class SyncWorker:
                     report.sent.append(item.uuid)
                     with self._state_lock:
                         self.failures = 0
+                        self._probing = False
                         self.last_success_at = clock.now().isoformat(timespec="seconds")
                         if self.last_error and self.last_error.get("kind") in ("offline", "outbox"):
                             self.last_error = None
                     self._release([item.uuid])
+        if report.stopped_by is None:
+            with self._state_lock:
+                self._probing = False
         self._release(only)
         return report
+
+    def _probe_delay(self) -> float:
+        # jittered like the backoff: after a province-wide outage the kiosks' probes (and so their
+        # first sends) spread out instead of arriving in step
+        return self.probe_interval * (1 - self.jitter * self._rng.random())
+
+    def _central_is_back(self) -> bool:
+        """One probe; True when central answers after it was seen not answering."""
+        try:
+            self.client.ping(min(PROBE_TIMEOUT_S, self.probe_interval))
+        except CentralClientError:
+            self._seen_down = True
+            return False
+        except Exception as exc:  # a probe must never stop the sender; the backoff still runs
+            log.warning("sync probe failed: %r", exc)
+            self._seen_down = True
+            return False
+        back, self._seen_down = self._seen_down, False
+        if back:
+            log.info("central system answers again: sending the waiting dossiers now")
+        return back
 
     def _send(self, item: OutboxItem) -> SubmitResult:
         for sha in item.attachment_shas:
@@ -221,11 +271,13 @@ class SyncWorker:
         with self._state_lock:
             self.failures += 1
             self.resume_at = time.monotonic() + backoff_delay(self.failures, self.base_delay, self.max_delay, self.jitter, self._rng)
+            self._probing = kind == "offline"  # a full disk or a bug will not be cured by central's return
 
     def _hold_batch(self) -> None:
         # auth/config problems need a person; look again only after the cap (or on wake()/retry)
         with self._state_lock:
             self.resume_at = time.monotonic() + self.max_delay
+            self._probing = False
 
     def _release(self, uuids: list[str] | None) -> None:
         if not uuids:

@@ -112,8 +112,9 @@ def test_rejected_dossier_is_held_and_the_rest_go_on_the_next_pass(box, tmp_path
 
 def test_wake_skips_the_backoff(box, tmp_path):
     port = free_port()
+    # no health probe: this is about wake() alone (the probe has its own tests in test_sync_wake.py)
     worker = SyncWorker(box, CentralClient(f"http://127.0.0.1:{port}", KIOSK_ID, KIOSK_SECRET, timeout=2),
-                        base_delay=3600, max_delay=3600).start()
+                        base_delay=3600, max_delay=3600, probe_interval=0).start()
     d, f = sample_dossier()
     box.enqueue(d, f)
     assert worker.submit_now(d["uuid"], timeout=5) is None

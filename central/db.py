@@ -99,7 +99,11 @@ bundles = Table(
 
 
 def database_url(database: str) -> str:
-    """A SQLite path or any SQLAlchemy URL; postgresql:// is run with psycopg 3."""
+    """A SQLite path or any SQLAlchemy URL; postgresql:// is run with psycopg 3.
+
+    A relative path here is relative to the current directory, as for any command-line argument
+    (``--database``, ``CENTRAL_DATABASE``); ``[central].database`` arrives already resolved from
+    the config file that names it (``kiosk.config``)."""
     if "://" not in database:
         path = Path(database).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)

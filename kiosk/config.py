@@ -29,6 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "kiosk.toml"
 
 
+# [central].database is a SQLite path or a URL; as a path it resolves like every PATH key, from
+# the file that names it (_coerce), never from the directory the command happens to run in.
+DATABASE = text("a SQLite file path (relative to the config file) or a postgresql:// URL")
+
+
 class ConfigError(ValueError):
     """A configuration file is missing, unreadable or holds a bad value."""
 
@@ -57,7 +62,7 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "client_cert": PATH,
         "client_key": PATH,
         "timeout_s": number(0.5, 120),
-        "database": text("a SQLite file path or a postgresql:// URL"),
+        "database": DATABASE,
         "admin_token": text("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
         "pg_fast_intake": BOOL,
     },
@@ -148,6 +153,8 @@ def _coerce(section: str, key: str, value: Any, spec: Key, base: Path, file: Pat
         raise ConfigError(f"{file}: {section}.{key} = {value!r}: expected {spec.expected}") from None
     if spec.kind == "path":
         return str((base / value).resolve()) if value else ""
+    if spec is DATABASE and value and "://" not in value:
+        return str((base / Path(value).expanduser()).resolve())  # "~" as central.db.database_url allows it
     return value
 
 

@@ -23,6 +23,9 @@ def free_port() -> int:
 
 
 def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_dir: Path | None = None):
+    """Every file the kiosk writes goes under ``folder`` (the repository's var/ is the installed
+    kiosk's; a demo or a test must not touch it): each writable path is named here, and a path
+    in this file resolves from ``folder`` (tests/kiosk/test_demo_config.py checks every key)."""
     from kiosk.config import load_config
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,7 +39,7 @@ def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_di
         f"[central]\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"var/central.sqlite3\"\n"
         "[outbox]\npath = \"var/outbox.sqlite3\"\nkey_file = \"var/outbox.key\"\n"
         "[flows]\nbundle_dir = \"var/flows\"\n"
-        "[devices.printer]\nout_dir = \"var/printer\"\n" + extra,
+        "[devices.printer]\nout_dir = \"var/printer\"\nspool_dir = \"var/printer/spool\"\n" + extra,
         encoding="utf-8",
     )
     return load_config(override)

@@ -72,11 +72,17 @@ class KioskServices:
         self.sync = None
         self.heartbeat = None
         self.startup_problems: list[str] = []
+        self.unfit: list = []                                # kiosk.deployment problems of the configuration
+        self.flows_problem: BilingualError | None = None     # no verified flow bundle
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Open what can be opened; a missing device is a problem for technicians, not a crash."""
+        from kiosk.deployment import problems
+
         self.registry = self._load_flows()
+        self.unfit = problems(self.cfg)  # `kiosk run` refuses these first; whoever builds the services directly gets this
+        self.startup_problems.extend(str(p) for p in self.unfit)
         for name, opener in (
             ("printer", self._open_printer),
             ("idcard", self._open_reader),
@@ -110,26 +116,40 @@ class KioskServices:
                 log.warning("closing %s failed: %s", type(dev).__name__, exc)
 
     def _load_flows(self):
+        """The procedures of the current verified bundle. Only the simulated demo falls back to the
+        plain flows folder: anywhere else an unsigned folder would defeat the signing, so without
+        a verified bundle the kiosk is out of service (home says so, with the reason)."""
         from flows import load_registry
+        from flows.registry import FlowRegistry
+        from kiosk.deployment import simulated
 
         bundle_dir = self.cfg["flows"]["bundle_dir"]
+        reason = "no flow bundle has been installed yet (`kiosk flows status`)"
         try:
             from flows.bundles import BundleStore
 
             self.bundles = BundleStore(bundle_dir, self.cfg["flows"]["trusted_keys"])
             current = self.bundles.current()
             if current is not None:
+                self.flows_problem = None
                 return current.registry() if hasattr(current, "registry") else load_registry(current)
         except Exception as exc:  # noqa: BLE001 - a broken bundle must not stop the kiosk
-            log.error("flow bundle unusable, using the shipped flows: %s", exc)
-        return load_registry(self.cfg["paths"]["flows_dir"])
+            log.error("flow bundle unusable: %s", exc)
+            reason = f"the flow bundle is unusable: {getattr(exc, 'message_en', '') or exc}"
+        if simulated(self.cfg):
+            return load_registry(self.cfg["paths"]["flows_dir"])
+        self.flows_problem = BilingualError(
+            en=f"No verified procedures: {reason}.", code="no_bundle",
+            vi="Ki-ốt đang bảo trì: chưa có bộ quy trình thủ tục đã được ký và xác minh.")
+        log.error("out of service: %s", reason)
+        return FlowRegistry([], [])
 
     def between_sessions(self) -> None:
         """Called when no citizen is in a visit: switch to a staged flow bundle, atomically."""
         if self.bundles is None:
             return
         try:
-            if self.bundles.activate_pending():
+            if self.bundles.activate_pending() or (self.flows_problem is not None and self.bundles.current()):
                 self.registry = self._load_flows()
                 log.info("switched to flow bundle %s", getattr(self.bundles.current(), "bundle_id", "?"))
         except Exception as exc:  # noqa: BLE001
@@ -197,6 +217,15 @@ class KioskServices:
 
     def read_card(self, key, groups=("DG1", "DG13"), progress=None, cancel=None):
         return self.reader.read(key, groups=groups, progress=progress, cancel=cancel)
+
+    @property
+    def out_of_service(self) -> BilingualError | None:
+        """Why no citizen can be served at all (the home screen shows it), or None."""
+        if self.unfit:
+            return BilingualError(en="This kiosk's configuration is not fit for citizens: "
+                                     + ", ".join(p.key for p in self.unfit) + " (`kiosk config check`).",
+                                  vi="Ki-ốt đang bảo trì: cấu hình chưa hoàn chỉnh.", code="unfit_config")
+        return self.flows_problem
 
     @property
     def filing_available(self) -> bool:

@@ -43,6 +43,7 @@ class Hands:
     def __init__(self, args, app):
         self.args, self.app = args, app
         self.card = None
+        self.verified = False
 
     def show_qr(self) -> None:
         from devices.qr.scanner import SIM_CITIZEN_QR
@@ -91,6 +92,7 @@ class Hands:
         w.shot("identify-waiting-for-card")
         self.lay_card()  # pcscd reports it: the read starts by itself, no touch
         d.wait_for(lambda: bool(self.app.session.applicant), 90, "the chip read over pcscd")
+        self.verified = bool(getattr(self.app.session.card, "verified", False))
         if self.args.qr == "camera":
             self.scene("page")  # the card is put away; a paper is laid under the camera
 
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
         hands.lift_card()  # pcscd reports the removal: the reminder goes
         d.wait_for(lambda: not d.has_text(tr("card.take_back", app.lang)), 15, "the reminder to go")
         summary["reminder_gone"] = True
-        summary.update(code=res.code, provisional=res.provisional, screens=res.screens, touches=res.touches,
+        summary.update(verified_card=hands.verified, code=res.code, provisional=res.provisional, screens=res.screens, touches=res.touches,
                        spooled=app.services.printer.pending())
     Path(args.result).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0

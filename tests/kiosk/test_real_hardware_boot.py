@@ -12,8 +12,12 @@ The override changes only where each device is and what a test machine must not 
   /dev/video device goes through; this kernel has no v4l2loopback);
 * ``[devices.printer] backend = "network"``: a TCP listener on 127.0.0.1 that prints what it gets
   and answers DLE EOT like a real printer (paper, cover);
-* the central system over HTTP on 127.0.0.1, its own data and log folders under tmp_path, the
-  kiosk's ID and secret, and a technician PIN that is not the public default.
+* the central system over HTTPS with mutual TLS on 127.0.0.1 (a private CA, the kiosk's client
+  certificate), its own data and log folders under tmp_path;
+* what a province installs (testkit/pki.py): the kiosk's ID and secret, a technician PIN that is
+  not the public one, a CSCA whose key is not in the repository (the virtual card signs with its
+  document signer: ``KIOSK_VCARD_PKI``), and a signed flow bundle with its trusted key. The
+  configuration passes ``kiosk config check``: a kiosk with real devices refuses to start otherwise.
 
 The kiosk itself runs in a child process (Kivy has one window per process):
 tests/kiosk/real_hardware_driver.py. Its screenshots are kept in out/test-screens/real-hardware-*.
@@ -123,9 +127,10 @@ class Pty:
 
 @pytest.fixture
 def stand_ins(tmp_path, pcscd):
-    from central.server import run_in_thread
+    from central.server import TLSOptions, run_in_thread
     from devices.printer import NetworkPrinterEmulator, PrinterModel, get_profile
     from kiosk.config import hash_pin, load_config
+    from testkit import pki
     from testkit.central import free_port
 
     _scenes(tmp_path / "scenes")
@@ -135,6 +140,10 @@ def stand_ins(tmp_path, pcscd):
     printer = NetworkPrinterEmulator(PrinterModel(get_profile("80mm").dots_per_line)).start()
     port = free_port()
     data = tmp_path / "var-lib-kiosk"
+    card_pki = pki.card_pki(tmp_path / "card-pki")
+    tls = pki.tls(tmp_path / "tls", KIOSK_ID)
+    flow_key = pki.signed_bundle(data / "flows", ["khai-sinh", "chung-thuc-ban-sao"])
+    pin_hash = hash_pin("975310")
 
     def config(qr_backend: str) -> Path:
         path = tmp_path / f"kiosk-{qr_backend}.toml"
@@ -142,12 +151,13 @@ def stand_ins(tmp_path, pcscd):
             "kiosk": {"id": KIOSK_ID},
             "paths": {"data_dir": str(data)},
             "logging": {"file": str(tmp_path / "log" / "kiosk.log")},
-            "central": {"url": f"http://127.0.0.1:{port}", "kiosk_secret": SECRET,
+            "central": {"url": f"https://127.0.0.1:{port}", "kiosk_secret": SECRET, "ca_file": tls["ca"],
+                        "client_cert": tls["client_cert"], "client_key": tls["client_key"],
                         "database": str(tmp_path / "central.sqlite3")},
             "outbox": {"path": str(data / "outbox" / "outbox.sqlite3"), "key_file": str(data / "outbox" / "outbox.key")},
-            "flows": {"bundle_dir": str(data / "flows")},
-            "maintenance": {"pin_hash": hash_pin("975310")},
-            "devices.idcard": {"reader": VPCD_READER, "trust_store": str(ROOT / "config" / "csca")},
+            "flows": {"bundle_dir": str(data / "flows"), "trusted_keys": [flow_key]},
+            "maintenance": {"pin_hash": pin_hash},
+            "devices.idcard": {"reader": VPCD_READER, "trust_store": str(card_pki / "csca")},
             "devices.qr": {"backend": qr_backend, "port": pty.kiosk_end},
             "devices.camera": {"source": str(video)},
             "devices.printer": {"backend": "network", "host": printer.host, "port": printer.port,
@@ -155,10 +165,11 @@ def stand_ins(tmp_path, pcscd):
         })
         return path
 
-    central = run_in_thread(load_config(config("serial")))
+    central = run_in_thread(load_config(config("serial")),
+                            tls=TLSOptions(tls["server_cert"], tls["server_key"], client_ca=tls["ca"]))
     try:
         yield {"config": config, "video": video, "scenes": tmp_path / "scenes", "pty": pty, "printer": printer,
-               "central_db": tmp_path / "central.sqlite3", "tmp": tmp_path}
+               "central_db": tmp_path / "central.sqlite3", "tmp": tmp_path, "card_pki": card_pki}
     finally:
         central.stop()
         printer.stop()
@@ -173,7 +184,8 @@ def boot_and_file(env, qr_backend: str, flow_id: str) -> dict:
            "--config", str(env["config"](qr_backend)), "--flow", flow_id, "--qr", qr_backend,
            "--scanner-end", env["pty"].scanner_end, "--video", str(env["video"]), "--scenes", str(env["scenes"]),
            "--reader", VPCD_READER, "--shots", str(shots), "--result", str(result)]
-    proc = subprocess.run(cmd, cwd=env["tmp"], capture_output=True, text=True, timeout=420)
+    proc = subprocess.run(cmd, cwd=env["tmp"], capture_output=True, text=True, timeout=420,
+                          env={**os.environ, "KIOSK_VCARD_PKI": str(env["card_pki"])})
     assert proc.returncode == 0, f"the kiosk run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     summary = json.loads(result.read_text(encoding="utf-8"))
     summary["shots"] = sorted(p.name for p in shots.glob("*.png"))
@@ -181,7 +193,9 @@ def boot_and_file(env, qr_backend: str, flow_id: str) -> dict:
 
 
 def check_filed(env, summary: dict, jobs_before: int) -> None:
+    # nothing to fix: the configuration is fit for citizens (kiosk.deployment), every device opened
     assert summary["startup_problems"] == [], summary["startup_problems"]
+    assert summary["verified_card"], "passive authentication against the installed CSCA failed"
     assert summary["backends"]["idcard"] == "PcscTransport"
     assert summary["backends"]["camera"] == "OpenCvCamera"
     assert summary["backends"]["printer"] == f"network {env['printer'].host}:{env['printer'].port}"
@@ -216,6 +230,8 @@ def test_real_hardware_config_files_a_procedure_with_serial_scanner_and_network_
 
     # the listener now says what a real printer says with its cover open: the kiosk's CLI tells
     env["printer"].model.set_state(cover_open=True)
+    check = kiosk_cli(env["config"]("serial"), "config", "check")
+    assert check.returncode == 0, check.stderr
     status = kiosk_cli(env["config"]("serial"), "printer", "status", "--json")
     assert status.returncode == 1, status.stdout + status.stderr
     assert json.loads(status.stdout)["facts"]["status"]["cover_open"] is True

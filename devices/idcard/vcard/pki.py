@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,8 +71,13 @@ def _load_key(path: Path):
 
 @lru_cache(maxsize=1)
 def document_signer():
-    generate()
-    return _load_key(PKI_DIR / "ds.key.pem"), x509.load_pem_x509_certificate((PKI_DIR / "ds.cert.pem").read_bytes())
+    # A test that plays a province points the virtual card at its own throwaway PKI (ds.key.pem,
+    # ds.cert.pem; testkit/pki.py card_pki): a real reader refuses the shipped test CSCA.
+    own = os.environ.get("KIOSK_VCARD_PKI")
+    folder = Path(own) if own else PKI_DIR
+    if not own:
+        generate()
+    return _load_key(folder / "ds.key.pem"), x509.load_pem_x509_certificate((folder / "ds.cert.pem").read_bytes())
 
 
 def aa_key(seed: str) -> ec.EllipticCurvePrivateKey:

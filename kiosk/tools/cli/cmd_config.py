@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 
 
 def register(sub) -> None:
     p = sub.add_parser("config", help="check the configuration, hash a technician PIN")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="config_command", metavar="ACTION")
-    c = g.add_parser("check", help="validate the configuration and print it with secrets removed")
+    c = g.add_parser("check", help="validate the configuration and print it with secrets removed",
+                     description="Validate the configuration, print it with secrets removed, and list what a "
+                                 "kiosk with real devices must not run with: shipped placeholders (CHANGE-ME), "
+                                 "the demo kiosk secret, the public PIN, no flow-signing key, a central URL that "
+                                 "is not https://, a card trust store that is empty or holds a test certificate. "
+                                 "Exit 0 when fit, 1 when any of these is found (the simulated demo has none).")
     c.set_defaults(func=_check)
     h = g.add_parser("hash-pin", help="print the pin_hash value for [maintenance] from a PIN read on stdin")
     h.set_defaults(func=_hash_pin)
@@ -18,9 +24,19 @@ def register(sub) -> None:
 def _check(args) -> int:
     from kiosk.tools.cli import config_from
 
+    from kiosk.deployment import problems
+
     cfg = config_from(args)
-    print(json.dumps({"sources": [str(s) for s in cfg.sources], "config": cfg.redacted()}, ensure_ascii=False, indent=2))
-    return 0
+    found = problems(cfg)
+    print(json.dumps({"sources": [str(s) for s in cfg.sources], "config": cfg.redacted(),
+                      "problems": [{"key": p.key, "en": p.en, "vi": p.vi} for p in found]},
+                     ensure_ascii=False, indent=2))
+    for p in found:
+        print(f"kiosk: {p}", file=sys.stderr)
+    if found:
+        print(f"kiosk: {len(found)} thing(s) to fix before this kiosk faces citizens / "
+              f"{len(found)} mục cần sửa trước khi ki-ốt phục vụ người dân", file=sys.stderr)
+    return 1 if found else 0
 
 
 def _hash_pin(args) -> int:

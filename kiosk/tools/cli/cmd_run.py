@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from pathlib import Path
 
 
@@ -25,9 +26,19 @@ def _run(args) -> int:
     from kiosk.ui.display import prepare_kivy_env
     from kiosk.logs import setup_logging
 
+    from kiosk.deployment import problems
+
     cfg = config_from(args)
     setup_logging(cfg["logging"]["level"], cfg["logging"]["file"] or None)
     log = logging.getLogger("kiosk.run")
+    unfit = problems(cfg)
+    if unfit:  # a kiosk with real devices never faces citizens with public secrets or test trust
+        for p in unfit:
+            print(f"kiosk: {p}", file=sys.stderr)
+        print("kiosk: not starting: fix the above in the configuration (`kiosk config check`) / "
+              "chưa khởi động: sửa các mục trên trong tệp cấu hình", file=sys.stderr)
+        log.error("not starting: %d configuration problem(s): %s", len(unfit), ", ".join(p.key for p in unfit))
+        return 2
     w, h = (int(x) for x in args.size.lower().split("x"))
     how = prepare_kivy_env(Path(cfg["paths"]["data_dir"]) / "kivy", want_xvfb=not args.no_xvfb, size=(w, h),
                            fullscreen=args.fullscreen)

@@ -17,6 +17,19 @@ class HomeScreen(KioskScreen):
 
     def build_body(self, body):
         lang = app().lang
+        broken = app().services.out_of_service
+        if broken is not None:  # no verified procedures or an unfit configuration: no citizen is served
+            from kivy.uix.boxlayout import BoxLayout
+
+            body.add_widget(BoxLayout())
+            body.add_widget(Text(tr("home.maintenance", lang), role="huge", bold=True, halign="center",
+                                 color=theme().danger))
+            body.add_widget(Text(tr("home.maintenance_text", lang), role="title", halign="center"))
+            body.add_widget(BoxLayout())
+            # for the technician who comes: what is wrong, in both languages
+            body.add_widget(Text(f"{broken.message_vi}\n{broken.message_en}", role="body", halign="center",
+                                 color=theme().muted))
+            return
         grid = GridLayout(cols=2, spacing=28, padding=[0, 12])
         for key, kind, target in (
             ("home.procedure", "primary", "picker"),

@@ -1,0 +1,81 @@
+"""Is this configuration fit to face citizens? What a real kiosk must not run with.
+
+The shipped files are public: their placeholders ("CHANGE-ME"), the demo kiosk secret and the
+technician PIN 246810 are known to anyone who cloned the repository, and an empty list of flow
+signing keys means no procedure can be trusted. On the simulated demo (every device backend
+``sim``) that is the point: one command shows the kiosk. On any configuration with a real device
+each of them is a problem: ``kiosk config check`` lists them and exits 1, and ``kiosk run``
+refuses to start until they are fixed (docs/technician-guide.md, "Before the first citizen").
+
+The card reader's trust store is checked by :mod:`devices.idcard.trust`, which knows what a test
+certificate is.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kiosk.config import DEFAULT_CONFIG, Config, verify_pin
+
+PUBLIC_PIN = "246810"   # printed in the README and the docs: the demo's PIN
+PLACEHOLDER = "change-me"
+DEVICE_SECTIONS = ("devices.idcard", "devices.qr", "devices.camera", "devices.printer")
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str      # the configuration key to fix, e.g. "central.kiosk_secret"
+    en: str
+    vi: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.vi} / {self.en}"
+
+
+def simulated(cfg: Config) -> bool:
+    """The simulated demo: no real device at all."""
+    return all(cfg[s]["backend"] == "sim" for s in DEVICE_SECTIONS)
+
+
+def _shipped(section: str, key: str):
+    with open(DEFAULT_CONFIG, "rb") as fh:
+        return tomllib.load(fh).get(section, {}).get(key)
+
+
+def problems(cfg: Config) -> list[Problem]:
+    """Everything that makes ``cfg`` unfit for a kiosk with real devices (empty on the demo)."""
+    if simulated(cfg):
+        return []
+    found: list[Problem] = []
+    for section, values in cfg.as_dict().items():
+        for key, value in values.items():
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(t, str) and PLACEHOLDER in t.lower() for t in texts):
+                found.append(Problem(f"{section}.{key}", "still the shipped placeholder (CHANGE-ME)",
+                                     "vẫn là giá trị mẫu (CHANGE-ME) chưa được thay"))
+    c = cfg["central"]
+    if c["kiosk_secret"] == _shipped("central", "kiosk_secret") and not any(
+            p.key == "central.kiosk_secret" for p in found):
+        found.append(Problem("central.kiosk_secret", "the demo secret from config/kiosk.toml, known to everyone",
+                             "là khóa bí mật của bản trình diễn, ai cũng biết"))
+    if verify_pin(PUBLIC_PIN, cfg["maintenance"]["pin_hash"]):
+        found.append(Problem("maintenance.pin_hash", f"the technician PIN is the public demo PIN {PUBLIC_PIN}: "
+                             "make a new one with `kiosk config hash-pin`",
+                             f"mã PIN kỹ thuật vẫn là mã công khai {PUBLIC_PIN}: tạo mã mới bằng `kiosk config hash-pin`"))
+    if not cfg["flows"]["trusted_keys"]:
+        found.append(Problem("flows.trusted_keys", "empty: no signed procedure can be trusted (the province's "
+                             "flow-signing public key goes here)",
+                             "đang trống: chưa tin khóa ký quy trình nào (điền khóa công khai của tỉnh)"))
+    url = urlsplit(c["url"])
+    loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
+    if url.scheme != "https" and not (c["embedded"] and loopback):
+        # dossiers carry personal data: only the embedded central on this very machine may go without TLS
+        found.append(Problem("central.url", "not https://: dossiers would cross the network unencrypted",
+                             "không phải https://: hồ sơ sẽ đi qua mạng không được mã hóa"))
+    if cfg["devices.idcard"]["backend"] != "sim":
+        from devices.idcard.trust import trust_store_problems
+
+        for text_en, text_vi in trust_store_problems(cfg["devices.idcard"]["trust_store"]):
+            found.append(Problem("devices.idcard.trust_store", text_en, text_vi))
+    return found

@@ -18,7 +18,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from common import clock
-from kiosk.config import Config, verify_pin
+from kiosk.config import Config
 from kiosk.services import KioskServices
 from kiosk.session import Session
 from kiosk.ui.steps import screen_for
@@ -366,8 +366,17 @@ class KioskApp(App):
             self._secret_taps.clear()
             self.go("pin")
 
-    def check_pin(self, pin: str) -> bool:
-        return verify_pin(pin, self.cfg["maintenance"]["pin_hash"])
+    def check_pin(self, pin: str):
+        """The maintenance PIN through kiosk.pin_guard (back-off, lock-out): a Verdict. Refusals
+        reach the province with the next heartbeat."""
+        from kiosk.pin_guard import guard_for
+
+        guard = guard_for(self.cfg)
+        verdict = guard.check(pin)
+        heartbeat = self.services.heartbeat
+        if heartbeat is not None and not verdict.ok:
+            heartbeat.report("maintenance_pin", guard.health(), title="maintenance PIN", title_vi="Mã PIN bảo trì")
+        return verdict
 
 
 def release_memory() -> None:

@@ -307,7 +307,7 @@ def test_search_ignores_diacritics_and_telex_types_vietnamese(at_home):
     assert app.sm.current_screen.search.text == "" and not d.has_text("Nguyễn Văn")
 
 
-def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
+def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home, clock):
     app, d, _ = at_home
     for _ in range(5):
         d.tap("★")
@@ -316,6 +316,13 @@ def test_maintenance_needs_the_hidden_gesture_and_the_pin(at_home):
         d.tap(ch, exact=True)
     d.tap("Xong", exact=True)
     assert d.screen == "pin" and d.has_text("Sai mã PIN")
+    for _ in range(2):  # the third wrong PIN in a row: the next try must wait (kiosk.pin_guard)
+        for ch in "2222":
+            d.tap(ch, exact=True)
+        d.tap("Xong", exact=True)
+    assert d.has_text("Xin thử lại sau 30 giây")
+    d.screenshot("pin-wait")
+    clock.set_now(clock.now() + __import__("datetime").timedelta(seconds=31))
     for ch in "246810":
         d.tap(ch, exact=True)
     d.tap("Xong", exact=True)

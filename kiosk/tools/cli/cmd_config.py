@@ -19,6 +19,11 @@ def register(sub) -> None:
     c.set_defaults(func=_check)
     h = g.add_parser("hash-pin", help="print the pin_hash value for [maintenance] from a PIN read on stdin")
     h.set_defaults(func=_hash_pin)
+    u = g.add_parser("unlock-pin", help="unlock the maintenance screen after too many wrong PINs",
+                     description="After 3 wrong PINs in a row the kiosk makes each further try wait (30 s, doubling); "
+                                 "after 10 it locks the maintenance screen until this command is run on the kiosk "
+                                 "(or a new PIN is set). Prints how many wrong tries it cleared.")
+    u.set_defaults(func=_unlock_pin)
 
 
 def _check(args) -> int:
@@ -37,6 +42,15 @@ def _check(args) -> int:
         print(f"kiosk: {len(found)} thing(s) to fix before this kiosk faces citizens / "
               f"{len(found)} mục cần sửa trước khi ki-ốt phục vụ người dân", file=sys.stderr)
     return 1 if found else 0
+
+
+def _unlock_pin(args) -> int:
+    from kiosk.pin_guard import guard_for
+    from kiosk.tools.cli import config_from
+
+    cleared = guard_for(config_from(args)).unlock()
+    print(f"maintenance PIN unlocked ({cleared} wrong tries cleared)")
+    return 0
 
 
 def _hash_pin(args) -> int:

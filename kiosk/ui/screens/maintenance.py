@@ -35,10 +35,14 @@ class PinScreen(KioskScreen):
 
     def _check(self):
         a = app()
-        ok = a.check_pin(self.pin.text)
+        verdict = a.check_pin(self.pin.text)
         self.pin.clear()
-        if ok:
+        if verdict.ok:
             a.go("maintenance")
+        elif verdict.locked:
+            self.msg.text = tr("maint.locked", a.lang)
+        elif verdict.wait_s > 0:
+            self.msg.text = tr("maint.wait", a.lang, seconds=int(verdict.wait_s + 0.999))
         else:
             self.msg.text = tr("maint.wrong", a.lang)
 

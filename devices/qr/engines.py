@@ -1,12 +1,16 @@
 """QR decoding engines behind one interface: ``engine.decode(image) -> list[Decoded]``.
 
 Every engine is asked for QR codes only (asking for every symbology costs time and invites false
-reads) and hands back the raw bytes of the code; ``Decoded.text`` is those bytes read as UTF-8, or
-``None`` when they are not valid UTF-8. We never guess another charset: Vietnamese read as
-Shift-JIS/Big5/Latin-1 ("Hu廙軟h") is worse than no read at all.
+reads) and hands back the code's bytes; ``Decoded.text`` is their text when the character set is
+certain and ``None`` otherwise (the rules: :mod:`devices.qr.charset`). Vietnamese read as
+Shift-JIS/Big5/Latin-1 ("Hu廙軟h") is worse than no read at all, so nothing here guesses: zxing-cpp,
+which tells us a code's ECI segments, gives the text of the ECI's charset, of Hanzi mode, of valid
+UTF-8, or of Shift_JIS bytes that can be nothing else; zbar and OpenCV, which hide the ECI, give the
+text of valid UTF-8 only.
 
 * ``ZbarBinaryEngine`` — zbar with ZBAR_CFG_BINARY, so zbar returns the bytes as they are instead
-  of transcoding them with its charset guess;
+  of transcoding them with its charset guess (zbar still converts to UTF-8 the codes whose ECI it
+  knows — ISO-8859-x, Shift_JIS, UTF-8 — and passes the bytes of any other ECI on as they are);
 * ``ZbarPlainEngine`` — pyzbar as most code uses it; it garbles Vietnamese and exists only as the
   benchmark's peer;
 * ``ZxingEngine`` — zxing-cpp, fast and robust;
@@ -15,26 +19,30 @@ Shift-JIS/Big5/Latin-1 ("Hu廙軟h") is worse than no read at all.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
+from devices.qr.charset import bytes_text, eci_text, hanzi_text, parse_bytes_eci, utf8_text
+
 __all__ = ["Decoded", "Engine", "ZbarBinaryEngine", "ZbarPlainEngine", "ZxingEngine", "OpenCvEngine",
-           "ENGINES", "make_engine", "to_gray", "utf8_or_none"]
+           "ENGINES", "make_engine", "to_gray", "read_zxing"]
 
 Polygon = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
 class Decoded:
-    data: bytes
-    text: str | None          # UTF-8 text, or None when the bytes are not valid UTF-8
+    data: bytes               # the code's bytes (zbar: converted to UTF-8 for an ECI it knows)
+    text: str | None          # their text when the character set is certain, else None
     engine: str
     polygon: Polygon = ()     # corners in the coordinates of the image given to the caller
+    charset: str = ""         # how the text was read: "utf-8", "shift_jis", "ECI 20 (shift_jis)", …; "" without text
 
     def __repr__(self) -> str:  # the payload may be a citizen's ID QR: do not print it
-        return f"Decoded(engine={self.engine!r}, bytes={len(self.data)}, polygon={self.polygon})"
+        return (f"Decoded(engine={self.engine!r}, bytes={len(self.data)}, charset={self.charset!r}, "
+                f"polygon={self.polygon})")
 
 
 class Engine(Protocol):
@@ -43,11 +51,10 @@ class Engine(Protocol):
     def decode(self, image: np.ndarray) -> list[Decoded]: ...
 
 
-def utf8_or_none(data: bytes) -> str | None:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _utf8_decoded(data: bytes, engine: str, polygon: Polygon) -> Decoded:
+    """For engines that do not tell us a code's ECI: text only for valid UTF-8."""
+    got = utf8_text(data)
+    return Decoded(data, got[0], engine, polygon, got[1]) if got else Decoded(data, None, engine, polygon)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -104,7 +111,7 @@ class _ZbarBase:
                     data = ctypes.string_at(zw.zbar_symbol_get_data(sym), n)
                     pts = tuple((zw.zbar_symbol_get_loc_x(sym, i), zw.zbar_symbol_get_loc_y(sym, i))
                                 for i in range(zw.zbar_symbol_get_loc_size(sym)))
-                    out.append(Decoded(data, utf8_or_none(data), self.name, pts))
+                    out.append(_utf8_decoded(data, self.name, pts))
                     sym = zw.zbar_symbol_next(sym)
                 return out
             finally:
@@ -126,29 +133,78 @@ class ZbarPlainEngine(_ZbarBase):
 
 
 # --- zxing-cpp -------------------------------------------------------------------------------
+def _corners(position) -> np.ndarray:
+    return np.array([[pt.x, pt.y] for pt in (position.top_left, position.top_right, position.bottom_right,
+                                             position.bottom_left)], dtype=np.float32)
+
+
+def _declared_text(data: bytes, plain: str | None, bytes_eci: bytes | None) -> tuple[str, str] | None:
+    """The text of a code whose bytes alone did not settle it, from what the code declares."""
+    if bytes_eci is None:
+        return None  # the second read missed it: nothing is certain
+    try:
+        has_eci, blocks = parse_bytes_eci(bytes_eci)
+    except ValueError:
+        return None
+    if has_eci:
+        return eci_text(blocks)
+    # no ECI, yet zxing-cpp read these bytes otherwise than the byte rules (or they have none):
+    # certain only when its reading is GB2312, which it gives for Hanzi mode alone
+    return hanzi_text(data, plain)
+
+
+def read_zxing(gray: np.ndarray, engine: str = "zxing", *, return_errors: bool = False,
+               **options) -> tuple[list[Decoded], list[np.ndarray]]:
+    """zxing-cpp on a gray image, QR codes only → (decoded codes, corners of the codes it saw but
+    could not decode — only with ``return_errors``). ``options`` go to ``zxingcpp.read_barcodes``.
+
+    The text: zxing-cpp's ``text`` is its own reading (an ECI's charset, the mode's, or its guess);
+    it is taken when it agrees with :func:`devices.qr.charset.bytes_text`, as it does for every
+    UTF-8 code. Otherwise the image is read a second time with ``TextMode.HexECI``, which shows
+    whether the code holds ECI segments and which (``symbology_identifier`` does not say so), and
+    the text comes from them (:func:`_declared_text`). That second read only happens for codes that
+    are not plain UTF-8, so the kiosk's own codes cost one read."""
+    import zxingcpp as z
+
+    options = {"formats": z.BarcodeFormat.QRCode, "try_invert": False, **options}
+    found: list[Decoded] = []
+    misses: list[np.ndarray] = []
+    unsure: list[tuple[int, str | None]] = []
+    for r in z.read_barcodes(gray, text_mode=z.TextMode.Plain, return_errors=return_errors, **options):
+        quad = _corners(r.position)
+        if not r.valid:
+            misses.append(quad)
+            continue
+        data = bytes(r.bytes)
+        poly = tuple((int(x), int(y)) for x, y in quad)
+        got = bytes_text(data)
+        if got is not None and got[0] == r.text:
+            found.append(Decoded(data, got[0], engine, poly, got[1]))
+        else:
+            unsure.append((len(found), r.text))
+            found.append(Decoded(data, None, engine, poly))
+    if unsure:
+        declared: dict[bytes, bytes] = {}
+        for r in z.read_barcodes(gray, text_mode=z.TextMode.HexECI, **options):
+            if r.valid:
+                declared.setdefault(bytes(r.bytes), bytes.fromhex(r.text))
+        for i, plain in unsure:
+            got = _declared_text(found[i].data, plain, declared.get(found[i].data))
+            if got is not None:
+                found[i] = replace(found[i], text=got[0], charset=got[1])
+    return found, misses
+
+
 class ZxingEngine:
     name = "zxing"
 
     def __init__(self, try_harder: bool = True) -> None:
-        import zxingcpp
+        import zxingcpp  # noqa: F401  (fail here, not on the first frame, when it is missing)
 
-        self._z = zxingcpp
         self._try = try_harder
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
-        z = self._z
-        gray = to_gray(image)
-        results = z.read_barcodes(gray, formats=z.BarcodeFormat.QRCode, try_rotate=self._try,
-                                  try_downscale=self._try, try_invert=False)
-        out = []
-        for r in results:
-            if not r.valid:
-                continue
-            data = bytes(r.bytes)
-            p = r.position
-            poly = tuple((int(pt.x), int(pt.y)) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
-            out.append(Decoded(data, utf8_or_none(data), self.name, poly))
-        return out
+        return read_zxing(to_gray(image), self.name, try_rotate=self._try, try_downscale=self._try)[0]
 
 
 # --- OpenCV ----------------------------------------------------------------------------------
@@ -180,9 +236,7 @@ class OpenCvEngine:
         for s, pts in zip(texts, points if points is not None else []):
             if not s:
                 continue
-            data = self._raw(s)
-            poly = tuple((int(x), int(y)) for x, y in pts)
-            out.append(Decoded(data, utf8_or_none(data), self.name, poly))
+            out.append(_utf8_decoded(self._raw(s), self.name, tuple((int(x), int(y)) for x, y in pts)))
         return out
 
 

@@ -36,8 +36,16 @@ _NOT_CCCD = dict(code="not_cccd", en="this is not the QR code of a Vietnamese ci
                  vi="Mã QR này không phải mã QR trên thẻ căn cước. Vui lòng đưa mã QR ở mặt thẻ căn cước.")
 
 
-def as_text(payload: bytes | str) -> str:
-    """Payload → NFC text. Bytes must be UTF-8: anything else would show citizens garbled letters."""
+def as_text(payload) -> str:
+    """Payload → NFC text. ``payload``: text; bytes, which must be UTF-8 (anything else would show
+    citizens garbled letters); or a decoded code (``devices.qr.Decoded``), whose ``text`` is set
+    only when its character set is certain (``devices.qr.charset``), so a Shift_JIS or GB2312 code
+    is read in its own charset and a code of unknown charset is refused."""
+    if hasattr(payload, "text") and hasattr(payload, "data"):
+        if payload.text is None:
+            raise PayloadError(code="unknown_charset", en="the QR code's character set is not certain: it has no text",
+                               vi="Không đọc được nội dung mã QR này.")
+        payload = payload.text
     if isinstance(payload, bytes):
         try:
             payload = payload.decode("utf-8")

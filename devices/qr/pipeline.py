@@ -11,17 +11,19 @@ The order of the stages below comes from ``bench/bench_qr.py`` (see BENCHMARKS.m
 3. If nothing at all was decoded, the same sequence on the whole frame, under a time budget
    (``budget_ms``), so a frame without any code costs a bounded amount.
 
-Results are deduplicated by bytes; text is UTF-8 or ``None`` (never a charset guess), so a wrongly
-decoded Vietnamese name cannot come out of here.
+Results are deduplicated by bytes; text is ``None`` unless the character set is certain (an ECI,
+Hanzi mode, valid UTF-8, or Shift_JIS bytes that can be nothing else: :mod:`devices.qr.charset`),
+so a wrongly decoded Vietnamese name cannot come out of here.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from devices.qr.engines import Decoded, ZbarBinaryEngine, ZxingEngine, to_gray, utf8_or_none
+from devices.qr.engines import Decoded, ZbarBinaryEngine, ZxingEngine, read_zxing, to_gray
 
 __all__ = ["decode_frame", "QrPipeline"]
 
@@ -65,23 +67,13 @@ class _ZxingFixed(ZxingEngine):
     name = "zxing-fixed"
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
-        z = self._z
-        out = []
-        for r in z.read_barcodes(to_gray(image), formats=z.BarcodeFormat.QRCode, try_invert=False,
-                                 binarizer=z.Binarizer.FixedThreshold):
-            if r.valid:
-                data = bytes(r.bytes)
-                p = r.position
-                poly = tuple((int(pt.x), int(pt.y)) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
-                out.append(Decoded(data, utf8_or_none(data), self.name, poly))
-        return out
+        import zxingcpp as z
+
+        return read_zxing(to_gray(image), self.name, binarizer=z.Binarizer.FixedThreshold)[0]
 
 
 class QrPipeline:
     def __init__(self, budget_ms: float = 120.0):
-        import zxingcpp
-
-        self._z = zxingcpp
         self._zxing = ZxingEngine()
         self._zbar = ZbarBinaryEngine()
         self._fixed = _ZxingFixed()
@@ -90,18 +82,7 @@ class QrPipeline:
 
     # zxing with its failed detections: the positions of codes it saw but could not read
     def _zxing_with_misses(self, gray: np.ndarray) -> tuple[list[Decoded], list[np.ndarray]]:
-        z = self._z
-        found, misses = [], []
-        for r in z.read_barcodes(gray, formats=z.BarcodeFormat.QRCode, try_invert=False, return_errors=True):
-            p = r.position
-            quad = np.array([[pt.x, pt.y] for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
-                            dtype=np.float32)
-            if r.valid:
-                data = bytes(r.bytes)
-                found.append(Decoded(data, utf8_or_none(data), "zxing", tuple(map(tuple, quad.astype(int).tolist()))))
-            else:
-                misses.append(quad)
-        return found, misses
+        return read_zxing(gray, "zxing", return_errors=True)
 
     def _try(self, gray: np.ndarray, offset: tuple[int, int], deadline: float) -> list[Decoded]:
         for name, prep in [("gray", lambda g: (g, 1.0)), *self._preps]:
@@ -111,8 +92,8 @@ class QrPipeline:
                 got = engine.decode(img)
                 if got:
                     ox, oy = offset
-                    return [Decoded(d.data, d.text, f"{d.engine}+{name}",
-                                    tuple((int(x * scale + ox), int(y * scale + oy)) for x, y in d.polygon))
+                    return [replace(d, engine=f"{d.engine}+{name}",
+                                    polygon=tuple((int(x * scale + ox), int(y * scale + oy)) for x, y in d.polygon))
                             for d in got]
                 if time.perf_counter() > deadline:
                     return []

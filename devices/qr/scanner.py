@@ -7,7 +7,8 @@ read are declared in :mod:`devices.qr.config`. ``open_scanner`` builds one witho
   half-way (no terminator within ``partial_line_s``) or never ends is refused with
   :class:`ScannerError`; an unplugged scanner is reopened as soon as its port comes back.
 * ``camera`` — the pipeline of :mod:`devices.qr.pipeline` on frames of a camera from
-  :mod:`devices.camera`; the same code held in view is returned once, not once per frame.
+  :mod:`devices.camera`; the same code held in view is returned once, not once per frame, as the
+  UTF-8 of its text (a code whose character set is not certain is skipped).
 * ``sim`` — codes are "shown" with ``inject(payload)``; what the demo and the tests use.
 """
 from __future__ import annotations
@@ -279,13 +280,14 @@ class CameraScanner:
             now = time.monotonic()
             self._seen = {k: t for k, t in self._seen.items() if now - t < self.repeat_s}
             for d in decode_frame(frame, self.budget_ms):
-                if d.text is None:  # not UTF-8: never shown to anyone
+                if d.text is None:  # character set not certain: never shown to anyone
                     continue
                 fresh = d.data not in self._seen
                 self._seen[d.data] = now
                 if fresh:
                     self.reads += 1
-                    return d.data
+                    # a read is UTF-8 text, as from a serial scanner, whatever charset the code used
+                    return d.text.encode("utf-8")
         return None
 
     def health(self) -> Health:

@@ -17,13 +17,17 @@ from .escpos_render import Rendered
 log = logging.getLogger(__name__)
 
 
+_KEEP = object()  # set_state(error=...) not given: None already means "no error"
+
+
 class PrinterModel:
     def __init__(self, dots: int = 576, *, paper: str = "ok", cover_open: bool = False, online: bool = True,
-                 answers_status: bool = True, runs_out_after: int | None = None):
+                 answers_status: bool = True, runs_out_after: int | None = None, error: str | None = None):
         self.dots = dots
         self.paper = paper
         self.cover_open = cover_open
         self.online = online
+        self.error = error  # None, or a status.ERRORS name (a jammed cutter: "cutter")
         self.answers_status = answers_status  # False: a printer that ignores DLE EOT
         self.runs_out_after = runs_out_after  # bytes printed before the roll ends (mid-job paper out)
         self.printed = bytearray()   # what reached the paper
@@ -33,7 +37,12 @@ class PrinterModel:
         self._lock = threading.Lock()
 
     def set_state(self, *, paper: str | None = None, cover_open: bool | None = None,
-                  online: bool | None = None) -> None:
+                  online: bool | None = None, error=_KEEP) -> None:
+        """Change what the printer reports; ``error=None`` clears an error."""
+        if error is not _KEEP:
+            if error is not None and error not in dict(status.ERRORS).values():
+                raise ValueError(f"error must be None or one of {[n for _, n in status.ERRORS]}")
+            self.error = error
         if paper is not None:
             if paper not in ("ok", "near_end", "out"):
                 raise ValueError("paper must be ok, near_end or out")
@@ -46,7 +55,8 @@ class PrinterModel:
     def answer(self, n: int) -> bytes:
         if not self.answers_status:
             return b""
-        return bytes((status.answer(n, online=self.online, paper=self.paper, cover_open=self.cover_open),))
+        return bytes((status.answer(n, online=self.online, paper=self.paper, cover_open=self.cover_open,
+                                    error=self.error),))
 
     def feed(self, data: bytes) -> bytes:
         """Take bytes from the host; return what the printer sends back (status answers)."""
@@ -63,7 +73,7 @@ class PrinterModel:
                     continue
                 if self.runs_out_after is not None and len(self.printed) >= self.runs_out_after:
                     self.paper, self.runs_out_after = "out", None
-                can_print = self.online and self.paper != "out" and not self.cover_open
+                can_print = self.online and self.paper != "out" and not self.cover_open and self.error is None
                 (self.printed if can_print else self.discarded).extend(buf[cmd.offset:end])
             return bytes(replies)
 

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from common.errors import BilingualError
 
+# English texts say what happened, not what became of the job: a job is kept only when the spool
+# is on, and ``job_id`` says so (the CLI prints it; the kiosk's screen tells the citizen to ask staff).
 _MESSAGES = {
     "paper_out": ("Máy in đã hết giấy. Vui lòng báo cán bộ tại quầy để được in lại phiếu.",
-                  "The printer is out of paper; the job is kept for reprinting."),
+                  "The printer is out of paper."),
     "cover_open": ("Nắp máy in đang mở. Vui lòng báo cán bộ tại quầy để được in lại phiếu.",
-                   "The printer cover is open; the job is kept for reprinting."),
+                   "The printer cover is open."),
     "offline": ("Máy in đang tạm ngừng hoạt động. Vui lòng báo cán bộ tại quầy.",
-                "The printer reports it is offline; the job is kept for reprinting."),
+                "The printer reports it is offline."),
+    "printer_error": ("Máy in đang báo lỗi. Vui lòng báo cán bộ tại quầy để được in lại phiếu.",
+                      "The printer reports an error (cutter, print head or mechanism)."),
     "unreachable": ("Không kết nối được với máy in. Vui lòng báo cán bộ tại quầy.",
-                    "Cannot reach the printer; the job is kept for reprinting."),
+                    "Cannot reach the printer."),
+    "no_status": ("Máy in không xác nhận đã in xong nên phiếu có thể chưa được in ra. "
+                  "Vui lòng báo cán bộ tại quầy để kiểm tra và in lại phiếu nếu cần.",
+                  "The printer took the job but did not confirm it could print it; the receipt may not have printed."),
+    "busy": ("Máy in đang được một chương trình khác sử dụng. Vui lòng báo cán bộ kỹ thuật.",
+             "The printer's port is in use by another process; nothing was sent."),
     "not_configured": ("Máy in chưa được cài đặt đúng. Vui lòng báo cán bộ kỹ thuật.",
                        "The printer is not configured (host, device or USB ids missing in [devices.printer]); nothing was printed."),
     "bad_data": ("Thiếu hoặc sai thông tin để in phiếu. Vui lòng báo cán bộ tại quầy.",

@@ -44,9 +44,17 @@ def register(sub) -> None:
     common(k)
     k.set_defaults(func=_ticket)
 
-    rp = g.add_parser("reprint", help="send jobs kept in the spool (after paper out, cover open, no connection)")
+    rp = g.add_parser("reprint", help="send jobs kept in the spool (after paper out, cover open, no connection, "
+                                      "no status answer)")
     rp.add_argument("job_id", nargs="?", help="one job id (default: all, oldest first)")
     rp.set_defaults(func=_reprint)
+
+    d = g.add_parser("discard", help="drop a spooled job without printing it (it did print after all)",
+                     description="A job kept because the printer did not confirm it (no_status) may be on the "
+                                 "paper: look, and drop it here instead of reprinting it. `kiosk printer jobs` "
+                                 "lists the jobs and why each was kept.")
+    d.add_argument("job_id", help="the job id")
+    d.set_defaults(func=_discard)
 
 
 def _printer_cfg(args):
@@ -64,6 +72,9 @@ def _fail(exc) -> int:
     if getattr(exc, "job_id", None):
         print(f"kiosk: job {exc.job_id} kept in the spool: `kiosk print reprint {exc.job_id}` when the printer is ready",
               file=sys.stderr)
+        if exc.code == "no_status":
+            print(f"kiosk: it may have printed: look first, and `kiosk print discard {exc.job_id}` if it did",
+                  file=sys.stderr)
     return 1
 
 
@@ -81,8 +92,12 @@ def _run(args, name: str, data: dict) -> int:
                 print("kiosk: --preview-only needs --out PNG", file=sys.stderr)
                 return 2
             return 0
-        with printer:
+        # not opened first: print_layout spools the job before it connects, so a printer that
+        # cannot be reached leaves the job in the spool for `kiosk print reprint`
+        try:
             job = printer.print_layout(name, data)
+        finally:
+            printer.close()
     except PrinterError as exc:
         return _fail(exc)
     extra = f", rendering {job.png_path}" if job.png_path else ""
@@ -140,10 +155,25 @@ def _reprint(args) -> int:
         if not printer.pending() and not args.job_id:
             print("no jobs waiting in the spool")
             return 0
-        with printer:
+        try:
             jobs = printer.reprint(args.job_id)
+        finally:
+            printer.close()
     except PrinterError as exc:
         return _fail(exc)
     for job in jobs:
         print(f"reprinted job {job.job_id} ({job.layout}, {job.bytes_sent} bytes)")
+    return 0
+
+
+def _discard(args) -> int:
+    from devices.printer import PrinterError, open_printer
+
+    _, section = _printer_cfg(args)
+    try:
+        open_printer(section).discard(args.job_id)
+    except PrinterError as exc:
+        print(f"kiosk: {exc.message_vi}\nkiosk: {exc}", file=sys.stderr)
+        return 1
+    print(f"discarded job {args.job_id}")
     return 0

@@ -13,12 +13,17 @@ def register(sub) -> None:
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="printer_command", metavar="ACTION")
     s = g.add_parser("status", help="ask the printer for its status (DLE EOT) and health",
-                     description="Online, paper (ok / near_end / out) and cover, as the printer reports them; "
-                                 "'unknown' when the backend cannot read (usb, file) or the printer does not "
-                                 "answer. Exit status 0 when it can print (or nothing is known), 1 when not.")
+                     description="Online, paper (ok / near_end / out), cover and error, as the printer reports "
+                                 "them (DLE EOT 1, 2, 4; 3 when it reports an error); 'unknown' when it does not "
+                                 "answer or the backend cannot read. Exit status 0 when the printer answered and "
+                                 "can print, or when the backend cannot read status at all (file; a USB printer "
+                                 "without a bulk IN endpoint: health ok, status unknown). Exit status 1 when it "
+                                 "cannot print, cannot be reached (a USB printer not plugged in, a port held by "
+                                 "another process), or can be asked but did not answer (health needs_attention: "
+                                 "jobs would stay in the spool).")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_status)
-    j = g.add_parser("jobs", help="list the jobs kept in the spool for reprinting")
+    j = g.add_parser("jobs", help="list the jobs kept in the spool for reprinting, and why each was kept")
     j.set_defaults(func=_jobs)
     e = g.add_parser("emulate", help="run a network ESC/POS printer emulator (raw TCP) and save what it prints",
                      description="Listens like a port-9100 printer, answers DLE EOT from the state given here "
@@ -65,9 +70,14 @@ def _status(args) -> int:
         print(f"online:     {show(s['online'])}")
         print(f"paper:      {s['paper']}")
         print(f"cover open: {show(s['cover_open'])}")
+        print(f"error:      {s['error'] or ('none' if s['known'] else 'unknown')}")
         print(f"spooled:    {health.facts['spooled_jobs']} job(s)")
         print(f"health:     {health.state.value}: {health.detail}" + (f" — {health.action}" if health.action else ""))
-    return 1 if s["can_print"] is False else 0
+    if s["can_print"] is True:
+        return 0
+    # unknown is acceptable only from a backend that can never know (file); a printer that can
+    # be asked and did not answer would keep every job in the spool
+    return 0 if s["can_print"] is None and not health.facts["reads_status"] else 1
 
 
 def _jobs(args) -> int:
@@ -78,7 +88,8 @@ def _jobs(args) -> int:
     jobs = printer.pending()
     for jid in jobs:
         meta = printer._meta(jid)
-        print(f"{jid}  {meta.get('layout', '?')}  {meta.get('bytes', '?')} bytes")
+        why = f"  kept: {meta['kept_because']}" if meta.get("kept_because") else ""
+        print(f"{jid}  {meta.get('layout', '?')}  {meta.get('bytes', '?')} bytes{why}")
     if not jobs:
         print("no jobs waiting in the spool")
     return 0

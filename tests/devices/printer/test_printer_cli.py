@@ -103,3 +103,55 @@ def test_emulate_command_receives_a_network_job(tmp_path, ticket_data, same_pixe
     t.join(timeout=30)
     assert rc == [0]
     assert same_pixels(Image.open(tmp_path / "emu" / "job-001.png"), render_preview("ticket", ticket_data))
+
+
+def _free_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_print_to_an_unreachable_printer_keeps_the_job_it_names(config, capsys):
+    # the job is spooled before the connection is tried, so "kept in the spool" is true
+    import re
+
+    cfg = config(backend="network", host="127.0.0.1", port=_free_port(), timeout_s=0.5)
+    assert main(["--config", cfg, "print", "ticket"]) == 1
+    err = capsys.readouterr().err
+    assert "Không kết nối được với máy in" in err
+    job = re.search(r"job (\S+) kept in the spool", err).group(1)
+    assert main(["--config", cfg, "printer", "jobs"]) == 0
+    out = capsys.readouterr().out
+    assert job in out and "ticket" in out and "kept: unreachable" in out
+
+
+def test_silent_network_printer_via_the_cli_status_exit_1_and_job_kept(config, tmp_path, capsys):
+    from devices.printer import NetworkPrinterEmulator, PrinterModel
+
+    with NetworkPrinterEmulator(PrinterModel(answers_status=False)) as emu:
+        cfg = config(backend="network", host=emu.host, port=emu.port, timeout_s=0.3)
+        assert main(["--config", cfg, "printer", "status", "--json"]) == 1
+        data = json.loads(capsys.readouterr().out)
+        assert data["state"] == "needs_attention" and data["facts"]["reads_status"] is True
+        assert main(["--config", cfg, "print", "ticket"]) == 1
+        err = capsys.readouterr().err
+        assert "có thể chưa được in" in err and "kept in the spool" in err and "kiosk print discard" in err
+        [job] = [p.stem for p in (tmp_path / "spool").glob("*.bin")]
+        assert emu.model.printed  # sent: it may be on the paper
+    assert main(["--config", cfg, "print", "discard", job]) == 0  # staff saw it printed
+    assert "discarded job" in capsys.readouterr().out
+    assert list((tmp_path / "spool").glob("*")) == []
+    assert main(["--config", cfg, "print", "discard", job]) == 1
+    assert "Không có phiếu nào chờ in lại" in capsys.readouterr().err
+
+
+def test_status_of_the_file_backend_cannot_read_and_exits_0(config, tmp_path, capsys):
+    cfg = config(backend="file", device=str(tmp_path / "lp0"))
+    assert main(["--config", cfg, "printer", "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["state"] == "ok" and data["facts"]["reads_status"] is False
+    assert data["facts"]["status"]["can_print"] is None and "cannot read" in data["detail"]

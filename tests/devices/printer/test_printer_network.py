@@ -62,16 +62,43 @@ def test_cover_open(tmp_path, ticket_data):
             assert err.value.code == "cover_open" and p.pending()
 
 
-def test_printer_that_ignores_status_queries_is_unknown_not_out(tmp_path, ticket_data):
+def test_printer_that_ignores_status_queries_is_unknown_and_keeps_the_job(tmp_path, ticket_data):
     with NetworkPrinterEmulator(PrinterModel(answers_status=False)) as emu:
         p = _net(emu, tmp_path, timeout_s=0.3)
         with p:
             st = p.status()
             assert st.reachable is True and not st.known and st.paper == "unknown"
-            p.print_layout("ticket", ticket_data)  # unknown does not block printing
-            assert p.pending() == []
-        # one unanswered question was enough: the job was not delayed by more timeouts
-        assert emu.model.queries == [1]
+            assert p.health().state.value == "needs_attention"  # it can be asked: silence is not "ok"
+            with pytest.raises(PrinterError) as err:
+                p.print_layout("ticket", ticket_data)  # unknown before does not stop the job ...
+            # ... but only an answer after it takes it out of the spool
+            assert err.value.code == "no_status" and p.pending() == [err.value.job_id]
+        # sent once; asked once above (a silent printer is not asked again for a while: the check
+        # before the job cost nothing) and once after the job, which is always asked
+        assert emu.model.printed and emu.model.queries == [1, 1]
+
+
+class GoesQuiet(PrinterModel):
+    """A printer whose status channel stops answering once it has taken a job (busy firmware,
+    a half-dead network module), until ``wakes`` is set."""
+    wakes = False
+
+    def answer(self, n):
+        return b"" if self.printed and not self.wakes else super().answer(n)
+
+
+def test_network_printer_that_stops_answering_after_a_job_leaves_it_spooled(tmp_path, ticket_data):
+    with NetworkPrinterEmulator(GoesQuiet()) as emu:
+        with _net(emu, tmp_path, timeout_s=0.3) as p:
+            with pytest.raises(PrinterError) as err:
+                p.print_layout("ticket", ticket_data)
+            e = err.value
+            assert e.code == "no_status" and "after printing" in str(e) and p.pending() == [e.job_id]
+            assert emu.model.queries == [1, 2, 4, 1]  # answered before the job, silent after it
+            assert "job(s) waiting" not in p.health().detail  # the silence is what health reports first
+            emu.model.wakes = True
+            [job] = p.reprint()
+            assert job.job_id == e.job_id and p.pending() == []
 
 
 def test_unreachable_printer_keeps_the_job(tmp_path, ticket_data):

@@ -79,3 +79,43 @@ def test_paper_out_over_serial(serial_printer, tmp_path, ticket_data):
         p.print_layout("ticket", ticket_data)
     assert err.value.code == "paper_out" and p.pending() == [err.value.job_id]
     assert model.printed == b""
+
+
+def test_the_kiosk_holds_its_serial_port_exclusively(serial_printer, tmp_path, ticket_data):
+    import serial
+
+    device, model = serial_printer
+    p = open_printer({"backend": "serial", "device": device, "timeout_s": 2.0, "spool_dir": str(tmp_path / "spool")})
+    with p:
+        p.print_layout("ticket", ticket_data)
+        # a second process (another kiosk, a technician's tool) that asks for the port exclusively is refused
+        with pytest.raises(serial.SerialException, match="Could not exclusively lock"):
+            serial.Serial(device, 19200, exclusive=True)
+    serial.Serial(device, 19200, exclusive=True).close()  # released on close
+
+
+def test_a_port_another_process_holds_is_busy_and_nothing_is_sent(serial_printer, tmp_path, ticket_data):
+    import serial
+
+    from devices.printer import PrinterError
+
+    device, model = serial_printer
+    holder = serial.Serial(device, 19200, exclusive=True)  # stands in for another process printing
+    try:
+        p = open_printer({"backend": "serial", "device": device, "timeout_s": 0.5,
+                          "spool_dir": str(tmp_path / "spool")})
+        with pytest.raises(PrinterError) as err:
+            p.open()
+        assert err.value.code == "busy" and "in use by another process" in str(err.value)
+        assert err.value.message_vi == "Máy in đang được một chương trình khác sử dụng. Vui lòng báo cán bộ kỹ thuật."
+        h = p.health()
+        assert h.state.value == "failed" and "another process" in h.detail and h.facts["status"]["busy"] is True
+        with pytest.raises(PrinterError) as err:
+            p.print_layout("ticket", ticket_data)
+        assert err.value.code == "busy" and p.pending() == [err.value.job_id]
+    finally:
+        holder.close()
+    assert model.printed == b""
+    [job] = p.reprint()  # the other process let go
+    assert job.job_id == err.value.job_id and p.pending() == [] and model.printed
+    p.close()

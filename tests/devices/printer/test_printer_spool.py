@@ -75,9 +75,11 @@ def test_near_end_still_prints_but_asks_for_attention(tmp_path, ticket_data):
     assert h.state.value == "needs_attention" and "paper" in h.detail
 
 
-def test_lost_status_after_a_complete_write_does_not_print_twice(tmp_path, ticket_data):
+def test_lost_status_after_a_complete_write_keeps_the_job_for_staff_to_judge(tmp_path, ticket_data):
     # A fake is needed here: a real link that accepts every byte and then dies before the next
     # question cannot be produced on demand; the sim transport stands in for the printer.
+    # Every byte went out, but the printer never said it could print them: the job stays
+    # (it may be on the paper, or lost with the link), and staff reprint or discard it.
     from devices.printer.backends import SimTransport
     from devices.printer.emulator import PrinterModel
     from devices.printer.printer import Printer
@@ -96,5 +98,38 @@ def test_lost_status_after_a_complete_write_does_not_print_twice(tmp_path, ticke
             return super().query(n)
 
     p = Printer(DiesAfterWrite(None, PrinterModel()), get_profile("80mm"), tmp_path / "spool")
-    job = p.print_layout("ticket", ticket_data)
-    assert job.bytes_sent == len(p.transport.model.printed) and p.pending() == []
+    with pytest.raises(PrinterError) as err:
+        p.print_layout("ticket", ticket_data)
+    e = err.value
+    assert e.code == "no_status" and "link dropped" in str(e) and p.pending() == [e.job_id]
+    assert len(p.transport.model.printed) == len((tmp_path / "spool" / f"{e.job_id}.bin").read_bytes())
+    assert json.loads((tmp_path / "spool" / f"{e.job_id}.json").read_text())["kept_because"] == "no_status"
+    p.discard(e.job_id)  # staff saw it on the paper
+    assert p.pending() == []
+    with pytest.raises(PrinterError) as err:
+        p.discard(e.job_id)
+    assert err.value.code == "no_job"
+
+
+def test_printer_error_after_the_job_keeps_it(tmp_path, ticket_data):
+    # the cutter jams on the job's cut (GS V): the printer reports a cutter error from then on
+    p = _sim(tmp_path)
+    model = p.transport.model
+    feed = model.feed
+
+    def jam_on_cut(data):
+        reply = feed(data)
+        if b"\x1dV" in data:
+            model.set_state(error="cutter")
+        return reply
+
+    model.feed = jam_on_cut
+    with pytest.raises(PrinterError) as err:
+        p.print_layout("ticket", ticket_data)
+    assert err.value.code == "printer_error" and "cutter" in str(err.value) and p.pending() == [err.value.job_id]
+    assert "báo lỗi" in err.value.message_vi
+    h = p.health()
+    assert h.state.value == "needs_attention" and "cutter" in h.detail and "cutter" in h.action
+    model.feed = feed  # paper cleared from the cutter
+    model.set_state(error=None)
+    assert [j.job_id for j in p.reprint()] == [err.value.job_id]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -30,10 +31,28 @@ __all__ = ["CameraError", "OpenCvCamera", "FileCamera", "SimCamera", "BACKENDS",
 
 
 class CameraError(BilingualError):
-    """No usable picture; ``code`` says why (no_frame, no_file, bad_file, ...)."""
+    """No usable picture; ``code`` says why: ``no_camera`` (the device is not there), ``no_file``
+    (the file source is not there), ``no_frame`` (there, but no picture came), ``bad_file``, …"""
 
 
 _NOT_READY_VI = "Máy ảnh chưa sẵn sàng. Vui lòng chờ một chút hoặc báo cán bộ hỗ trợ."
+
+
+def _no_camera(device: str) -> CameraError:
+    """The device node of a camera is not there: unplugged, or the wrong ``source``."""
+    return CameraError(code="no_camera",
+                       en=f"no camera at {device}: check the camera's USB cable (try another port), then "
+                          "[devices.camera] source",
+                       vi="Không tìm thấy máy ảnh. Vui lòng báo cán bộ hỗ trợ kiểm tra dây cáp của máy ảnh "
+                          "và mục source trong cài đặt máy ảnh.")
+
+
+def _no_file(path: str) -> CameraError:
+    """The file a camera backend should play is not there: the ``source`` setting is wrong."""
+    return CameraError(code="no_file",
+                       en=f"camera file not found: {path or '(empty source)'}: check [devices.camera] source",
+                       vi="Không tìm thấy tệp ảnh hoặc video dùng làm máy ảnh. Vui lòng báo cán bộ hỗ trợ "
+                          "kiểm tra mục source trong cài đặt máy ảnh.")
 
 
 def _settings(cfg: Mapping | None):
@@ -60,7 +79,18 @@ class OpenCvCamera:
         self.height = int(cfg["height"])
         self.fps = int(cfg["fps"])
         self.reconnect_s = float(cfg["reconnect_s"])
-        self._is_file = isinstance(self.source, str) and os.path.isfile(self.source)
+        # what the source names decides what "not there" means: an unplugged camera or a wrong path
+        if isinstance(self.source, int):
+            self._kind = "device"
+            # Linux names camera N /dev/videoN; elsewhere an index cannot be checked without opening it
+            self._node = f"/dev/video{self.source}" if sys.platform.startswith("linux") else None
+        elif "://" in self.source:
+            self._kind, self._node = "url", None  # a stream: only opening it tells
+        elif self.source.startswith("/dev/"):
+            self._kind, self._node = "device", self.source
+        else:
+            self._kind, self._node = "file", self.source
+        self._is_file = self._kind == "file" and os.path.isfile(self.source)
         self._cond = threading.Condition()
         self._frame: np.ndarray | None = None
         self._frame_at = 0.0
@@ -71,9 +101,22 @@ class OpenCvCamera:
         self.reopens = 0
         self._started = 0.0
 
+    def _absent(self) -> CameraError | None:
+        """The error for a source that is not there (a cheap stat, no opening), or None."""
+        if self._node is None or os.path.exists(self._node):
+            return None
+        return _no_camera(self._node) if self._kind == "device" else _no_file(self._node)
+
     def open(self) -> None:
+        """Start the grab thread (once). Raises CameraError ``no_camera``/``no_file`` when the
+        source is not there, and starts no thread then: ``frame()`` opens on first use, so the
+        camera delivers once it is plugged in, and an owner that drops this handle leaks nothing.
+        Once started, the thread reopens a source that goes away by itself."""
         if self._thread is not None:
             return
+        problem = self._absent()
+        if problem is not None:
+            raise problem
         self._stop.clear()
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="camera-grab", daemon=True)
@@ -89,7 +132,9 @@ class OpenCvCamera:
         import cv2
 
         # re-checked at every (re)open: a path that was missing at start may be a file now
-        self._is_file = isinstance(self.source, str) and os.path.isfile(self.source)
+        self._is_file = self._kind == "file" and os.path.isfile(self.source)
+        if self._absent() is not None:
+            return None  # cv2 would only log a warning per attempt; health() and frame() say why
         cap = cv2.VideoCapture(self.source)
         if not cap.isOpened():
             cap.release()
@@ -132,35 +177,52 @@ class OpenCvCamera:
             if not self._is_file:
                 self._stop.wait(self.reconnect_s)
 
+    def _no_frame(self, what: str) -> CameraError:
+        """Why no frame came: the source is not there (said at once), or the plain timeout."""
+        return self._absent() or CameraError(code="no_frame", vi=_NOT_READY_VI,
+                                             en=f"{what} from the camera ({self._error or 'timeout'})")
+
     def frame(self, timeout: float = 2.0) -> np.ndarray:
-        """The newest frame (a copy: callers may draw on it). Waits for the first one."""
+        """The newest frame (a copy: callers may draw on it). Waits for the first one; raises
+        CameraError at once when the source is not there, ``no_frame`` after ``timeout``."""
         if self._thread is None:
             self.open()
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._frame is None or time.monotonic() - self._frame_at > max(2.0, timeout):
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    raise CameraError(code="no_frame", en=f"no frame from the camera ({self._error or 'timeout'})",
-                                      vi=_NOT_READY_VI)
-                self._cond.wait(left)
+                if left <= 0 or self._absent() is not None:
+                    raise self._no_frame("no frame")
+                self._cond.wait(min(left, 0.25))  # wakes to notice a camera unplugged meanwhile
             return self._frame.copy()
 
     def wait_next(self, timeout: float = 2.0) -> np.ndarray:
         """The first frame grabbed after this call (for snapshots: no stale picture)."""
         if self._thread is None:
             self.open()
+        deadline = time.monotonic() + timeout
         with self._cond:
             start = self._count
-            if not self._cond.wait_for(lambda: self._count > start, timeout):
-                raise CameraError(code="no_frame", en="no new frame from the camera", vi=_NOT_READY_VI)
+            while self._count <= start:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._absent() is not None:
+                    raise self._no_frame("no new frame")
+                self._cond.wait(min(left, 0.25))
             return self._frame.copy()
 
     def health(self) -> Health:
-        facts = {"source": self.source if isinstance(self.source, int) or self._is_file else "<url>",
-                 "frames": self._count, "reopens": self.reopens}
+        # a URL may hold credentials: only its kind is shown
+        facts = {"source": "<url>" if self._kind == "url" else self.source, "frames": self._count,
+                 "reopens": self.reopens}
         if self._frame is not None:
             facts["size"] = f"{self._frame.shape[1]}x{self._frame.shape[0]}"
+        problem = self._absent()
+        if problem is not None and self._kind == "file":
+            return Health(State.FAILED, problem.message_en,
+                          "set [devices.camera] source to an existing video file, a device index or a URL", facts)
+        if problem is not None:
+            return Health(State.NEEDS_ATTENTION, problem.message_en,
+                          "check the camera's USB cable (`ls /dev/video*`) and [devices.camera] source", facts)
         if self._thread is None:
             return Health(State.NOT_READY, "camera not opened", "", facts)
         age = time.monotonic() - (self._frame_at or self._started)
@@ -185,7 +247,7 @@ class FileCamera:
         if self._image is not None or self._cap is not None:
             return
         if not self.path or not os.path.isfile(self.path):
-            raise CameraError(code="no_file", en=f"camera file not found: {self.path or '(empty source)'}", vi=_NOT_READY_VI)
+            raise _no_file(self.path)
         img = cv2.imread(self.path, cv2.IMREAD_COLOR)
         if img is not None:
             self._image = img

@@ -262,21 +262,41 @@ class CameraScanner:
         self._seen: dict[bytes, float] = {}
         self.reads = 0
 
+    @staticmethod
+    def _camera_failed(exc: BilingualError) -> ScannerError:
+        # whoever reads a scanner handles ScannerError; the camera's own texts say what to do
+        # (check the cable, the source setting) and its code stays in the detail and the cause
+        return ScannerError(code="camera_failed", en=f"the QR scanner's camera failed: {exc.message_en}",
+                            vi=exc.message_vi, detail=f"camera error {exc.code or type(exc).__name__}")
+
     def open(self) -> None:
-        self.camera.open()  # idempotent: a shared camera the app already opened stays as it is
+        """Opens the camera (idempotent: a shared camera the app already opened stays as it is);
+        raises ScannerError ``camera_failed``, caused by the camera's error, when it is not there."""
+        from devices.camera import CameraError
+
+        try:
+            self.camera.open()
+        except CameraError as exc:
+            raise self._camera_failed(exc) from exc
 
     def close(self) -> None:
         if self._owns_camera:
             self.camera.close()
 
     def read(self, timeout: float | None = 1.0) -> bytes | None:
+        """The next code in view that was not read in the last ``repeat_s``, as UTF-8 text, or None
+        after ``timeout``. A camera that gives no picture raises ScannerError ``camera_failed``."""
+        from devices.camera import CameraError
         from devices.qr.pipeline import decode_frame
 
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:
             # a threaded camera: wait for a new frame rather than decode the same one twice
             grab = getattr(self.camera, "wait_next", None) or self.camera.frame
-            frame = grab(2.0)
+            try:
+                frame = grab(2.0)
+            except CameraError as exc:
+                raise self._camera_failed(exc) from exc
             now = time.monotonic()
             self._seen = {k: t for k, t in self._seen.items() if now - t < self.repeat_s}
             for d in decode_frame(frame, self.budget_ms):

@@ -55,6 +55,14 @@ def check(cfg, opts) -> Outcome:
         if code in ("bad_file", "unknown_backend") or isinstance(exc, ValueError):
             return Health(State.FAILED, f"camera misconfigured: {reason}",
                           "Fix [devices.camera] backend/source in /etc/kiosk/kiosk.toml.", facts), "Camera không hoạt động"
+        if code == "no_file":  # a path that is not there: the setting, not the cable (a file may come later)
+            return Health(State.NEEDS_ATTENTION, f"no picture from the camera: {reason}",
+                          "Set [devices.camera] source in /etc/kiosk/kiosk.toml to a USB camera's device index "
+                          "(0) or /dev/video path, an existing video file, or a URL.", facts), "Không tìm thấy tệp của camera"
+        if code == "no_camera":  # the device node is gone: unplugged
+            return Health(State.NEEDS_ATTENTION, f"no picture from the camera: {reason}",
+                          "Check the camera's USB cable (try another port); `ls /dev/video*` must list it; then "
+                          "check [devices.camera] source in /etc/kiosk/kiosk.toml.", facts), "Không tìm thấy camera"
         return Health(State.NEEDS_ATTENTION, f"no picture from the camera: {reason}",
                       "Check the camera's USB cable (try another port), then `ls /dev/video*` and "
                       "`v4l2-ctl --list-devices`; check [devices.camera] source in /etc/kiosk/kiosk.toml.",

@@ -3,7 +3,9 @@
 On the simulated backend a known payload is injected and must come back byte for byte. On a real
 scanner a scan needs a person: with `--scan-timeout N` the check waits N seconds for the technician
 to scan any code (the procedure poster's `kiosk://flow/...` code works) and reports only its length
-and kind, never its content, because a citizen's card QR holds personal data.
+and kind, never its content, because a citizen's card QR holds personal data. The camera backend
+on a real camera (or a video file) looks for a code in view for a few seconds: a code read is a
+test scan; no code but pictures coming is ok; no picture says why (no camera, no file).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import held, need
 
 TEST_PAYLOAD = b"kiosk://flow/kiosk-diag-test"
+CAMERA_LOOK_S = 3.0  # camera backend without --scan-timeout: how long to look for a code already in view
 
 
 def _kind(payload: bytes) -> str:
@@ -46,6 +49,8 @@ def check(cfg, opts) -> Outcome:
     except Exception as exc:
         if isinstance(exc, ImportError):
             raise
+        if getattr(exc, "code", "") == "camera_failed":  # the camera is not there: a person must act
+            return _camera_failed(exc, facts)
         return Health(State.FAILED, f"cannot open the QR scanner: {getattr(exc, 'message_en', None) or exc}",
                       "Check [devices.qr] in /etc/kiosk/kiosk.toml (backend, port).", facts), "Máy quét QR không hoạt động"
     try:
@@ -75,6 +80,8 @@ def check(cfg, opts) -> Outcome:
                               "The scanner pipeline loses data: send a support bundle (kiosk diag bundle).", facts)
             facts["test_scan"] = "injected payload read back"
             return Health(State.OK, "test scan ok (simulated payload read back)", "", facts)
+        if section.get("backend") == "camera":
+            return _camera_look(scanner, opts, facts)
         if opts.scan_timeout_s > 0:
             got = scanner.read(opts.scan_timeout_s)
             if got is None:
@@ -91,3 +98,34 @@ def check(cfg, opts) -> Outcome:
                 scanner.close()
             except Exception:  # an unplugged scanner cannot be closed cleanly; nothing to do
                 pass
+
+
+def _camera_failed(exc, facts: dict) -> Outcome:
+    return Health(State.NEEDS_ATTENTION, f"the QR scanner's camera gives no picture: {exc.message_en}",
+                  "Check the camera's USB cable (try another port) and `ls /dev/video*`; check [devices.camera] "
+                  "source in /etc/kiosk/kiosk.toml (a device index such as 0, a video file or a URL).",
+                  facts), "Camera của máy quét QR không có hình"
+
+
+def _camera_look(scanner, opts, facts: dict) -> Outcome:
+    """The camera backend on a real camera or a video file: a code already in view is a test scan;
+    pictures without a code are fine unless a scan was asked for (--scan-timeout)."""
+    wait = opts.scan_timeout_s if opts.scan_timeout_s > 0 else CAMERA_LOOK_S
+    try:
+        got = scanner.read(wait)
+    except Exception as exc:  # ScannerError camera_failed, caused by the camera's error
+        if getattr(exc, "code", "") == "camera_failed":
+            return _camera_failed(exc, facts)
+        raise
+    health: Health = scanner.health()
+    facts.update(plain(health.facts))
+    if got is not None:
+        facts["test_scan"] = {"bytes": len(got), "kind": _kind(got)}
+        return Health(State.OK, f"test scan ok ({len(got)} bytes, {_kind(got)} code, seen by the camera)", "", facts)
+    if opts.scan_timeout_s > 0:
+        return Health(State.NEEDS_ATTENTION, f"no code seen by the camera within {opts.scan_timeout_s:.0f} s",
+                      "Hold a QR code flat under the camera, 15–30 cm away, in good light; clean the lens.",
+                      facts), "Máy quét QR cần kiểm tra"
+    if health.state is State.OK:
+        return Health(State.OK, f"{health.detail}; no QR code in view (use --scan-timeout 15 to test a scan)", "", facts)
+    return Health(health.state, health.detail, health.action, facts)

@@ -1,6 +1,8 @@
 """Camera backends: an mp4 read by the opencv backend exactly as a device, file and sim backends."""
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import cv2
@@ -51,15 +53,67 @@ def test_opencv_backend_reads_mp4_as_a_device_and_loops(mp4):
         cam.close()
 
 
-def test_opencv_backend_missing_source_reports_health(tmp_path):
-    cam = open_camera({"backend": "opencv", "source": str(tmp_path / "no-such.mp4"), "fps": 15})
+def test_opencv_backend_missing_file_says_so(tmp_path):
+    """A file source that is not there: built without error, then health, open() and frame() say
+    which file and which setting, in both languages, at once (not after a frame timeout)."""
+    missing = tmp_path / "no-such.mp4"
+    cam = open_camera({"backend": "opencv", "source": str(missing), "fps": 15})
     try:
+        h = cam.health()
+        assert h.state is State.FAILED and str(missing) in h.detail and "source" in h.action
         with pytest.raises(CameraError) as ei:
-            cam.frame(timeout=0.5)
-        assert "Máy ảnh" in ei.value.message_vi
-        assert cam.health().state in (State.NOT_READY, State.NEEDS_ATTENTION)
+            cam.open()
+        err = ei.value
+        assert err.code == "no_file" and str(missing) in err.message_en and "[devices.camera] source" in err.message_en
+        assert err.message_vi.startswith("Không tìm thấy tệp") and "mục source" in err.message_vi
+        assert cam._thread is None  # nothing left running for an owner that drops the handle
+        t0 = time.monotonic()
+        with pytest.raises(CameraError) as ei:
+            cam.frame(timeout=5)
+        assert ei.value.code == "no_file" and time.monotonic() - t0 < 1
     finally:
         cam.close()
+
+
+@pytest.mark.parametrize("source", ["/dev/video97", "97"])
+def test_opencv_backend_missing_device_says_so(source):
+    """An unplugged camera (its /dev/videoN node is gone) is not 'no new frame': the error names the
+    device and says to check the cable and the source setting."""
+    if source.isdigit() and not sys.platform.startswith("linux"):
+        pytest.skip("a device index is checked through /dev/videoN, which only Linux has")
+    assert not os.path.exists("/dev/video97")
+    cam = open_camera({"backend": "opencv", "source": source})
+    try:
+        assert cam.health().state is State.NEEDS_ATTENTION and "USB cable" in cam.health().action
+        for attempt in (cam.open, lambda: cam.frame(timeout=5), lambda: cam.wait_next(timeout=5)):
+            with pytest.raises(CameraError) as ei:
+                attempt()
+            err = ei.value
+            assert err.code == "no_camera" and "/dev/video97" in err.message_en
+            assert "USB cable" in err.message_en and "[devices.camera] source" in err.message_en
+            assert err.message_vi.startswith("Không tìm thấy máy ảnh") and "dây cáp" in err.message_vi
+            assert "no new frame" not in str(err)
+    finally:
+        cam.close()
+
+
+def test_camera_qr_scanner_turns_camera_failures_into_scanner_errors(tmp_path):
+    """Whoever reads a scanner catches ScannerError: the camera backend's camera failing (not there,
+    no picture) comes out as one, with the camera's texts and the camera's error as its cause."""
+    from devices.qr.scanner import ScannerError
+
+    for camera in ({"backend": "opencv", "source": "/dev/video97"},                          # its own camera
+                   open_camera({"backend": "file", "source": str(tmp_path / "gone.png")})):  # a shared one
+        scanner = open_scanner({"backend": "camera"}, camera=camera)
+        with pytest.raises(ScannerError) as ei:
+            scanner.open()
+        err = ei.value
+        assert err.code == "camera_failed" and isinstance(err.__cause__, CameraError)
+        assert err.__cause__.code in str(err) and err.message_vi == err.__cause__.message_vi
+        with pytest.raises(ScannerError) as ei:
+            scanner.read(timeout=0.5)
+        assert ei.value.code == "camera_failed" and isinstance(ei.value.__cause__, CameraError)
+        scanner.close()
 
 
 def test_file_backend_video_loops_deterministically(mp4):
@@ -116,8 +170,8 @@ def test_unknown_backend():
         assert "'webcam'" in text and "opencv, file, sim" in text
 
 
-def test_factory_does_no_io_and_open_is_idempotent(tmp_path):
-    cam = open_camera({"backend": "opencv", "source": str(tmp_path / "video9"), "fps": 15})
+def test_factory_does_no_io_and_open_is_idempotent(tmp_path, mp4):
+    cam = open_camera({"backend": "opencv", "source": str(mp4), "fps": 15})
     assert cam._thread is None and cam.health().state is State.NOT_READY  # no grab thread yet
     cam.open()
     thread = cam._thread

@@ -1,4 +1,9 @@
-"""PC/SC transport on pyscard: reader by name substring, T=1 then T=0, 61xx/6Cxx, card events.
+"""PC/SC transport on pyscard: reader by name substring, protocols in the order of the reader's
+quirks entry (T=1 then T=0 unless the table says otherwise), 61xx/6Cxx, card events.
+
+Once connected, ``quirks`` holds what the quirks table says of this reader (its name as pcscd
+shows it, and its firmware: the USB bcdDevice the CCID driver gives as SCARD_ATTR_VENDOR_IFD_VERSION,
+when the driver gives it), for the reader's READ BINARY sizes.
 
 pyscard exceptions never leave this module: no reader / no pcscd → :class:`ReaderUnavailable`,
 no card → :class:`NoCard`, a card lifted during an exchange → :class:`CardRemoved`.
@@ -11,6 +16,9 @@ import time
 from typing import Callable
 
 from devices.idcard.errors import CardRemoved, NoCard, ReaderUnavailable
+from devices.idcard.quirks import firmware_from_attrib
+
+SCARD_ATTR_VENDOR_IFD_VERSION = 0x00010102
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +38,14 @@ def list_readers() -> list[str]:
 
 
 class PcscTransport:
-    def __init__(self, reader_pattern: str = ""):
+    def __init__(self, reader_pattern: str = "", quirks_for: Callable | None = None):
+        """``quirks_for(reader_name, firmware)`` gives a reader's
+        :class:`~devices.idcard.quirks.ReaderQuirks` (None: T=1 then T=0, no quirks)."""
         self.reader_pattern = reader_pattern
+        self.quirks_for = quirks_for
+        self.quirks = None               # of the connected reader
+        self.reader_name: str | None = None
+        self.firmware: str | None = None
         self._conn = None
         self._reader = None
         self._monitor = None
@@ -58,12 +72,19 @@ class PcscTransport:
 
         self.close()
         reader = self._find_reader()
+        name = str(reader)
+        # the firmware is known only once connected: the protocol order comes from the name alone
+        quirks = self.quirks_for(name, None) if self.quirks_for else None
+        order = quirks.protocols if quirks is not None else ("T1", "T0")
+        codes = {"T1": CardConnection.T1_protocol, "T0": CardConnection.T0_protocol}
         conn = reader.createConnection()
         last = None
-        for proto in (CardConnection.T1_protocol, CardConnection.T0_protocol):
+        for proto in order:
             try:
-                conn.connect(proto)
-                self._conn, self._reader = conn, reader
+                conn.connect(codes[proto])
+                self._conn, self._reader, self.reader_name = conn, reader, name
+                self.firmware = self._firmware(conn)
+                self.quirks = self.quirks_for(name, self.firmware) if self.quirks_for else None
                 return
             except NoCardException as exc:
                 raise NoCard(detail=str(exc)) from None
@@ -75,7 +96,16 @@ class PcscTransport:
             pass
         if "no smart card" in str(last).lower() or "not present" in str(last).lower():
             raise NoCard(detail=str(last))
-        raise ReaderUnavailable(detail=f"cannot connect with T=1 or T=0: {last}")
+        tried = " or ".join(f"T={p[1]}" for p in order)
+        raise ReaderUnavailable(detail=f"cannot connect with {tried}: {last}")
+
+    @staticmethod
+    def _firmware(conn) -> str | None:
+        """The reader's firmware version, if its driver tells (the CCID driver does; vpcd does not)."""
+        try:
+            return firmware_from_attrib(conn.getAttrib(SCARD_ATTR_VENDOR_IFD_VERSION))
+        except Exception:  # noqa: BLE001 - an attribute the driver does not offer is no error
+            return None
 
     def _raw(self, apdu: list[int]) -> tuple[list[int], int, int]:
         from smartcard.Exceptions import CardConnectionException

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from common import clock
 from common.health import Health, State
 from devices.idcard import lds, passive
 from devices.idcard.apdu import FID_CARD_ACCESS, FID_DG, FID_SOD, SW_OK, Command, select_aid
@@ -32,7 +33,7 @@ from devices.idcard.mrz import MRZ, key_seed_info, parse_td1, vn_expiry
 from devices.idcard.pace import PacePassword, perform_pace
 from devices.idcard.passive import FAILED, NOT_CHECKED, OK, Check
 from devices.idcard.securityinfo import aa_hash, parse_security_infos
-from devices.idcard.session import LADDER, ChipSession
+from devices.idcard.session import LADDER, SHORT_RESPONSE, ChipSession, SizeRefused
 
 log = logging.getLogger(__name__)
 
@@ -235,15 +236,23 @@ class CardReader:
 
     def __init__(self, transport, *, trust_store: str | os.PathLike | None = None,
                  rng: Callable[[int], bytes] = os.urandom, timeout_s: float = 30.0, name: str = "",
-                 read_sizes: tuple[int, ...] = LADDER):
+                 read_sizes: tuple[int, ...] = LADDER, max_response: int = SHORT_RESPONSE,
+                 quirks=None, apdu_log=None):
         self.transport = transport
-        self.read_sizes = read_sizes     # READ BINARY sizes tried in order (65536 = extended length)
+        # READ BINARY sizes tried in order (65536 = extended length) and the largest answer the
+        # reader carries; a transport that knows its reader's quirks (PC/SC, once connected) wins
+        self.read_sizes = read_sizes
+        self.max_response = max_response
+        self.quirks = quirks             # devices.idcard.quirks.ReaderQuirks of a reader known at build (sim)
+        self.apdu_log = apdu_log         # devices.idcard.apdu_log.ApduLogWriter, or None
         self.trust_store_path = trust_store
         self.rng = rng
         self.timeout_s = timeout_s
         self.name = name
+        self.size_cap: int | None = None  # sizes from this one up made the reader drop the exchange
         self._trust = None
         self._lock = threading.Lock()
+        self._log: list[str] = []
 
     # --- lifecycle -----------------------------------------------------------------------------
     def open(self) -> None:
@@ -309,8 +318,22 @@ class CardReader:
             raise ValueError(f"unknown data groups: {bad}")
         if not self._lock.acquire(blocking=False):
             raise CardError(detail="another read is in progress")
+        self._log = []
+        result = None
+        outcome = "error"
         try:
-            result = self._read(key, tuple(groups), progress, cancel, timeout_s or self.timeout_s, active_auth)
+            deadline = time.monotonic() + (timeout_s or self.timeout_s)
+            try:
+                result = self._read(key, tuple(groups), progress, cancel, deadline, active_auth)
+            except SizeRefused as exc:
+                # the reader cannot carry this size (no extended APDUs, a frame too small): once
+                # more from the start without it, and the same for every later read on this reader
+                if not self._cap(exc.size):
+                    raise
+                self._log.append(f"--- the reader dropped Le={exc.size}: reading again with smaller READ BINARYs ---")
+                result = self._read(key, tuple(groups), progress, cancel, deadline, active_auth)
+            outcome = "ok" if result.verified else "checks failed: " + ", ".join(
+                k for k, v in result.checks.items() if v.status != OK)
             if require_verified and not result.verified:
                 failed = [k for k, v in result.checks.items() if v.status == FAILED or (
                     k in ("hashes", "signature", "chain") and v.status != OK)]
@@ -319,12 +342,16 @@ class CardReader:
                 raise err
             return result
         except ParseError as exc:
+            outcome = f"error: UnsupportedCard ({exc.detail})"
             raise UnsupportedCard(detail=f"unexpected data on the chip: {exc.detail}") from None
-        except CardError:
+        except CardError as exc:
+            if result is None:
+                outcome = f"error: {type(exc).__name__}" + (f" ({exc.detail})" if exc.detail else "")
             raise
         except (IndexError, KeyError, ValueError, TypeError, UnicodeError) as exc:
             # a chip answering outside every structure we parse must not reach the citizen as a traceback
             log.warning("unexpected chip data: %s", type(exc).__name__)
+            outcome = f"error: UnsupportedCard ({type(exc).__name__})"
             raise UnsupportedCard(detail=f"unexpected data on the chip ({type(exc).__name__})") from None
         finally:
             self._lock.release()
@@ -332,8 +359,52 @@ class CardReader:
                 self.transport.close()
             except CardError:
                 pass
+            self._write_apdu_log(outcome, result)
 
-    def _read(self, key, groups, progress, cancel, timeout_s, active_auth=True) -> CardRead:
+    def _cap(self, size: int) -> bool:
+        """Never ask ``size`` or more again; False when no smaller size is left to try."""
+        if not [s for s in self._ladder() if s < size]:
+            return False
+        self.size_cap = size if self.size_cap is None else min(self.size_cap, size)
+        log.warning("card reader %r dropped a READ BINARY of %d bytes; using smaller ones from now on "
+                    "(set [devices.idcard] %s to make it permanent)", self._reader_name(), size,
+                    'read_extended = "no"' if size > 256 else f"read_chunk = {max(s for s in self._ladder() if s < size)}")
+        return True
+
+    def _reader_quirks(self):
+        """The quirks of the reader of this read: the transport's (PC/SC, known once connected) or
+        those given at build (sim), or None."""
+        return getattr(self.transport, "quirks", None) or self.quirks
+
+    def _reader_name(self) -> str:
+        return getattr(self.transport, "reader_name", None) or self.name
+
+    def _ladder(self) -> tuple[int, ...]:
+        q = getattr(self.transport, "quirks", None)
+        sizes = q.read_sizes if q is not None else self.read_sizes
+        if self.size_cap is not None:
+            sizes = tuple(x for x in sizes if x < self.size_cap)
+        return sizes
+
+    def _max_response(self) -> int:
+        q = getattr(self.transport, "quirks", None)
+        return q.max_response if q is not None else self.max_response
+
+    def _write_apdu_log(self, outcome: str, result: "CardRead | None") -> None:
+        if self.apdu_log is None:
+            return
+        try:
+            from devices.idcard.apdu_log import format_log
+
+            q = self._reader_quirks()
+            text = format_log(self._log, at=clock.now(), reader=self._reader_name(),
+                              quirks=q.summary() if q is not None else None, outcome=outcome,
+                              stats=result.stats if result is not None else None)
+            self.apdu_log.write(text)
+        except Exception:  # noqa: BLE001 - the log is for technicians; the read's outcome stands
+            log.exception("APDU log not written")
+
+    def _read(self, key, groups, progress, cancel, deadline, active_auth=True) -> CardRead:
         if self._trust is None:
             self.open()
         wanted = sorted({int(g.upper().removeprefix("DG")) for g in groups})
@@ -341,7 +412,9 @@ class CardReader:
         report(0.0, _LABELS["connect"])
         started = time.monotonic()
         self.transport.connect()
-        s = ChipSession(self.transport, cancel=cancel, deadline=started + timeout_s, ladder=self.read_sizes)
+        s = ChipSession(self.transport, cancel=cancel, deadline=deadline, ladder=self._ladder(),
+                        max_response=self._max_response())
+        s.log = self._log                # the same list: the APDU log keeps what a failed read did
 
         method = self._access_control(s, key)
         report(0.2, _LABELS["auth"])
@@ -413,7 +486,8 @@ class CardReader:
             apdu_log=[redact(line) for line in s.log],
             stats={"apdus": s.apdus, "bytes_sent": s.bytes_sent, "bytes_received": s.bytes_received,
                    "block": s.block, "seconds": round(time.monotonic() - started, 4),
-                   "file_sizes": {f"DG{n}": len(v) for n, v in raw.items()} | ({"SOD": len(sod_raw)} if sod_raw else {})},
+                   "file_sizes": {f"DG{n}": len(v) for n, v in raw.items()} | ({"SOD": len(sod_raw)} if sod_raw else {}),
+                   "quirks": q.summary() if (q := self._reader_quirks()) is not None else None},
         )
         log.info("card read: %s, %d APDUs, checks %s", method, s.apdus, result.checks_summary())
         return result
@@ -422,7 +496,7 @@ class CardReader:
         pace_info = None
         try:
             # EF.CardAccess is small and read in the clear: no extended-length probe for it
-            raw = s.read_file(FID_CARD_ACCESS, ladder=tuple(x for x in self.read_sizes if x <= 256) or (128,))
+            raw = s.read_file(FID_CARD_ACCESS, ladder=tuple(x for x in s.ladder if x <= 256) or (128,))
             infos = parse_security_infos(raw) if raw else []
             pace_info = next((i for i in infos if i.supported_pace), None)
         except (StatusError, ParseError, UnsupportedCard):

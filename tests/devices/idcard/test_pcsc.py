@@ -112,3 +112,43 @@ def test_cli_tampered_and_cloned_through_pcscd_fail(vpcd_card, pcsc_config, caps
         deadline = time.monotonic() + 10
         while PcscTransport(VPCD_READER).card_present() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def test_quirks_entry_for_the_virtual_pcd_sets_the_read_size_through_pcscd(vpcd_card, tmp_path):
+    """A technician's quirks entry for 'Virtual PCD' with a small chunk: more, smaller READ BINARYs,
+    the same card; the entry, the sizes and the reader show in the stats and in the APDU log file."""
+    vpcd_card("default")
+    quirks = tmp_path / "quirks.yaml"
+    quirks.write_text("readers:\n  - name: virtual-pcd\n    read_chunk: 64\n    note: rehearsing a small-frame reader\n",
+                      encoding="utf-8")
+    logs = tmp_path / "apdu"
+    usual = pcsc_reader()
+    small = open_reader({"backend": "pcsc", "reader": VPCD_READER, "trust_store": TRUST, "quirks_file": str(quirks),
+                         "apdu_log_dir": str(logs)})
+    try:
+        a = usual.read(AccessKey.from_can("012345"))
+        b = small.read(AccessKey.from_can("012345"))
+    finally:
+        usual.close()
+        small.close()
+    assert a.stats["block"] == 65536 and a.stats["quirks"]["entry"] == "virtual-pcd"
+    assert b.stats["block"] == 64 and b.verified and b.person == a.person
+    assert b.stats["quirks"]["read_sizes"] == [64] and b.stats["quirks"]["note"] == "rehearsing a small-frame reader"
+    assert b.stats["quirks"]["firmware"] is None            # vpcd does not give SCARD_ATTR_VENDOR_IFD_VERSION
+    reads = lambda r: [line for line in r.apdu_log if "READ BINARY" in line]  # noqa: E731
+    assert len(reads(b)) > 3 * len(reads(a)) and b.stats["apdus"] > a.stats["apdus"]
+    (log,) = logs.iterdir()
+    text = log.read_text(encoding="utf-8")
+    assert f"# reader: {VPCD_READER}" in text and "# quirks: entry virtual-pcd, sizes [64], protocols T1" in text
+    assert "# outcome: ok" in text and text.count("READ BINARY") == len(reads(b))
+    assert "Ngọc Ánh" not in text and "001185012345" not in text
+
+
+def test_protocol_order_from_the_inline_key(vpcd_card):
+    vpcd_card("default")
+    reader = open_reader({"backend": "pcsc", "reader": VPCD_READER, "trust_store": TRUST, "protocols": "T0,T1"})
+    try:
+        r = reader.read(AccessKey.from_can("012345"))
+        assert r.verified and r.stats["quirks"]["protocols"] == ["T0", "T1"]
+    finally:
+        reader.close()

@@ -197,6 +197,10 @@ def load_config(path: str | os.PathLike | None = None, *, defaults: Path = DEFAU
     if chosen and Path(chosen).resolve() != defaults.resolve():
         _apply(merged, Path(chosen), required=False)
         sources.append(Path(chosen))
+    # the card reader's APDU log lives in the data folder, where `kiosk diag bundle` looks, unless
+    # a file names another folder (devices know no data folder: the kiosk's config hands it over)
+    if not merged["devices.idcard"].get("apdu_log_dir"):
+        merged["devices.idcard"]["apdu_log_dir"] = str(Path(merged["paths"]["data_dir"]) / "apdu")
     if merged["kiosk"]["idle_warning_s"] >= merged["kiosk"]["idle_timeout_s"]:
         raise ConfigError(
             f"{sources[-1]}: kiosk.idle_warning_s must be shorter than kiosk.idle_timeout_s"

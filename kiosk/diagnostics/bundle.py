@@ -71,13 +71,33 @@ def log_files(cfg) -> list[Path]:
 
 
 def apdu_files(cfg) -> list[Path]:
+    """APDU logs under the data folder, and the card reader's own log folder
+    (``[devices.idcard] apdu_log_dir``, normally ``<data_dir>/apdu``) wherever it is."""
     root = Path(cfg["paths"]["data_dir"])
-    if not root.is_dir():
-        return []
     found: set[Path] = set()
-    for pattern in APDU_GLOBS:
-        found.update(p for p in root.glob(pattern) if p.is_file() and "support" not in p.parts)
+    if root.is_dir():
+        for pattern in APDU_GLOBS:
+            found.update(p for p in root.glob(pattern) if p.is_file() and "support" not in p.parts)
+    own = _apdu_log_dir(cfg)
+    if own is not None and own.is_dir():
+        found.update(p for p in own.iterdir() if p.is_file())
     return sorted(found)
+
+
+def _apdu_log_dir(cfg) -> Path | None:
+    try:
+        folder = cfg["devices.idcard"].get("apdu_log_dir")
+    except (KeyError, TypeError):
+        return None
+    return Path(folder) if folder else None
+
+
+def _apdu_member(path: Path, cfg) -> str:
+    """``apdu/<path under the data folder>``, or ``apdu/log/<name>`` for a log folder elsewhere."""
+    try:
+        return f"apdu/{path.relative_to(Path(cfg['paths']['data_dir'])).as_posix()}"
+    except ValueError:
+        return f"apdu/log/{path.name}"
 
 
 def journal_text(since: str = "-2d") -> str | None:
@@ -140,9 +160,8 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
             text = journal_text()
             if text:
                 put("logs/journal.txt", redact_text(text))
-        data_dir = Path(cfg["paths"]["data_dir"])
         for path in apdu_files(cfg):
-            put(f"apdu/{path.relative_to(data_dir).as_posix()}", redact_text(_tail_text(path)))
+            put(_apdu_member(path, cfg), redact_text(_tail_text(path)))
         from kiosk.diagnostics.idcard import LAST_APDU_LOG
 
         if LAST_APDU_LOG:  # the diagnostic test read just made
@@ -166,7 +185,7 @@ def build_bundle(cfg, out: str | os.PathLike | None = None, *, results: list[Che
             "versions.json        app, flow bundle and library versions\n"
             "printer/status.json  printer status and raw status bytes\n"
             "logs/                kiosk logs and systemd journal, personal data redacted\n"
-            "apdu/                card reader APDU logs (files and the test read), personal data redacted\n"
+            "apdu/                card reader APDU logs (the last reads and the test read), personal data redacted\n"
             "camera/              a snapshot, only when made in maintenance mode\n"
         )
         put("README.txt", readme)

@@ -88,3 +88,39 @@ def test_cli_bundle_writes_the_zip_where_asked(make_cfg, tmp_path):
     out = tmp_path / "cli.zip"
     rc = main(["--config", str(cfg.sources[-1]), "diag", "bundle", "--out", str(out), "--no-journal", "--timeout", "20"])
     assert rc == 0 and zipfile.is_zipfile(out)
+
+
+def test_the_card_reader_apdu_logs_reach_the_bundle_without_personal_data(make_cfg, tmp_path):
+    """The kiosk's reads leave their redacted APDU logs in <data_dir>/apdu (kiosk.config wires the
+    folder); the bundle carries them, and no name, ID number or date of birth of the card."""
+    from devices.idcard import AccessKey, open_reader
+
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False}})
+    folder = Path(cfg["paths"]["data_dir"]) / "apdu"
+    assert Path(cfg["devices.idcard"]["apdu_log_dir"]) == folder
+    reader = open_reader(cfg["devices.idcard"])
+    reader.read(AccessKey.from_can("012345"), groups=("DG1", "DG2", "DG13"))
+    results = run_all(cfg)                                 # its card reader check makes a test read too
+    logs = sorted(folder.iterdir())
+    assert len(logs) == 2 and all(p.name.startswith("read-") for p in logs)
+    out = build_bundle(cfg, tmp_path / "b.zip", results=results, journal=False)
+    with zipfile.ZipFile(out) as zf:
+        texts = _all_text(zf)
+    members = [f"apdu/apdu/{p.name}" for p in logs]
+    for name in members:
+        assert "READ BINARY" in texts[name] and "# outcome: ok" in texts[name]
+    for name in [*members, "apdu/diag-test-read.log"]:
+        for value in PERSONAL + ["850512", "185012345", "TRAN<<THI<NGOC<ANH"]:
+            assert value not in texts[name], f"{value!r} in {name}"
+
+
+def test_an_apdu_log_folder_outside_the_data_folder_is_picked_up(make_cfg, tmp_path):
+    from devices.idcard import AccessKey, open_reader
+
+    cfg = make_cfg({"central": {"url": "http://127.0.0.1:9", "embedded": False},
+                    "devices.idcard": {"apdu_log_dir": str(tmp_path / "elsewhere")}})
+    open_reader(cfg["devices.idcard"]).read(AccessKey.from_can("012345"))
+    (log,) = (tmp_path / "elsewhere").iterdir()
+    out = build_bundle(cfg, tmp_path / "b.zip", results=[], journal=False)
+    with zipfile.ZipFile(out) as zf:
+        assert "READ BINARY" in zf.read(f"apdu/log/{log.name}").decode()

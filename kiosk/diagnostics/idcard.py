@@ -4,7 +4,12 @@ The test read proves the whole chain (PC/SC, access control, secure messaging, p
 authentication) but only its outcome is reported: access control used, check results and how
 many fields were read, never a field's value. On the simulated backend it reads the simulated
 card; on a real reader it needs a technician's test card and its CAN (`kiosk diag idcard --can
-123456`). The (already redacted) APDU log of the last test read is kept for the support bundle.
+123456`). The (already redacted) APDU log of the last test read is kept for the support bundle
+(every read also leaves its log in ``[devices.idcard] apdu_log_dir``).
+
+It also names the reader quirks entry (devices/idcard/readers.yaml, ``quirks_file``) that matched
+the reader, with the READ BINARY sizes and protocols it gives; a firmware the table knows to
+misbehave (known once a card was read) needs attention.
 """
 from __future__ import annotations
 
@@ -48,7 +53,35 @@ def _sim_atr(reader) -> str | None:
     return bytes(atr).hex(" ").upper() if atr else None
 
 
+def quirks_facts(reader, reader_name: str | None) -> dict | None:
+    """The quirks the reader uses: of the reader it last connected to (with its firmware), else
+    what the table says of ``reader_name``, else those given at build (sim)."""
+    transport = getattr(reader, "transport", None)
+    q = getattr(transport, "quirks", None)
+    if q is not None and reader_name and getattr(transport, "reader_name", None) != reader_name:
+        q = None
+    quirks_for = getattr(transport, "quirks_for", None)
+    if q is None and reader_name and callable(quirks_for):
+        q = quirks_for(reader_name, None)
+    q = q or getattr(reader, "quirks", None)
+    return q.summary() if q is not None and hasattr(q, "summary") else None
+
+
 def check(cfg, opts) -> Outcome:
+    outcome = _check(cfg, opts)
+    health, vi = outcome if isinstance(outcome, tuple) else (outcome, None)
+    quirks = health.facts.get("quirks")
+    if not quirks:
+        return outcome
+    detail = f"{health.detail} [reader quirks: {quirks['entry']}]"
+    if quirks.get("warnings") and health.state in (State.OK, State.NOT_READY):
+        return Health(State.NEEDS_ATTENTION, f"{detail}; the reader's firmware is known to misbehave",
+                      " ".join(quirks["warnings"]), health.facts), "Đầu đọc thẻ cần được kiểm tra"
+    health = Health(health.state, detail, health.action, health.facts)
+    return (health, vi) if vi is not None else health
+
+
+def _check(cfg, opts) -> Outcome:
     section = dict(cfg["devices.idcard"])
     backend = section.get("backend")
     facts: dict = {"backend": backend}
@@ -63,7 +96,8 @@ def check(cfg, opts) -> Outcome:
                           "Start the smart card service: sudo systemctl restart pcscd.socket pcscd; "
                           "then run `kiosk diag idcard` again.", facts), VI_FAILED
         wanted = section.get("reader") or ""
-        if not [r for r in facts["readers"] if wanted.lower() in r.lower()]:
+        matching = [r for r in facts["readers"] if wanted.lower() in r.lower()]
+        if not matching:
             seen = ", ".join(facts["readers"]) or "none"
             return Health(State.NEEDS_ATTENTION,
                           f"no card reader{' matching ' + repr(wanted) if wanted else ''} is plugged in (readers seen: {seen})",
@@ -71,6 +105,7 @@ def check(cfg, opts) -> Outcome:
                           "another name, fix [devices.idcard] reader in /etc/kiosk/kiosk.toml.", facts), VI_UNPLUGGED
     else:
         facts["readers"] = ["virtual card (simulated)"]
+        matching = []
 
     reader = held(opts, "reader")
     own = reader is None
@@ -82,8 +117,13 @@ def check(cfg, opts) -> Outcome:
         if isinstance(exc, (ImportError, Unavailable)):
             raise
         return Health(State.FAILED, f"cannot open the card reader: {getattr(exc, 'detail', None) or exc}",
-                      "Check [devices.idcard] in /etc/kiosk/kiosk.toml (backend, reader, trust_store).", facts), VI_FAILED
+                      "Check [devices.idcard] in /etc/kiosk/kiosk.toml (backend, reader, trust_store, quirks_file: "
+                      "the file and line named above).", facts), VI_FAILED
     try:
+        try:
+            facts["quirks"] = plain(quirks_facts(reader, matching[0] if backend == "pcsc" else None))
+        except Exception as exc:  # the table was checked when the reader was built; never fail the check on it
+            facts["quirks_error"] = str(exc)
         health: Health = reader.health()
         facts.update(plain(health.facts))
         if health.state in (State.FAILED, State.NEEDS_ATTENTION):
@@ -122,6 +162,9 @@ def _test_read(reader, can: str, facts: dict) -> Outcome:
                       "Check the test card's CAN (6 digits printed on the card); put the card flat on the reader "
                       "and keep it still; if every card fails, replace the reader.", facts), "Đọc thử thẻ không thành công"
     LAST_APDU_LOG[:] = list(getattr(got, "apdu_log", []) or [])
+    read_quirks = (getattr(got, "stats", {}) or {}).get("quirks")
+    if read_quirks:                       # with the firmware, now that a card was connected
+        facts["quirks"] = plain(read_quirks)
     summary = got.checks_summary() if hasattr(got, "checks_summary") else {}
     facts["test_read"] = {
         "access_control": got.access_control,
@@ -130,6 +173,7 @@ def _test_read(reader, can: str, facts: dict) -> Outcome:
         "groups": list(getattr(got, "groups", []) or []),
         "missing_fields": len(getattr(got.person, "missing", []) or []),
         "apdus": (getattr(got, "stats", {}) or {}).get("apdus"),
+        "block": (getattr(got, "stats", {}) or {}).get("block"),
     }
     if not getattr(got, "verified", True):
         bad = ", ".join(k for k, v in summary.items() if v != "ok") or "clone check"

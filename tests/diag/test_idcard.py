@@ -37,6 +37,32 @@ def test_wrong_can_is_a_failed_test_read(make_cfg):
     assert "CAN" in r.health.action
 
 
+def test_the_matched_quirks_entry_shows_in_the_detail_and_the_facts(make_cfg):
+    r = run(make_cfg(), "idcard")
+    assert r.state is State.OK and r.health.detail.endswith("[reader quirks: default]")
+    q = r.health.facts["quirks"]
+    assert q["entry"] == "default" and q["read_sizes"][0] == 65536 and q["protocols"] == ["T1", "T0"]
+    assert r.health.facts["test_read"]["block"] == 65536
+
+
+def test_a_broken_quirks_file_fails_the_check_naming_the_file_and_line(make_cfg, tmp_path):
+    bad = tmp_path / "quirks.yaml"
+    bad.write_text("readers:\n  - name: desk\n    match: 'Desk'\n    read_chunk: lots\n", encoding="utf-8")
+    r = run(make_cfg({"devices.idcard": {"quirks_file": str(bad)}}), "idcard")
+    assert r.state is State.FAILED and f"{bad}:4: read_chunk" in r.health.detail
+    assert "quirks_file" in r.health.action
+
+
+def test_known_bad_reader_needs_attention_with_the_note_as_the_action(make_cfg, tmp_path):
+    table = tmp_path / "quirks.yaml"
+    table.write_text("readers:\n  - name: sim-desk\n    match: '^virtual card'\n    known_bad:\n"
+                     "      - match: 'sim'\n        note: 'this reader drops long answers: replace it'\n", encoding="utf-8")
+    r = run(make_cfg({"devices.idcard": {"quirks_file": str(table)}}), "idcard")
+    assert r.state is State.NEEDS_ATTENTION and "[reader quirks: sim-desk]" in r.health.detail
+    assert "known to misbehave" in r.health.detail and r.health.action == "this reader drops long answers: replace it"
+    assert r.message_vi == "Đầu đọc thẻ cần được kiểm tra"
+
+
 def test_empty_trust_store_needs_attention(make_cfg, tmp_path):
     (tmp_path / "empty-csca").mkdir()
     r = run(make_cfg({"devices.idcard": {"trust_store": str(tmp_path / "empty-csca")}}), "idcard")
@@ -85,9 +111,12 @@ def test_pcsc_card_present_atr_and_test_read(make_cfg, vpcd_card):
     assert VPCD_READER in r.health.facts["readers"]
     assert r.health.facts["atr"] == "3B 88 80 01 42 41 43 4B 56 4E 30 31 B4"
     assert r.health.facts["test_read"]["checks"]["chain"] == "ok"
+    assert r.health.facts["quirks"]["entry"] == "virtual-pcd" and "[reader quirks: virtual-pcd]" in r.health.detail
+    assert r.health.facts["quirks"]["reader"] == VPCD_READER and r.health.facts["quirks"]["firmware"] is None
     # without a CAN there is no test read, but the reader and card are fine
     r = run(_pcsc_cfg(make_cfg), "idcard")
     assert r.state is State.OK and "no test read" in r.health.detail
+    assert r.health.detail.endswith("[reader quirks: virtual-pcd]")
 
 
 @pytest.mark.pcscd
@@ -96,6 +125,7 @@ def test_pcsc_reader_without_card_is_not_ready(make_cfg, pcscd):
         pytest.skip("another test's virtual card is on the shared vpcd reader")
     r = run(_pcsc_cfg(make_cfg), "idcard")
     assert r.state is State.NOT_READY and "no card" in r.health.detail
+    assert r.health.facts["quirks"]["entry"] == "virtual-pcd"      # known from the reader's name alone
 
 
 @pytest.mark.pcscd

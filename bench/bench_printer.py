@@ -66,7 +66,6 @@ def main() -> int:
     cold_t0 = time.perf_counter()
     render_bytes("receipt", RECEIPT, "80mm")
     cold = (time.perf_counter() - cold_t0) * 1000
-    rows = []
     r_med, r_max, r_bytes = timed(lambda: render_bytes("receipt", RECEIPT, "80mm"))
     t_med, t_max, t_bytes = timed(lambda: render_bytes("ticket", TICKET, "80mm"))
     r58_med, _, r58_bytes = timed(lambda: render_bytes("receipt", RECEIPT, "58mm"))

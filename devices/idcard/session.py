@@ -37,9 +37,9 @@ class SizeRefused(ReaderUnavailable):
     transport failed, the card is still there): it cannot carry that size. The connection is gone
     with the session keys; the reader starts over without ``size`` and the sizes above it."""
 
-    def __init__(self, *, size: int, detail: str = ""):
+    def __init__(self, *, size: int = 0, **texts):
         self.size = size
-        super().__init__(detail=detail)
+        super().__init__(**texts)
 
 
 class ChipSession:

@@ -65,7 +65,8 @@ def test_unknown_errors_get_the_screens_fallback_never_their_text():
 # this list complete): the tests below walk BilingualError's subclasses once these are imported.
 ERROR_MODULES = (
     "common.errors", "devices.idcard.errors", "devices.idcard.reader", "devices.qr.scanner",
-    "devices.qr.payloads", "devices.printer.errors", "devices.camera.backends", "devices.camera.document",
+    "devices.idcard.quirks", "devices.idcard.session", "devices.qr.payloads", "devices.printer.errors",
+    "devices.camera.backends", "devices.camera.document",
     "flows.errors", "flows.bundles", "central.service", "central.routing", "kiosk.client",
     "kiosk.outbox_errors", "kiosk.ui.speech", "kiosk.tools.media_gen",
 )

@@ -9,7 +9,7 @@ from kiosk.diagnostics.facts import plain
 from kiosk.diagnostics.runner import Unavailable, held, need
 
 MESSAGE_VI = {
-    State.NEEDS_ATTENTION: "Máy in cần kiểm tra (giấy, nắp máy)",
+    State.NEEDS_ATTENTION: "Máy in cần kiểm tra (giấy, nắp máy, đèn báo lỗi)",
     State.FAILED: "Máy in không hoạt động",
 }
 

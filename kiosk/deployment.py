@@ -43,11 +43,26 @@ def _shipped(section: str, key: str):
         return tomllib.load(fh).get(section, {}).get(key)
 
 
-def problems(cfg: Config) -> list[Problem]:
-    """Everything that makes ``cfg`` unfit for a kiosk with real devices (empty on the demo)."""
-    if simulated(cfg):
-        return []
+def file_problems(cfg: Config) -> list[Problem]:
+    """Files the configuration names that would stop a device at start: checked on every kiosk."""
     found: list[Problem] = []
+    if cfg["devices.idcard"]["quirks_file"]:
+        from devices.idcard.backends import quirks_for
+        from devices.idcard.errors import CardError
+
+        try:
+            quirks_for(cfg["devices.idcard"])
+        except CardError as exc:
+            found.append(Problem("devices.idcard.quirks_file", exc.detail or exc.message_en, exc.message_vi))
+    return found
+
+
+def problems(cfg: Config) -> list[Problem]:
+    """Everything that makes ``cfg`` unfit for a kiosk with real devices (on the demo: only a
+    broken file it names)."""
+    found: list[Problem] = file_problems(cfg)
+    if simulated(cfg):
+        return found
     for section, values in cfg.as_dict().items():
         for key, value in values.items():
             texts = value if isinstance(value, list) else [value]

@@ -125,3 +125,14 @@ def test_without_a_verified_bundle_a_real_kiosk_is_out_of_service_never_the_plai
     cfg["flows"]["trusted_keys"] = [pki_public]
     registry = services._load_flows()
     assert sorted(f.id for f in registry.flows) == ["khai-sinh", "tam-tru"] and services.out_of_service is None
+
+
+def test_a_broken_quirks_file_is_named_by_config_check(tmp_path):
+    bad = tmp_path / "quirks.yaml"
+    bad.write_text("readers:\n  - name: x\n    read_chunk: lots\n", encoding="utf-8")
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[devices.idcard]\nquirks_file = "{bad}"\n', encoding="utf-8")
+    out = kiosk("--config", str(cfg), "config", "check")
+    assert out.returncode == 1
+    (problem,) = json.loads(out.stdout)["problems"]
+    assert problem["key"] == "devices.idcard.quirks_file" and "quirks.yaml" in problem["en"]

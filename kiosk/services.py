@@ -94,6 +94,13 @@ class KioskServices:
             except Exception as exc:  # noqa: BLE001 - report and keep the kiosk usable
                 log.error("could not open %s: %s", name, exc)
                 self.startup_problems.append(f"{name}: {exc}")
+        from kiosk.print_spool import seal_spool
+
+        # kept print jobs hold names: sealed with the outbox key, or not kept at all
+        if self.outbox is not None:
+            seal_spool(self.printer, self.outbox.key_source)
+        elif self.printer is not None:
+            self.printer.spool_dir = None
         if self.client is not None:
             from kiosk.heartbeat import HeartbeatWorker
 

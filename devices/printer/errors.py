@@ -29,6 +29,8 @@ _MESSAGES = {
     "unknown_layout": ("Không có mẫu phiếu này. Vui lòng báo cán bộ tại quầy.",
                        "No such layout."),
     "no_job": ("Không có phiếu nào chờ in lại.", "No such job in the spool."),
+    "sealed": ("Không mở được phiếu đang chờ in lại. Vui lòng báo cán bộ kỹ thuật.",
+               "The kept job is sealed with the outbox key, which this command could not load (or it was altered)."),
 }
 
 

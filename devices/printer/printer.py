@@ -67,6 +67,9 @@ class Printer:
         self.transport = transport
         self.profile = profile
         self.spool_dir = Path(spool_dir) if spool_dir else None
+        # a receipt's bytes hold a name and an ID number: the kiosk hands a common.sealing.Sealer
+        # (keyed from the outbox key) so that kept jobs are encrypted at rest (kiosk.print_spool)
+        self.sealer = None
         self._open = False
         # one job or status exchange at a time: the kiosk prints from worker threads, and
         # interleaved bytes would corrupt both jobs
@@ -209,7 +212,7 @@ class Printer:
                 raise PrinterError(code="no_job", detail=job_id)
             done = []
             for jid in ids:
-                payload = (self.spool_dir / f"{jid}.bin").read_bytes()
+                payload = self._read_job(jid)
                 meta = self._meta(jid)
                 done.append(self._send(jid, payload, meta.get("layout", "raw")))
             return done
@@ -229,13 +232,26 @@ class Printer:
         except (OSError, ValueError):
             return {}
 
+    def _read_job(self, job_id: str) -> bytes:
+        from common.sealing import is_sealed
+
+        data = (self.spool_dir / f"{job_id}.bin").read_bytes()
+        if not is_sealed(data):
+            return data  # kept before jobs were sealed
+        if self.sealer is None:
+            raise PrinterError(code="sealed", detail=f"job {job_id} is sealed and no key was given")
+        try:
+            return self.sealer.open(data, job_id)
+        except ValueError as exc:
+            raise PrinterError(code="sealed", detail=f"job {job_id}: {exc}") from None
+
     def _spool(self, job_id: str, payload: bytes, layout_name: str) -> None:
         if not self.spool_dir:
             return
         self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # jobs hold names: not world-readable
         tmp = self.spool_dir / f".{job_id}.tmp"
         with open(tmp, "wb") as fh:
-            fh.write(payload)
+            fh.write(self.sealer.seal(payload, job_id) if self.sealer is not None else payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.spool_dir / f"{job_id}.bin")

@@ -12,7 +12,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("print", help="print a receipt, a queue ticket or the test page",
                        description="Print on the printer of [devices.printer] (the sim backend by default, "
-                                   "which writes each job's .bin and .png to its out_dir).")
+                                   "which writes each job's .bin and .png to its out_dir when one is set). "
+                                   "A job that cannot print now stays in the spool, sealed with the outbox key.")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="print_command", metavar="WHAT")
 
@@ -67,6 +68,16 @@ def _printer_cfg(args):
     return cfg, section
 
 
+def _sealed(printer, cfg):
+    """Kept jobs are sealed with the outbox key (kiosk.print_spool); without it none is kept."""
+    from kiosk.print_spool import seal_spool_from_config
+
+    if printer.spool_dir is not None and not seal_spool_from_config(printer, cfg):
+        print("kiosk: the outbox key is not available: a job that cannot print now is not kept for a reprint",
+              file=sys.stderr)
+    return printer
+
+
 def _fail(exc) -> int:
     print(f"kiosk: {exc.message_vi}\nkiosk: {exc}", file=sys.stderr)
     if getattr(exc, "job_id", None):
@@ -83,7 +94,7 @@ def _run(args, name: str, data: dict) -> int:
 
     cfg, section = _printer_cfg(args)
     try:
-        printer = open_printer(section)
+        printer = _sealed(open_printer(section), cfg)
         if args.out:
             printer.preview(name, data).save(args.out)
             print(f"preview written to {args.out}")
@@ -149,9 +160,9 @@ def _ticket(args) -> int:
 def _reprint(args) -> int:
     from devices.printer import PrinterError, open_printer
 
-    _, section = _printer_cfg(args)
+    cfg, section = _printer_cfg(args)
     try:
-        printer = open_printer(section)
+        printer = _sealed(open_printer(section), cfg)
         if not printer.pending() and not args.job_id:
             print("no jobs waiting in the spool")
             return 0

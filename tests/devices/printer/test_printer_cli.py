@@ -15,7 +15,12 @@ SAMPLE = Path(__file__).resolve().parents[3] / "devices" / "printer" / "samples"
 @pytest.fixture
 def config(tmp_path):
     def make(**printer):
-        lines = ["[devices.printer]", f'out_dir = "{tmp_path / "out"}"', f'spool_dir = "{tmp_path / "spool"}"']
+        # the kiosk's outbox key, which seals kept jobs (kiosk.print_spool); the CLI never makes one
+        from kiosk.outbox_key import load_or_create_key
+
+        load_or_create_key(tmp_path / "outbox.key")
+        lines = ['[outbox]', f'key_file = "{tmp_path / "outbox.key"}"',
+                 "[devices.printer]", f'out_dir = "{tmp_path / "out"}"', f'spool_dir = "{tmp_path / "spool"}"']
         for k, v in printer.items():
             lines.append(f"{k} = {json.dumps(v)}")
         path = tmp_path / "kiosk.toml"

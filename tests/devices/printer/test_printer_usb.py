@@ -170,8 +170,12 @@ def _usb(tmp_path, **kw):
 
 @pytest.fixture
 def config(tmp_path):
+    from kiosk.outbox_key import load_or_create_key
+
+    load_or_create_key(tmp_path / "outbox.key")  # kept jobs are sealed with it (kiosk.print_spool)
     path = tmp_path / "kiosk.toml"
-    path.write_text(f'[devices.printer]\nbackend = "usb"\nusb_vendor = {VID}\nusb_product = {PID}\n'
+    path.write_text(f'[outbox]\nkey_file = "{tmp_path / "outbox.key"}"\n'
+                    f'[devices.printer]\nbackend = "usb"\nusb_vendor = {VID}\nusb_product = {PID}\n'
                     f'timeout_s = 0.3\nspool_dir = "{tmp_path / "spool"}"\n', encoding="utf-8")
     return str(path)
 

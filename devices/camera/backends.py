@@ -97,6 +97,7 @@ class OpenCvCamera:
         self._count = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._open_lock = threading.Lock()
         self._error = "not opened"
         self.reopens = 0
         self._started = 0.0
@@ -112,15 +113,16 @@ class OpenCvCamera:
         source is not there, and starts no thread then: ``frame()`` opens on first use, so the
         camera delivers once it is plugged in, and an owner that drops this handle leaks nothing.
         Once started, the thread reopens a source that goes away by itself."""
-        if self._thread is not None:
-            return
-        problem = self._absent()
-        if problem is not None:
-            raise problem
-        self._stop.clear()
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="camera-grab", daemon=True)
-        self._thread.start()
+        with self._open_lock:  # the QR loop and a screen may both open on first use: one thread
+            if self._thread is not None:
+                return
+            problem = self._absent()
+            if problem is not None:
+                raise problem
+            self._stop.clear()
+            self._started = time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="camera-grab", daemon=True)
+            self._thread.start()
 
     def close(self) -> None:
         self._stop.set()

@@ -236,3 +236,26 @@ def test_sim_camera_shows_the_paper_placed_under_it():
     assert corners is not None
     cam.place_page(None)
     assert cv2.absdiff(certificate, cam.frame()).max() < 10  # the birth certificate again
+
+
+def test_camera_qr_scanner_kept_after_a_failed_open_reads_once_the_camera_comes(tmp_path):
+    """Built and kept while its camera is not there (as the app keeps its devices): open() and
+    read() say why, and once the camera delivers, the same scanner reads the code."""
+    from devices.qr.scanner import ScannerError
+    from devices.qr.synth import qr_image
+
+    src = tmp_path / "late.png"
+    cam = open_camera({"backend": "opencv", "source": str(src), "fps": 30, "reconnect_s": 0.2})
+    scanner = open_scanner({"backend": "camera"}, camera=cam)
+    try:
+        with pytest.raises(ScannerError):
+            scanner.open()
+        with pytest.raises(ScannerError):
+            scanner.read(timeout=0.3)
+        tmp = tmp_path / "late.tmp.png"
+        cv2.imwrite(str(tmp), qr_image(SIM_CITIZEN_QR))
+        tmp.rename(src)
+        assert scanner.read(timeout=5) == SIM_CITIZEN_QR.encode()
+        assert scanner.health().state is State.OK
+    finally:
+        cam.close()

@@ -16,6 +16,7 @@ from kiosk.diagnostics.runner import held, need
 
 TEST_PAYLOAD = b"kiosk://flow/kiosk-diag-test"
 CAMERA_LOOK_S = 3.0  # camera backend without --scan-timeout: how long to look for a code already in view
+FIRST_FRAME_S = 5.0  # a USB camera needs a second or two for its first frame (as in the camera check)
 
 
 def _kind(payload: bytes) -> str:
@@ -110,11 +111,16 @@ def _camera_failed(exc, facts: dict) -> Outcome:
 def _camera_look(scanner, opts, facts: dict) -> Outcome:
     """The camera backend on a real camera or a video file: a code already in view is a test scan;
     pictures without a code are fine unless a scan was asked for (--scan-timeout)."""
+    camera_error = need("devices.camera", "CameraError")
     wait = opts.scan_timeout_s if opts.scan_timeout_s > 0 else CAMERA_LOOK_S
     try:
+        # the first frame first, with the camera check's patience: read() gives a frame 2 s
+        camera = getattr(scanner, "camera", None)
+        if camera is not None:
+            camera.frame(FIRST_FRAME_S)
         got = scanner.read(wait)
-    except Exception as exc:  # ScannerError camera_failed, caused by the camera's error
-        if getattr(exc, "code", "") == "camera_failed":
+    except Exception as exc:  # the camera's error, or ScannerError camera_failed caused by it
+        if isinstance(exc, camera_error) or getattr(exc, "code", "") == "camera_failed":
             return _camera_failed(exc, facts)
         raise
     health: Health = scanner.health()

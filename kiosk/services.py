@@ -184,23 +184,29 @@ class KioskServices:
         from devices.qr import open_scanner
 
         section = self.cfg["devices.qr"]
-        # the camera QR backend reads the app's one camera, the handle document capture uses too
-        camera = self.open_camera() if section["backend"] == "camera" else None
+        # the camera QR backend reads the app's one camera, the handle document capture uses too;
+        # built here, opened by scanner.open(): a camera plugged in later is read without a restart
+        camera = self._camera() if section["backend"] == "camera" else None
         self.scanner = open_scanner(section, camera=camera)
         self.scanner.open()
 
-    def open_camera(self):
-        """The kiosk's one camera handle, opened on first use by the documents screen, the
-        heartbeat, the maintenance screen or (at start) the camera QR scanner, whichever comes
-        first (worker threads)."""
+    def _camera(self):
+        """The kiosk's one camera handle, built (not opened) on first use."""
         with self._lock:
             if self.camera is None:
                 from devices.camera import open_camera
 
-                camera = open_camera(self.cfg["devices.camera"])
-                camera.open()
-                self.camera = camera
+                self.camera = open_camera(self.cfg["devices.camera"])
             return self.camera
+
+    def open_camera(self):
+        """The kiosk's one camera, opened (idempotent) for the documents screen, the heartbeat, the
+        maintenance screen or the camera QR scanner, whichever comes first (worker threads).
+        Raises CameraError while the camera is not there; the handle stays for the next try."""
+        camera = self._camera()
+        with self._lock:
+            camera.open()
+        return camera
 
     def _open_outbox(self):
         from kiosk.client import CentralClient
@@ -296,7 +302,7 @@ class KioskServices:
 
         qr = build_receipt_qr(
             dossier_code=outcome.code, lookup_secret=outcome.lookup_secret,
-            procedure_code=dossier["procedure"]["code"], applicant_id=dossier.get("applicant", {}).get("id_number", ""),
+            procedure_code=dossier["procedure"]["code"],  # no ID number: anyone can read a receipt's QR
             received_at=outcome.received_at, appointment=outcome.appointment_date,
         )
         centre = self.kiosk["centre_name"]

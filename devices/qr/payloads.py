@@ -4,7 +4,10 @@
   ``ID12|oldCMND9|Họ tên|DDMMYYYY|Nam/Nữ|Địa chỉ|DDMMYYYY`` (old ID may be empty) and, defensively,
   the 2024 card whose layout is not confirmed: we split on ``|``, validate the 12-digit ID and every
   date we rely on, and never assume a field count;
-* our own receipt QR ``KIOSKVN1|code|secret|procedure|applicant_id|YYYY-MM-DDTHH:MM|YYYY-MM-DD``;
+* our own receipt QR ``KIOSKVN2|code|secret|procedure|YYYY-MM-DDTHH:MM|YYYY-MM-DD``: what the
+  lookup needs and nothing personal (anyone who photographs a receipt reads its QR). Receipts
+  printed before it carried the applicant's ID number (``KIOSKVN1|…|applicant_id|…``): still read,
+  and the number is dropped at once;
 * the procedure QR ``kiosk://flow/<flow_id>`` printed on leaflets and posters.
 
 Every failure is a :class:`PayloadError` (a ``ValueError``) with a plain Vietnamese message for the
@@ -24,7 +27,8 @@ __all__ = [
     "parse_cccd", "build_receipt_qr", "parse_receipt", "parse_procedure", "parse_any", "as_text",
 ]
 
-RECEIPT_PREFIX = "KIOSKVN1"
+RECEIPT_PREFIX = "KIOSKVN2"
+LEGACY_RECEIPT_PREFIX = "KIOSKVN1"   # held the applicant's ID number: read, never written
 _MAX_LEN = 2048  # a version-40 QR holds < 3 kB; anything longer is not one of ours
 
 
@@ -208,7 +212,6 @@ class ReceiptQr:
     dossier_code: str
     lookup_secret: str            # "" on a provisional receipt (central was unreachable)
     procedure_code: str
-    applicant_id: str
     received_at: datetime         # local time, minute precision, naive
     appointment: date
 
@@ -228,10 +231,10 @@ _BAD_RECEIPT = dict(code="not_receipt", en="this is not a receipt QR code of thi
                     vi="Mã QR này không phải mã trên phiếu hẹn của trung tâm. Vui lòng đưa mã QR trên phiếu hẹn.")
 
 
-def build_receipt_qr(dossier_code: str, lookup_secret: str, procedure_code: str, applicant_id: str,
+def build_receipt_qr(dossier_code: str, lookup_secret: str, procedure_code: str,
                      received_at: datetime, appointment: date) -> str:
     """The receipt payload; raises PayloadError (as the parser would) for a field it cannot hold."""
-    text = "|".join([RECEIPT_PREFIX, dossier_code, lookup_secret or "", procedure_code, applicant_id,
+    text = "|".join([RECEIPT_PREFIX, dossier_code, lookup_secret or "", procedure_code,
                      received_at.strftime("%Y-%m-%dT%H:%M"), appointment.strftime("%Y-%m-%d")])
     parse_receipt(text)  # one definition of "valid", shared by both directions
     return text
@@ -240,12 +243,17 @@ def build_receipt_qr(dossier_code: str, lookup_secret: str, procedure_code: str,
 def parse_receipt(payload: bytes | str) -> ReceiptQr:
     text = as_text(payload)
     parts = text.split("|")
-    if parts[0] != RECEIPT_PREFIX:
+    if parts[0] not in (RECEIPT_PREFIX, LEGACY_RECEIPT_PREFIX):
         raise PayloadError(**_BAD_RECEIPT)
-    if len(parts) != 7:
-        raise PayloadError(code="bad_receipt", en=f"a receipt QR has 7 fields, this one has {len(parts)}",
+    want = 6 if parts[0] == RECEIPT_PREFIX else 7
+    if len(parts) != want:
+        raise PayloadError(code="bad_receipt", en=f"a receipt QR has {want} fields, this one has {len(parts)}",
                            vi="Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
-    _, code, secret, proc, applicant, received, appointment = parts
+    if want == 7:  # an old receipt: check the ID number's form, then forget it
+        applicant = parts.pop(4)
+    else:
+        applicant = None
+    _, code, secret, proc, received, appointment = parts
     bad = lambda what: PayloadError(code="bad_receipt", en=f"the receipt QR has an invalid {what}",  # noqa: E731
                                     vi="Mã QR trên phiếu hẹn bị hỏng hoặc không đầy đủ.")
     if not _CODE_RX.fullmatch(code):
@@ -254,7 +262,7 @@ def parse_receipt(payload: bytes | str) -> ReceiptQr:
         raise bad("lookup secret")
     if not _PROC_RX.fullmatch(proc):
         raise bad("procedure code")
-    if not _ID_RX.fullmatch(applicant):
+    if applicant is not None and not _ID_RX.fullmatch(applicant):
         raise bad("applicant ID")
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", received):
@@ -267,7 +275,7 @@ def parse_receipt(payload: bytes | str) -> ReceiptQr:
         raise bad("date") from None
     if appt < received_at.date():
         raise bad("appointment date (before the receipt date)")
-    return ReceiptQr(code, secret, proc, applicant, received_at, appt)
+    return ReceiptQr(code, secret, proc, received_at, appt)
 
 
 # --- procedure -------------------------------------------------------------------------------
@@ -291,7 +299,7 @@ def parse_procedure(payload: bytes | str) -> ProcedureQr:
 def parse_any(payload: bytes | str) -> CccdQr | ReceiptQr | ProcedureQr:
     """Whichever of our three payloads this is; the error of the most likely kind otherwise."""
     text = as_text(payload)
-    if text.startswith(RECEIPT_PREFIX + "|"):
+    if text.startswith((RECEIPT_PREFIX + "|", LEGACY_RECEIPT_PREFIX + "|")):
         return parse_receipt(text)
     if text.lower().startswith("kiosk://"):
         return parse_procedure(text)

@@ -22,7 +22,7 @@ FIRST_FRAME_S = 5.0  # a USB camera needs a second or two for its first frame (a
 def _kind(payload: bytes) -> str:
     if payload.startswith(b"kiosk://flow/"):
         return "procedure"
-    if payload.startswith(b"KIOSKVN1|"):
+    if payload.startswith((b"KIOSKVN2|", b"KIOSKVN1|")):
         return "receipt"
     if payload.count(b"|") >= 5:
         return "id card"

@@ -137,7 +137,7 @@ def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
     assert body["flow"]["id"] == flow_id
     # the printed receipt (the sim printer's PNG of its own ESC/POS stream) carries the code in its QR
     decoded = zxingcpp.read_barcodes(Image.open(res.receipt_png).convert("L"))
-    receipts = [parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN1|")]
+    receipts = [parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN2|")]
     assert receipts and receipts[0].dossier_code == res.code
     status = app.services.client.status(res.code, receipts[0].lookup_secret)
     assert status and status["status"] == "received"
@@ -215,7 +215,7 @@ def test_the_same_due_date_on_guide_review_receipt_and_central_on_any_day(at_hom
     row = next(r for r in central_rows(cfg) if r["dossier_code"] == res.code)
     assert row["appointment_date"] == want.isoformat()
     decoded = zxingcpp.read_barcodes(Image.open(res.receipt_png).convert("L"))
-    receipt = next(parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN1|"))
+    receipt = next(parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN2|"))
     assert receipt.appointment == want
     if code_day:  # (at 23:59 a slow machine may submit after midnight: the due date is the same either way)
         assert res.code.split("-")[1] == code_day
@@ -360,7 +360,7 @@ def test_a_procedure_qr_opens_its_flow_and_a_receipt_qr_shows_the_status(at_home
     d.wait_screen("lookup")
     import datetime as dt
 
-    qr = build_receipt_qr(res.code, row["lookup_secret"], "2.000815", SIM_ID,
+    qr = build_receipt_qr(res.code, row["lookup_secret"], "2.000815",
                           received_at=dt.datetime.now(), appointment=dt.date.today())
     app.services.scanner.inject(qr.encode())
     d.wait_for(lambda: d.has_text("Đã tiếp nhận"), 20, "the dossier status")

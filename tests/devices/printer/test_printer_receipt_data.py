@@ -87,7 +87,7 @@ def test_receipt_prints_the_received_time_and_due_date_at_any_instant(decode_qr,
     appointment = appointment_date(at, 0, "15:00")
     assert f"{appointment:%d/%m/%Y}" == due
     local = at.astimezone(clock.VN_TZ)
-    qr = build_receipt_qr("01.00004-%s-0001" % f"{local:%y%m%d}", "ABCDEFGH23", "2.000815", "001185012345",
+    qr = build_receipt_qr("01.00004-%s-0001" % f"{local:%y%m%d}", "ABCDEFGH23", "2.000815",
                          local.replace(tzinfo=None), appointment)
     data = receipt_from_dossier({**DOSSIER, "created_at": created_at},
                                 {**ANSWER, "appointment_date": appointment.isoformat()}, centre_name="Trung tâm", lookup_qr=qr)

@@ -90,17 +90,27 @@ def test_cccd_errors(text, code):
 
 
 def test_receipt_roundtrip_and_provisional():
-    args = ("HS-2026-000123", "k3Y_s3cret", "1.001193", "001185012345",
-            datetime(2026, 11, 23, 8, 15), date(2026, 11, 26))
+    args = ("HS-2026-000123", "k3Y_s3cret", "1.001193", datetime(2026, 11, 23, 8, 15), date(2026, 11, 26))
     text = build_receipt_qr(*args)
-    assert text == "KIOSKVN1|HS-2026-000123|k3Y_s3cret|1.001193|001185012345|2026-11-23T08:15|2026-11-26"
+    assert text == "KIOSKVN2|HS-2026-000123|k3Y_s3cret|1.001193|2026-11-23T08:15|2026-11-26"
     r = parse_receipt(text)
     assert r == ReceiptQr(*args) and not r.provisional
     assert parse_receipt(build_receipt_qr(args[0], "", *args[2:])).provisional
 
 
+def test_a_receipt_qr_holds_nothing_personal_and_old_receipts_still_read():
+    """Anyone who photographs a receipt reads its QR: the code and the lookup secret, no ID number."""
+    text = build_receipt_qr("HS-2026-000123", "k3Y_s3cret", "1.001193", datetime(2026, 11, 23, 8, 15),
+                            date(2026, 11, 26))
+    assert not any(part.isdigit() and len(part) in (9, 12) for part in text.split("|"))
+    old = parse_receipt("KIOSKVN1|HS-2026-000123|k3Y_s3cret|1.001193|001185012345|2026-11-23T08:15|2026-11-26")
+    assert old == parse_receipt(text) and "001185012345" not in repr(old) + str(vars(old))
+
+
 @pytest.mark.parametrize("text", [
+    "KIOSKVN3|A|b|1.1|2026-11-23T08:15|2026-11-26",
     "KIOSKVN2|A|b|1.1|001185012345|2026-11-23T08:15|2026-11-26",
+    "KIOSKVN2|A|b|1.1|2026-11-23T08:15",
     "KIOSKVN1|A|b|1.1|001185012345|2026-11-23T08:15",
     "KIOSKVN1|A|b c|1.1|001185012345|2026-11-23T08:15|2026-11-26",
     "KIOSKVN1|A|b|1.1|00118501234|2026-11-23T08:15|2026-11-26",
@@ -115,7 +125,7 @@ def test_receipt_errors(text):
 
 def test_build_receipt_refuses_a_pipe():
     with pytest.raises(PayloadError):
-        build_receipt_qr("A|B", "", "1.1", "001185012345", datetime(2026, 1, 1), date(2026, 1, 2))
+        build_receipt_qr("A|B", "", "1.1", datetime(2026, 1, 1), date(2026, 1, 2))
 
 
 def test_procedure():

@@ -7,7 +7,8 @@ import sys
 
 _DECODE_HELP = """Decode every QR code in each IMAGE and print its text exactly (UTF-8, Vietnamese
 letters intact). One line per code; with several images each line starts with the file name and a
-tab. A code whose bytes are not UTF-8 is printed as hex with a note on stderr, never guessed.
+tab. A code whose character set is not certain (devices/qr/charset.py: no ECI, not UTF-8, not
+certainly Shift_JIS) is printed as hex with a note on stderr, never guessed.
 
 Exit status: 0 every image had a code, 1 some image had none, 2 an image could not be read."""
 
@@ -89,11 +90,12 @@ def _decode(args) -> int:
                 print(f"kiosk qr decode: {path}: no QR code found", file=sys.stderr)
         entry = {"image": path, "codes": []}
         for c in codes:
-            entry["codes"].append({"text": c.text, "bytes_hex": c.data.hex(), "engine": c.engine,
+            entry["codes"].append({"text": c.text, "charset": getattr(c, "charset", None), "bytes_hex": c.data.hex(),
+                                   "engine": c.engine,
                                    "corners": [list(p) for p in c.polygon], "kind": _kind(c.text)})
             if not args.json:
                 if c.text is None:
-                    print(f"kiosk qr decode: {path}: a code holds non-UTF-8 bytes; printed as hex", file=sys.stderr)
+                    print(f"kiosk qr decode: {path}: the character set of a code is not certain; printed as hex", file=sys.stderr)
                 line = c.text if c.text is not None else c.data.hex()
                 print(f"{path}\t{line}" if many else line)
         report.append(entry)

@@ -69,7 +69,7 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
     "outbox": {
         "path": PATH,
         "key_file": PATH,
-        "key_source": choice("file", "keyring"),
+        "key_source": choice("file", "keyring", "credential"),
         "keyring_service": text("the keyring item's service name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
         "keyring_user": text("the keyring item's user name (letters, digits, '.', '_', '-')", r"[A-Za-z0-9._-]{1,64}"),
         "keyring_timeout_s": number(0.5, 120),

@@ -10,7 +10,9 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("run", help="start the kiosk touchscreen app",
                        description="Start the kiosk app on the configured devices. With no screen, a virtual X "
-                                   "server (Xvfb) or SDL's offscreen driver is used and said so.")
+                                   "server (Xvfb) or SDL's offscreen driver is used and said so. With any real "
+                                   "device configured it does not start (exit 2) while `kiosk config check` "
+                                   "names a problem (placeholders, public secrets, test trust, plain HTTP).")
     p.add_argument("--embedded-central", action="store_true",
                    help="also start the reference central system on [central].url (for demos and labs)")
     p.add_argument("--size", default="1920x1080", help="window size WxH (default 1920x1080, a 21.5\" kiosk panel)")

@@ -8,6 +8,8 @@
 #   scripts/install-kiosk.sh --dry-run         # print every action, change nothing (no root needed)
 #   scripts/install-kiosk.sh --destdir DIR     # write the files under DIR, print the system commands
 #                                              # (packaging and tests; no root needed)
+# The outbox key is sealed to this machine with systemd-creds (TPM2 when there is one, else the
+# host key), never by --dry-run or --destdir: a key sealed elsewhere would open nothing here.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +18,8 @@ DRY=0
 DESTDIR=""
 APT=1
 START=0
+CREDS_KEY=auto     # systemd-creds --with-key: auto = TPM2 (+ host key) when the kiosk has a TPM, else the host key
+TPM2_PCRS=""       # none by default: see kiosk/outbox_key.py DEFAULT_TPM2_PCRS and docs/technician-guide.md
 
 usage() {
   sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
@@ -27,6 +31,8 @@ options:
   --src DIR        kiosk source tree to install (default: $SRC)
   --no-apt         do not install Debian packages (already done, or offline)
   --start          (re)start the kiosk services at the end
+  --creds-key K    what seals the outbox key: auto (default), host, tpm2, host+tpm2
+  --tpm2-pcrs L    also bind it to these TPM2 PCRs, e.g. 7 (default: none)
   -h, --help       this help
 EOF
 }
@@ -38,6 +44,11 @@ while (($#)); do
     --src) SRC="$(realpath "$2")"; shift ;;
     --no-apt) APT=0 ;;
     --start) START=1 ;;
+    --creds-key)
+      case "${2:-}" in auto|host|tpm2|host+tpm2) CREDS_KEY="$2" ;;
+        *) echo "install-kiosk: --creds-key takes auto, host, tpm2 or host+tpm2" >&2; exit 2 ;; esac
+      shift ;;
+    --tpm2-pcrs) TPM2_PCRS="${2:-}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install-kiosk: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -53,6 +64,7 @@ PACKAGES=(
   libmtdev1 libgl1-mesa-dri libegl-mesa0 libegl1 libgbm1
   fonts-dejavu-core ffmpeg espeak-ng
   polkitd
+  libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0  # TPM2 for systemd-creds (without them it seals with the host key only)
 )
 KIOSK_GROUPS=(video input render dialout lp plugdev)
 
@@ -86,7 +98,7 @@ if [[ -r /etc/os-release ]]; then
   fi
 fi
 for f in systemd/kiosk.service systemd/kiosk-sync.service systemd/kiosk-flows-update.service \
-         systemd/kiosk-flows-update.timer systemd/pam-kiosk systemd/60-kiosk-pcscd.rules \
+         systemd/kiosk-flows-update.timer systemd/kiosk-session.py systemd/pam-kiosk systemd/60-kiosk-pcscd.rules \
          systemd/70-kiosk-devices.rules config/examples/real-hardware.toml pyproject.toml; do
   [[ -f "$SRC/$f" ]] || { echo "install-kiosk: $SRC/$f missing: is --src a kiosk source tree?" >&2; exit 1; }
 done
@@ -147,6 +159,32 @@ else
   # shellcheck disable=SC2046
   file_op install -m 0640 $(owner root kiosk) "$SRC/config/examples/real-hardware.toml" "$(D /etc/kiosk/kiosk.toml)"
   NEW_CONFIG=1
+  # A new kiosk reads its outbox key from the sealed credential (section 4b); an existing config
+  # keeps its key_source until the technician switches it (the key is sealed for it all the same).
+  if ((DRY)); then
+    say "+ set [outbox] key_source = \"credential\" in /etc/kiosk/kiosk.toml"
+  else
+    python3 - "$(D /etc/kiosk/kiosk.toml)" <<'PY'
+import re, sys
+path = sys.argv[1]
+lines = open(path, encoding="utf-8").read().splitlines(keepends=True)
+line = 'key_source = "credential"       # the key sealed to this machine (systemd-creds; the units load it)\n'
+section, at, replaced = None, None, False
+for i, text in enumerate(lines):
+    head = re.match(r"\s*\[([^\]]+)\]", text)
+    if head:
+        section = head.group(1).strip()
+        if section == "outbox":
+            at = i + 1
+    elif section == "outbox" and re.match(r"\s*key_source\s*=", text):
+        lines[i], replaced = line, True
+    elif section == "outbox" and re.match(r"\s*key_file\s*=", text):
+        at = i + 1
+if not replaced:
+    lines[at:at] = [line] if at is not None else ["\n[outbox]\n", line]
+open(path, "w", encoding="utf-8").writelines(lines)
+PY
+  fi
 fi
 if [[ -d "$SRC/config/csca" ]]; then
   for cert in "$SRC"/config/csca/*; do
@@ -157,6 +195,18 @@ if [[ -d "$SRC/config/csca" ]]; then
 fi
 # shellcheck disable=SC2046
 file_op install -d -m 0750 $(owner kiosk kiosk) "$(D /var/lib/kiosk)" "$(D /var/log/kiosk)"
+
+# --- 4b. the outbox key, sealed to this machine -------------------------------------------------
+# systemd-creds encrypts it with the TPM2 and/or the host key (/var/lib/systemd/credential.secret);
+# kiosk.service and kiosk-sync.service get it decrypted through LoadCredentialEncrypted=. A plain
+# key file of an older install is sealed as it is (its waiting dossiers stay readable) and removed
+# once the config reads the credential. Idempotent; it never replaces a key the outbox needs.
+say "== outbox key sealed to this machine (/etc/credstore.encrypted/kiosk-outbox-key)"
+if ! sys "$PREFIX/venv/bin/python" -m kiosk.outbox_key seal --config /etc/kiosk/kiosk.toml \
+     --with-key "$CREDS_KEY" --tpm2-pcrs "$TPM2_PCRS"; then
+  SEAL_FAILED=1
+  say "   install-kiosk: the outbox key could not be sealed (the reason is above); the rest is installed."
+fi
 
 # --- 5. systemd units, PAM, polkit, udev ------------------------------------------------------
 say "== systemd units, PAM, polkit and udev rules"
@@ -210,3 +260,8 @@ else
 fi
 say "  2. Check: sudo -u kiosk KIOSK_CONFIG=/etc/kiosk/kiosk.toml $PREFIX/venv/bin/kiosk diag"
 say "  3. Start: sudo systemctl restart kiosk-sync kiosk   (or reboot)"
+say "  4. Back up the outbox key off this machine (docs/technician-guide.md, 'The outbox key')."
+if [[ -n "${SEAL_FAILED:-}" ]]; then
+  say "install-kiosk: FAILED to seal the outbox key: read the message above (docs/technician-guide.md, 'The outbox key')."
+  exit 1
+fi

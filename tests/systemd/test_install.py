@@ -36,8 +36,22 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path):
                      "pip install --quiet --no-deps --no-build-isolation -e /opt/kiosk/app",
                      "/etc/kiosk/kiosk.toml", "/etc/systemd/system/kiosk.service", "/etc/pam.d/kiosk",
                      "60-kiosk-pcscd.rules", "70-kiosk-devices.rules",
-                     "systemctl enable pcscd.socket kiosk.service kiosk-sync.service kiosk-flows-update.timer"):
+                     "systemctl enable pcscd.socket kiosk.service kiosk-sync.service kiosk-flows-update.timer",
+                     "libtss2-esys-3.0.2-0",
+                     'set [outbox] key_source = "credential" in /etc/kiosk/kiosk.toml',
+                     "/opt/kiosk/venv/bin/python -m kiosk.outbox_key seal --config /etc/kiosk/kiosk.toml "
+                     "--with-key auto --tpm2-pcrs ''"):
         assert expected in text, expected
+    # the key is sealed after the app is installed (its venv runs the step) and before the units start
+    assert text.index("pip install --quiet --no-deps") < text.index("kiosk.outbox_key seal") < text.index("systemctl enable")
+
+
+def test_sealing_options_reach_systemd_creds():
+    out = _run("--dry-run", "--creds-key", "host+tpm2", "--tpm2-pcrs", "7")
+    assert out.returncode == 0, out.stderr
+    assert "kiosk.outbox_key seal --config /etc/kiosk/kiosk.toml --with-key host+tpm2 --tpm2-pcrs 7" in out.stdout
+    bad = _run("--dry-run", "--creds-key", "fido2")
+    assert bad.returncode == 2 and "--creds-key takes" in bad.stderr
 
 
 def test_unknown_option_is_refused():
@@ -54,6 +68,10 @@ def test_destdir_install_is_idempotent_keeps_config_and_verifies(tmp_path):
                  "var/lib/kiosk", "var/log/kiosk", *(f"etc/systemd/system/{u}" for u in UNITS)):
         assert (root / path).exists(), path
     assert not (root / "opt/kiosk/app/.git").exists()
+    assert (root / "opt/kiosk/app/systemd/kiosk-session.py").exists()  # kiosk.service's main process
+    # nothing is sealed into a DESTDIR: a key sealed on this machine would open nothing on the kiosk
+    assert not (root / "etc/credstore.encrypted").exists()
+    assert "+ /opt/kiosk/venv/bin/python -m kiosk.outbox_key seal" in first.stdout
     # the configured USB printer gets its own udev line
     assert 'ATTR{idVendor}=="0416", ATTR{idProduct}=="5011"' in (root / "etc/udev/rules.d/70-kiosk-devices.rules").read_text()
     # the technician's edits survive a second run
@@ -69,6 +87,9 @@ def test_destdir_install_is_idempotent_keeps_config_and_verifies(tmp_path):
     from kiosk.config import load_config
 
     assert load_config(config)["kiosk"]["id"] == "KIOSK-QN-HALONG-07"
+    # a new kiosk reads the sealed key; the line is written once, into the installer's own copy
+    assert config.read_text().count('key_source = "credential"') == 1
+    assert load_config(config)["outbox"]["key_source"] == "credential"
     # and systemd accepts the units where the script put them
     prepare_root(root)
     for unit in UNITS:

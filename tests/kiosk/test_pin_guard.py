@@ -64,3 +64,18 @@ def test_a_new_pin_starts_with_a_clean_count(tmp_path, clock):
         clock.advance(3600)
         g.check("000000")
     assert PinGuard(tmp_path / "pin.json", hash_pin("864200")).check("864200").ok
+
+
+def test_guessing_reaches_the_province_in_the_heartbeat(tmp_path, clock):
+    from kiosk.heartbeat import HeartbeatWorker
+
+    clock.freeze("2027-03-01T09:00")
+    g = PinGuard(tmp_path / "pin.json", PIN_HASH)
+    for n in range(3):
+        clock.advance(wait_after(n) + 1)
+        g.check("000000")
+    worker = HeartbeatWorker(client=None, collect=lambda: [], kiosk_id="KIOSK-HN-01")
+    worker.report("maintenance_pin", g.health(), title="maintenance PIN", title_vi="Mã PIN bảo trì")
+    payload = worker.payload()
+    assert payload["devices"]["maintenance_pin"]["state"] == "needs_attention"
+    assert "maintenance_pin" in payload["needs_visit"] and "000000" not in str(payload)

@@ -300,3 +300,68 @@ def test_the_installer_step_leaves_a_keyring_kiosk_alone(tmp_path, machine):
     out = subprocess.run([sys.executable, "-m", "kiosk.outbox_key", "seal", "--config", str(cfg), "--sealed-file",
                           str(sealed)], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 0 and "nothing sealed" in out.stdout and not sealed.exists()
+
+
+# --- the recovery procedure of docs/technician-guide.md ('The outbox key'), step by step -------------
+def _kiosk_on_this_machine(tmp_path):
+    data = tmp_path / "var" / "lib" / "kiosk" / "outbox"
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[outbox]\npath = "{data}/outbox.sqlite3"\nkey_file = "{data}/outbox.key"\n'
+                   'key_source = "credential"\n', encoding="utf-8")
+    sealed = tmp_path / "etc" / "credstore.encrypted" / "kiosk-outbox-key"
+    d = dossier()
+    with Outbox(data / "outbox.sqlite3", CredentialKeySource(sealed, run_dir=tmp_path / "none")) as box:
+        code = box.enqueue(d)
+    return cfg, data, sealed, d, code
+
+
+def _seal(cfg, sealed, *extra):
+    return subprocess.run([sys.executable, "-m", "kiosk.outbox_key", "seal", "--config", str(cfg), "--sealed-file",
+                           str(sealed), *extra], capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def test_recovery_with_the_backup_after_the_host_key_changed(tmp_path, machine, monkeypatch):
+    cfg, data, sealed, d, _code = _kiosk_on_this_machine(tmp_path)
+    # the backup, as the guide makes it: systemd-creds decrypt into a file on the USB stick
+    usb = tmp_path / "usb" / "KIOSK-ID-outbox.key"
+    usb.parent.mkdir()
+    out = subprocess.run(["systemd-creds", "decrypt", f"--name={CREDENTIAL_NAME}", str(sealed), str(usb)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    # the disk is reinstalled: a new host key (systemd-creds makes one when it first seals)
+    monkeypatch.setenv("SYSTEMD_CREDENTIAL_SECRET", str(tmp_path / "reinstalled" / "credential.secret"))
+    with pytest.raises(OutboxKeyError, match="cannot decrypt it here"):
+        Outbox(data / "outbox.sqlite3", CredentialKeySource(sealed, run_dir=tmp_path / "none"))
+    # 1. keep the old sealed file; 2. copy the backup in and seal it to the machine as it is now
+    sealed.rename(tmp_path / "kiosk-outbox-key.old")
+    restored = tmp_path / "root" / "outbox.key"
+    restored.parent.mkdir()
+    shutil.copy(usb, restored)
+    restored.chmod(0o600)
+    out = _seal(cfg, sealed, "--key-file", str(restored), "--remove-key-file", "yes")
+    assert out.returncode == 0, out.stderr
+    assert "migrated, plain key file removed" in out.stdout and not restored.exists()
+    assert (tmp_path / "reinstalled" / "credential.secret").exists()
+    with Outbox(data / "outbox.sqlite3", CredentialKeySource(sealed, run_dir=tmp_path / "none")) as box:
+        assert box.get(d["uuid"]).dossier["applicant"]["full_name"] == "Trần Thị Ngọc Ánh"
+
+
+def test_recovery_without_a_backup_keeps_the_outbox_and_lists_its_receipt_codes(tmp_path, machine, monkeypatch):
+    cfg, data, sealed, _d, code = _kiosk_on_this_machine(tmp_path)
+    monkeypatch.setenv("SYSTEMD_CREDENTIAL_SECRET", str(tmp_path / "new-board" / "credential.secret"))
+    sealed.rename(tmp_path / "kiosk-outbox-key.old")
+    # with the unreadable outbox still in place no new key is made: it would orphan those dossiers
+    out = _seal(cfg, sealed)
+    assert out.returncode == 1 and "holds encrypted dossiers" in out.stderr and not sealed.exists()
+    aside = data.with_name("outbox.unreadable")
+    data.rename(aside)
+    listing = subprocess.run(
+        [sys.executable, "-c", "import sqlite3, sys; [print(*r) for r in sqlite3.connect(sys.argv[1]).execute("
+         "\"SELECT local_code, created_at FROM items WHERE state != 'sent'\")]", str(aside / "outbox.sqlite3")],
+        capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and listing.stdout.split()[0] == code
+    assert "Trần" not in listing.stdout and "001185012345" not in listing.stdout
+    out = _seal(cfg, sealed)
+    assert out.returncode == 0 and "outbox key: created" in out.stdout, out.stderr
+    with Outbox(data / "outbox.sqlite3", CredentialKeySource(sealed, run_dir=tmp_path / "none")) as box:
+        assert box.status()["pending"] == 0

@@ -2,7 +2,14 @@
 
 Kiosks authenticate with HTTP Basic (kiosk id + per-kiosk secret); staff/admin calls with a bearer
 token (``[central].admin_token``). Every refusal is JSON with ``result``, ``error``, ``message_vi``
-and ``message_en``; request bodies are never echoed back, because dossiers carry personal data.
+and ``message_en`` (FastAPI's own errors included); request bodies are never echoed back, because
+dossiers carry personal data.
+
+Order of work for every request (issue 17): the body's declared size against the endpoint's
+limit (``central.limits.BodyLimits``), then the credentials from the headers (and, under mutual
+TLS, the client certificate), then the body, read under the limit and parsed with bounded depth.
+No endpoint declares a body parameter: FastAPI would read and parse such a body before the
+authentication dependency runs.
 """
 from __future__ import annotations
 
@@ -11,20 +18,30 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import Depends, FastAPI, Header, Path as PathParam, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.security import HTTPBasic, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from central.service import Central, CentralError, KioskIdentity
+from central import limits
+from central.auth import certificate_names, certificate_names_kiosk, parse_basic, parse_bearer
+from central.service import (
+    MAX_NOTE_CHARS,
+    MAX_PROCESSING_DAYS,
+    UUID_RX,
+    Central,
+    CentralError,
+    KioskIdentity,
+    hash_mismatch,
+)
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -35,12 +52,14 @@ class HandlingUnit(BaseModel):
 
 
 class Refusal(BaseModel):
-    result: str = Field(description="rejected | unauthorized | missing_attachments")
+    result: str = Field(description="rejected | unauthorized | missing_attachments | rate_limited")
     error: str
     message_vi: str
     message_en: str
     missing: list[str] | None = None
     fields: list[str] | None = None
+    limit: int | None = Field(default=None, description="413: this endpoint's body limit in bytes")
+    retry_after: int | None = Field(default=None, description="429: seconds to wait (as the Retry-After header)")
 
 
 class SubmitAnswer(BaseModel):
@@ -77,7 +96,7 @@ class StatusAnswer(BaseModel):
 
 class StatusChange(BaseModel):
     status: Literal["processing", "done", "returned"]
-    note: str = ""
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS)
 
 
 class StatusChangeAnswer(BaseModel):
@@ -106,6 +125,32 @@ class BundleAnswer(BaseModel):
     sha256: str
 
 
+class Rollback(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="why (kept in the audit trail)")
+
+
+class RollbackAnswer(BaseModel):
+    result: Literal["accepted", "already"]
+    bundle_id: str
+    sha256: str
+    previous_bundle_id: str | None
+    at: str
+
+
+class BundleEvent(BaseModel):
+    at: str
+    action: Literal["publish", "rollback"]
+    bundle_id: str
+    previous_bundle_id: str | None
+    reason: str
+    actor: str
+
+
+class BundleHistory(BaseModel):
+    result: Literal["ok"]
+    events: list[BundleEvent]
+
+
 class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="allow")
     devices: dict[str, dict[str, Any]] = {}
@@ -132,10 +177,103 @@ class KioskList(BaseModel):
     kiosks: list[KioskInfo]
 
 
-REFUSALS = {
-    401: {"model": Refusal, "description": "unknown kiosk or wrong secret / admin token"},
-    422: {"model": Refusal, "description": "invalid request (no values echoed)"},
+_REFUSAL_TEXT = {
+    401: "credentials missing, malformed or wrong (kiosk HTTP Basic, admin bearer token)",
+    403: "authenticated, but not for this: a heartbeat for another kiosk, or (mutual TLS) a client certificate "
+         "that does not name the kiosk id",
+    404: "no such dossier (code and secret) or bundle",
+    409: "the request conflicts with what is stored",
+    413: "the body is larger than this endpoint's limit (`limit` in the body): attachments "
+         f"{limits.MAX_ATTACHMENT_BYTES} bytes, dossiers {limits.MAX_DOSSIER_BYTES}, heartbeats "
+         f"{limits.MAX_HEARTBEAT_BYTES}, bundles {limits.MAX_BUNDLE_BYTES}, anything else {limits.MAX_SMALL_BYTES}; "
+         "refused before the body is read when Content-Length says so (the connection is then closed)",
+    422: "invalid request (no values echoed): `invalid_json` for a body that is not UTF-8 JSON, nested more than "
+         f"{limits.MAX_JSON_DEPTH} levels or holding a lone surrogate or NUL; `invalid_request` with `fields` otherwise",
+    429: "too many failed authentications from this address or for this kiosk id: wait `Retry-After` seconds",
+    503: "the bundle verifier (flows.bundles) is not installed: nothing unverified is stored",
 }
+_RETRY_AFTER = {"Retry-After": {"description": "seconds until the next try may succeed", "schema": {"type": "integer"}}}
+
+
+def refusals(*statuses: int, **overrides: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the refusals an endpoint can give (all one shape)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"model": Refusal, "description": overrides.get(f"s{status}", _REFUSAL_TEXT[status])}
+        if status == 429:
+            entry["headers"] = _RETRY_AFTER
+        out[status] = entry
+    return out
+
+
+KIOSK = (401, 403, 413, 422, 429)  # what any kiosk-authenticated call may answer
+ADMIN = (401, 413, 422, 429)
+
+
+# Path parameters as the server checks them, so the document is no looser than the server
+SHA256_PATH = PathParam(pattern=r"^[0-9a-f]{64}$", description="lowercase hex sha256 of the bytes")
+CODE_PATH = PathParam(pattern=r"^[0-9]{2}\.[0-9]{5}-[0-9]{6}-[0-9]{4,}$", description="dossier code, e.g. 01.00004-261123-0007")
+BUNDLE_PATH = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+KIOSK_PATH = PathParam(pattern=r"^[A-Za-z0-9._-]{3,64}$")
+
+
+def dossier_request_schema() -> dict:
+    """The dossier schema (flows.dossier) as the OpenAPI request body, no looser than the server:
+    the uuid must be a UUID and processing_days at most a flow's maximum (central.service)."""
+    s = dossier_schema.openapi_schema()
+    props = s["properties"]
+    props["uuid"] = {**props["uuid"], "pattern": f"^{UUID_RX.pattern}$"}
+    props["processing_days"] = {**props["processing_days"], "maximum": MAX_PROCESSING_DAYS}
+    return s
+
+
+def _json_body(model: type[BaseModel]) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+def _validated(model: type[BaseModel], doc: Any):
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        fields = [".".join(str(p) for p in e.get("loc", ())) or "body" for e in exc.errors()]
+        raise CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.",
+                           en="the request does not match the API", fields=fields[:50]) from None
+
+
+class _Basic(HTTPBasic):
+    """HTTP Basic as the OpenAPI document names it; parsing is ``central.auth.parse_basic``'s, so a
+    malformed header gets the documented refusal (FastAPI's own class answers "Not authenticated")."""
+
+    async def __call__(self, request: Request) -> tuple[str, str] | None:  # type: ignore[override]
+        return parse_basic(request.headers.get("authorization"))
+
+
+class _Bearer(HTTPBearer):
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return parse_bearer(request.headers.get("authorization"))
+
+
+def _unauthorized(en: str, vi: str = "Máy kiosk chưa được cấp quyền gửi hồ sơ.") -> CentralError:
+    return CentralError(status=401, code="unauthorized", vi=vi, en=en)
+
+
+def _rate_limited(seconds: int) -> CentralError:
+    return CentralError(status=429, code="rate_limited", result="rate_limited", retry_after=seconds,
+                        vi=f"Xác thực sai quá nhiều lần; vui lòng thử lại sau {seconds} giây.",
+                        en=f"too many failed authentications; try again in {seconds} s")
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _certificate_names(request: Request) -> set[str] | None:
+    """Names of the TLS client certificate (``central.server.PeerCertProtocol`` puts it in the
+    scope), or None when the server did not report one."""
+    tls = (request.scope.get("extensions") or {}).get("tls")
+    if not tls or "peercert" not in tls:
+        return None
+    return certificate_names(tls["peercert"])
 
 
 def create_app(central: Central) -> FastAPI:
@@ -143,81 +281,134 @@ def create_app(central: Central) -> FastAPI:
         title="Kiosk central system",
         version=API_VERSION,
         description="Reference central system for the commune public service centre kiosks (issue 8). "
-        "Success is an explicit `result` in a JSON body, never a bare 200.",
+        "Success is an explicit `result` in a JSON body, never a bare 200. Every refusal has the `Refusal` shape.",
+        # The interactive pages load their scripts from a CDN: never served. The JSON document only
+        # when configured (Central.public_openapi); central/openapi.json is the same document.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+        openapi_url="/openapi.json" if central.public_openapi else None,
     )
-    basic = HTTPBasic(auto_error=False)
-    bearer = HTTPBearer(auto_error=False)
+    app.add_middleware(limits.BodyLimits)
+    basic = _Basic(auto_error=False, scheme_name="HTTPBasic")
+    bearer = _Bearer(auto_error=False, scheme_name="HTTPBearer")
 
     @app.exception_handler(CentralError)
     async def _central_error(_request, exc: CentralError):
         headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
+        if exc.status == 429:
+            headers = {"Retry-After": str(exc.extra.get("retry_after", 1))}
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request, exc: StarletteHTTPException):
+        # FastAPI's and Starlette's own refusals (unknown path, wrong method…) in the documented shape
+        status = exc.status_code
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(status, "rejected")
+        body = CentralError(status=status, code=code, vi="Yêu cầu không hợp lệ.", en=str(exc.detail)[:200]).body()
+        return JSONResponse(body, status_code=status, headers=exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_request, _exc):
         # the kiosk hung up mid-request (network drop, kill): nothing was stored, it will retry
-        return Response(status_code=400)
+        body = CentralError(status=400, code="disconnected", vi="Mất kết nối khi đang nhận dữ liệu.",
+                            en="the client closed the connection before the body was complete").body()
+        return JSONResponse(body, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
         fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
         return JSONResponse(
             {"result": "rejected", "error": "invalid_request", "message_vi": "Yêu cầu không hợp lệ.",
-             "message_en": "the request does not match the API", "fields": fields},
+             "message_en": "the request does not match the API", "fields": fields[:50]},
             status_code=422,
         )
 
-    async def kiosk_auth(creds: HTTPBasicCredentials | None = Depends(basic)) -> KioskIdentity:
-        ident = None
-        if creds:  # the cache answers on the event loop; a first sight needs the database and PBKDF2
-            ident = central.authenticate_cached(creds.username, creds.password) \
-                or await run_in_threadpool(central.authenticate, creds.username, creds.password)
+    async def kiosk_auth(request: Request, creds: tuple[str, str] | None = Depends(basic)) -> KioskIdentity:
+        """Headers only: no body has been read yet, and none is for a refused request."""
+        addr = _address(request)
+        wait = central.addr_limiter.retry_after(addr)
+        if wait:
+            raise _rate_limited(wait)
+        if creds is None:  # missing or malformed: costs no PBKDF2, so not counted
+            raise _unauthorized("credentials missing or malformed (HTTP Basic kiosk_id:secret)")
+        kiosk_id, secret = creds
+        if central.bind_client_certificates:
+            names = _certificate_names(request)
+            if names is None or not certificate_names_kiosk(names, kiosk_id):
+                raise CentralError(status=403, code="certificate_mismatch",
+                                   vi="Chứng thư số của máy không khớp với mã máy kiosk.",
+                                   en="the TLS client certificate does not name this kiosk id (CN or DNS subjectAltName)")
+        # the cache answers on the event loop; a kiosk with its right secret is never held back
+        ident = central.authenticate_cached(kiosk_id, secret)
+        if ident is not None:
+            return ident
+        wait = central.kiosk_limiter.retry_after(kiosk_id)
+        if wait:
+            raise _rate_limited(wait)
+        ident = await run_in_threadpool(central.authenticate, kiosk_id, secret)
         if ident is None:
-            raise CentralError(status=401, code="unauthorized", vi="Máy kiosk chưa được cấp quyền gửi hồ sơ.",
-                               en="unknown kiosk or wrong secret")
+            central.addr_limiter.failed(addr)
+            central.kiosk_limiter.failed(kiosk_id)
+            raise _unauthorized("unknown kiosk or wrong secret")
+        central.kiosk_limiter.succeeded(kiosk_id)
         return ident
 
-    def admin_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        token = central.admin_token
-        if not token or creds is None or not hmac.compare_digest(creds.credentials.encode(), token.encode()):
-            raise CentralError(status=401, code="unauthorized", vi="Không có quyền quản trị.",
-                               en="admin token missing or wrong (or admin API disabled)")
+    async def admin_auth(request: Request, token: str | None = Depends(bearer)) -> str:
+        """Returns who acted, for the audit trail ("admin API from <address>")."""
+        addr = _address(request)
+        wait = central.addr_limiter.retry_after(addr)
+        if wait:
+            raise _rate_limited(wait)
+        expected = central.admin_token
+        if not expected or token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            if expected and token is not None:
+                central.addr_limiter.failed(addr)
+            raise _unauthorized("admin token missing or wrong (or admin API disabled)", vi="Không có quyền quản trị.")
+        return f"admin API from {addr}"
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict:
         return {"result": "ok"}
 
-    @app.put("/api/v1/attachments/{sha256}", tags=["intake"], status_code=201, responses={200: {"model": AttachmentAnswer}, 413: {"model": Refusal}, **REFUSALS},
+    @app.put("/api/v1/attachments/{sha256}", tags=["intake"], status_code=201, response_model=AttachmentAnswer,
+             responses={200: {"model": AttachmentAnswer, "description": "this kiosk sent these bytes before"},
+                        **refusals(*KIOSK, s422="`bad_hash` (the path is no lowercase sha256), `hash_mismatch`")},
              openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def put_attachment(sha256: str, request: Request, kiosk: KioskIdentity = Depends(kiosk_auth)) -> AttachmentAnswer:
-        """Store attachment bytes by their sha256 (idempotent: 201 stored, 200 already)."""
-        data = await request.body()
+    async def put_attachment(request: Request, sha256: str = SHA256_PATH, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Store attachment bytes by their sha256: 201 stored, 200 already (when this kiosk sent them
+        before). The bytes are streamed to a temporary file and hashed on the way in."""
+        central.check_attachment_path(sha256)  # before reading anything
+        spool, size, digest = await limits.spool_body(request)
+        with spool:
+            if digest != sha256:
+                raise hash_mismatch()
+            data = spool.read() if size <= limits.SPOOL_IN_MEMORY else await run_in_threadpool(spool.read)
         if central.pg is not None:  # PostgreSQL: one statement on the event loop (central.pg_intake)
-            result = await central.put_attachment_async(sha256, data)
+            result = await central.put_attachment_async(sha256, data, kiosk.kiosk_id, digest=digest)
         else:
-            result = await run_in_threadpool(central.put_attachment, sha256, data)
+            result = await run_in_threadpool(central.put_attachment, sha256, data, kiosk.kiosk_id, digest=digest)
         return JSONResponse({"result": result, "sha256": sha256}, status_code=201 if result == "stored" else 200)
 
     # The intake path answers with JSONResponse directly and validates the document in
     # central.service: pydantic validation and serialisation here cost more CPU than the database
     # work. The models still document the shapes in the OpenAPI document.
     @app.post("/api/v1/dossiers", tags=["intake"], status_code=201, response_model=SubmitAnswer,
-              responses={200: {"model": SubmitAnswer, "description": "replay of a known uuid"}, 409: {"model": Refusal, "description": "missing_attachments"}, **REFUSALS},
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": dossier_schema.openapi_schema()}}}})
+              responses={200: {"model": SubmitAnswer, "description": "replay: the same kiosk sent this uuid with the same content"},
+                         **refusals(*KIOSK, 409, s409="`missing_attachments` (+ `missing`: this kiosk's own hashes still to upload); "
+                                    "`uuid_conflict`: the uuid is bound to another kiosk or to other content (no code or secret)",
+                                    s422="`invalid_dossier` (+ `fields`), `invalid_json`, `unknown_unit`, `wrong_province`, `kiosk_mismatch`")},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": dossier_request_schema()}}}})
     async def submit(request: Request, kiosk: KioskIdentity = Depends(kiosk_auth)):
-        """Submit a dossier; idempotent on `uuid` (replay → 200 `already` with the same code and secret)."""
-        try:
-            body = await request.json()  # the raw document, exactly as the kiosk sent it
-        except ValueError:
-            raise CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.", en="the body is not JSON") from None
+        """Submit a dossier; idempotent on `uuid` for the kiosk that sent it (replay of the same content →
+        200 `already` with the same code and secret)."""
+        body = await limits.read_json(request)  # the raw document, exactly as the kiosk sent it
         if central.pg is not None:
             created, answer = await central.submit_async(kiosk, body)
         else:
             created, answer = await run_in_threadpool(central.submit, kiosk, body)
         return JSONResponse(answer, status_code=201 if created else 200)
 
-    @app.get("/api/v1/dossiers/{code}", tags=["status"], response_model=StatusAnswer, responses={404: {"model": Refusal}})
-    def dossier_status(code: str, secret: str = Query(..., description="the lookup secret printed on the receipt")):
+    @app.get("/api/v1/dossiers/{code}", tags=["status"], response_model=StatusAnswer, responses=refusals(404, 422))
+    def dossier_status(code: str = CODE_PATH, secret: str = Query(..., description="the lookup secret printed on the receipt")):
         """Status by code + lookup secret. An unknown code and a wrong secret both answer 404."""
         answer = central.status(code, secret)
         if answer is None:
@@ -226,18 +417,25 @@ def create_app(central: Central) -> FastAPI:
         return answer
 
     @app.post("/api/v1/dossiers/{code}/status", tags=["staff"], response_model=StatusChangeAnswer,
-              responses={404: {"model": Refusal}, 409: {"model": Refusal}, **REFUSALS}, dependencies=[Depends(admin_auth)])
-    def set_status(code: str, change: StatusChange):
+              responses=refusals(*ADMIN, 404, 409, s409="`bad_transition`"), openapi_extra=_json_body(StatusChange))
+    async def set_status(request: Request, code: str = CODE_PATH, _actor: str = Depends(admin_auth)):
         """Staff: move a dossier received → processing → done | returned."""
-        return central.set_status(code, change.status, change.note)
+        change = _validated(StatusChange, await limits.read_json(request))
+        return await run_in_threadpool(central.set_status, code, change.status, change.note)
 
     @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex)
     def flows_index():
         """The current flow bundle and its flows (id, version, sha256)."""
         return central.flows_index()
 
-    @app.get("/api/v1/flows/bundles/{bundle_id}", tags=["flows"], responses={200: {"content": {"application/zip": {}}}, 304: {"description": "not modified"}, 404: {"model": Refusal}})
-    def bundle(bundle_id: str, if_none_match: str | None = Header(default=None)):
+    @app.get("/api/v1/flows/history", tags=["flows"], response_model=BundleHistory, responses=refusals(401, 429))
+    def bundle_history(_actor: str = Depends(admin_auth)):
+        """Admin: every publish and rollback of the current bundle, oldest first."""
+        return {"result": "ok", "events": central.bundle_history()}
+
+    @app.get("/api/v1/flows/bundles/{bundle_id}", tags=["flows"],
+             responses={200: {"content": {"application/zip": {}}}, 304: {"description": "not modified"}, **refusals(404, 422)})
+    def bundle(bundle_id: str = BUNDLE_PATH, if_none_match: str | None = Header(default=None)):
         """The signed bundle bytes, with a strong ETag (its sha256); If-None-Match → 304."""
         found = central.bundle(bundle_id)
         if found is None:
@@ -248,25 +446,41 @@ def create_app(central: Central) -> FastAPI:
             return Response(status_code=304, headers={"ETag": etag})
         return Response(data, media_type="application/zip", headers={"ETag": etag})
 
-    @app.post("/api/v1/flows/bundles", tags=["flows"], status_code=201, response_model=BundleAnswer, dependencies=[Depends(admin_auth)],
-              responses={200: {"model": BundleAnswer}, 503: {"model": Refusal}, **REFUSALS},
+    @app.post("/api/v1/flows/bundles", tags=["flows"], status_code=201, response_model=BundleAnswer,
+              responses={200: {"model": BundleAnswer}, **refusals(*ADMIN, 409, 503, s422="`bad_bundle` (verification failed)",
+                                                                  s409="`bundle_older`: older than the current bundle, or a flow "
+                                                                  "older than a version published before (use rollback)")},
               openapi_extra={"requestBody": {"required": True, "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def publish_bundle(request: Request, response: Response):
-        """Admin: publish a signed bundle (verified with flows.bundles.verify_bundle against the trusted keys)."""
-        data = await request.body()
-        created, answer = await run_in_threadpool(central.publish_bundle, data)
+    async def publish_bundle(request: Request, response: Response, actor: str = Depends(admin_auth)):
+        """Admin: publish a signed bundle (verified with flows.bundles.verify_bundle against the trusted keys).
+        Bundles only move forward: an older one is refused (409 `bundle_older`)."""
+        spool, size, _digest = await limits.spool_body(request)
+        with spool:
+            data = spool.read() if size <= limits.SPOOL_IN_MEMORY else await run_in_threadpool(spool.read)
+        created, answer = await run_in_threadpool(lambda: central.publish_bundle(data, actor=actor))
         response.status_code = 201 if created else 200
         return answer
 
-    @app.post("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], response_model=HeartbeatAnswer, responses=REFUSALS)
-    def heartbeat(kiosk_id: str, beat: Heartbeat, kiosk: KioskIdentity = Depends(kiosk_auth)):
-        """Device health (`common.health.Health.as_dict()` per device), outbox summary, versions."""
-        if kiosk.kiosk_id != kiosk_id:
-            raise CentralError(status=401, code="unauthorized", vi="Máy kiosk không khớp.", en="a kiosk may only report for itself")
-        return central.heartbeat(kiosk, jsonable_encoder(beat))
+    @app.post("/api/v1/flows/bundles/{bundle_id}/rollback", tags=["flows"], response_model=RollbackAnswer,
+              responses=refusals(*ADMIN, 404), openapi_extra=_json_body(Rollback))
+    async def rollback_bundle(request: Request, bundle_id: str = BUNDLE_PATH, actor: str = Depends(admin_auth)):
+        """Admin: make a stored bundle current again, with a reason (kept with who and when in
+        `/api/v1/flows/history`). `already` when it is current."""
+        change = _validated(Rollback, await limits.read_json(request))
+        _created, answer = await run_in_threadpool(lambda: central.rollback_bundle(bundle_id, change.reason, actor=actor))
+        return answer
 
-    @app.get("/api/v1/kiosks", tags=["kiosks"], response_model=KioskList, dependencies=[Depends(admin_auth)], responses=REFUSALS)
-    def list_kiosks():
+    @app.post("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], response_model=HeartbeatAnswer,
+              responses=refusals(*KIOSK), openapi_extra=_json_body(Heartbeat))
+    async def heartbeat(request: Request, kiosk_id: str = KIOSK_PATH, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Device health (`common.health.Health.as_dict()` per device), outbox summary, versions."""
+        if kiosk.kiosk_id != kiosk_id:  # before reading the body
+            raise CentralError(status=403, code="wrong_kiosk", vi="Máy kiosk không khớp.", en="a kiosk may only report for itself")
+        beat = _validated(Heartbeat, await limits.read_json(request))
+        return await run_in_threadpool(central.heartbeat, kiosk, beat.model_dump())
+
+    @app.get("/api/v1/kiosks", tags=["kiosks"], response_model=KioskList, responses=refusals(401, 429))
+    def list_kiosks(_actor: str = Depends(admin_auth)):
         """Admin: every kiosk with its last heartbeat."""
         return {"result": "ok", "kiosks": central.list_kiosks()}
 

@@ -67,6 +67,10 @@ dossiers = Table(
     Column("appointment_date", String(10)),
     Column("updated_at", String(40), nullable=False),
     Column("body", Text, nullable=False),
+    # sha256 of the dossier's canonical JSON (central.service.content_hash): a UUID is bound to the
+    # kiosk that sent it first and to this content. NULL in rows from before the column: computed
+    # from ``body`` when such a UUID comes again.
+    Column("content_sha256", String(64)),
 )
 
 status_events = Table(
@@ -77,6 +81,16 @@ status_events = Table(
     Column("status", String(16), nullable=False),
     Column("at", String(40), nullable=False),
     Column("note", Text, nullable=False, default=""),
+)
+
+# Which kiosk uploaded which attachment. The bytes are stored once per sha256 (attachments), but a
+# kiosk may only reference, and only hears about, the hashes it uploaded itself.
+attachment_owners = Table(
+    "attachment_owners",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("received_at", String(40), nullable=False),
 )
 
 counters = Table(
@@ -96,6 +110,23 @@ bundles = Table(
     Column("created_at", String(40), nullable=False),
     Column("seq", Integer, nullable=False),  # the highest is the current bundle
 )
+
+# Every change of the current flow bundle: a publish, or an explicit rollback with its reason.
+bundle_events = Table(
+    "bundle_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("action", String(16), nullable=False),  # publish | rollback
+    Column("bundle_id", String(100), nullable=False),
+    Column("previous_bundle_id", String(100)),
+    Column("reason", Text, nullable=False, default=""),
+    Column("actor", String(200), nullable=False, default=""),  # "admin API from <address>", "cli"
+)
+
+# Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
+# missing tables only; an existing database gets these added at start (``migrate``).
+ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),)
 
 
 def database_url(database: str) -> str:
@@ -117,7 +148,9 @@ def database_url(database: str) -> str:
 def make_engine(database: str, *, pool_size: int = 20) -> Engine:
     url = database_url(database)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size, max_overflow=10)
+        # hide_parameters: an SQL error's text (logged with its traceback) must not carry the dossier
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size, max_overflow=10,
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -136,9 +169,33 @@ def make_engine(database: str, *, pool_size: int = 20) -> Engine:
 
     else:
         # no pre-ping (a round trip per request); stale connections are recycled instead
-        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800, hide_parameters=True)
     metadata.create_all(engine)
+    migrate(engine)
     return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Add the columns of ``ADDED_COLUMNS`` that an older database lacks. Several server processes
+    may start together: PostgreSQL says ``IF NOT EXISTS``; on SQLite a column another process added
+    meanwhile shows up as "duplicate column" and is fine."""
+    from sqlalchemy import inspect  # noqa: PLC0415
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
+    have = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in {t for t, _, _ in ADDED_COLUMNS}}
+    for table, column, sql_type in ADDED_COLUMNS:
+        if column in have[table]:
+            continue
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}"))
+            continue
+        try:
+            with write_tx(engine) as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        except OperationalError as exc:
+            if "duplicate column" not in str(exc).lower():
+                raise
 
 
 def next_counter(conn, key: str) -> int:

@@ -24,31 +24,37 @@ from psycopg.pq import TransactionStatus
 
 log = logging.getLogger(__name__)
 
-FUNCTION_NAME = "central_submit_v1"
+FUNCTION_NAME = "central_submit_v2"
 
 # Versioned name: a changed signature gets a new name instead of failing CREATE OR REPLACE on a
 # database an older release set up. The code's sequence widens past 9999 like codes.dossier_code.
+# v2: the dossier's content hash is stored and, for a known UUID, the row's kiosk and content hash
+# come back (central.service decides "already" or "uuid_conflict"); an attachment counts only when
+# the submitting kiosk uploaded it (attachment_owners).
 SUBMIT_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION_NAME}(
     p_uuid text, p_wanted text[], p_counter text, p_province text, p_commune text, p_unit_name text,
     p_day text, p_secret text, p_kiosk text, p_procedure text, p_at text, p_appointment text, p_body text,
+    p_content text,
     OUT o_result text, OUT o_code text, OUT o_secret text, OUT o_province text, OUT o_commune text,
-    OUT o_unit text, OUT o_appointment text, OUT o_at text, OUT o_missing text[])
+    OUT o_unit text, OUT o_appointment text, OUT o_at text, OUT o_missing text[], OUT o_kiosk text,
+    OUT o_content text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_seq integer;
     v_id integer;
 BEGIN
     SELECT 'already', d.dossier_code, d.lookup_secret, d.province_code, d.commune_code, d.unit_name,
-           d.appointment_date, d.received_at
-      INTO o_result, o_code, o_secret, o_province, o_commune, o_unit, o_appointment, o_at
+           d.appointment_date, d.received_at, d.kiosk_id, d.content_sha256
+      INTO o_result, o_code, o_secret, o_province, o_commune, o_unit, o_appointment, o_at, o_kiosk, o_content
       FROM dossiers d WHERE d.uuid = p_uuid;
     IF FOUND THEN
         RETURN;
     END IF;
     -- byte order whatever the database's collation, as Python's sorted() on the other path
     SELECT array_agg(w ORDER BY w COLLATE "C") INTO o_missing
-      FROM unnest(p_wanted) AS w WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = w);
+      FROM unnest(p_wanted) AS w
+     WHERE NOT EXISTS (SELECT 1 FROM attachment_owners a WHERE a.sha256 = w AND a.kiosk_id = p_kiosk);
     IF o_missing IS NOT NULL THEN
         o_result := 'missing_attachments';
         RETURN;
@@ -58,26 +64,32 @@ BEGIN
     o_code := p_province || '.' || p_commune || '-' || p_day || '-'
               || CASE WHEN v_seq < 10000 THEN lpad(v_seq::text, 4, '0') ELSE v_seq::text END;
     INSERT INTO dossiers (uuid, dossier_code, lookup_secret, kiosk_id, province_code, commune_code, unit_name,
-                          procedure_code, status, received_at, appointment_date, updated_at, body)
+                          procedure_code, status, received_at, appointment_date, updated_at, body, content_sha256)
         VALUES (p_uuid, o_code, p_secret, p_kiosk, p_province, p_commune, p_unit_name,
-                p_procedure, 'received', p_at, p_appointment, p_at, p_body)
+                p_procedure, 'received', p_at, p_appointment, p_at, p_body, p_content)
         RETURNING id INTO v_id;
     INSERT INTO status_events (dossier_id, status, at, note) VALUES (v_id, 'received', p_at, '');
     o_result := 'created';
     o_secret := p_secret; o_province := p_province; o_commune := p_commune; o_unit := p_unit_name;
-    o_appointment := p_appointment; o_at := p_at;
+    o_appointment := p_appointment; o_at := p_at; o_kiosk := p_kiosk; o_content := p_content;
 END
 $fn$
 """
 
 SUBMIT_SQL = (
     f"SELECT * FROM {FUNCTION_NAME}(%s::text, %s::text[], %s::text, %s::text, %s::text, %s::text, "
-    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text)"
+    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text)"
 )
+# The bytes once per sha256, the ownership once per kiosk: "stored" (a row) the first time this
+# kiosk sends them, whoever sent the bytes before.
 PUT_SQL = (
-    "INSERT INTO attachments (sha256, size, data, received_at) VALUES (%s::text, %s::integer, %s::bytea, %s::text) "
-    "ON CONFLICT (sha256) DO NOTHING RETURNING 1"
+    "WITH bytes AS (INSERT INTO attachments (sha256, size, data, received_at) "
+    "VALUES (%(sha)s::text, %(size)s::integer, %(data)s::bytea, %(at)s::text) ON CONFLICT (sha256) DO NOTHING) "
+    "INSERT INTO attachment_owners (sha256, kiosk_id, received_at) VALUES (%(sha)s::text, %(kiosk)s::text, %(at)s::text) "
+    "ON CONFLICT (sha256, kiosk_id) DO NOTHING RETURNING 1"
 )
+EXISTING_COLUMNS = ("dossier_code", "lookup_secret", "province_code", "commune_code", "unit_name", "appointment_date",
+                    "received_at", "kiosk_id", "content_sha256", "body")
 # any constant: serialises the CREATE OR REPLACE of several worker processes starting together
 # (concurrent replacements of one function fail with "tuple concurrently updated")
 _INSTALL_LOCK = 0x6B696F736B  # "kiosk"
@@ -111,7 +123,7 @@ class _Pool:
         self.idle: list[psycopg.AsyncConnection] = []
         self.slots = asyncio.Semaphore(size)
 
-    async def run(self, sql: str, args: tuple) -> tuple | None:
+    async def run(self, sql: str, args: tuple | dict) -> tuple | None:
         """Execute one autocommit statement and return its first row.
 
         A connection that sat idle may have been closed under us (server restart, idle timeout,
@@ -174,13 +186,14 @@ class PgIntake:
         for loop in list(self._pools):
             self._pools.pop(loop).close()
 
-    async def put_attachment(self, sha256: str, data: bytes, received_at: str) -> str:
-        """"stored" or "already" (the hash was checked by the caller)."""
-        row = await self._current_pool().run(PUT_SQL, (sha256, len(data), data, received_at))
+    async def put_attachment(self, sha256: str, data: bytes, kiosk_id: str, received_at: str) -> str:
+        """"stored" or "already" for this kiosk (the hash was checked by the caller)."""
+        row = await self._current_pool().run(PUT_SQL, {"sha": sha256, "size": len(data), "data": data, "at": received_at,
+                                                       "kiosk": kiosk_id})
         return "stored" if row else "already"
 
     async def submit(self, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
-        """Run ``central_submit_v1`` with ``args`` (``Submission.sql_args``).
+        """Run the intake function (``FUNCTION_NAME``) with ``args`` (``Submission.sql_args``).
 
         Returns (result, row): result is created | already | missing_attachments. A concurrent
         submission of the same UUID that commits first surfaces as ``IntegrityError`` for the
@@ -189,20 +202,18 @@ class PgIntake:
             row = await self._current_pool().run(SUBMIT_SQL, args)
         except pg_errors.UniqueViolation as exc:
             raise IntegrityError(str(exc)) from None
-        result, code, secret, province, commune, unit, appointment, at, missing = row
+        result, code, secret, province, commune, unit, appointment, at, missing, kiosk, content = row
         return result, {"dossier_code": code, "lookup_secret": secret, "province_code": province,
                         "commune_code": commune, "unit_name": unit, "appointment_date": appointment,
-                        "received_at": at, "missing": missing or []}
+                        "received_at": at, "missing": missing or [], "kiosk_id": kiosk, "content_sha256": content}
 
     async def existing(self, uid: str) -> dict[str, Any] | None:
         """The stored answer row for a UUID, or None."""
         row = await self._current_pool().run(
-            "SELECT dossier_code, lookup_secret, province_code, commune_code, unit_name, appointment_date, received_at "
-            "FROM dossiers WHERE uuid = %s::text", (uid,))
+            f"SELECT {', '.join(EXISTING_COLUMNS)} FROM dossiers WHERE uuid = %s::text", (uid,))
         if row is None:
             return None
-        keys = ("dossier_code", "lookup_secret", "province_code", "commune_code", "unit_name", "appointment_date", "received_at")
-        return dict(zip(keys, row))
+        return dict(zip(EXISTING_COLUMNS, row))
 
 
 class IntegrityError(Exception):

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from central import routing
 from central.app import create_app
@@ -25,6 +26,15 @@ from central.service import Central
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8780
+
+# uvicorn's own loggers ("Exception in ASGI application" and its traceback, which may quote a
+# dossier) keep no handlers of their own and pass to the root logger's, which redact
+# (kiosk.logs.setup_logging; common.redact.install_logging in a worker process).
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+}
 
 
 @dataclass
@@ -38,8 +48,31 @@ class TLSOptions:
     def uvicorn_kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"ssl_certfile": self.certfile, "ssl_keyfile": self.keyfile}
         if self.client_ca:
-            kw.update(ssl_ca_certs=self.client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
+            # the protocol hands the certificate to the app, which matches it to the kiosk id
+            kw.update(ssl_ca_certs=self.client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED, http=PEER_CERT_PROTOCOL)
         return kw
+
+    def apply(self, central: Central) -> None:
+        """Under mutual TLS a kiosk's certificate must name the kiosk id it authenticates as."""
+        central.bind_client_certificates = bool(self.client_ca)
+
+
+class PeerCertProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol plus the ASGI TLS extension's ``scope["extensions"]["tls"]``
+    with the verified client certificate (``peercert``: ``ssl.SSLSocket.getpeercert()``). uvicorn
+    does not report the client certificate to the application by itself."""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        self._tls = {"peercert": ssl_object.getpeercert() if ssl_object is not None else None}
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["extensions"] = {**(self.scope.get("extensions") or {}), "tls": self._tls}
+
+
+PEER_CERT_PROTOCOL = f"{__name__}:PeerCertProtocol"  # by name: worker processes import it themselves
 
 
 def _section(config: Any, name: str) -> dict:
@@ -59,7 +92,8 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
     c, k, f = _section(config, "central"), _section(config, "kiosk"), _section(config, "flows")
     central = Central.open(database or c.get("database") or "central.sqlite3",
                            admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])),
-                           fast_intake=bool(c.get("pg_fast_intake", True)))
+                           fast_intake=bool(c.get("pg_fast_intake", True)),
+                           public_openapi=bool(c.get("public_openapi", False)))
     if k.get("id") and c.get("kiosk_secret"):
         central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
     return central
@@ -72,8 +106,11 @@ class CentralServer:
                  tls: TLSOptions | None = None, log_level: str = "warning"):
         self.central, self.host, self.tls = central, host, tls
         self.port = port
+        if tls:
+            tls.apply(central)
         self._config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level,
-                                      access_log=False, lifespan="off", **(tls.uvicorn_kwargs() if tls else {}))
+                                      access_log=False, lifespan="off", log_config=LOG_CONFIG,
+                                      **(tls.uvicorn_kwargs() if tls else {}))
         self._server = uvicorn.Server(self._config)
         self._thread: threading.Thread | None = None
 
@@ -161,6 +198,8 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
     """Foreground server (blocks until Ctrl-C). ``workers`` > 1 runs that many processes
     (``central.asgi.app_from_env``), each with its own engine on the same database."""
     tls_kw = tls.uvicorn_kwargs() if tls else {}
+    if tls:
+        tls.apply(central)
     if workers > 1:
         import json
         import os
@@ -169,11 +208,13 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
         os.environ["CENTRAL_ADMIN_TOKEN"] = central.admin_token
         os.environ["CENTRAL_TRUSTED_KEYS"] = json.dumps(list(central.trusted_keys))
         os.environ["CENTRAL_FAST_INTAKE"] = "1" if central.pg is not None else "0"
+        os.environ["CENTRAL_PUBLIC_OPENAPI"] = "1" if central.public_openapi else "0"
+        os.environ["CENTRAL_BIND_CLIENT_CERTIFICATES"] = "1" if central.bind_client_certificates else "0"
         central.close()
         uvicorn.run("central.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, access_log=False, lifespan="off", **tls_kw)
+                    log_level=log_level, access_log=False, lifespan="off", log_config=LOG_CONFIG, **tls_kw)
         return
     config = uvicorn.Config(create_app(central), host=host, port=port, log_level=log_level, access_log=False,
-                            lifespan="off", **tls_kw)
+                            lifespan="off", log_config=LOG_CONFIG, **tls_kw)
     settle_process()
     uvicorn.Server(config).run()

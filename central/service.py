@@ -10,20 +10,25 @@ import hmac
 import io
 import json
 import logging
+import re
+import secrets
 import threading
 import uuid as uuidlib
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from central import codes, routing
+from central.auth import AuthLimiter
 from central.db import (
+    attachment_owners,
     attachments,
+    bundle_events,
     bundles,
     dossiers,
     kiosks,
@@ -42,6 +47,14 @@ STATUSES = ("received", "processing", "done", "returned")
 TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SHA256_HEX = set("0123456789abcdef")
+# What uuid.UUID reads and the kiosk writes: 32 hex digits, the usual hyphens optional. The
+# dossier schema's looser pattern lets "-" * 36 through, which is no UUID.
+UUID_RX = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+# as a flow's processing_days (flows/schema/flow.schema.json): more is no procedure, and counting
+# 10^12 working days would hold a worker for ever
+MAX_PROCESSING_DAYS = 365
+MAX_NOTE_CHARS = 2000
+BUNDLE_ID_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # flows.bundles._BUNDLE_ID
 
 
 class CentralError(BilingualError):
@@ -76,10 +89,45 @@ def is_sha256(value: str) -> bool:
 
 def validate_dossier(body: Any) -> list[str]:
     """Problems with a ``kiosk-dossier/1`` document, as field paths (never the values: they are
-    personal): flows.dossier.problem_paths, the same schema the kiosk checks before it stores one."""
+    personal): flows.dossier.problem_paths, the same schema the kiosk checks before it stores one,
+    plus what that schema leaves open and the central system cannot take (see UUID_RX and
+    MAX_PROCESSING_DAYS; the OpenAPI document publishes both)."""
     if not isinstance(body, dict):
         return ["body"]
-    return dossier.problem_paths(body)
+    problems = set(dossier.problem_paths(body))
+    if isinstance(body.get("uuid"), str) and not UUID_RX.fullmatch(body["uuid"]):
+        problems.add("uuid")
+    days = body.get("processing_days")
+    if isinstance(days, int) and days > MAX_PROCESSING_DAYS:
+        problems.add("processing_days")
+    return sorted(problems)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: Any, *, field: str, max_length: int) -> str:
+    """A text a person typed, for the database (an admin note, a rollback reason): bounded, and
+    without what UTF-8 or PostgreSQL cannot store (a lone surrogate: the CLI hands over undecodable
+    argument bytes as those; a NUL)."""
+    if not isinstance(value, str) or len(value) > max_length or _UNSTORABLE.search(value):
+        raise CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.",
+                           en=f"{field}: at most {max_length} characters of text", fields=[field])
+    return value
+
+
+def content_hash(body: dict) -> str:
+    """sha256 of a dossier's canonical JSON (sorted keys, no spaces, UTF-8): the same document
+    sent again hashes the same, whatever its key order or spacing on the wire."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def uuid_conflict() -> CentralError:
+    """A UUID already bound to another kiosk or to other content. Says nothing of that dossier."""
+    return CentralError(status=409, code="uuid_conflict",
+                        vi="Mã định danh (UUID) của hồ sơ đã được dùng cho một hồ sơ khác; vui lòng báo cán bộ kỹ thuật.",
+                        en="this dossier uuid is already bound to another dossier")
 
 
 # A kiosk clock more than this ahead of ours is not believed (the diagnostics flag a skew of 60 s).
@@ -93,11 +141,17 @@ def counted_from(body: dict, received: datetime) -> datetime:
     (a kiosk clock ahead of ours) counts from our own time of receipt instead."""
     try:
         at = datetime.fromisoformat(str(body.get("created_at")))
-    except ValueError:
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=clock.VN_TZ)
+        at.astimezone(clock.VN_TZ)  # year 1 at +14:00 has no Vietnam time: OverflowError
+    except (ValueError, OverflowError):
         return received
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=clock.VN_TZ)
     return received if at > received + CLOCK_SKEW_ALLOWED else min(at, received)
+
+
+def hash_mismatch() -> CentralError:
+    return CentralError(status=422, code="hash_mismatch", vi="Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.",
+                        en="body does not match the sha256 in the path")
 
 
 def missing_attachments(missing: list[str]) -> CentralError:
@@ -110,6 +164,7 @@ class Submission:
     """A checked, routed dossier ready to store (``Central.plan_submission``)."""
 
     uid: str
+    content_sha256: str
     unit: routing.Unit | None
     wanted: list[str]  # attachment hashes, sorted, unique
     received: datetime
@@ -122,7 +177,8 @@ class Submission:
         v, u = self.values, self.unit
         return (self.uid, self.wanted, codes.counter_key(u.province_code, u.commune_code, self.received.date()),
                 u.province_code, u.commune_code, u.name, f"{self.received.date():%y%m%d}", v["lookup_secret"],
-                v["kiosk_id"], v["procedure_code"], v["received_at"], v["appointment_date"], v["body"])
+                v["kiosk_id"], v["procedure_code"], v["received_at"], v["appointment_date"], v["body"],
+                v["content_sha256"])
 
 
 @dataclass
@@ -132,11 +188,22 @@ class Central:
     trusted_keys: list[str] = field(default_factory=list)
     # PostgreSQL only: the one-round-trip intake (central.pg_intake); None → the SQLAlchemy path
     pg: Any = None
+    # serve /openapi.json (never /docs or /redoc: their pages load scripts from a CDN)
+    public_openapi: bool = False
+    # mutual TLS: the client certificate must name the kiosk id it authenticates as
+    # (central.server sets it with TLSOptions.client_ca)
+    bind_client_certificates: bool = False
 
     def __post_init__(self):
         # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
         self._auth_cache: dict[str, tuple[bytes, KioskIdentity]] = {}
         self._auth_lock = threading.Lock()
+        # an unknown kiosk id is verified against this, so that it costs what a wrong secret costs
+        self._dummy_hash = codes.hash_kiosk_secret(secrets.token_urlsafe(24))
+        # failed authentications (central.auth.AuthLimiter), per process: an address may fail 20
+        # times, a kiosk id 5 (its own right secret still passes: central.app.kiosk_auth)
+        self.addr_limiter = AuthLimiter(free=20)
+        self.kiosk_limiter = AuthLimiter(free=5)
 
     @classmethod
     def open(cls, database: str, *, fast_intake: bool = True, **kw) -> "Central":
@@ -192,7 +259,9 @@ class Central:
         fp = hashlib.sha256(secret.encode()).digest()
         with self.engine.connect() as conn:
             row = conn.execute(select(kiosks).where(kiosks.c.kiosk_id == kiosk_id)).mappings().first()
-        if row is None or not codes.verify_kiosk_secret(secret, row["secret_hash"]):
+        # the same PBKDF2 work whether the id exists or not: timing does not tell which ids exist
+        ok = codes.verify_kiosk_secret(secret, row["secret_hash"] if row is not None else self._dummy_hash)
+        if row is None or not ok:
             return None
         ident = KioskIdentity(kiosk_id, row["province_code"], row["commune_code"])
         with self._auth_lock:
@@ -221,33 +290,52 @@ class Central:
         ]
 
     # --- attachments --------------------------------------------------------------------------
-    def check_attachment(self, sha256: str, data: bytes) -> None:
-        """Refuse a bad path, an oversized body or bytes that do not hash to the path."""
+    # The bytes are stored once per sha256; each kiosk owns the hashes it uploaded itself
+    # (attachment_owners). "stored"/"already" and the "missing" list of a dossier speak only of the
+    # calling kiosk's own uploads, so nobody learns whether central holds a file someone else sent.
+    @staticmethod
+    def check_attachment_path(sha256: str) -> None:
         if not is_sha256(sha256):
             raise CentralError(status=422, code="bad_hash", vi="Mã tệp đính kèm không hợp lệ.",
                                en="the path must be a lowercase hex sha256")
+
+    def check_attachment(self, sha256: str, data: bytes, *, digest: str | None = None) -> None:
+        """Refuse a bad path, an oversized body or bytes that do not hash to the path
+        (``digest``: their sha256 when the caller computed it while streaming them)."""
+        self.check_attachment_path(sha256)
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise CentralError(status=413, code="too_large", vi="Tệp đính kèm quá lớn.",
-                               en=f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise CentralError(status=422, code="hash_mismatch", vi="Tệp đính kèm bị hỏng khi truyền, máy sẽ gửi lại.",
-                               en="body does not match the sha256 in the path")
+                               en=f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes", limit=MAX_ATTACHMENT_BYTES)
+        if (digest or hashlib.sha256(data).hexdigest()) != sha256:
+            raise hash_mismatch()
 
-    def put_attachment(self, sha256: str, data: bytes) -> str:
-        self.check_attachment(sha256, data)
-        try:
-            with write_tx(self.engine) as conn:
-                if conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
-                    return "already"
-                conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=_iso(clock.now())))
-            return "stored"
-        except IntegrityError:  # another upload of the same bytes won the race
-            return "already"
+    def put_attachment(self, sha256: str, data: bytes, kiosk_id: str, *, digest: str | None = None) -> str:
+        """Store the bytes (once per sha256) and record ``kiosk_id`` as an owner: "stored" the first
+        time this kiosk sends them, "already" after that."""
+        self.check_attachment(sha256, data, digest=digest)
+        at = _iso(clock.now())
+        for attempt in (1, 2):
+            try:
+                with write_tx(self.engine) as conn:
+                    owned = select(attachment_owners.c.sha256).where(attachment_owners.c.sha256 == sha256,
+                                                                     attachment_owners.c.kiosk_id == kiosk_id)
+                    if conn.execute(owned).first():
+                        return "already"
+                    if not conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha256)).first():
+                        conn.execute(insert(attachments).values(sha256=sha256, size=len(data), data=data, received_at=at))
+                    conn.execute(insert(attachment_owners).values(sha256=sha256, kiosk_id=kiosk_id, received_at=at))
+                return "stored"
+            except IntegrityError:
+                # another upload of the same bytes committed first (this kiosk's retry, or another
+                # kiosk's bytes): once more, now that the row is there
+                if attempt == 2:
+                    raise
+        return "already"  # not reached
 
-    async def put_attachment_async(self, sha256: str, data: bytes) -> str:
+    async def put_attachment_async(self, sha256: str, data: bytes, kiosk_id: str, *, digest: str | None = None) -> str:
         """``put_attachment`` through ``pg_intake`` (one statement, on the event loop); PostgreSQL only."""
-        self.check_attachment(sha256, data)
-        return await self.pg.put_attachment(sha256, data, _iso(clock.now()))
+        self.check_attachment(sha256, data, digest=digest)
+        return await self.pg.put_attachment(sha256, data, kiosk_id, _iso(clock.now()))
 
     def attachment(self, sha256: str) -> bytes | None:
         with self.engine.connect() as conn:
@@ -267,6 +355,17 @@ class Central:
     def _existing(self, conn, uid: str):
         return conn.execute(select(dossiers).where(dossiers.c.uuid == uid)).mappings().first()
 
+    def _replay(self, row, plan: "Submission") -> tuple[bool, dict]:
+        """The answer to a UUID that is stored already: "already" with its code and secret only for
+        the kiosk that sent it and only for the same content; anyone else gets ``uuid_conflict``,
+        which names no code or secret (a UUID is no credential)."""
+        stored = row["content_sha256"] or content_hash(json.loads(row["body"]))  # rows from before the column
+        if row["kiosk_id"] != plan.values["kiosk_id"] or not hmac.compare_digest(stored, plan.content_sha256):
+            log.warning("dossier uuid %s sent again by %s with %s: refused", plan.uid, plan.values["kiosk_id"],
+                        "other content" if row["kiosk_id"] == plan.values["kiosk_id"] else "another kiosk's uuid")
+            raise uuid_conflict()
+        return False, self._answer(row, "already")
+
     def plan_submission(self, kiosk: KioskIdentity, body: Any) -> "Submission":
         """Everything about a new dossier that needs no database: validation, routing, the code's
         date, the appointment, the lookup secret. Both stores (SQLAlchemy and ``pg_intake``) take it."""
@@ -278,13 +377,14 @@ class Central:
         if body.get("kiosk_id") not in (None, kiosk.kiosk_id):
             raise CentralError(status=422, code="kiosk_mismatch", vi="Hồ sơ không khớp với máy tiếp nhận.",
                                en="dossier kiosk_id differs from the authenticated kiosk")
+        digest = content_hash(body)
         try:
             # cached lookups: cheap enough to run before the replay check
             unit = routing.route(body["handling_unit"], kiosk.province_code)
         except routing.RoutingError as exc:
             # refused unless it is a replay of a dossier accepted before the unit list changed
             refusal = CentralError(status=422, code=exc.code, vi=exc.message_vi, en=exc.message_en)
-            return Submission(uid, None, [], clock.now(), None, {}, refusal)
+            return Submission(uid, digest, None, [], clock.now(), None, {"kiosk_id": kiosk.kiosk_id}, refusal)
         wanted = sorted({a["sha256"] for a in body.get("attachments", [])})
         received = clock.now()
         appointment = calendar.appointment_date(counted_from(body, received), body.get("processing_days") or 0,
@@ -302,8 +402,9 @@ class Central:
             "appointment_date": appointment.isoformat() if isinstance(appointment, date) else None,
             "updated_at": _iso(received),
             "body": json.dumps(body, ensure_ascii=False),
+            "content_sha256": digest,
         }
-        return Submission(uid, unit, wanted, received, appointment, values)
+        return Submission(uid, digest, unit, wanted, received, appointment, values)
 
     def submit(self, kiosk: KioskIdentity, body: dict) -> tuple[bool, dict]:
         """Store a dossier once. Returns (created, answer); a replay of the same UUID gets the same answer."""
@@ -313,16 +414,17 @@ class Central:
             with self.engine.connect() as conn:
                 row = self._existing(conn, uid)
             if row is not None:
-                return False, self._answer(row, "already")
+                return self._replay(row, plan)
             raise plan.refusal
         unit, wanted, received, values = plan.unit, plan.wanted, plan.received, dict(plan.values)
         try:
             with write_tx(self.engine) as conn:
                 row = self._existing(conn, uid)
                 if row is not None:
-                    return False, self._answer(row, "already")
-                if wanted:
-                    have = set(conn.execute(select(attachments.c.sha256).where(attachments.c.sha256.in_(wanted))).scalars())
+                    return self._replay(row, plan)
+                if wanted:  # only this kiosk's own uploads count, and only they are named
+                    have = set(conn.execute(select(attachment_owners.c.sha256).where(
+                        attachment_owners.c.kiosk_id == kiosk.kiosk_id, attachment_owners.c.sha256.in_(wanted))).scalars())
                     missing = [s for s in wanted if s not in have]
                     if missing:
                         raise missing_attachments(missing)
@@ -336,7 +438,7 @@ class Central:
                 row = self._existing(conn, uid)
             if row is None:
                 raise
-            return False, self._answer(row, "already")
+            return self._replay(row, plan)
         log.info("dossier %s received from %s for commune %s", values["dossier_code"], kiosk.kiosk_id, unit.commune_code)
         return True, self._answer(values, "created")
 
@@ -348,7 +450,7 @@ class Central:
         if plan.refusal is not None:
             row = await self.pg.existing(plan.uid)
             if row is not None:
-                return False, self._answer(row, "already")
+                return self._replay(row, plan)
             raise plan.refusal
         try:
             result, row = await self.pg.submit(plan.sql_args())
@@ -356,7 +458,11 @@ class Central:
             row = await self.pg.existing(plan.uid)
             if row is None:
                 raise
-            return False, self._answer(row, "already")
+            return self._replay(row, plan)
+        if result == "already":
+            if row["content_sha256"] is None:  # a row from before the column: its body decides
+                row = await self.pg.existing(plan.uid)
+            return self._replay(row, plan)
         if result == "missing_attachments":
             raise missing_attachments(row["missing"])
         if result == "created":
@@ -365,6 +471,8 @@ class Central:
 
     def status(self, code: str, secret: str) -> dict | None:
         """Status by code + lookup secret; None for an unknown code and for a wrong secret alike."""
+        if not isinstance(code, str) or not codes.DOSSIER_CODE_RX.fullmatch(code):
+            return None  # no such code can exist: no need to ask the database
         with self.engine.connect() as conn:
             row = conn.execute(select(dossiers).where(dossiers.c.dossier_code == code)).mappings().first()
             if row is None or not hmac.compare_digest(row["lookup_secret"].encode(), codes.normalise_secret(secret).encode()):
@@ -385,7 +493,10 @@ class Central:
         if status not in STATUSES:
             raise CentralError(status=422, code="bad_status", vi="Trạng thái không hợp lệ.",
                                en=f"status must be one of {', '.join(STATUSES)}")
+        storable_text(note, field="note", max_length=MAX_NOTE_CHARS)
         at = _iso(clock.now())
+        if not codes.DOSSIER_CODE_RX.fullmatch(code):
+            raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
         with write_tx(self.engine) as conn:
             row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
             if row is None:
@@ -413,11 +524,13 @@ class Central:
         return {"result": "ok", "bundle_id": row["bundle_id"], "sha256": row["sha256"], "flows": flows}
 
     def bundle(self, bundle_id: str) -> tuple[bytes, str] | None:
+        if not BUNDLE_ID_RX.fullmatch(bundle_id):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(bundles.c.data, bundles.c.sha256).where(bundles.c.bundle_id == bundle_id)).first()
         return (bytes(row[0]), row[1]) if row else None
 
-    def publish_bundle(self, data: bytes) -> tuple[bool, dict]:
+    def publish_bundle(self, data: bytes, *, actor: str = "") -> tuple[bool, dict]:
         from flows.bundles import verify_bundle  # noqa: PLC0415 - its crypto loads on the first publish only
         # every (flow id, version) ever published keeps its content: a changed flow needs a new version
         known: dict[tuple[str, int], str] = {}
@@ -437,15 +550,106 @@ class Central:
             bundle_id = str(manifest["bundle_id"])
         except (KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise CentralError(status=422, code="bad_bundle", vi="Gói quy trình không hợp lệ.", en=f"unreadable manifest: {exc}") from None
-        return self.store_bundle(data, manifest_bytes, bundle_id)
+        return self.store_bundle(data, manifest_bytes, bundle_id, actor=actor)
 
-    def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str) -> tuple[bool, dict]:
-        """Store an already verified bundle and make it current (``publish_bundle`` verifies first)."""
+    def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str, *, actor: str = "") -> tuple[bool, dict]:
+        """Store an already verified bundle and make it current (``publish_bundle`` verifies first).
+
+        Bundles only move forward, as on the kiosks (``flows.bundles.BundleStore`` refuses a bundle
+        older than the one it runs, and a flow older than a version it used): a bundle made before
+        the current one, or holding a flow older than a version published before, is refused with
+        409 ``bundle_older`` and the current bundle stays. Going back is ``rollback_bundle``: its
+        own act, with a reason, in the audit trail."""
         sha = hashlib.sha256(data).hexdigest()
+        manifest = json.loads(manifest_bytes)
         with write_tx(self.engine) as conn:
+            _serialise_bundle_changes(conn)
             if conn.execute(select(bundles.c.bundle_id).where(bundles.c.bundle_id == bundle_id)).first():
                 return False, {"result": "already", "bundle_id": bundle_id, "sha256": sha}
+            current = conn.execute(select(bundles.c.bundle_id, bundles.c.manifest)
+                                   .order_by(bundles.c.seq.desc()).limit(1)).mappings().first()
+            highest: dict[str, int] = {}
+            for (manifest_text,) in conn.execute(select(bundles.c.manifest)):
+                for f in json.loads(manifest_text).get("flows", []):
+                    if isinstance(f.get("version"), int):
+                        highest[f.get("id")] = max(f["version"], highest.get(f.get("id"), 0))
+            why = _older(manifest, json.loads(current["manifest"]) if current else None, highest)
+            if why:
+                raise CentralError(status=409, code="bundle_older",
+                                   vi="Gói quy trình cũ hơn gói hiện hành nên không được phát hành; muốn quay lại gói cũ, "
+                                      "hãy dùng thao tác quay lại (rollback) và ghi rõ lý do.",
+                                   en=f"bundle {bundle_id} is older than what was published: {why}; "
+                                      "going back is an explicit rollback with a reason")
             seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1
+            at = _iso(clock.now())
             conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
-                                                created_at=_iso(clock.now()), seq=seq))
+                                                created_at=at, seq=seq))
+            conn.execute(insert(bundle_events).values(at=at, action="publish", bundle_id=bundle_id, reason="", actor=actor,
+                                                      previous_bundle_id=current["bundle_id"] if current else None))
         return True, {"result": "created", "bundle_id": bundle_id, "sha256": sha}
+
+    def rollback_bundle(self, bundle_id: str, reason: str, *, actor: str = "") -> tuple[bool, dict]:
+        """Make a stored bundle current again (the one explicit way back), recording who, when and
+        why. (False, "already") when it is current already. Kiosks that already run a newer bundle
+        keep it (they refuse older ones); this stops a bad bundle from reaching the others."""
+        storable_text(reason, field="reason", max_length=1000)
+        if not reason.strip():
+            raise CentralError(status=422, code="invalid_request", vi="Cần ghi lý do quay lại gói quy trình.",
+                               en="a rollback needs a reason", fields=["reason"])
+        if not BUNDLE_ID_RX.fullmatch(bundle_id):
+            raise _no_bundle()
+        at = _iso(clock.now())
+        with write_tx(self.engine) as conn:
+            _serialise_bundle_changes(conn)
+            row = conn.execute(select(bundles.c.bundle_id, bundles.c.sha256).where(bundles.c.bundle_id == bundle_id)).first()
+            if row is None:
+                raise _no_bundle()
+            current, top = conn.execute(select(bundles.c.bundle_id, bundles.c.seq).order_by(bundles.c.seq.desc()).limit(1)).first()
+            answer = {"bundle_id": bundle_id, "sha256": row[1], "previous_bundle_id": current, "at": at}
+            if current == bundle_id:
+                return False, {"result": "already", **answer}
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(seq=top + 1))
+            conn.execute(insert(bundle_events).values(at=at, action="rollback", bundle_id=bundle_id, previous_bundle_id=current,
+                                                      reason=reason.strip(), actor=actor))
+        log.warning("flow bundle rolled back from %s to %s by %s", current, bundle_id, actor or "?")
+        return True, {"result": "accepted", **answer}
+
+    def bundle_history(self) -> list[dict]:
+        """Every publish and rollback, oldest first (the audit trail of the current bundle)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(bundle_events).order_by(bundle_events.c.id)).mappings().all()
+        return [{k: r[k] for k in ("at", "action", "bundle_id", "previous_bundle_id", "reason", "actor")} for r in rows]
+
+
+def _no_bundle() -> CentralError:
+    return CentralError(status=404, code="not_found", vi="Không tìm thấy gói quy trình.", en="no such bundle")
+
+
+def _serialise_bundle_changes(conn) -> None:
+    """One change of the current bundle at a time (SQLite's BEGIN IMMEDIATE does this already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BUNDLE_LOCK})
+
+
+_BUNDLE_LOCK = 0x62756E646C65  # "bundle"
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        d = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _older(manifest: dict, current: dict | None, highest: dict[str, int]) -> str:
+    """Why ``manifest`` would take the central system back ("" when it does not)."""
+    if current is not None:
+        new, now = _when(manifest.get("created_at")), _when(current.get("created_at"))
+        if new is not None and now is not None and new < now:
+            return f"made {manifest.get('created_at')}, the current {current.get('bundle_id')} {current.get('created_at')}"
+    for f in manifest.get("flows", []):
+        high = highest.get(f.get("id"))
+        if isinstance(f.get("version"), int) and high is not None and f["version"] < high:
+            return f"flow {f.get('id')} version {f['version']} after version {high}"
+    return ""

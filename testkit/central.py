@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 import uuid as uuidlib
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -153,3 +155,129 @@ def start_central(database: str, *, port: int = 0, tls=None, kiosk_id: str = KIO
         "flows": {"trusted_keys": []},
     }
     return run_in_thread(config, port=port, tls=tls)
+
+
+# --- a central system in its own process, and what it costs it to be sent a large body ----------
+# (tests/central/test_central_limits.py and bench/bench_central_limits.py)
+
+def serve_process(database: str, *, port: int | None = None, secret: str = KIOSK_SECRET,
+                  admin_token: str = ADMIN_TOKEN, config_dir: str | os.PathLike | None = None, timeout: float = 60):
+    """``kiosk central serve`` as a child process on 127.0.0.1 with ``KIOSK_ID``/``secret``
+    registered; returns (process, url) once it answers. The caller terminates the process."""
+    import sys
+    import urllib.request
+
+    port = port or free_port()
+    folder = Path(config_dir or tempfile.mkdtemp(prefix="central-serve-"))
+    cfg = folder / "central.toml"
+    cfg.write_text(f'[central]\nkiosk_secret = "{secret}"\nadmin_token = "{admin_token}"\n', encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "central", "serve", "--port", str(port),
+                             "--database", database], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"central serve exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    if not wait_until(up, timeout, interval=0.1):
+        proc.kill()
+        raise TimeoutError(f"central serve did not answer within {timeout} s")
+    return proc, url
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory of ``pid`` in KiB (``VmHWM``: its peak since the last ``reset_peak_rss``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start ``VmHWM`` afresh from the current RSS (Linux ≥ 4.0, same user or root)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+@dataclass
+class StreamAnswer:
+    status: int | None      # None: the server closed without an answer
+    body: bytes
+    headers: dict
+    sent: int               # body bytes the client got onto the wire before the answer came
+    seconds: float
+
+
+def stream_request(url: str, method: str, path: str, total: int, *, headers: dict | None = None,
+                   chunked: bool = True, chunk: int = 1 << 20, timeout: float = 120) -> StreamAnswer:
+    """Send ``total`` body bytes (made on the fly from one random block: never held whole) over a raw
+    socket, chunked or with a ``Content-Length``, and stop as soon as the server answers or
+    closes. A raw socket, so the count of bytes sent before the answer is exact."""
+    import select
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    head = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}", "Content-Type: application/octet-stream"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}")
+    block = os.urandom(chunk)
+    start = time.monotonic()
+    sent, answered = 0, False
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as s:
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        pending = b""
+        while sent < total or pending:
+            if not pending:
+                n = min(chunk, total - sent)
+                piece = memoryview(block)[:n]
+                pending = (b"%x\r\n" % n + piece + b"\r\n") if chunked else bytes(piece)
+                sent_before, body_len = sent, n
+            readable, writable, _ = select.select([s], [s], [], timeout)
+            if readable:
+                answered = True
+                break
+            if not writable:
+                raise TimeoutError("the server neither reads nor answers")
+            try:
+                k = s.send(pending)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            pending = pending[k:]
+            if not pending:
+                sent = sent_before + body_len
+        if not answered and chunked and sent >= total:
+            try:
+                s.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass
+        raw = b""
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                raw += data
+                head_end = raw.find(b"\r\n\r\n")
+                if head_end >= 0:
+                    length = re.search(rb"(?im)^content-length:\s*(\d+)", raw[:head_end])
+                    if length and len(raw) >= head_end + 4 + int(length.group(1)):
+                        break
+        except ConnectionResetError:
+            pass
+    seconds = time.monotonic() - start
+    if not raw.startswith(b"HTTP/1."):
+        return StreamAnswer(None, raw, {}, sent, seconds)
+    head_bytes, _, body = raw.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    return StreamAnswer(int(lines[0].split()[1]), body, hdrs, sent, seconds)
+
+
+def basic_auth(kiosk_id: str = KIOSK_ID, secret: str = KIOSK_SECRET) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{kiosk_id}:{secret}".encode()).decode()}

@@ -131,6 +131,7 @@ def main(argv=None) -> int:
             "qr": type(app.services.scanner).__name__,
             "camera": type(app.services.open_camera()).__name__,
             "printer": app.services.printer.transport.describe(),
+            "outbox_key": app.services.outbox.key_source.kind,
         }
         hands = Hands(args, app)
         res = walk_procedure(d, args.flow, hands=hands)

@@ -14,6 +14,8 @@ The override changes only where each device is and what a test machine must not 
   and answers DLE EOT like a real printer (paper, cover);
 * the central system over HTTPS with mutual TLS on 127.0.0.1 (a private CA, the kiosk's client
   certificate), its own data and log folders under tmp_path;
+* the outbox key as systemd hands it to the units (``key_source = "credential"``, the example's):
+  decrypted into ``$CREDENTIALS_DIRECTORY/outbox-key`` — there is no systemd as PID 1 here to do it;
 * what a province installs (testkit/pki.py): the kiosk's ID and secret, a technician PIN that is
   not the public one, a CSCA whose key is not in the repository (the virtual card signs with its
   document signer: ``KIOSK_VCARD_PKI``), and a signed flow bundle with its trusted key. The
@@ -144,6 +146,11 @@ def stand_ins(tmp_path, pcscd):
     tls = pki.tls(tmp_path / "tls", KIOSK_ID)
     flow_key = pki.signed_bundle(data / "flows", ["khai-sinh", "chung-thuc-ban-sao"])
     pin_hash = hash_pin("975310")
+    creds = tmp_path / "credentials"  # what LoadCredentialEncrypted= gives kiosk.service
+    creds.mkdir(mode=0o700)
+    from kiosk.outbox_key import load_or_create_key
+
+    load_or_create_key(creds / "outbox-key")
 
     def config(qr_backend: str) -> Path:
         path = tmp_path / f"kiosk-{qr_backend}.toml"
@@ -154,7 +161,7 @@ def stand_ins(tmp_path, pcscd):
             "central": {"url": f"https://127.0.0.1:{port}", "kiosk_secret": SECRET, "ca_file": tls["ca"],
                         "client_cert": tls["client_cert"], "client_key": tls["client_key"],
                         "database": str(tmp_path / "central.sqlite3")},
-            "outbox": {"path": str(data / "outbox" / "outbox.sqlite3"), "key_file": str(data / "outbox" / "outbox.key")},
+            "outbox": {"path": str(data / "outbox" / "outbox.sqlite3")},
             "flows": {"bundle_dir": str(data / "flows"), "trusted_keys": [flow_key]},
             "maintenance": {"pin_hash": pin_hash},
             "devices.idcard": {"reader": VPCD_READER, "trust_store": str(card_pki / "csca")},
@@ -169,7 +176,8 @@ def stand_ins(tmp_path, pcscd):
                             tls=TLSOptions(tls["server_cert"], tls["server_key"], client_ca=tls["ca"]))
     try:
         yield {"config": config, "video": video, "scenes": tmp_path / "scenes", "pty": pty, "printer": printer,
-               "central_db": tmp_path / "central.sqlite3", "tmp": tmp_path, "card_pki": card_pki}
+               "central_db": tmp_path / "central.sqlite3", "tmp": tmp_path, "card_pki": card_pki,
+               "env": {**os.environ, "KIOSK_VCARD_PKI": str(card_pki), "CREDENTIALS_DIRECTORY": str(creds)}}
     finally:
         central.stop()
         printer.stop()
@@ -184,8 +192,7 @@ def boot_and_file(env, qr_backend: str, flow_id: str) -> dict:
            "--config", str(env["config"](qr_backend)), "--flow", flow_id, "--qr", qr_backend,
            "--scanner-end", env["pty"].scanner_end, "--video", str(env["video"]), "--scenes", str(env["scenes"]),
            "--reader", VPCD_READER, "--shots", str(shots), "--result", str(result)]
-    proc = subprocess.run(cmd, cwd=env["tmp"], capture_output=True, text=True, timeout=420,
-                          env={**os.environ, "KIOSK_VCARD_PKI": str(env["card_pki"])})
+    proc = subprocess.run(cmd, cwd=env["tmp"], capture_output=True, text=True, timeout=420, env=env["env"])
     assert proc.returncode == 0, f"the kiosk run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     summary = json.loads(result.read_text(encoding="utf-8"))
     summary["shots"] = sorted(p.name for p in shots.glob("*.png"))
@@ -198,6 +205,7 @@ def check_filed(env, summary: dict, jobs_before: int) -> None:
     assert summary["verified_card"], "passive authentication against the installed CSCA failed"
     assert summary["backends"]["idcard"] == "PcscTransport"
     assert summary["backends"]["camera"] == "OpenCvCamera"
+    assert summary["backends"]["outbox_key"] == "credential"
     assert summary["backends"]["printer"] == f"network {env['printer'].host}:{env['printer'].port}"
     assert not summary["provisional"] and summary["code"], summary
     with sqlite3.connect(env["central_db"]) as con:
@@ -216,9 +224,9 @@ def check_filed(env, summary: dict, jobs_before: int) -> None:
     assert {"identify-waiting-for-card", "goodbye"} <= {Path(s).stem.split("-", 1)[1] for s in summary["shots"]}
 
 
-def kiosk_cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+def kiosk_cli(env, config: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kiosk", "--config", str(config), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env["env"])
 
 
 def test_real_hardware_config_files_a_procedure_with_serial_scanner_and_network_printer(stand_ins):
@@ -230,13 +238,13 @@ def test_real_hardware_config_files_a_procedure_with_serial_scanner_and_network_
 
     # the listener now says what a real printer says with its cover open: the kiosk's CLI tells
     env["printer"].model.set_state(cover_open=True)
-    check = kiosk_cli(env["config"]("serial"), "config", "check")
+    check = kiosk_cli(env, env["config"]("serial"), "config", "check")
     assert check.returncode == 0, check.stderr
-    status = kiosk_cli(env["config"]("serial"), "printer", "status", "--json")
+    status = kiosk_cli(env, env["config"]("serial"), "printer", "status", "--json")
     assert status.returncode == 1, status.stdout + status.stderr
     assert json.loads(status.stdout)["facts"]["status"]["cover_open"] is True
     env["printer"].model.set_state(cover_open=False, paper="out")
-    status = kiosk_cli(env["config"]("serial"), "printer", "status", "--json")
+    status = kiosk_cli(env, env["config"]("serial"), "printer", "status", "--json")
     assert status.returncode == 1 and json.loads(status.stdout)["facts"]["status"]["paper"] == "out"
 
 
@@ -249,6 +257,6 @@ def test_real_hardware_config_reads_the_card_qr_through_the_camera(stand_ins):
 
     # the technician's check on the same configuration: the camera shows the card's QR, diag reads it
     shutil.copy(env["scenes"] / "card.avi", env["video"])
-    diag = kiosk_cli(env["config"]("camera"), "diag", "--json")
+    diag = kiosk_cli(env, env["config"]("camera"), "diag", "--json")
     checks = {c["name"]: c for c in json.loads(diag.stdout)["checks"]}
     assert checks["qr"]["state"] == "ok", checks["qr"]

@@ -65,6 +65,7 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "database": DATABASE,
         "admin_token": text("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
         "pg_fast_intake": BOOL,
+        "public_openapi": BOOL,
     },
     "outbox": {
         "path": PATH,

@@ -57,6 +57,12 @@ def file_problems(cfg: Config) -> list[Problem]:
     return found
 
 
+def uses_demo_secret(cfg: Config) -> bool:
+    """The kiosk secret is the public one of config/kiosk.toml (or still a CHANGE-ME placeholder)."""
+    secret = cfg["central"]["kiosk_secret"]
+    return secret == _shipped("central", "kiosk_secret") or PLACEHOLDER in secret.lower()
+
+
 def problems(cfg: Config) -> list[Problem]:
     """Everything that makes ``cfg`` unfit for a kiosk with real devices (on the demo: only a
     broken file it names)."""
@@ -70,8 +76,7 @@ def problems(cfg: Config) -> list[Problem]:
                 found.append(Problem(f"{section}.{key}", "still the shipped placeholder (CHANGE-ME)",
                                      "vẫn là giá trị mẫu (CHANGE-ME) chưa được thay"))
     c = cfg["central"]
-    if c["kiosk_secret"] == _shipped("central", "kiosk_secret") and not any(
-            p.key == "central.kiosk_secret" for p in found):
+    if uses_demo_secret(cfg) and not any(p.key == "central.kiosk_secret" for p in found):
         found.append(Problem("central.kiosk_secret", "the demo secret from config/kiosk.toml, known to everyone",
                              "là khóa bí mật của bản trình diễn, ai cũng biết"))
     if verify_pin(PUBLIC_PIN, cfg["maintenance"]["pin_hash"]):

@@ -20,7 +20,8 @@ def register(sub) -> None:
     s.add_argument("--tls-key", metavar="PEM", help="server private key")
     s.add_argument("--client-ca", metavar="PEM", help="require kiosk client certificates signed by this CA (mutual TLS)")
     s.add_argument("--workers", type=int, default=1, help="server processes sharing the database (default 1)")
-    s.add_argument("--no-register", action="store_true", help="do not register the configured kiosk at start")
+    s.add_argument("--no-register", action="store_true",
+                   help="do not register the configured kiosk at start (never done for the public demo secret)")
     s.set_defaults(func=_serve)
 
     r = g.add_parser("register-kiosk", help="create (or re-key) a kiosk and print its new secret",
@@ -59,7 +60,8 @@ def _open(args):
 
     cfg = config_from(args)
     return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
-                        trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"]), cfg
+                        trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"],
+                        public_openapi=cfg["central"]["public_openapi"]), cfg
 
 
 def _serve(args) -> int:
@@ -69,8 +71,17 @@ def _serve(args) -> int:
     central, cfg = _open(args)
     setup_logging(cfg["logging"]["level"])
     if not args.no_register:
+        from kiosk.deployment import uses_demo_secret
+
         k = cfg["kiosk"]
-        central.ensure_kiosk(k["id"], k["province_code"], k["commune_code"], cfg["central"]["kiosk_secret"])
+        if uses_demo_secret(cfg):
+            # a secret printed in the repository would let anyone file dossiers as this kiosk:
+            # only the simulated demo's embedded central (kiosk run --embedded-central) uses it
+            print(f"kiosk central serve: kiosk {k['id']} not registered: its secret is the public demo secret of "
+                  "config/kiosk.toml; give it its own ([central] kiosk_secret) or use `kiosk central register-kiosk`",
+                  file=sys.stderr)
+        else:
+            central.ensure_kiosk(k["id"], k["province_code"], k["commune_code"], cfg["central"]["kiosk_secret"])
     if bool(args.tls_cert) != bool(args.tls_key):
         print("kiosk central serve: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2

@@ -1,4 +1,7 @@
-"""Logging set-up: every record passes the personal-data redaction filter before any handler."""
+"""Logging set-up: every record passes the personal-data redaction filter before any handler.
+
+The filter (``common.redact.RedactingFilter``) lives in ``common`` so that processes without the
+kiosk (the central system's worker processes) put the same one on their handlers."""
 from __future__ import annotations
 
 import logging
@@ -7,28 +10,11 @@ import os
 import sys
 from pathlib import Path
 
-from common.redact import redact
+from common.redact import LOG_FORMAT, RedactingFilter
 
+__all__ = ["RedactingFilter", "setup_logging"]
 
-class RedactingFilter(logging.Filter):
-    """Formats the message once, redacts it, and freezes it so handlers cannot re-expand args."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string must not hide the log line
-            message = f"{record.msg!r} {record.args!r}"
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        record.exc_info = None
-        return True
-
-
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_FORMAT = LOG_FORMAT
 
 
 class _StderrHandler(logging.StreamHandler):

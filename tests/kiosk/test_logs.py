@@ -83,3 +83,46 @@ def test_technical_lines_stay_readable(captured):
     log, records = captured
     log.info("printer sim: 3 jobs, 2048 bytes, status ok in 12.5 ms; flow khai-sinh v3 sha256 ab12")
     assert records[-1] == "printer sim: 3 jobs, 2048 bytes, status ok in 12.5 ms; flow khai-sinh v3 sha256 ab12"
+
+
+def test_the_visit_layer_matches_any_case_and_spelling(captured):
+    log, records = captured
+    redact.remember("Hầu Thị Lan", "001185012345")
+    log.info("typed HẦU THỊ LAN, then hau thi lan, id 001 185 012 345")
+    assert records[-1] == "typed <personal>, then <personal>, id <personal>"
+
+
+def test_personal_values_logged_typed_are_masked_by_the_filter(captured):
+    log, records = captured
+    log.info("card read for %s, CAN %s", redact.pii("y bih", "name"), redact.pii("123456", "can"))
+    assert records[-1] == "card read for <name>, CAN <can>"
+
+
+def test_setup_logging_filters_every_handler_and_the_embedded_central_logs_through_them(tmp_path):
+    """uvicorn keeps handlers of its own unless told not to: central.server.LOG_CONFIG sends its
+    records (an "Exception in ASGI application" traceback quoting a dossier) to the root handlers."""
+    import logging.config
+
+    from central.server import LOG_CONFIG
+    from common.redact import RedactingFilter
+    from kiosk.logs import setup_logging
+
+    root = logging.getLogger()
+    level = root.level
+    setup_logging("INFO", tmp_path / "kiosk.log")
+    try:
+        ours = [h for h in root.handlers if getattr(h, "_kiosk", False)]
+        assert len(ours) == 2 and all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in ours)
+        logging.config.dictConfig(LOG_CONFIG)  # what uvicorn.Config does with log_config
+        assert not logging.getLogger("uvicorn.error").handlers and logging.getLogger("uvicorn").propagate
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application: body {'full_name': 'Giàng A Páo'}")
+        for h in ours:
+            h.flush()
+        text = (tmp_path / "kiosk.log").read_text(encoding="utf-8")
+        assert "Exception in ASGI application" in text and "Páo" not in text and "<name>" in text
+    finally:
+        for h in list(root.handlers):
+            if getattr(h, "_kiosk", False):
+                root.removeHandler(h)
+                h.close()
+        root.setLevel(level)

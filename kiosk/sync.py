@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from common import clock
+from common import clock, redact
 from kiosk.client import AuthError, CentralClientError, MissingAttachments, Offline, Rejected, SubmitResult
 from kiosk.outbox import Outbox, OutboxError, OutboxItem
 
@@ -155,6 +155,7 @@ class SyncWorker:
                 report = self._pass(only=priority or None)
             except Exception:  # never let the sender die silently: log, record, back off
                 log.exception("sync pass failed")
+                redact.release(self)
                 self._record("internal", "unexpected error in the sync worker (see the log)")
                 self._backoff("internal", "unexpected error in the sync worker")
                 self._release(priority)
@@ -181,6 +182,8 @@ class SyncWorker:
             for item in items:
                 if self._stop.is_set():
                     break
+                # this process has no visit: the dossier's own values are what its log lines must not show
+                redact.hold(self, redact.personal_values(item.dossier or {}))
                 try:
                     result = self._send(item)
                     self.outbox.mark_sent(item.uuid, result)
@@ -215,6 +218,7 @@ class SyncWorker:
             with self._state_lock:
                 self._probing = False
         self._release(only)
+        redact.release(self)
         return report
 
     def _probe_delay(self) -> float:

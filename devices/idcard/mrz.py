@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from common import clock
+from common.redact import pii
 from devices.idcard.errors import ParseError
 
 _WEIGHTS = (7, 3, 1)
@@ -91,6 +92,9 @@ class MRZ:
     checks: dict[str, bool]
     lines: tuple[str, str, str]
 
+    def __repr__(self) -> str:  # in a log line or a traceback: which checks passed, never the holder's data
+        return f"MRZ({self.document_code!r}, {self.issuing_state!r}, checks={self.checks})"
+
     @property
     def valid(self) -> bool:
         return all(self.checks.values())
@@ -115,7 +119,7 @@ def _parse_date(s: str, *, future: bool, today: date | None = None) -> date | No
     try:
         return date(century + yy, mm, dd)
     except ValueError:
-        raise ParseError(detail=f"MRZ: impossible date {s}") from None
+        raise ParseError(detail=f"MRZ: impossible date {pii(s, 'date')}") from None  # a birth date, maybe
 
 
 def parse_td1(text: str | bytes, *, today: date | None = None) -> MRZ:

@@ -126,6 +126,11 @@ class Person:
     missing: list[str] = field(default_factory=list)      # fields absent or unreadable on the chip
     unreadable: list[str] = field(default_factory=list)   # subset of ``missing``: present but not decodable
 
+    def __repr__(self) -> str:  # in a log line or a traceback: which fields were read, never their values
+        held = [k for k in self.__dataclass_fields__ if k not in ("missing", "unreadable")
+                and getattr(self, k) not in (None, False, "")]
+        return f"Person(read={held}, missing={self.missing})"
+
     def as_dict(self) -> dict:
         d = asdict(self)
         for k, v in d.items():
@@ -155,6 +160,11 @@ class CardRead:
 
     def checks_summary(self) -> dict[str, str]:
         return {k: v.status for k, v in self.checks.items()}
+
+    def __repr__(self) -> str:  # the person and the MRZ mask themselves; the photo is a size
+        photo = f"{len(self.photo_jpeg)} bytes" if self.photo_jpeg else None
+        return (f"CardRead({self.person!r}, access_control={self.access_control!r}, checks={self.checks_summary()}, "
+                f"groups={self.groups}, photo={photo}, mrz={self.mrz!r})")
 
 
 _DATE_RX = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")

@@ -31,8 +31,6 @@ from central import limits
 from central.auth import certificate_names, certificate_names_kiosk, parse_basic, parse_bearer
 from central.service import (
     MAX_NOTE_CHARS,
-    MAX_PROCESSING_DAYS,
-    UUID_RX,
     Central,
     CentralError,
     KioskIdentity,
@@ -218,13 +216,9 @@ KIOSK_PATH = PathParam(pattern=r"^[A-Za-z0-9._-]{3,64}$")
 
 
 def dossier_request_schema() -> dict:
-    """The dossier schema (flows.dossier) as the OpenAPI request body, no looser than the server:
-    the uuid must be a UUID and processing_days at most a flow's maximum (central.service)."""
-    s = dossier_schema.openapi_schema()
-    props = s["properties"]
-    props["uuid"] = {**props["uuid"], "pattern": f"^{UUID_RX.pattern}$"}
-    props["processing_days"] = {**props["processing_days"], "maximum": MAX_PROCESSING_DAYS}
-    return s
+    """The dossier schema (flows.dossier) as the OpenAPI request body: the same schema the server
+    and the kiosk check, so the document is no looser than the server."""
+    return dossier_schema.openapi_schema()
 
 
 def _json_body(model: type[BaseModel]) -> dict:

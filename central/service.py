@@ -47,12 +47,6 @@ STATUSES = ("received", "processing", "done", "returned")
 TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SHA256_HEX = set("0123456789abcdef")
-# What uuid.UUID reads and the kiosk writes: 32 hex digits, the usual hyphens optional. The
-# dossier schema's looser pattern lets "-" * 36 through, which is no UUID.
-UUID_RX = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
-# as a flow's processing_days (flows/schema/flow.schema.json): more is no procedure, and counting
-# 10^12 working days would hold a worker for ever
-MAX_PROCESSING_DAYS = 365
 MAX_NOTE_CHARS = 2000
 BUNDLE_ID_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # flows.bundles._BUNDLE_ID
 
@@ -90,17 +84,10 @@ def is_sha256(value: str) -> bool:
 def validate_dossier(body: Any) -> list[str]:
     """Problems with a ``kiosk-dossier/1`` document, as field paths (never the values: they are
     personal): flows.dossier.problem_paths, the same schema the kiosk checks before it stores one,
-    plus what that schema leaves open and the central system cannot take (see UUID_RX and
-    MAX_PROCESSING_DAYS; the OpenAPI document publishes both)."""
+    which holds the UUID form and the processing_days bound too (one definition for both sides)."""
     if not isinstance(body, dict):
         return ["body"]
-    problems = set(dossier.problem_paths(body))
-    if isinstance(body.get("uuid"), str) and not UUID_RX.fullmatch(body["uuid"]):
-        problems.add("uuid")
-    days = body.get("processing_days")
-    if isinstance(days, int) and days > MAX_PROCESSING_DAYS:
-        problems.add("processing_days")
-    return sorted(problems)
+    return sorted(set(dossier.problem_paths(body)))
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

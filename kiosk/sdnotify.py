@@ -49,9 +49,10 @@ def stopping() -> bool:
 def watchdog_interval() -> float | None:
     """Seconds between watchdog deadlines for this process (None: no watchdog asked for).
 
-    Unlike sd_watchdog_enabled() this ignores WATCHDOG_PID on purpose: systemd sets it to cage's
-    PID (the unit's main process) and the app is cage's child; kiosk.service has NotifyAccess=all so
-    the app's pings count.
+    Unlike sd_watchdog_enabled() this ignores WATCHDOG_PID on purpose: systemd sets it to the unit's
+    main process, systemd/kiosk-session.py, and the app is a grandchild (through cage);
+    kiosk.service has NotifyAccess=main, and kiosk-session.py passes the app's READY and WATCHDOG
+    on as its own.
     """
     usec = os.environ.get("WATCHDOG_USEC")
     if not usec:

@@ -20,13 +20,18 @@ from kiosk.config import Config
 
 log = logging.getLogger(__name__)
 
+# The last note of each: the law the data is processed under and where to ask (docs/privacy.md).
+PRIVACY_NOTE = ("Thông tin cá nhân chỉ dùng cho hồ sơ này, theo Luật Bảo vệ dữ liệu cá nhân số "
+                "91/2025/QH15. Muốn xem, sửa hoặc xóa: hỏi quầy một cửa.")
 RECEIPT_NOTES = (
     "Quý khách mang theo biên nhận này và giấy tờ tùy thân khi nhận kết quả.",
     "Tra cứu tình trạng hồ sơ bằng mã QR trên biên nhận tại ki-ốt.",
+    PRIVACY_NOTE,
 )
 PROVISIONAL_NOTES = (
-    "Hồ sơ đã được lưu an toàn trên ki-ốt và sẽ tự động gửi khi có mạng.",
+    "Hồ sơ đã được lưu có mã hóa trên ki-ốt, sẽ tự động gửi khi có mạng rồi xóa khỏi ki-ốt.",
     "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
+    PRIVACY_NOTE,
 )
 
 

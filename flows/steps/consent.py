@@ -1,6 +1,9 @@
-"""consent: the citizen agrees to the processing of personal data (Decree 13/2023); the sha256 of
-the exact text shown goes in the dossier. Third from last. Option ``text``: the text, default
-:data:`DEFAULT_CONSENT`."""
+"""consent: the citizen agrees to the processing of personal data under the Law on Personal Data
+Protection No. 91/2025/QH15 (in force since 1 January 2026; implementing Decree 356/2025/NĐ-CP,
+which replaced Decree 13/2023/NĐ-CP); the sha256 of the exact text shown goes in the dossier.
+Third from last. Option ``text``: the text, default :data:`DEFAULT_CONSENT`, which says what the
+Law's Article 9 asks consent to rest on: which data, for what, who processes it, the citizen's
+rights (docs/privacy.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,14 +11,19 @@ import hashlib
 from flows.steps import Messages, StepKind, options_lines
 
 DEFAULT_CONSENT = {
-    "vi": ("Tôi đồng ý để Trung tâm Phục vụ hành chính công và cơ quan có thẩm quyền xử lý dữ liệu cá nhân "
-           "của tôi (thông tin trên thẻ căn cước, thông tin khai trong tờ khai và ảnh giấy tờ) chỉ để giải quyết "
-           "thủ tục hành chính này, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân. Dữ liệu không được "
-           "dùng cho mục đích khác. Tôi có thể hỏi cán bộ một cửa về quyền của mình."),
-    "en": ("I agree that the public service centre and the competent authority process my personal data "
-           "(the data on my ID card, what I declare in this form and the photos of my papers) only to handle "
-           "this administrative procedure, under Decree 13/2023/ND-CP on personal data protection. The data "
-           "will not be used for anything else. I can ask the one-stop desk about my rights."),
+    "vi": ("Tôi đồng ý để Trung tâm Phục vụ hành chính công và cơ quan giải quyết hồ sơ thu thập và dùng "
+           "thông tin cá nhân của tôi: thông tin trên thẻ căn cước, những gì tôi khai và ảnh giấy tờ tôi chụp "
+           "(có thể có thông tin nhạy cảm như dân tộc hay ảnh giấy tờ tùy thân). Thông tin chỉ dùng để giải "
+           "quyết thủ tục này, không dùng vào việc khác, theo Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15 và "
+           "Nghị định 356/2025/NĐ-CP. Ki-ốt chỉ giữ hồ sơ đến khi gửi xong, rồi xóa. Tôi có quyền xem, sửa, "
+           "yêu cầu xóa thông tin của mình hoặc rút lại sự đồng ý: xin hỏi cán bộ tại quầy một cửa."),
+    "en": ("I agree that the public service centre and the authority that handles my dossier collect and use "
+           "my personal data: the data on my ID card, what I declare and the photos of my papers (this may "
+           "include sensitive data, such as my ethnicity or a photo of an identity paper). The data is used "
+           "only to handle this procedure and for nothing else, under the Law on Personal Data Protection "
+           "No. 91/2025/QH15 and Decree 356/2025/ND-CP. The kiosk keeps my dossier only until it has been "
+           "sent, then deletes it. I may see or correct my data, ask for it to be deleted, or withdraw my "
+           "consent: please ask at the one-stop desk."),
 }
 
 

@@ -2,8 +2,21 @@
 
 Only an explicit ``result`` in a JSON body counts as success: a captive portal that answers
 200 with an HTML login page is *offline*, not "sent". Errors are typed so the sync worker can
-decide: ``Offline`` → retry later with backoff; ``AuthError`` / ``Rejected`` → stop the batch and
-tell a technician; ``MissingAttachments`` → upload them and submit again.
+decide what each answer means for the queue (``kiosk.sync``):
+
+- ``Offline``: no usable answer (no connection, timeout, truncated body, a captive portal's page,
+  511/407 network login, 408): central is not reachable, stop and retry everything later.
+- ``ServerError`` (an ``Offline``): a 5xx, or an upload central received damaged (422
+  ``hash_mismatch``): central answered but failed on *this* request; the dossier is retried on its
+  own back-off and the others go on.
+- ``RateLimited`` (an ``Offline``): 429; pause all sending for ``retry_after`` seconds.
+- ``AuthError``: 401/403 (whatever the body) and TLS verification failures: credentials or
+  certificate, a person must act.
+- ``Refused`` (a ``Rejected``): 400, 409 other than ``missing_attachments`` (``uuid_conflict``:
+  the uuid is bound to another dossier), 413, 422: central refuses this dossier for good;
+  sending it again will not help. ``code`` is central's reason (``http_<status>`` without one).
+- ``Rejected``: any other 4xx with a JSON refusal (404 for a status lookup, 405 for a wrong URL).
+- ``MissingAttachments``: 409 ``missing_attachments``; upload them and submit again.
 
 TLS verification is always on (``ca_file`` chooses the CA bundle; there is no switch to turn it
 off); ``client_cert``/``client_key`` give mutual TLS. Retrying is the sync worker's job (with
@@ -12,8 +25,11 @@ exponential backoff and jitter): one call here is one attempt, bounded by ``time
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -38,22 +54,50 @@ class CentralClientError(BilingualError):
 
 
 class Offline(CentralClientError):
-    """No usable answer (connection, timeout, 5xx, not JSON, captive portal): try again later."""
+    """No usable answer (connection, timeout, not JSON, captive portal): try again later."""
 
     retryable = True
     message_vi = "Mất kết nối đến hệ thống trung tâm; hồ sơ đã được lưu và sẽ tự động gửi lại."
+    message_en = "The central system cannot be reached; the dossier is kept and will be sent later."
+
+
+class ServerError(Offline):
+    """Central answered 5xx (or received an upload damaged): it failed on *this* request. The sync
+    worker retries that dossier on its own back-off and goes on with the others."""
+
+    message_vi = "Hệ thống trung tâm tạm thời chưa nhận được hồ sơ; hồ sơ đã được lưu và sẽ tự động gửi lại."
+    message_en = "The central system failed on this request; the dossier is kept and will be sent again later."
+
+
+class RateLimited(Offline):
+    """429: central asks the kiosk to wait ``retry_after`` seconds (None when it did not say)."""
+
+    message_vi = "Hệ thống trung tâm đang tạm giới hạn yêu cầu; hồ sơ đã được lưu và sẽ tự động gửi lại."
+    message_en = "The central system asks the kiosk to wait; the dossier is kept and will be sent later."
+
+    def __init__(self, *, retry_after: float | None = None, en: str | None = None, vi: str | None = None, code: str = "",
+                 detail: str = "", status: int | None = 429):
+        super().__init__(en=en, vi=vi, code=code, detail=detail, status=status)
+        self.retry_after = retry_after
 
 
 class AuthError(CentralClientError):
     """The central system does not accept this kiosk's credentials (or certificate)."""
 
     message_vi = "Máy kiosk chưa được cấp quyền gửi hồ sơ; vui lòng báo cán bộ kỹ thuật."
+    message_en = "The central system does not accept this kiosk's credentials; please tell the technician."
 
 
 class Rejected(CentralClientError):
     """The central system refused the request itself (4xx): retrying the same thing will not help."""
 
     message_vi = "Hệ thống trung tâm từ chối hồ sơ; vui lòng báo cán bộ kỹ thuật."
+    message_en = "The central system refused the request; please tell the technician."
+
+
+class Refused(Rejected):
+    """Central refuses this dossier for good (400, 409 ``uuid_conflict``, 413, 422): the sync worker
+    sets it aside for a technician (held, with ``code`` as the reason) and sends the others."""
 
 
 class MissingAttachments(CentralClientError):
@@ -88,6 +132,42 @@ def _no_connection(exc: requests.exceptions.RequestException) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+# Statuses that refuse the request's content itself, whatever sent it: the same dossier will get
+# the same answer (central's 409 ``missing_attachments`` is the one exception, handled first).
+REFUSED_STATUSES = (400, 409, 413, 422)
+# Answered by the network in front of central, not by central: a login page, a proxy, a slow uplink.
+_NETWORK_STATUSES = (407, 408, 511)
+_REASON = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+RETRY_AFTER_MAX_S = 3600.0  # a Retry-After above this is read as this: never park the queue for days
+
+
+def reason_code(code: str, status: int | None) -> str:
+    """Central's machine reason (``uuid_conflict``) when it looks like one, else ``http_<status>``:
+    what a held dossier shows the technician, so it never carries free text from the answer."""
+    return code if code and _REASON.fullmatch(code) else f"http_{status or 0}"
+
+
+def _retry_after(resp: requests.Response, body: Any) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds, or an HTTP date read against the answer's
+    own Date header: the kiosk's clock is not asked), else the refusal body's ``retry_after``."""
+    raw = (resp.headers.get("Retry-After") or "").strip()
+    seconds: float | None = None
+    if raw:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            try:
+                at, sent = parsedate_to_datetime(raw), parsedate_to_datetime(resp.headers.get("Date") or "")
+                seconds = (at - sent).total_seconds()
+            except (TypeError, ValueError, IndexError):
+                seconds = None
+    if seconds is None and isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
+        seconds = float(body["retry_after"])
+    if seconds is None or seconds != seconds:  # missing or NaN
+        return None
+    return min(max(0.0, seconds), RETRY_AFTER_MAX_S)
 
 
 class CentralClient:
@@ -131,26 +211,43 @@ class CentralClient:
             # soon as central answers; a reset, read timeout or truncated answer came from something
             # that was there, where only the backoff paces the next try.
             raise Offline(en=f"{method} {path}: {type(exc).__name__}", code="unreachable" if _no_connection(exc) else "") from None
-        if status >= 500:
-            raise Offline(en=f"{method} {path}: HTTP {status}", status=status)
         body: Any = None
         if "json" in content_type:
             try:
-                import json
-
                 body = json.loads(raw)
             except ValueError:
                 body = None
+        code = str(body.get("error", "")) if isinstance(body, dict) else ""
+        where = f"{method} {path}: HTTP {status}"
+        if status in _NETWORK_STATUSES:
+            # a captive portal (511), a proxy asking for a login (407), a request too slow (408)
+            raise Offline(en=f"{where} from the network in front of central", status=status)
+        if status >= 500:
+            raise ServerError(en=f"{where} {reason_code(code, status)}", status=status, code=reason_code(code, status))
+        if status in (401, 403):  # whatever the body: something refuses these credentials
+            raise AuthError(en=f"{where} {reason_code(code, status)}", status=status, code=reason_code(code, status))
+        if status == 429:
+            wait = _retry_after(resp, body)
+            raise RateLimited(en=f"{where} (retry after {wait if wait is not None else '?'} s)", status=status,
+                              code=reason_code(code or "rate_limited", status), retry_after=wait)
+        if status == 409 and isinstance(body, dict) and body.get("result") == "missing_attachments":
+            raise MissingAttachments(missing=list(body.get("missing") or []))
+        if status == 422 and code == "hash_mismatch":
+            # the bytes were damaged on the way (the client hashed them before sending): send again
+            raise ServerError(en=f"{where} hash_mismatch", status=status, code=code)
+        if status in REFUSED_STATUSES:
+            # central's documented refusal, or a proxy's page (nginx's 413): this content will not pass
+            fields = body.get("fields") if isinstance(body, dict) else None
+            detail = ("fields: " + ", ".join(str(f)[:60] for f in fields[:5])) if isinstance(fields, list) and fields else ""
+            vi = body.get("message_vi") if isinstance(body, dict) and isinstance(body.get("message_vi"), str) else None
+            raise Refused(en=f"{where} {reason_code(code, status)}", status=status, code=reason_code(code, status),
+                          vi=vi, detail=detail)
         if not isinstance(body, dict) or "result" not in body:
             # a captive portal, a proxy error page, a truncated body: nothing we can trust
-            raise Offline(en=f"{method} {path}: HTTP {status} without a JSON result ({content_type or 'no type'})", status=status)
-        if status in (401, 403):
-            raise AuthError(en=f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status, code=str(body.get("error", "")))
-        if status == 409 and body.get("result") == "missing_attachments":
-            raise MissingAttachments(missing=list(body.get("missing") or []))
+            raise Offline(en=f"{where} without a JSON result ({content_type or 'no type'})", status=status)
         if 400 <= status < 500:
-            raise Rejected(en=f"{method} {path}: HTTP {status} {body.get('error', '')}", status=status,
-                           code=str(body.get("error", "")), vi=body.get("message_vi"))
+            vi = body.get("message_vi") if isinstance(body.get("message_vi"), str) else None
+            raise Rejected(en=f"{where} {reason_code(code, status)}", status=status, code=reason_code(code, status), vi=vi)
         return status, body
 
     # --- API ----------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 SCHEMA = "kiosk-heartbeat/1"
 # Facts worth a line on the province's dashboard; the rest stays in the support bundle.
 _FACTS = {
-    "outbox": ("depth", "oldest_age_s", "last_error"),
+    # held: refused by central for good, "needs a technician" (needs_technician: local codes and
+    # reason codes, no personal data); retrying: dossiers central answers 5xx for, on their own back-off
+    "outbox": ("depth", "oldest_age_s", "last_error", "held", "held_reasons", "needs_technician", "retrying"),
     "disk": ("free_bytes", "free_percent"),
     "memory": ("available_bytes",),
     "network": ("clock_skew_s", "cert_days_left"),

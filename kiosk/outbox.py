@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,11 @@ CREATE TABLE IF NOT EXISTS items (
     appointment_date TEXT,
     handling_unit TEXT,
     sent_at TEXT,
-    result TEXT
+    result TEXT,
+    failures INTEGER NOT NULL DEFAULT 0, -- server errors (5xx) in a row for this dossier: its own back-off
+    next_attempt_at TEXT,                -- not sent again before this time (that back-off); NULL: any time
+    hold_reason TEXT NOT NULL DEFAULT '', -- held: the central system's reason code (uuid_conflict…), no personal data
+    held_at TEXT
 );
 CREATE TABLE IF NOT EXISTS attachments (
     uuid TEXT NOT NULL,
@@ -62,6 +67,15 @@ CREATE TABLE IF NOT EXISTS attachments (
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (state, seq);
 """
+# Columns added after the first release: an outbox written by an older kiosk gets them on open.
+_ADDED_COLUMNS = (
+    ("failures", "INTEGER NOT NULL DEFAULT 0"),
+    ("next_attempt_at", "TEXT"),
+    ("hold_reason", "TEXT NOT NULL DEFAULT ''"),
+    ("held_at", "TEXT"),
+)
+# How many held / retrying dossiers status() lists by local code (the counts are always whole).
+STATUS_LIST_MAX = 20
 
 
 @dataclass
@@ -81,6 +95,10 @@ class OutboxItem:
     handling_unit: dict | None = None
     sent_at: str | None = None
     result: str | None = None
+    failures: int = 0                    # server errors in a row for this dossier (its own back-off)
+    next_attempt_at: str | None = None   # the worker does not send it again before this time
+    hold_reason: str = ""                # held: the central system's reason code ("needs a technician")
+    held_at: str | None = None
 
     def submit_result(self):
         """The central system's answer as a ``kiosk.client.SubmitResult`` (None while unsent)."""
@@ -141,6 +159,7 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
+            self._add_columns()
         except sqlite3.OperationalError as exc:
             self._db.close()
             if _is_disk_full(exc):
@@ -148,6 +167,16 @@ class Outbox:
             raise OutboxError(detail=f"{self.path}: cannot open the outbox: {exc}") from None
         if new:
             _fsync_dir(self.path.parent)  # the file's directory entry must survive a power cut too
+
+    def _add_columns(self) -> None:
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(items)")}
+        for name, decl in _ADDED_COLUMNS:
+            if name not in have:
+                try:
+                    self._db.execute(f"ALTER TABLE items ADD COLUMN {name} {decl}")
+                except sqlite3.OperationalError as exc:  # the other process (kiosk / kiosk-sync) was first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     @classmethod
     def from_config(cls, config) -> "Outbox":
@@ -249,7 +278,8 @@ class Outbox:
         def tx(db):
             db.execute(
                 "UPDATE items SET state = 'sent', payload = NULL, last_error = '', dossier_code = ?, lookup_secret = ?,"
-                " appointment_date = ?, handling_unit = ?, sent_at = ?, result = ? WHERE uuid = ?",
+                " appointment_date = ?, handling_unit = ?, sent_at = ?, result = ?, failures = 0, next_attempt_at = NULL,"
+                " hold_reason = '', held_at = NULL WHERE uuid = ?",
                 (r.get("dossier_code"), r.get("lookup_secret"), r.get("appointment_date"),
                  json.dumps(r.get("handling_unit") or {}, ensure_ascii=False), _now(), r.get("result"), uuid),
             )
@@ -257,23 +287,40 @@ class Outbox:
 
         self._write(tx)
 
-    def note_failure(self, uuid: str, error: str, *, hold: bool = False) -> None:
-        """Record a failed attempt (technician-readable, no personal data); ``hold`` parks it until `retry`."""
+    def note_failure(self, uuid: str, error: str, *, hold: bool = False, reason: str = "",
+                     retry_at: datetime | None = None) -> None:
+        """Record a failed attempt (technician-readable ``error``, no personal data).
+
+        ``hold``: central refused this dossier for good; park it ("needs a technician") with
+        ``reason`` (central's reason code, e.g. ``uuid_conflict``) until :meth:`retry`.
+        ``retry_at``: central failed on this dossier (5xx) while it may take others; count it in the
+        dossier's ``failures`` and do not send it again before then (its own back-off)."""
+        when = retry_at.isoformat(timespec="seconds") if retry_at is not None else None
+
         def tx(db):
             db.execute(
                 "UPDATE items SET attempts = attempts + 1, last_attempt_at = ?, last_error = ?,"
+                " failures = CASE WHEN ? THEN failures + 1 ELSE failures END,"
+                " next_attempt_at = CASE WHEN ? THEN ? ELSE next_attempt_at END,"
+                " hold_reason = CASE WHEN ? THEN ? ELSE hold_reason END,"
+                " held_at = CASE WHEN ? THEN ? ELSE held_at END,"
                 " state = CASE WHEN state = 'sent' THEN 'sent' WHEN ? THEN 'held' ELSE state END WHERE uuid = ?",
-                (_now(), error[:500], 1 if hold else 0, uuid),
+                (_now(), error[:500], when is not None, when is not None, when, hold, reason[:40] if hold else "",
+                 hold, _now(), hold, uuid),
             )
 
         self._write(tx)
 
     def retry(self, uuid: str | None = None) -> int:
-        """Put held dossiers (one, or all) back in the queue; returns how many."""
+        """Put held dossiers (one, or all) back in the queue and end the dossiers' own back-offs
+        (a technician says "now"); returns how many held dossiers were released."""
+        where, args = ("AND uuid = ?", (uuid,)) if uuid else ("", ())
+
         def tx(db):
-            if uuid:
-                return db.execute("UPDATE items SET state = 'pending' WHERE state = 'held' AND uuid = ?", (uuid,)).rowcount
-            return db.execute("UPDATE items SET state = 'pending' WHERE state = 'held'").rowcount
+            released = db.execute(f"UPDATE items SET state = 'pending', hold_reason = '', held_at = NULL"
+                                  f" WHERE state = 'held' {where}", args).rowcount
+            db.execute(f"UPDATE items SET failures = 0, next_attempt_at = NULL WHERE state = 'pending' {where}", args)
+            return released
 
         return self._write(tx)
 
@@ -289,7 +336,8 @@ class Outbox:
             attachment_shas=shas, dossier=dossier, dossier_code=row["dossier_code"], lookup_secret=row["lookup_secret"],
             appointment_date=row["appointment_date"],
             handling_unit=json.loads(row["handling_unit"]) if row["handling_unit"] else None,
-            sent_at=row["sent_at"], result=row["result"],
+            sent_at=row["sent_at"], result=row["result"], failures=row["failures"] or 0,
+            next_attempt_at=row["next_attempt_at"], hold_reason=row["hold_reason"] or "", held_at=row["held_at"],
         )
 
     def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
@@ -317,6 +365,14 @@ class Outbox:
         with self._lock:
             return self._item(rows[0], decrypt=decrypt)
 
+    def by_local_code(self, local_code: str, *, decrypt: bool = False) -> OutboxItem | None:
+        """The dossier a receipt's local code (``TAM-BADINH01-0007``) names, or None."""
+        rows = self._rows("SELECT * FROM items WHERE local_code = ?", (local_code,))
+        if not rows:
+            return None
+        with self._lock:
+            return self._item(rows[0], decrypt=decrypt)
+
     def attachment(self, uuid: str, sha256: str) -> bytes:
         with self._lock:
             row = self._db.execute("SELECT blob FROM attachments WHERE uuid = ? AND sha256 = ?", (uuid, sha256)).fetchone()
@@ -325,7 +381,11 @@ class Outbox:
         return self._open(row[0], f"{uuid}|{sha256}")
 
     def status(self) -> dict[str, Any]:
-        """Counts and the oldest unsent dossier, for the maintenance screen and heartbeats (no personal data)."""
+        """Counts and the oldest unsent dossier, for the maintenance screen and heartbeats (no personal data).
+
+        ``needs_technician``: the held dossiers (central refused them for good), by local code with
+        central's reason code; ``held_reasons``: how many per reason; ``retrying``: dossiers central
+        failed on (5xx) that wait for their own next try. Lists hold at most ``STATUS_LIST_MAX``."""
         with self._lock:
             counts = dict(self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
             oldest = self._db.execute("SELECT MIN(created_at) FROM items WHERE state != 'sent'").fetchone()[0]
@@ -333,10 +393,26 @@ class Outbox:
             err = self._db.execute(
                 "SELECT local_code, last_error, last_attempt_at FROM items WHERE state != 'sent' AND last_error != ''"
                 " ORDER BY last_attempt_at DESC LIMIT 1").fetchone()
+            reasons = dict(self._db.execute(
+                "SELECT CASE hold_reason WHEN '' THEN 'refused' ELSE hold_reason END, COUNT(*) FROM items"
+                " WHERE state = 'held' GROUP BY 1 ORDER BY 1").fetchall())
+            held = self._db.execute(
+                "SELECT local_code, CASE hold_reason WHEN '' THEN 'refused' ELSE hold_reason END, held_at, attempts"
+                " FROM items WHERE state = 'held' ORDER BY seq LIMIT ?", (STATUS_LIST_MAX,)).fetchall()
+            retrying_count = self._db.execute(
+                "SELECT COUNT(*) FROM items WHERE state = 'pending' AND failures > 0").fetchone()[0]
+            retrying = self._db.execute(
+                "SELECT local_code, failures, next_attempt_at, last_error FROM items WHERE state = 'pending' AND failures > 0"
+                " ORDER BY seq LIMIT ?", (STATUS_LIST_MAX,)).fetchall()
         return {
             "pending": counts.get("pending", 0), "held": counts.get("held", 0), "sent": counts.get("sent", 0),
             "oldest_unsent_at": oldest, "last_sent_at": last_sent,
             "last_error": {"local_code": err[0], "error": err[1], "at": err[2]} if err else None,
+            "held_reasons": reasons,
+            "needs_technician": [{"local_code": c, "reason": r, "held_at": at, "attempts": n} for c, r, at, n in held],
+            "retrying": retrying_count,
+            "retrying_dossiers": [{"local_code": c, "failures": f, "next_attempt_at": at, "error": e}
+                                  for c, f, at, e in retrying],
         }
 
     def export(self, directory: str | os.PathLike) -> int:

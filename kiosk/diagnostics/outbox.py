@@ -53,27 +53,38 @@ def outbox_health(status: dict) -> tuple[Health, str]:
     error = _first(status, "last_error", "last_sync_error")
     if isinstance(error, dict):
         error = error.get("error") or error.get("message") or str(error)
+    reasons = status.get("held_reasons") if isinstance(status.get("held_reasons"), dict) else {}
+    retrying = int(status.get("retrying") or 0)
     facts = {"depth": depth, "pending": pending, "held": held,
              "oldest_age_s": round(age, 1) if age is not None else None, "last_error": error}
-    for key in ("sent", "last_sent_at", "last_success_at"):
+    for key in ("sent", "last_sent_at", "last_success_at", "held_reasons", "needs_technician", "retrying",
+                "retrying_dossiers"):
         if key in status:
             facts[key] = status[key]
     if depth == 0:
         return Health(State.OK, "empty: every dossier has reached the central system", "", facts), ""
     detail = f"{depth} dossier(s) waiting" + (f", oldest {age / 60:.0f} min" if age is not None else "")
     if held:
-        detail += f", {held} held after the central system refused them"
+        why = ", ".join(f"{reason} ×{n}" for reason, n in reasons.items())
+        detail += f", {held} need a technician (refused by the central system" + (f": {why}" if why else "") + ")"
+    if retrying:
+        detail += f", {retrying} retried on their own after server errors"
     if error:
         detail += f"; last sync error: {error}"
     if held:
         return Health(State.NEEDS_ATTENTION, detail,
-                      "Read the error (kiosk diag outbox --json), fix its cause (credentials, flow version) and "
-                      "release them with `kiosk outbox retry`. Nothing is lost while they wait.",
-                      facts), "Có hồ sơ chưa gửi được"
+                      "The central system refused these dossiers for good; the others are sent. `kiosk outbox status` "
+                      "lists them (needs_technician: local code and reason); fix the cause with the province "
+                      "(uuid_conflict, invalid_dossier, too_large…: docs/technician-guide.md) and release them with "
+                      "`kiosk outbox retry`. Nothing is lost while they wait; never delete the outbox.",
+                      facts), "Có hồ sơ cần cán bộ kỹ thuật xử lý"
     if age is not None and age > STALE_AFTER_S:
         return Health(State.NEEDS_ATTENTION, detail,
                       "Dossiers are not reaching the central system: run `kiosk diag network`, check "
-                      "`systemctl status kiosk-sync` and `journalctl -u kiosk-sync`. Nothing is lost while they wait.",
+                      "`systemctl status kiosk-sync` and `journalctl -u kiosk-sync`"
+                      + ("; dossiers retried after server errors: tell the province their central system fails on them "
+                         "(`kiosk outbox status`, retrying_dossiers)" if retrying else "")
+                      + ". Nothing is lost while they wait.",
                       facts), "Có hồ sơ chưa gửi được"
     return Health(State.OK, detail, "", facts), ""
 

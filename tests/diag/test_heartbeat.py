@@ -34,6 +34,20 @@ def test_payload_shape_and_redaction():
     assert all(v not in text for v in PERSONAL)
 
 
+def test_dossiers_that_need_a_technician_reach_the_payload_by_code_and_reason():
+    facts = {"depth": 3, "oldest_age_s": 60.0, "last_error": "rejected: POST /api/v1/dossiers: HTTP 422 invalid_dossier",
+             "held": 1, "held_reasons": {"invalid_dossier": 1}, "retrying": 1, "path": "/x",
+             "needs_technician": [{"local_code": "TAM-BADINH01-0002", "reason": "invalid_dossier",
+                                   "held_at": "2026-11-23T08:15:00+07:00", "attempts": 1}],
+             "retrying_dossiers": [{"local_code": "TAM-BADINH01-0003", "failures": 2}]}
+    results = [CheckResult("outbox", "Outbox", "Hồ sơ chờ gửi", Health(State.NEEDS_ATTENTION, "3 waiting, 1 need a technician",
+                                                                        "kiosk outbox retry", facts))]
+    p = build_payload("KIOSK-1", results, app_version="1.2.3")
+    assert p["needs_visit"] == ["outbox"]
+    assert p["outbox"] == {k: facts[k] for k in ("depth", "oldest_age_s", "last_error", "held", "held_reasons",
+                                                  "needs_technician", "retrying")}
+
+
 def test_worker_sends_to_central_with_device_health_reported_by_the_app(make_cfg, central):
     url, handler, _ = central
     cfg = make_cfg({"central": {"url": url, "embedded": False}})

@@ -84,3 +84,29 @@ def test_pure_status_mapping():
     h, vi = outbox_health({"pending": 3, "held": 0, "oldest_unsent_at": "2000-01-01T00:00:00+00:00",
                            "last_error": {"local_code": "TAM-X-0001", "error": "offline: timeout", "at": "…"}})
     assert h.state is State.NEEDS_ATTENTION and "offline: timeout" in h.detail and vi == "Có hồ sơ chưa gửi được"
+
+
+def test_dossiers_that_need_a_technician_show_their_reasons_and_retried_ones_are_counted(make_cfg):
+    from datetime import timedelta
+
+    from common import clock
+
+    cfg = make_cfg()
+    box = Outbox(cfg["outbox"]["path"], cfg["outbox"]["key_file"])
+    refused, failing, waiting = _dossier(), _dossier(), _dossier()
+    for d in (refused, failing, waiting):
+        box.enqueue(d)
+    box.note_failure(refused["uuid"], "rejected: POST /api/v1/dossiers: HTTP 409 uuid_conflict", hold=True, reason="uuid_conflict")
+    box.note_failure(failing["uuid"], "server_error: POST /api/v1/dossiers: HTTP 500 http_500",
+                     retry_at=clock.now() + timedelta(minutes=2))
+    code = box.get(refused["uuid"]).local_code
+    box.close()
+    r = run(cfg, "outbox")
+    assert r.state is State.NEEDS_ATTENTION and r.message_vi == "Có hồ sơ cần cán bộ kỹ thuật xử lý"
+    assert "1 need a technician (refused by the central system: uuid_conflict ×1)" in r.health.detail
+    assert "1 retried on their own after server errors" in r.health.detail
+    assert "kiosk outbox retry" in r.health.action and "kiosk outbox status" in r.health.action
+    facts = r.health.facts
+    assert facts["held_reasons"] == {"uuid_conflict": 1} and facts["retrying"] == 1
+    assert [(e["local_code"], e["reason"]) for e in facts["needs_technician"]] == [(code, "uuid_conflict")]
+    assert "Ngọc Ánh" not in repr(r.as_dict()) and "001185012345" not in repr(r.as_dict())

@@ -3,11 +3,10 @@ import json
 import os
 import stat
 import subprocess
-import uuid
 
 import pytest
 
-from testkit.central import CITIZEN, PERSONAL_STRINGS, sample_dossier
+from testkit.central import PERSONAL_STRINGS, sample_dossier
 from kiosk.client import SubmitResult
 from kiosk.outbox import Outbox, OutboxFull, OutboxKeyError, kiosk_short, load_or_create_key
 
@@ -134,6 +133,53 @@ def test_held_items_and_retry(box):
     assert box.status()["last_error"]["error"] == "rejected: unknown_unit"
     assert box.retry() == 1
     assert box.pending()[0].attempts == 1
+
+
+def test_a_held_dossier_keeps_its_reason_and_a_failing_one_its_own_next_try(box):
+    from datetime import timedelta
+
+    from common import clock
+
+    held, failing, fine = (sample_dossier()[0] for _ in range(3))
+    for d in (held, failing, fine):
+        d["attachments"] = []
+        box.enqueue(d, {})
+    box.note_failure(held["uuid"], "rejected: POST /api/v1/dossiers: HTTP 409 uuid_conflict", hold=True, reason="uuid_conflict")
+    at = clock.now() + timedelta(seconds=120)
+    box.note_failure(failing["uuid"], "server_error: POST /api/v1/dossiers: HTTP 500 http_500", retry_at=at)
+    box.note_failure(failing["uuid"], "server_error: POST /api/v1/dossiers: HTTP 500 http_500", retry_at=at)
+    item = box.get(failing["uuid"])
+    assert (item.state, item.failures, item.next_attempt_at) == ("pending", 2, at.isoformat(timespec="seconds"))
+    h = box.get(held["uuid"])
+    assert (h.state, h.hold_reason) == ("held", "uuid_conflict") and h.held_at
+    st = box.status()
+    assert (st["pending"], st["held"], st["retrying"]) == (2, 1, 1) and st["held_reasons"] == {"uuid_conflict": 1}
+    assert st["needs_technician"] == [{"local_code": h.local_code, "reason": "uuid_conflict", "held_at": h.held_at, "attempts": 1}]
+    assert st["retrying_dossiers"][0]["local_code"] == item.local_code and st["retrying_dossiers"][0]["failures"] == 2
+    assert not leaks(json.dumps(st, ensure_ascii=False).encode())
+    assert box.retry() == 1  # the technician's word: held ones back in the queue, own back-offs over
+    assert all(i.failures == 0 and i.next_attempt_at is None and i.hold_reason == "" for i in box.pending())
+    box.mark_sent(fine["uuid"], SubmitResult("created", "01.00004-261123-0001", "S" * 10, None, {}))
+    assert box.by_local_code(box.get(fine["uuid"]).local_code).dossier_code == "01.00004-261123-0001"
+
+
+def test_an_outbox_from_before_the_own_back_off_opens_and_gains_its_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with Outbox(path, tmp_path / "k.key") as ob:
+        dossier = sample_dossier(attachments=0)[0]
+        ob.enqueue(dossier, {})
+    db = sqlite3.connect(path)
+    for col in ("failures", "next_attempt_at", "hold_reason", "held_at"):  # the table as an older kiosk made it
+        db.execute(f"ALTER TABLE items DROP COLUMN {col}")
+    db.commit()
+    db.close()
+    with Outbox(path, tmp_path / "k.key") as ob:
+        item = ob.pending()[0]
+        assert item.dossier == dossier and item.failures == 0 and item.hold_reason == ""
+        ob.note_failure(dossier["uuid"], "rejected: HTTP 422 invalid_dossier", hold=True, reason="invalid_dossier")
+        assert ob.status()["held_reasons"] == {"invalid_dossier": 1}
 
 
 def test_export_writes_private_files(box, tmp_path):

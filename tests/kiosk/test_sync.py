@@ -90,7 +90,7 @@ def test_auth_error_stops_the_batch_and_is_shown(box, tmp_path):
         srv.stop()
 
 
-def test_rejected_dossier_is_held_and_the_rest_go_on_the_next_pass(box, tmp_path):
+def test_rejected_dossier_is_held_and_the_rest_go_on_in_the_same_pass(box, tmp_path):
     srv = start_central(str(tmp_path / "c.sqlite3"))
     try:
         worker = SyncWorker(box, CentralClient(srv.url, KIOSK_ID, KIOSK_SECRET, timeout=5), base_delay=0.05, max_delay=0.2)
@@ -99,11 +99,12 @@ def test_rejected_dossier_is_held_and_the_rest_go_on_the_next_pass(box, tmp_path
         good, good_files = sample_dossier()
         box.enqueue(good, good_files)
         first = worker.drain_once()
-        assert first.stopped_by == "rejected" and first.sent == []
-        assert box.get(bad["uuid"]).state == "held"
-        assert worker.last_error["kind"] == "rejected"
+        assert first.stopped_by is None and first.held == [bad["uuid"]] and first.sent == [good["uuid"]]
+        held = box.get(bad["uuid"])
+        assert held.state == "held" and held.hold_reason == "unknown_unit"
+        assert worker.last_error["kind"] == "rejected" and worker.last_error["reason"] == "unknown_unit"
         second = worker.drain_once()
-        assert second.sent == [good["uuid"]]
+        assert second.sent == [] and second.held == []  # held until `kiosk outbox retry`
         assert box.status() == {**box.status(), "pending": 0, "held": 1, "sent": 1}
         assert box.get(bad["uuid"]).dossier == bad  # kept for the technician, not lost
     finally:

@@ -239,7 +239,9 @@ def test_central_answering_while_sends_fail_leaves_the_pace_to_the_backoff(box, 
 
 @pytest.mark.parametrize("status, error, kind", [(401, "unauthorized", "auth"), (422, "invalid_dossier", "rejected")])
 def test_no_probe_after_auth_error_or_rejection(box, gateway, status, error, kind):
-    """Central answered: a person must fix credentials or the dossier, the network is not the cause."""
+    """Central answered: a person must fix credentials or the dossier, the network is not the cause.
+    Bad credentials stop the queue; a refused dossier is held and the next one is sent (issue 17),
+    each once."""
     handler, url = gateway
     handler.fail = (status, {"result": "error", "error": error, "message_vi": "Từ chối."})
     worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.05).start()
@@ -250,7 +252,10 @@ def test_no_probe_after_auth_error_or_rejection(box, gateway, status, error, kin
         assert worker.submit_now(first, timeout=5) is None
         assert worker.status()["last_error"]["kind"] == kind
         time.sleep(1)
-        assert handler.hits.get("health", 0) == 0 and handler.hits["send"] == 1
-        assert not worker.status()["probing"] and worker.status()["next_try_in_s"] > 200
+        assert handler.hits.get("health", 0) == 0 and not worker.status()["probing"]
+        if kind == "auth":
+            assert handler.hits["send"] == 1 and worker.status()["next_try_in_s"] > 200
+        else:
+            assert handler.hits["send"] == 2 and box.status()["held"] == 2 and box.status()["pending"] == 0
     finally:
         worker.stop()

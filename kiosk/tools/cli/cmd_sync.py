@@ -11,9 +11,11 @@ def register(sub) -> None:
     p = sub.add_parser(
         "sync", help="send waiting dossiers to the central system (once, or --forever for kiosk-sync.service)",
         description="Send the outbox's waiting dossiers to the central system. Without --forever: one pass, "
-                    "print what was sent and the outbox status, exit 0 when the pass was not stopped by an "
-                    "error, 1 otherwise. With --forever: run the background sync worker in the foreground "
-                    "(retrying with backoff) until SIGTERM or Ctrl+C; this is what kiosk-sync.service runs.")
+                    "print what was sent, held (refused by the central system: needs a technician) and deferred "
+                    "(a server error: retried on its own back-off) and the outbox status; exit 0 when the pass "
+                    "was not stopped and nothing was held or deferred, 1 otherwise. With --forever: run the "
+                    "background sync worker in the foreground (retrying with backoff) until SIGTERM or Ctrl+C; "
+                    "this is what kiosk-sync.service runs.")
     p.add_argument("--forever", action="store_true", help="keep syncing until stopped (systemd service mode)")
     p.set_defaults(func=_sync)
 
@@ -41,9 +43,10 @@ def _sync(args) -> int:
     try:
         if not args.forever:
             report = worker.drain_once()
-            print(json.dumps({"sent": len(report.sent), "stopped_by": report.stopped_by, "error": report.error,
+            print(json.dumps({"sent": len(report.sent), "held": len(report.held), "deferred": len(report.deferred),
+                              "stopped_by": report.stopped_by, "error": report.error,
                               "outbox": outbox.status()}, ensure_ascii=False, indent=2, default=str))
-            return 0 if report.stopped_by is None else 1
+            return 0 if report.stopped_by is None and not report.held and not report.deferred else 1
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

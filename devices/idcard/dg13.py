@@ -1,11 +1,14 @@
 """DG13 of the Vietnamese chip ID card: personal data by field number.
 
-Layout seen in the field (NghiaLio/NFC_CCCD_Reader, ZeroPass/dmrtd):
-``6D { 30 { INTEGER 1, OID, SET { 30 { INTEGER n, value… } … } } }``. Values are usually UTF8String,
-sometimes another string type; field 13 (father, mother) and 14 (spouse) nest further sequences.
-We parse by field number, never by offset, accept missing fields, and report fields whose bytes
-are not decodable text (2024 cards encode some fields their own way, Circular 16/2024/TT-BCA) as
-unreadable instead of guessing. Pure; malformed bytes raise :class:`ParseError`.
+Layout seen in the field (NghiaLio/NFC_CCCD_Reader, ZeroPass/dmrtd, a Swift DataGroup13 parser
+whose byte prefixes come from a real card — docs/idcard.md "Vietnamese card profiles"):
+``6D { 30 { INTEGER 1, OID 1.0.10646.1.0.8, SET { 30 { INTEGER n, value… } … } } }``. Values are
+UTF8String, or PrintableString for the ASCII ones (1 ID, 3 birth date, 11 issue date, 15 old ID,
+16); field 13 holds the father's and the mother's name each in a SEQUENCE of its own, 14 the
+spouse's the same way (only the INTEGER for a single person). Field 16 holds 16 characters whose
+meaning is not published. We parse by field number, never by offset, accept missing fields, and
+report fields whose bytes are not decodable text as unreadable instead of guessing. Pure;
+malformed bytes raise :class:`ParseError`.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ STRING_TAGS = {0x0C, 0x13, 0x16, 0x14, 0x1A, 0x1E, 0x04}
 FIELD_NAMES = {
     1: "id_number", 2: "full_name", 3: "date_of_birth", 4: "sex", 5: "nationality", 6: "ethnicity",
     7: "religion", 8: "home_town", 9: "residence", 10: "identifying_marks", 11: "issue_date",
-    12: "expiry_date", 13: "parents", 14: "spouse_name", 15: "old_id_number", 16: "other_document",
+    12: "expiry_date", 13: "parents", 14: "spouse_name", 15: "old_id_number", 16: "field_16",
 }
 
 
@@ -110,9 +113,13 @@ def parse_dg13(data: bytes) -> DG13:
     return result
 
 
+PRINTABLE_FIELDS = frozenset({1, 3, 11, 15, 16})   # PrintableString on the cards; the others UTF8String
+
+
 def build_dg13(fields: dict[int, object]) -> bytes:
     """Encode DG13 the way the cards do (virtual card). A value may be str, bytes (raw, unreadable),
-    a list of str (nested, field 13) or None (field left out)."""
+    a list of str (field 13: father, mother; 14: the spouse; each name in a SEQUENCE of its own,
+    an empty list: the field with only its number) or None (field left out)."""
     items = []
     for n, v in sorted(fields.items()):
         if v is None:
@@ -121,9 +128,11 @@ def build_dg13(fields: dict[int, object]) -> bytes:
         if isinstance(v, bytes):
             parts.append(tlv.encode(0x04, v))
         elif isinstance(v, (list, tuple)):
-            parts.append(tlv.encode(0x30, [tlv.encode(0x0C, s.encode("utf-8")) for s in v]))
+            parts += [tlv.encode(0x30, tlv.encode(0x0C, s.encode("utf-8"))) for s in v]
         else:
-            parts.append(tlv.encode(0x0C, str(v).encode("utf-8")))
+            text = str(v)
+            printable = n in PRINTABLE_FIELDS and all(c.isascii() and (c.isalnum() or c in " '()+,-./:=?") for c in text)
+            parts.append(tlv.encode(0x13 if printable else 0x0C, text.encode("utf-8")))
         items.append(tlv.encode(0x30, parts))
     body = tlv.encode(0x30, [tlv.encode(0x02, b"\x01"), tlv.encode(0x06, tlv.encode_oid("1.0.10646.1.0.8")),
                              tlv.encode(0x31, items)])

@@ -63,8 +63,9 @@ class AccessKey:
         doc_number = (doc_number or "").strip().upper()
         if re.fullmatch(r"\d{12}", doc_number):
             doc_number = doc_number[-9:]      # Vietnamese cards: the last 9 digits of the ID
-        if not re.fullmatch(r"[A-Z0-9<]{1,9}", doc_number):
-            raise KeyFormatError(detail="document number must be 1–9 letters or digits (or the 12-digit ID)")
+        # up to 22: 9 in the number field, 13 more overflowing into a TD1's optional data
+        if not re.fullmatch(r"[A-Z0-9<]{1,22}", doc_number):
+            raise KeyFormatError(detail="document number must be 1–22 letters or digits (or the 12-digit ID)")
         return cls(mrz_info=key_seed_info(doc_number, birth, expiry))
 
     @classmethod
@@ -75,7 +76,8 @@ class AccessKey:
             raise KeyFormatError(detail=str(exc)) from None
         if m.date_of_birth is None:
             raise KeyFormatError(detail="MRZ without a birth date")
-        return cls.from_mrz(m.document_number, m.date_of_birth, m.date_of_expiry)
+        # the number as printed (a long one overflowed into the optional data), never shortened
+        return cls(mrz_info=key_seed_info(m.document_number, m.date_of_birth, m.date_of_expiry))
 
     @classmethod
     def from_qr(cls, payload: str) -> "AccessKey":
@@ -464,7 +466,7 @@ class CardReader:
             clone = ca
 
         mrz = dg13 = None
-        photo = mime = None
+        photo = mime = face_facts = None
         try:
             if 1 in raw:
                 mrz = lds.parse_dg1(raw[1])
@@ -473,8 +475,7 @@ class CardReader:
             if 13 in raw:
                 dg13 = parse_dg13(raw[13])
             if 2 in raw and 2 in wanted:
-                face = lds.parse_dg2(raw[2])
-                photo, mime = face.data, face.mime
+                photo, mime, face_facts = self._face(raw[2], checks)
         except ParseError as exc:
             # unparseable bytes that also fail their hash were altered: that is a verification failure
             if checks["hashes"].status == FAILED:
@@ -494,10 +495,32 @@ class CardReader:
             stats={"apdus": s.apdus, "bytes_sent": s.bytes_sent, "bytes_received": s.bytes_received,
                    "block": s.block, "seconds": round(time.monotonic() - started, 4),
                    "file_sizes": {f"DG{n}": len(v) for n, v in raw.items()} | ({"SOD": len(sod_raw)} if sod_raw else {}),
+                   **({"face_image": face_facts} if face_facts is not None else {}),
                    "quirks": q.summary() if (q := self._reader_quirks()) is not None else None},
         )
         log.info("card read: %s, %d APDUs, checks %s", method, s.apdus, result.checks_summary())
         return result
+
+    @staticmethod
+    def _face(raw: bytes, checks: dict[str, Check]) -> tuple[bytes | None, str | None, dict]:
+        """The photo of DG2, its type and what the read reports about it (``stats["face_image"]``).
+
+        Strict on the encoding, tolerant of the card: a DG2 that departs from ISO/IEC 19794-5 or
+        39794-5 (a wrong record length, an image data type that is not what the image is, trailing
+        bytes) is reported in the facts' ``problems`` and logged, and its image is still shown if
+        one is there; a DG2 with no image gives no photo. Neither fails the read: the DG2's bytes
+        are proved by the ``hashes`` check, and a genuine card must not be refused for its issuer's
+        encoding. An unparseable DG2 whose hash failed was altered: VerificationFailed (below)."""
+        try:
+            face = lds.parse_dg2(raw)
+        except ParseError as exc:
+            if checks["hashes"].status == FAILED:
+                raise
+            log.warning("DG2 holds no usable face image: %s", exc.detail)
+            return None, None, {"encoding": "unknown", "conformant": False, "problems": [exc.detail]}
+        if face.problems:
+            log.warning("DG2 is not conformant: %s", "; ".join(face.problems))
+        return face.data, face.mime, face.facts()
 
     def _access_control(self, s: ChipSession, key: AccessKey) -> str:
         pace_info = None

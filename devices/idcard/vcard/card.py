@@ -26,6 +26,7 @@ from devices.idcard.vcard.datasets import DATASETS, build_files
 
 ATR = bytes.fromhex("3B8880014241434B564E3031B4")   # T=1 contactless-style ATR ("BACKVN01")
 SHORT_MAX = 256
+EAC_FILES = frozenset({0x0103, 0x0104})   # DG3, DG4: readable only after terminal authentication (EAC)
 
 
 def _sw(sw: int, data: bytes = b"") -> bytes:
@@ -132,8 +133,8 @@ class VirtualCard:
                 return b"", 0x9000
             if not self.app_selected or fid not in self.content.files:
                 return b"", 0x6A82
-            if not protected:
-                return b"", 0x6982
+            if not protected or fid in EAC_FILES:
+                return b"", 0x6982      # as the CCCD answers SELECT DG3 under BAC/PACE
             self.current = fid
             return b"", 0x9000
         return b"", 0x6A86
@@ -151,7 +152,7 @@ class VirtualCard:
             fid = next((f for f in self.content.files if SFI.get(f) == sfi), None)
             if fid is None:
                 return b"", 0x6A82
-            if fid != 0x011C and not protected:
+            if (fid != 0x011C and not protected) or fid in EAC_FILES:
                 return b"", 0x6982
             self.current = fid
             offset = cmd.p2

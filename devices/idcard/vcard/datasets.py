@@ -4,7 +4,14 @@
 ``old2021`` (BAC only, short APDUs), ``new2024`` (PACE only, short APDUs, some DG13 fields in an
 encoding we cannot read, some absent), ``missing`` (DG13 without several fields), ``noexpiry``
 (age 60+, "Không thời hạn"), ``cloned`` (the default card's files on a chip without its private
-AA key) and ``tampered`` (DG13 changed after the SOD was signed).
+AA key), ``tampered`` (DG13 changed after the SOD was signed) and ``iso39794`` (the default
+citizen with an ISO/IEC 39794-5 DG2 holding a JPEG 2000 portrait).
+
+The Vietnamese card profiles (docs/idcard.md, "Vietnamese card profiles", with the source of each
+fact and the assumptions): ``cccd2021`` (the 12-digit CCCD with chip, Circular 06/2021/TT-BCA),
+``cancuoc2024`` (the căn cước card of the Law on Identification 2023, Circular 16/2024/TT-BCA) and
+``cccd60plus`` (issued after 60: no expiry), each with every DG13 field the cards are known to
+carry and a DG3 (fingerprints) that refuses to be read without EAC, as real cards do.
 """
 from __future__ import annotations
 
@@ -61,7 +68,10 @@ class Dataset:
     tamper_dg13: bool = False
     clone: bool = False
     description: str = ""
-    extra_dg13: dict = field(default_factory=dict)
+    extra_dg13: dict = field(default_factory=dict)  # more DG13 fields (number → value, as build_dg13 takes)
+    dg2_encoding: str = "19794"                     # "19794" (ISO/IEC 19794-5, 5F2E) or "39794" (7F2E)
+    photo_format: str = "jpeg"                      # "jpeg" or "jp2" (JPEG 2000)
+    dg3: bool = False                               # a DG3 (fingerprints) that answers 6982: EAC needed
 
 
 ANH = Citizen(
@@ -103,7 +113,46 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         description="issued after 60: no expiry (Không thời hạn)"),
     Dataset("cloned", ANH, clone=True, description="the default card's files copied onto a chip without its AA key"),
     Dataset("tampered", ANH, tamper_dg13=True, description="DG13 residence changed after the SOD was signed"),
+    Dataset("iso39794", ANH, dg2_encoding="39794", photo_format="jp2",
+            description="the default citizen; DG2 in ISO/IEC 39794-5 with a JPEG 2000 portrait"),
+    # --- Vietnamese card profiles (docs/idcard.md "Vietnamese card profiles") --------------------
+    Dataset("cccd2021", Citizen(
+        id_number="036092004815", full_name="Vũ Đức Thắng", surname_mrz="VU", given_mrz="DUC THANG",
+        birth=date(1992, 11, 3), sex="Nam", issued=date(2021, 7, 9), old_id="163215487",
+        religion="Công giáo", home_town="Xã Hải Minh, Huyện Hải Hậu, Tỉnh Nam Định",
+        residence="Tổ 5, Phường Lộc Hạ, Thành phố Nam Định, Tỉnh Nam Định",
+        father="Vũ Văn Lộc", mother="Trần Thị Nhung", spouse="Đỗ Thị Hồng Nhung",
+        marks="Sẹo chấm C:2cm dưới sau cánh mũi phải"),
+        dg3=True, extra_dg13={16: "3F9A01C47D2B8E05"},
+        description="CCCD with chip (2021, Circular 06/2021/TT-BCA): PACE (CAN) and BAC, DG13 fields 1–16, DG3 locked"),
+    Dataset("cancuoc2024", Citizen(
+        id_number="079304011223", full_name="Huỳnh Ngọc Bảo Trân", surname_mrz="HUYNH", given_mrz="NGOC BAO TRAN",
+        birth=date(2004, 2, 29), sex="Nữ", issued=date(2024, 9, 16), religion="Không",
+        home_town="Xã Tân Phú Đông, Thành phố Sa Đéc, Tỉnh Đồng Tháp",
+        residence="Số 41/7 đường Trần Hưng Đạo, Phường Cầu Ông Lãnh, Quận 1, Thành phố Hồ Chí Minh",
+        father="Huỳnh Văn Bảo", mother="Lâm Thị Ngọc Hân", marks="Nốt ruồi C:0,5cm trên trước đuôi mày trái"),
+        dg3=True, extra_dg13={16: "A04C7719E2D05B63"},
+        description="thẻ căn cước (2024, Law on Identification 2023): PACE (CAN) and BAC, DG13 fields 1–16, DG3 locked"),
+    Dataset("cccd60plus", Citizen(
+        id_number="001058003307", full_name="Đặng Văn Khải", surname_mrz="DANG", given_mrz="VAN KHAI",
+        birth=date(1958, 4, 1), sex="Nam", issued=date(2022, 10, 20), old_id="010668412",
+        religion="Phật giáo", home_town="Xã Ninh Hiệp, Huyện Gia Lâm, Thành phố Hà Nội",
+        residence="Số 18 ngõ 95 phố Chùa Bộc, Phường Trung Liệt, Quận Đống Đa, Thành phố Hà Nội",
+        father="Đặng Văn Nhân", mother="Nguyễn Thị Tý", spouse="Lưu Thị Mận", marks="Sẹo chấm C:1cm trên sau đầu mày phải"),
+        dg3=True, extra_dg13={16: "5D13E8F0A6C29B74"},
+        description="CCCD issued after 60: DG13 field 12 'Không thời hạn', MRZ expiry <<<<<<, DG13 fields 1–16"),
 ]}
+
+
+@lru_cache(maxsize=8)
+def face_jp2(seed: str, size: tuple[int, int] = (240, 320)) -> bytes:
+    """The same portrait as :func:`face_jpeg`, as a JPEG 2000 file (JP2, Pillow's OpenJPEG)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(face_jpeg(seed, size)))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[20], irreversible=True)
+    return buf.getvalue()
 
 
 @lru_cache(maxsize=4)
@@ -133,15 +182,16 @@ def face_jpeg(seed: str, size: tuple[int, int] = (240, 320)) -> bytes:
     return buf.getvalue()
 
 
-def dg13_fields(c: Citizen, unreadable: frozenset[int] = frozenset()) -> dict[int, object]:
+def dg13_fields(c: Citizen, unreadable: frozenset[int] = frozenset(), extra: dict | None = None) -> dict[int, object]:
     f: dict[int, object] = {
         1: c.id_number, 2: c.full_name, 3: c.birth.strftime("%d/%m/%Y"), 4: c.sex, 5: "Việt Nam",
         6: c.ethnicity, 7: c.religion, 8: c.home_town, 9: c.residence, 10: c.marks or None,
         11: c.issued.strftime("%d/%m/%Y"),
         12: c.expiry.strftime("%d/%m/%Y") if c.expiry else "Không thời hạn",
         13: [c.father or "", c.mother or ""] if (c.father or c.mother) else None,
-        14: [c.spouse] if c.spouse else None,
+        14: [c.spouse] if c.spouse else [],     # a single person's card: the field with its number only
         15: c.old_id or None,
+        **(extra or {}),
     }
     for n in unreadable:
         if f.get(n):
@@ -158,8 +208,22 @@ class CardFiles:
     can: str
 
 
-@lru_cache(maxsize=16)
 def build_files(name: str) -> CardFiles:
+    """The card's files for data set ``name``: a copy of its own for every caller (a test that swaps
+    a file on one card must not change the next card), built once per data set."""
+    built = _build_files(name)
+    return replace(built, files=dict(built.files))
+
+
+def _clear_cache() -> None:
+    _build_files.cache_clear()
+
+
+build_files.cache_clear = _clear_cache   # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=16)
+def _build_files(name: str) -> CardFiles:
     from devices.idcard.mrz import key_seed_info
     from devices.idcard.vcard import pki
     from cryptography.hazmat.primitives import serialization
@@ -169,9 +233,12 @@ def build_files(name: str) -> CardFiles:
     mrz_text = build_td1(id_number=c.id_number, birth=c.birth, sex="F" if c.sex == "Nữ" else "M",
                          expiry=c.expiry, surname=c.surname_mrz, given=c.given_mrz)
     dg = {1: lds.build_dg1(mrz_text)}
-    jpeg = face_jpeg(c.id_number)
-    dg[2] = lds.build_dg2(jpeg, 240, 320)
-    dg[13] = build_dg13(dg13_fields(c, ds.unreadable))
+    photo = face_jp2(c.id_number) if ds.photo_format == "jp2" else face_jpeg(c.id_number)
+    dg[2] = lds.build_dg2(photo, 240, 320, encoding=ds.dg2_encoding)
+    if ds.dg3:
+        # fingerprints (ISO/IEC 19794-4 in 7F2E) behind EAC: hashed in the SOD, never served
+        dg[3] = tlv.encode(0x63, tlv.encode(0x7F61, [tlv.encode(0x02, b"\x00")]))
+    dg[13] = build_dg13(dg13_fields(c, ds.unreadable, ds.extra_dg13))
     aa_info = tlv.encode(0x30, [tlv.encode(0x06, tlv.encode_oid("2.23.136.1.1.5")), tlv.encode(0x02, b"\x01"),
                                 tlv.encode(0x06, tlv.encode_oid("0.4.0.127.0.7.1.1.4.1.3"))])
     from devices.idcard.chipauth import encode_ca_infos
@@ -186,7 +253,8 @@ def build_files(name: str) -> CardFiles:
     dg[15] = tlv.encode(0x6F, spki)
     sod = pki.build_sod(dg)
     if ds.tamper_dg13:
-        fields = dg13_fields(replace(c, residence="Số 99 phố Giả Mạo, Phường Ba Đình, Thành phố Hà Nội"), ds.unreadable)
+        fields = dg13_fields(replace(c, residence="Số 99 phố Giả Mạo, Phường Ba Đình, Thành phố Hà Nội"), ds.unreadable,
+                             ds.extra_dg13)
         dg[13] = build_dg13(fields)
     files = {0x0100 + n: raw for n, raw in dg.items()}
     files[0x011E] = lds.build_com(sorted(dg))

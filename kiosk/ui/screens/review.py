@@ -45,6 +45,9 @@ class ReviewScreen(StepScreen):
         engine = a.session.engine
         col = Column(spacing=10, padding=[0, 0, 16, 0])
         col.add_widget(Text(tr("review.applicant", lang), role="title", bold=True))
+        photo = chip_photo(a.session.card if a.session.applicant_source == "chip" else None)
+        if photo is not None:
+            col.add_widget(photo)
         for key, labels in APPLICANT_LABELS.items():
             v = a.session.applicant.get(key)
             if v:
@@ -113,6 +116,32 @@ class ConsentScreen(StepScreen):
         a = app()
         if not a.next_step():
             self.msg.text = tr("consent.needed", a.lang)
+
+
+def chip_photo(card, height: int = 320):
+    """The portrait read from the chip (DG2: JPEG, or JPEG 2000 decoded by Pillow's OpenJPEG),
+    as a widget ``height`` pixels tall; None without a photo or when it cannot be decoded."""
+    data = getattr(card, "photo_jpeg", None)
+    if not data:
+        return None
+    from devices.idcard.errors import ParseError
+    from devices.idcard.lds import face_pixels
+
+    try:
+        pixels, w, h = face_pixels(data, mode="RGBA")
+    except ParseError:
+        return None
+    from kivy.graphics.texture import Texture
+    from kivy.uix.anchorlayout import AnchorLayout
+    from kivy.uix.image import Image
+
+    texture = Texture.create(size=(w, h), colorfmt="rgba")
+    texture.blit_buffer(pixels, colorfmt="rgba", bufferfmt="ubyte")
+    texture.flip_vertical()       # Pillow's rows go top down, OpenGL's bottom up
+    box = AnchorLayout(anchor_x="left", size_hint_y=None, height=height)
+    box.add_widget(Image(texture=texture, size_hint=(None, None), size=(round(height * w / h), height)))
+    box.photo_size = (w, h)
+    return box
 
 
 def _line(label: str, value: str):

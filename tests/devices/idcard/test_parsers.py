@@ -129,6 +129,20 @@ def test_dg13_by_field_number_nested_parents_missing_and_unreadable():
     assert 9 in d.unreadable and d.get(7) is None
 
 
+def test_dg13_parents_in_one_sequence_or_each_in_its_own_read_the_same():
+    """The cards put father and mother each in a SEQUENCE (docs/idcard.md); a single SEQUENCE
+    holding both, as other readers' fixtures build it, gives the same names."""
+    own = build_dg13({13: ["Trần Văn Bình", "Lê Thị Hoa"], 14: []})
+    field = tlv.encode(0x30, [tlv.encode(0x02, b"\x0d"), tlv.encode(0x30, [tlv.encode(0x0C, "Trần Văn Bình".encode()),
+                                                                          tlv.encode(0x0C, "Lê Thị Hoa".encode())])])
+    shared = tlv.encode(0x6D, tlv.encode(0x30, [tlv.encode(0x02, b"\x01"), tlv.encode(0x06, tlv.encode_oid("1.0.10646.1.0.8")),
+                                                tlv.encode(0x31, field)]))
+    for raw in (own, shared):
+        d = parse_dg13(raw)
+        assert (d.get(13, 0), d.get(13, 1)) == ("Trần Văn Bình", "Lê Thị Hoa") and d.get(14) is None
+        assert not d.unreadable
+
+
 def test_dg13_long_form_lengths_and_printable_string():
     long_addr = "Số 12 ngõ 34 phố Đội Cấn, Phường Ba Đình, Thành phố Hà Nội " * 4
     item = tlv.encode(0x30, [tlv.encode(0x02, b"\x09"), tlv.encode(0x0C, long_addr.encode())])

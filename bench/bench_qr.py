@@ -7,9 +7,12 @@
    charset guessing goes wrong. A frame counts as decoded when every code in it comes out with
    exactly the right text; a wrong decode is any text that is not one of the frame's payloads.
 2. a public corpus made by someone else: ZXing's QR blackbox test images (photos of printed and
-   on-screen codes, some in Shift_JIS), with the texts ZXing expects, in bench/corpus/zxing-qrcode/
-   (Apache-2.0; README there). An image counts as decoded when its expected text comes out; a text
-   that is neither it nor another code known to be in the picture is a wrong text.
+   on-screen codes, some in Shift_JIS), with the texts ZXing expects (Apache-2.0). Other projects'
+   data is not committed here: the images live in the steering repo's shared/corpora/zxing-qrcode
+   (or $KIOSK_CORPORA/zxing-qrcode); bench/corpus/zxing-qrcode/ keeps the README (source, commit,
+   licence), the SHA256SUMS manifest they must match and also.json. An image counts as decoded when
+   its expected text comes out; a text that is neither it nor another code known to be in the
+   picture is a wrong text. Without the corpus this part says so and measures nothing.
 
     python bench/bench_qr.py [--frames 250] [--seed 2026]
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT / "bench" / "corpus" / "zxing-qrcode"
+CORPUS = ROOT / "bench" / "corpus" / "zxing-qrcode"   # our manifest and notes; the images: testkit.corpora
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -58,12 +61,19 @@ def zxing_own(frame):
             if r.valid]
 
 
-def load_corpus(root: Path = CORPUS) -> list[tuple[str, str, set[str], np.ndarray]]:
+def corpus_root() -> tuple[Path | None, str]:
+    """The corpus folder when it is on this machine and matches the manifest (testkit.corpora)."""
+    from testkit.corpora import locate
+
+    return locate("zxing-qrcode", CORPUS / "SHA256SUMS")
+
+
+def load_corpus(root: Path) -> list[tuple[str, str, set[str], np.ndarray]]:
     """(name, expected text, other texts known to be in the picture, BGR image) per corpus image.
 
     The expected text is ``N.txt`` read as UTF-8, or ``N.bin`` read as ISO-8859-1, as ZXing's
     AbstractBlackBoxTestCase reads them (bytes as they are: the ``\r\n`` in codes matter)."""
-    also = json.loads((root / "also.json").read_text(encoding="utf-8"))
+    also = json.loads((CORPUS / "also.json").read_text(encoding="utf-8"))
     items = []
     for png in sorted(root.glob("qrcode-*/*.png"), key=lambda p: (p.parent.name, int(p.stem))):
         txt, binary = png.with_suffix(".txt"), png.with_suffix(".bin")
@@ -105,7 +115,12 @@ def run_corpus(contenders, corpus):
 
 
 def corpus_section(pipeline: QrPipeline) -> list[str]:
-    corpus = load_corpus()
+    root, why = corpus_root()
+    if root is None:
+        print(f"corpus not measured: {why}")
+        return ["", "### Public corpus: ZXing's QR blackbox photos", "",
+                f"Not measured in this run: {why}. See `bench/corpus/zxing-qrcode/README.md`."]
+    corpus = load_corpus(root)
     n = len(corpus)
     contenders = [
         ("pyzbar plain (zbar's own charset guess)", pyzbar_plain),
@@ -129,7 +144,8 @@ def corpus_section(pipeline: QrPipeline) -> list[str]:
         "",
         f"Same command, same run: {n} images of ZXing's `core/src/test/resources/blackbox/qrcode-2` … `qrcode-6` "
         f"(github.com/zxing/zxing at `{commit[:12]}`, Apache-2.0; photos of printed and on-screen codes, "
-        "several in Shift_JIS; every image under 200 KB, see `bench/corpus/zxing-qrcode/README.md`), each "
+        "several in Shift_JIS; every image under 200 KB, kept outside this repository: see "
+        "`bench/corpus/zxing-qrcode/README.md`), each "
         "decoded once at its own orientation. Decoded = ZXing's expected text came out; text withheld = "
         "the code was read but its character set is not certain, so only its bytes came out; wrong = a "
         "text that is not in the picture. Times per image (the images are small: 65–576 px a side).",

@@ -1,9 +1,12 @@
 """Our decoder on a public corpus someone else made and labelled: ZXing's QR blackbox photos
-(bench/corpus/zxing-qrcode, Apache-2.0), the set bench/bench_qr.py measures. It must read at least
-as many as measured when the corpus was added, and never give a text other than the expected one."""
+(Apache-2.0), the set bench/bench_qr.py measures. It must read at least as many as measured when the
+corpus was added, and never give a text other than the expected one.
+
+Other projects' data is not committed here (the machine's rules): the photos come from the steering
+repo's shared/corpora/zxing-qrcode or $KIOSK_CORPORA (testkit.corpora), checked file by file against
+bench/corpus/zxing-qrcode/SHA256SUMS. Where they are not provided, these tests say so and skip."""
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -28,16 +31,18 @@ def _bench_qr():
 
 @pytest.fixture(scope="module")
 def corpus():
-    return _bench_qr().load_corpus(CORPUS)
+    bench = _bench_qr()
+    root, why = bench.corpus_root()
+    if root is None:
+        pytest.skip(why)
+    return bench.load_corpus(root)
 
 
-def test_corpus_is_zxings_files_unmodified():
+def test_the_manifest_names_the_measured_files():
     lines = (CORPUS / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 310  # 154 images, their 154 expected texts, 2 metadata files
-    for line in lines:
-        digest, name = line.split(maxsplit=1)
-        assert hashlib.sha256((CORPUS / name).read_bytes()).hexdigest() == digest, name
-    assert "Apache License" in (CORPUS / "LICENSE").read_text(encoding="utf-8")
+    assert all(len(line.split(maxsplit=1)[0]) == 64 for line in lines)
+    assert not list(CORPUS.glob("qrcode-*")), "other projects' files are not committed here"
 
 
 def test_decoder_reads_the_corpus_and_never_gives_a_wrong_text(corpus):

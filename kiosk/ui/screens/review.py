@@ -1,4 +1,4 @@
-"""Review everything before filing, then consent under Decree 13/2023."""
+"""Review everything before filing, then consent under the Law on Personal Data Protection (91/2025/QH15)."""
 from __future__ import annotations
 
 import datetime as dt

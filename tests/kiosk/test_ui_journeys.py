@@ -139,6 +139,8 @@ def test_whole_procedure_from_home_to_printed_receipt(at_home, flow_id):
     decoded = zxingcpp.read_barcodes(Image.open(res.receipt_png).convert("L"))
     receipts = [parse_receipt(b.text) for b in decoded if b.text.startswith("KIOSKVN2|")]
     assert receipts and receipts[0].dossier_code == res.code
+    # anyone who photographs the receipt reads its QR: the code and secret, nothing personal
+    assert all(SIM_ID not in b.text and SIM_ID[-6:] not in b.text and "Trần" not in b.text for b in decoded)
     status = app.services.client.status(res.code, receipts[0].lookup_secret)
     assert status and status["status"] == "received"
     # after goodbye: the session holds nothing, and the outbox file holds no personal data

@@ -82,59 +82,75 @@ def card_pki(folder: Path) -> Path:
 
 
 # --- TLS for the central system, and a kiosk's client certificate ---------------------------------
-def tls(folder: Path, kiosk_id: str) -> dict[str, str]:
-    """A private CA, a server certificate for 127.0.0.1 and a client certificate whose CN is
-    ``kiosk_id``; returns the PEM paths (ca, server_cert, server_key, client_cert, client_key)."""
+def _cn(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _system_now() -> dt.datetime:
+    # TLS checks a certificate's dates against the machine's clock, not the project's (which a test
+    # or `make test` under faketime may have moved): these certificates are valid on the real one
+    return dt.datetime.now(dt.timezone.utc)  # system clock
+
+
+def make_ca(cn: str, days: int = 30):
+    """A private CA: (key, certificate)."""
+    now = _system_now()
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(_cn(cn)).issuer_name(_cn(cn)).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def make_leaf(ca_key, ca_cert, cn: str, *, server: bool, dns: str | None = None, days: int = 30):
+    """A server certificate for 127.0.0.1, or a client certificate named ``cn`` (and the DNS name
+    ``dns``, if given), issued by the CA: (key, certificate)."""
     import ipaddress
 
+    now = _system_now()
+    key = ec.generate_private_key(ec.SECP256R1())
+    b = (x509.CertificateBuilder().subject_name(_cn(cn)).issuer_name(ca_cert.subject).public_key(key.public_key())
+         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+         .not_valid_after(now + dt.timedelta(days=days))
+         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH if server
+                                               else x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+    if server:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                            critical=False)
+    elif dns:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
+    return key, b.sign(ca_key, hashes.SHA256())
+
+
+def write_pem(path: Path, key=None, cert=None) -> str:
+    """``cert`` then ``key`` (PKCS#8, unencrypted) as PEM in ``path``; returns the path."""
+    data = b""
+    if cert is not None:
+        data += cert.public_bytes(serialization.Encoding.PEM)
+    if key is not None:
+        data += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+    path.write_bytes(data)
+    return str(path)
+
+
+def tls(folder: Path, kiosk_id: str) -> dict[str, str]:
+    """A private CA, a server certificate for 127.0.0.1 and a client certificate whose CN (and DNS
+    name) is ``kiosk_id``; returns the PEM paths (ca, server_cert, server_key, client_cert, client_key)."""
     folder.mkdir(parents=True, exist_ok=True)
-    now = clock.now_utc()
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("Province kiosk CA")).issuer_name(name("Province kiosk CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-
-    def leaf(cn, server):
-        key = ec.generate_private_key(ec.SECP256R1())
-        b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject).public_key(key.public_key())
-             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
-             .not_valid_after(now + dt.timedelta(days=30))
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH if server
-                                                   else x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
-        if server:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                critical=False)
-        else:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(kiosk_id.lower())]), critical=False)
-        return key, b.sign(ca_key, hashes.SHA256())
-
-    out = {}
-    pem = serialization.Encoding.PEM
-
-    def write(label, cert=None, key=None):
-        path = folder / f"{label}.pem"
-        data = cert.public_bytes(pem) if cert is not None else key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        path.write_bytes(data)
-        out[label] = str(path)
-
-    write("ca", ca)
-    s_key, s_cert = leaf("central", True)
-    write("server_cert", s_cert)
-    write("server_key", key=s_key)
-    c_key, c_cert = leaf(kiosk_id, False)
-    write("client_cert", c_cert)
-    write("client_key", key=c_key)
-    return out
+    ca_key, ca = make_ca("Province kiosk CA")
+    s_key, s_cert = make_leaf(ca_key, ca, "central", server=True)
+    c_key, c_cert = make_leaf(ca_key, ca, kiosk_id, server=False, dns=kiosk_id.lower())
+    return {"ca": write_pem(folder / "ca.pem", cert=ca),
+            "server_cert": write_pem(folder / "server_cert.pem", cert=s_cert),
+            "server_key": write_pem(folder / "server_key.pem", key=s_key),
+            "client_cert": write_pem(folder / "client_cert.pem", cert=c_cert),
+            "client_key": write_pem(folder / "client_key.pem", key=c_key)}

@@ -1,74 +1,24 @@
 """Mutual TLS between the client and a real uvicorn server, with a throwaway CA made by `cryptography`."""
-import datetime as dt
-import ipaddress
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from central.server import TLSOptions
 from testkit.central import KIOSK_ID, KIOSK_SECRET, sample_dossier, start_central
+from testkit.pki import make_ca, make_leaf, write_pem
 from kiosk.client import AuthError, CentralClient, Offline
-
-
-def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _ca(cn):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def _leaf(ca_key, ca_cert, cn, *, server):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject).public_key(key.public_key())
-         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
-         .not_valid_after(now + dt.timedelta(days=1))
-         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH if server
-                                               else x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
-    if server:
-        b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return key, b.sign(ca_key, hashes.SHA256())
-
-
-def _write(path, key=None, cert=None):
-    data = b""
-    if cert is not None:
-        data += cert.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        data += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.write_bytes(data)
-    return str(path)
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     d = tmp_path_factory.mktemp("pki")
-    ca_key, ca = _ca("Test kiosk CA")
-    s_key, s_cert = _leaf(ca_key, ca, "central", server=True)
-    c_key, c_cert = _leaf(ca_key, ca, KIOSK_ID, server=False)
-    rogue_key, rogue_ca = _ca("Rogue CA")
-    r_key, r_cert = _leaf(rogue_key, rogue_ca, KIOSK_ID, server=False)
+    ca_key, ca = make_ca("Test kiosk CA", days=1)
+    s_key, s_cert = make_leaf(ca_key, ca, "central", server=True, days=1)
+    c_key, c_cert = make_leaf(ca_key, ca, KIOSK_ID, server=False, days=1)
+    rogue_key, rogue_ca = make_ca("Rogue CA", days=1)
+    r_key, r_cert = make_leaf(rogue_key, rogue_ca, KIOSK_ID, server=False, days=1)
     return {
-        "ca": _write(d / "ca.pem", cert=ca), "server_cert": _write(d / "s.pem", cert=s_cert), "server_key": _write(d / "s.key", key=s_key),
-        "client_cert": _write(d / "c.pem", cert=c_cert), "client_key": _write(d / "c.key", key=c_key),
-        "rogue_ca": _write(d / "rogue.pem", cert=rogue_ca), "rogue_cert": _write(d / "r.pem", cert=r_cert), "rogue_key": _write(d / "r.key", key=r_key),
+        "ca": write_pem(d / "ca.pem", cert=ca), "server_cert": write_pem(d / "s.pem", cert=s_cert), "server_key": write_pem(d / "s.key", key=s_key),
+        "client_cert": write_pem(d / "c.pem", cert=c_cert), "client_key": write_pem(d / "c.key", key=c_key),
+        "rogue_ca": write_pem(d / "rogue.pem", cert=rogue_ca), "rogue_cert": write_pem(d / "r.pem", cert=r_cert), "rogue_key": write_pem(d / "r.key", key=r_key),
         "dir": d,
     }
 

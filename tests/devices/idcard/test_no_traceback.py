@@ -1,29 +1,78 @@
 """No traceback on any input: mutated SODs, certificates and data groups go through the parsers, the
 checks, the whole reader (the in-process virtual card serving the mutated file) and `kiosk idcard
 read`; only a CardError or a check reported failed / not_checked may come out (issue #15).
+
+Inputs by default are our own: the virtual card's files and the self-made vectors of every defect
+class (tests/devices/idcard/interop/_selfmade.py: explicit EC parameters, NULL parameters, id-data,
+BER indefinite lengths, RSASSA-PSS, SHA-1, RSA DG15, explicit-brainpool DG14). When the third-party
+interop corpus is present (KIOSK_CORPORA, default <repo>/../shared/corpora;
+tests/devices/idcard/interop/README.md) its real SODs and certificates are mutated as well (the
+``corpus-gmrtd`` cases); without it those cases are skipped with the folder's name.
 """
 from __future__ import annotations
 
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from devices.idcard import chipauth, lds, passive, tlv
+from devices.idcard import chipauth, ec, lds, passive, tlv
 from devices.idcard.apdu import FID_DG, FID_SOD
 from devices.idcard.errors import CardError
 from devices.idcard.reader import AccessKey, CardReader
 from devices.idcard.transport import VirtualCardTransport
 
-CORPUS = Path(__file__).resolve().parent / "interop" / "data" / "gmrtd"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
+import _selfmade as S  # noqa: E402
+from _corpus import GMRTD, corpus  # noqa: E402
+
+CORPUS = corpus(GMRTD)
 TRUST = str(Path(__file__).resolve().parents[3] / "config" / "csca")
-SODS = sorted((CORPUS / "sod").glob("*.sod"))
-CERTS = sorted((CORPUS / "csca").glob("*.der")) + sorted((CORPUS / "dsc").glob("*.der"))
 STATUSES = {passive.OK, passive.FAILED, passive.NOT_CHECKED}
 FIDS = {"SOD": FID_SOD, "DG1": FID_DG[1], "DG2": FID_DG[2], "DG13": FID_DG[13], "DG14": FID_DG[14],
         "DG15": FID_DG[15]}
 FAST = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SOURCES = [pytest.param("selfmade", id="selfmade"),
+           pytest.param("corpus", id="corpus-gmrtd",
+                        marks=pytest.mark.skipif(not CORPUS.present, reason=CORPUS.missing_reason))]
+
+
+@lru_cache(maxsize=None)
+def sods(source: str) -> tuple[bytes, ...]:
+    if source == "corpus":
+        return tuple(CORPUS.blob(rel) for rel in CORPUS.names("sod/*.sod"))
+    from devices.idcard.vcard.datasets import build_files
+    return tuple(S.vectors().sods.values()) + (build_files("default").files[FID_SOD],)
+
+
+@lru_cache(maxsize=None)
+def certs(source: str) -> tuple[bytes, ...]:
+    if source == "corpus":
+        return tuple(CORPUS.blob(rel) for rel in CORPUS.names("csca/*.der") + CORPUS.names("dsc/*.der"))
+    return tuple(S.vectors().certs.values())
+
+
+def trust(source: str) -> list[passive.Certificate]:
+    return passive.load_certificates(CORPUS.blob("csca/DE.der")) if source == "corpus" else S.vectors().trust()
+
+
+def reference_sod(source: str) -> passive.SOD:
+    """A well-formed SOD whose chain a mutated certificate is put under."""
+    return passive.parse_sod(CORPUS.blob("sod/DE.sod") if source == "corpus" else S.vectors().sods["explicit_brainpool_dsc"])
+
+
+@lru_cache(maxsize=1)
+def rsa_dg15() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return S.dg15(S.named_spki(rsa.generate_private_key(65537, 1024)))
+
+
+def explicit_dg14(scalar: int) -> bytes:
+    bp = ec.BRAINPOOL_P256R1
+    return S.dg14(S.explicit_spki(bp, bp.mul(scalar, bp.g)), key_id=1)
 
 
 @st.composite
@@ -56,31 +105,31 @@ def _checks_only(checks: dict) -> None:
         assert c.status in STATUSES and isinstance(c.detail, str)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @FAST
-@given(st.data())
-def test_mutated_real_sods_give_checks_never_exceptions(data):
-    sod = data.draw(st.sampled_from(SODS)).read_bytes()
-    trust = passive.load_certificates((CORPUS / "csca" / "DE.der").read_bytes())
-    _checks_only(passive.passive_authentication(data.draw(mutated(sod)), {1: b"\x61\x00"}, trust))
+@given(data=st.data())
+def test_mutated_sods_give_checks_never_exceptions(source, data):
+    sod = data.draw(st.sampled_from(sods(source)))
+    _checks_only(passive.passive_authentication(data.draw(mutated(sod)), {1: b"\x61\x00"}, trust(source)))
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @FAST
-@given(st.data())
-def test_mutated_certificates_load_or_are_parse_errors(data):
-    der = data.draw(mutated(data.draw(st.sampled_from(CERTS)).read_bytes()))
+@given(data=st.data())
+def test_mutated_certificates_load_or_are_parse_errors(source, data):
+    der = data.draw(mutated(data.draw(st.sampled_from(certs(source)))))
     try:
-        certs = passive.load_certificates(der)
+        loaded = passive.load_certificates(der)
     except CardError:
         return
-    for cert in certs:
+    for cert in loaded:
         try:
             cert.public_key()
         except (CardError, passive.Unsupported):
             pass
         cert.subject.rfc4514_string()
-        # a mutated certificate as the CSCA of a real SOD: the chain check reports, never raises
-        sod = passive.parse_sod((CORPUS / "sod" / "DE.sod").read_bytes())
-        check, _ = passive.check_chain(sod, [cert])
+        # a mutated certificate as the CSCA of a well-formed SOD: the chain check reports, never raises
+        check, _ = passive.check_chain(reference_sod(source), [cert])
         assert check.status in STATUSES
 
 
@@ -88,15 +137,17 @@ def test_mutated_certificates_load_or_are_parse_errors(data):
 @given(st.data())
 def test_mutated_dg14_dg15_give_typed_errors(data):
     from devices.idcard.vcard.datasets import build_files
+    from devices.idcard.vcard.pki import ca_scalar
 
-    files = build_files("default").files
-    dg14 = data.draw(mutated(files[FID_DG[14]]))
+    content = build_files("default")
+    files = content.files
+    dg14 = data.draw(mutated(data.draw(st.sampled_from([files[FID_DG[14]], explicit_dg14(ca_scalar(content.aa_key_seed))]))))
     try:
         chipauth.parse_ca_key(lds._outer(dg14, 0x6E, "DG14").value)
         lds.parse_dg14(dg14)
     except CardError:
         pass
-    dg15 = data.draw(mutated(files[FID_DG[15]]))
+    dg15 = data.draw(mutated(data.draw(st.sampled_from([files[FID_DG[15]], rsa_dg15()]))))
     try:
         key = passive.load_public_key(lds.parse_dg15(dg15))
         assert passive.verify_active_authentication(key, b"12345678", dg15[:64]).status in STATUSES
@@ -116,11 +167,24 @@ def _read_with(fid: int, content: bytes):
     return reader.read(AccessKey.from_can("012345"), groups=("DG1", "DG2", "DG13"))
 
 
+def _candidates(name: str) -> list[bytes]:
+    """What the mutated file starts from: the card's own, and self-made files of the same kind."""
+    from devices.idcard.vcard.pki import ca_scalar
+    own = [_FILES[FIDS[name]]]
+    if name == "SOD":
+        return own + list(S.vectors().sods.values())
+    if name == "DG14":
+        return own + [explicit_dg14(ca_scalar(_CARD.card.content.aa_key_seed))]
+    if name == "DG15":
+        return own + [rsa_dg15()]
+    return own
+
+
 @settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_whole_reader_with_a_mutated_file_reads_or_raises_a_card_error(data):
     name = data.draw(st.sampled_from(sorted(FIDS)))
-    content = data.draw(mutated(_FILES[FIDS[name]]))
+    content = data.draw(mutated(data.draw(st.sampled_from(_candidates(name)))))
     try:
         result = _read_with(FIDS[name], content)
     except CardError:
@@ -130,12 +194,19 @@ def test_whole_reader_with_a_mutated_file_reads_or_raises_a_card_error(data):
     assert result.clone_check.status in STATUSES
 
 
-@pytest.mark.parametrize("sod", [CORPUS / "sod" / f"{cc}.sod" for cc in ("AT", "CN", "DE", "MY", "NZ", "UK")],
-                         ids=lambda p: p.stem)
-def test_a_foreign_sod_on_the_card_is_reported_not_raised(sod):
-    """A real passport's SOD on the virtual card: its hashes do not match the card's files, its chain is
-    not the test CSCA; the read ends with failed checks, not an exception."""
-    result = _read_with(FID_SOD, sod.read_bytes())
+_CORPUS_SODS = ("AT", "CN", "DE", "MY", "NZ", "UK")
+FOREIGN_SODS = [pytest.param("selfmade", n, id=f"selfmade-{n}") for n in S.SOD_PLAN] + [
+    pytest.param("corpus", cc, id=f"corpus-gmrtd-{cc}",
+                 marks=pytest.mark.skipif(not CORPUS.present, reason=CORPUS.missing_reason)) for cc in _CORPUS_SODS]
+
+
+@pytest.mark.parametrize("source,name", FOREIGN_SODS)
+def test_a_foreign_sod_on_the_card_is_reported_not_raised(source, name):
+    """Another document's SOD on the virtual card (self-made of every class; real passports' when the
+    corpus is there): its hashes do not match the card's files, its chain is not the test CSCA; the
+    read ends with failed checks, not an exception."""
+    sod = CORPUS.blob(f"sod/{name}.sod") if source == "corpus" else S.vectors().sods[name]
+    result = _read_with(FID_SOD, sod)
     assert result.checks["hashes"].status == passive.FAILED
     assert result.checks["chain"].status == passive.FAILED
     assert result.checks["signature"].status == passive.OK
@@ -169,12 +240,14 @@ def test_cli_read_with_mutated_files_prints_no_traceback(monkeypatch, capsys):
         assert "Traceback" not in out.out + out.err
 
 
-def test_sod_with_a_replaced_certificate_is_checked_not_raised():
-    """The virtual card's SOD carrying a real passport's document signer instead of its own (an explicit
-    -parameter brainpool key): the signature fails, nothing raises."""
+@pytest.mark.parametrize("source", SOURCES)
+def test_sod_with_a_replaced_certificate_is_checked_not_raised(source):
+    """The virtual card's SOD carrying another document signer instead of its own (an explicit-parameter
+    brainpool key: self-made, or a German passport's from the corpus): the signature fails, nothing raises."""
     own = _FILES[FID_SOD]
     ours = passive.parse_sod(own).certificates[0].der
-    foreign = (CORPUS / "dsc" / "DE.der").read_bytes()
+    foreign = CORPUS.blob("dsc/DE.der") if source == "corpus" else S.vectors().certs["dsc_explicit"]
+    assert passive.Certificate(foreign).public_key().explicit
     swapped = own.replace(ours, foreign)
     swapped = tlv.encode(0x77, tlv.decode(swapped).value) if len(foreign) == len(ours) else _fix_lengths(own, ours, foreign)
     checks = passive.passive_authentication(swapped, {}, passive.load_trust_store(TRUST))

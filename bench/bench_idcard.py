@@ -5,8 +5,11 @@ Scenarios: DG1+DG13+SOD and DG1+DG13+DG2+SOD, in-process (virtual card) and thro
 session (so the virtual card's own crypto is not counted as host CPU); a simulated 30 ms card
 latency per APDU; the negotiated READ BINARY size against a fixed 128-byte policy; and our
 pure-Python EC scalar multiplication (needed for PACE-GM) against OpenSSL's ECDH via cryptography;
-and passive authentication of the interoperability corpus (real passports' EF.SOD from gmrtd's
-tests, tests/devices/idcard/interop) per document beside OpenSSL's `openssl cms -verify`.
+and passive authentication per document beside OpenSSL's `openssl cms -verify`: of the external
+interoperability corpus (real passports' EF.SOD from gmrtd's tests, in KIOSK_CORPORA or
+<repo>/../shared/corpora, provided by the steering repo: tests/devices/idcard/interop/README.md) when it
+is there, else of the self-made vectors (tests/devices/idcard/interop/_selfmade.py); the results
+section says which.
 
     python bench/bench_idcard.py        (or: python bench/run.py idcard)
 """
@@ -238,7 +241,34 @@ def main() -> int:
     return 0
 
 
-CORPUS = ROOT / "tests" / "devices" / "idcard" / "interop" / "data" / "gmrtd"
+INTEROP = ROOT / "tests" / "devices" / "idcard" / "interop"
+
+
+def passive_documents() -> tuple[str, list[tuple[str, bytes, list]]]:
+    """(what was measured, [(document, EF.SOD, trusted CSCAs)]): the external corpus's real SODs when
+    the corpus folder is there, else the self-made vectors of every defect class."""
+    sys.path.insert(0, str(INTEROP))
+    from _corpus import GMRTD, corpus
+
+    from devices.idcard import passive
+
+    c = corpus(GMRTD)
+    env = os.environ.get("KIOSK_CORPORA", "").strip()
+    where = f"{c.root}" if env else f"<repo>/../shared/corpora/{GMRTD}, KIOSK_CORPORA unset"
+    if c.present:
+        docs = []
+        for rel in c.names("sod/*.sod"):
+            cc = Path(rel).stem
+            csca = f"csca/{cc.split('-')[0] if cc.startswith('DE-') else cc}.der"
+            docs.append((cc, c.blob(rel), passive.load_certificates(c.blob(csca)) if csca in c.sums else []))
+        return (f"the external interop corpus (real passports' EF.SOD from gmrtd's tests; present at {where})", docs)
+    import _selfmade as S
+    v = S.vectors()
+    docs = [(name, v.sods[name], v.trust(v.issuer_of[name])) for name in S.SOD_PLAN]
+    sod = v.sods["explicit_brainpool_dsc"]
+    docs.append(("explicit_brainpool_dsc-last-byte-changed", sod[:-1] + bytes([sod[-1] ^ 1]), v.trust("csca_explicit")))
+    return (f"the self-made vectors (tests/devices/idcard/interop/_selfmade.py: one EF.SOD per defect class, keys made "
+            f"in the run); the external interop corpus was absent ({where})", docs)
 
 
 def _median_ms(fn, runs: int) -> float:
@@ -251,7 +281,7 @@ def _median_ms(fn, runs: int) -> float:
 
 
 def corpus_section(runs: int = 15, ossl_runs: int = 11) -> list[str]:
-    """Per real document: our parse + signature (+ chain) in-process, beside `openssl cms -verify`."""
+    """Per document: our parse + signature (+ chain) in-process, beside `openssl cms -verify`."""
     import shutil
     import tempfile
 
@@ -259,8 +289,10 @@ def corpus_section(runs: int = 15, ossl_runs: int = 11) -> list[str]:
 
     from devices.idcard import passive
 
-    lines = ["### Passive authentication of the interop corpus (real passports' EF.SOD, gmrtd's tests)", "",
-             f"Ours: `parse_sod` + `check_signature` (+ `check_chain` against the CSCA gmrtd names), in-process, "
+    what, docs = passive_documents()
+    lines = ["### Passive authentication per document (interop corpus when present, else self-made vectors)", "",
+             f"Measured on {what}. "
+             f"Ours: `parse_sod` + `check_signature` (+ `check_chain` against the document's CSCA), in-process, "
              f"median of {runs}. Peer: OpenSSL {_openssl_version()} `openssl cms -verify -noverify -no-CAfile -no-CApath -no-CAstore -inform DER` "
              f"(the CMS signature with the SOD's own certificate, no system trust store loaded; one process per document, median of {ossl_runs}); "
              "per-document figures are whole processes; the last row also "
@@ -274,13 +306,8 @@ def corpus_section(runs: int = 15, ossl_runs: int = 11) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|"]
     openssl = shutil.which("openssl")
     ours_total = ossl_total = start_total = proc_total = 0.0
-    docs = sorted((CORPUS / "sod").glob("*.sod"))
     with tempfile.TemporaryDirectory() as tmp:
-        for path in docs:
-            cc = path.stem
-            raw = path.read_bytes()
-            csca_path = CORPUS / "csca" / f"{cc.split('-')[0] if cc.startswith('DE-') else cc}.der"
-            trust = passive.load_certificates(csca_path.read_bytes()) if csca_path.exists() else []
+        for cc, raw, trust in docs:
 
             def sig_only():
                 return passive.check_signature(passive.parse_sod(raw))

@@ -170,9 +170,24 @@ def make_engine(database: str, *, pool_size: int = 20) -> Engine:
     else:
         # no pre-ping (a round trip per request); stale connections are recycled instead
         engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800, hide_parameters=True)
+    if engine.dialect.name == "postgresql":
+        # Several instances or workers may start together on an empty database, and two CREATE
+        # TABLEs of one name race (a unique violation in pg_type): one process at a time here.
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK})
+            try:
+                metadata.create_all(engine)
+                migrate(engine)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK})
+                lock.commit()
+        return engine
     metadata.create_all(engine)
     migrate(engine)
     return engine
+
+
+_SCHEMA_LOCK = 0x736368656D61  # "schema"
 
 
 def migrate(engine: Engine) -> None:

@@ -215,12 +215,20 @@ class Central:
         """Create or re-key a kiosk; returns the secret (only its hash is stored)."""
         secret = secret or codes.new_kiosk_secret()
         row = {"secret_hash": codes.hash_kiosk_secret(secret), "province_code": province_code, "commune_code": commune_code}
-        with write_tx(self.engine) as conn:
-            exists = conn.execute(select(kiosks.c.kiosk_id).where(kiosks.c.kiosk_id == kiosk_id)).first()
-            if exists:
-                conn.execute(update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(**row))
-            else:
-                conn.execute(insert(kiosks).values(kiosk_id=kiosk_id, registered_at=_iso(clock.now()), **row))
+        for attempt in (1, 2):
+            try:
+                with write_tx(self.engine) as conn:
+                    exists = conn.execute(select(kiosks.c.kiosk_id).where(kiosks.c.kiosk_id == kiosk_id)).first()
+                    if exists:
+                        conn.execute(update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(**row))
+                    else:
+                        conn.execute(insert(kiosks).values(kiosk_id=kiosk_id, registered_at=_iso(clock.now()), **row))
+                break
+            except IntegrityError:
+                # another process inserted this kiosk meanwhile (instances that start together each
+                # register [kiosk].id): once more, now as an update
+                if attempt == 2:
+                    raise
         with self._auth_lock:
             self._auth_cache.pop(kiosk_id, None)
         return secret
@@ -485,7 +493,10 @@ class Central:
         if not codes.DOSSIER_CODE_RX.fullmatch(code):
             raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
         with write_tx(self.engine) as conn:
-            row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)).mappings().first()
+            # FOR UPDATE: two staff moving one dossier at once (through two instances, say) are taken in
+            # turn, so the second sees the first's status (SQLite's BEGIN IMMEDIATE does this already)
+            row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)
+                               .with_for_update()).mappings().first()
             if row is None:
                 raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
             if status not in TRANSITIONS[row["status"]]:

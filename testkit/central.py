@@ -281,3 +281,213 @@ def basic_auth(kiosk_id: str = KIOSK_ID, secret: str = KIOSK_SECRET) -> dict:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{kiosk_id}:{secret}".encode()).decode()}
+
+
+# --- several central instances behind one load balancer -----------------------------------------
+# (tests/central/test_scale_out.py and bench/bench_central_scale.py; docs/central.md, "Running more
+# than one instance")
+
+def serve_processes(database: str, count: int, *, folder: str | os.PathLike, secret: str = KIOSK_SECRET,
+                    admin_token: str = ADMIN_TOKEN, config_extra: str = "", extra_args: tuple[str, ...] = (),
+                    env: dict | None = None, ready=None, timeout: float = 60) -> list:
+    """``count`` ``kiosk central serve`` processes on one database, started at the same instant
+    (so they also race to create its tables) on free ports of 127.0.0.1; returns [(process, url)]
+    once every one answers. ``config_extra``: more TOML for the shared config file (e.g. a
+    ``[flows]`` section); ``extra_args``: more ``serve`` options (``--tls-cert`` … makes the urls
+    https); ``ready(url) -> bool`` replaces the plain-HTTP health check. The caller terminates them."""
+    import sys
+    import urllib.request
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / "central.toml"
+    cfg.write_text(f'[central]\nkiosk_secret = "{secret}"\nadmin_token = "{admin_token}"\n{config_extra}', encoding="utf-8")
+    scheme = "https" if "--tls-cert" in extra_args else "http"
+    started = []
+    for _ in range(count):
+        port = free_port()
+        log = open(folder / f"serve-{port}.log", "wb")  # noqa: SIM115 - the child writes it; closed below
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "central", "serve", "--port", str(port),
+                                 "--database", database, *extra_args], stdout=subprocess.DEVNULL, stderr=log,
+                                env={**os.environ, **(env or {})})
+        log.close()
+        started.append((proc, f"{scheme}://127.0.0.1:{port}"))
+
+    def answers(url: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    check = ready or answers
+    try:
+        for proc, url in started:
+            def up() -> bool:
+                if proc.poll() is not None:
+                    log_text = (folder / f"serve-{url.rsplit(':', 1)[1]}.log").read_text(errors="replace")
+                    raise RuntimeError(f"central serve {url} exited: {log_text[-2000:]}")
+                return check(url)
+
+            if not wait_until(up, timeout, interval=0.1):
+                raise TimeoutError(f"central serve {url} did not answer within {timeout} s")
+    except BaseException:
+        for proc, _ in started:
+            proc.kill()
+            proc.wait(10)
+        raise
+    return started
+
+
+HAPROXY = Path(shutil.which("haproxy") or "/usr/sbin/haproxy")
+
+# The load balancer's own refusals, in central's Refusal shape (central.service.CentralError.body;
+# the 413 is word for word central.limits.too_large), so the kiosk client reads them as it reads
+# central's (413 → Refused "too_large", 403 → AuthError "certificate_mismatch").
+_TOO_LARGE = ('{"result":"rejected","error":"too_large","message_vi":"Dữ liệu gửi lên quá lớn.",'
+              '"message_en":"request body larger than %[var(txn.body_limit)] bytes","limit":%[var(txn.body_limit)]}')
+_CERT_MISMATCH = ('{"result":"rejected","error":"certificate_mismatch","message_vi":"Chứng thư số của máy không khớp với mã '
+                  'máy kiosk.","message_en":"the TLS client certificate does not name this kiosk id (CN)"}')
+
+
+def haproxy_available() -> str | None:
+    """None when HAProxy can run here, else the reason it cannot."""
+    if not HAPROXY.exists():
+        return "haproxy not found (Debian package haproxy, scripts/apt-packages.txt)"
+    return None
+
+
+def haproxy_config(backends: list[str], *, port: int, host: str = "127.0.0.1", tag_instance: bool = False,
+                   tls_port: int | None = None, tls_pem: str | None = None, client_ca: str | None = None,
+                   passthrough_port: int | None = None, passthrough_backends: list[str] = (), check_inter: str = "1s") -> str:
+    """An HAProxy configuration for central instances (``backends``: their ``http://host:port``).
+
+    - ``port``: plain HTTP, balanced per request (round robin) over the instances that answer
+      ``GET /api/v1/health``. Bodies stream through HAProxy's fixed 16 KiB buffers (never collected:
+      no ``option http-buffer-request``). A declared ``Content-Length`` over the endpoint's limit
+      (``central.limits.ROUTE_LIMITS``, else ``MAX_SMALL_BYTES``) gets central's own 413 refusal
+      from the balancer, before anything is forwarded; a chunked body is counted by the instance.
+      ``X-Forwarded-For`` is replaced by the address that connected (what a client sends is
+      dropped), so central's per-address limits see the kiosk, not the balancer.
+    - ``tls_port``/``tls_pem``/``client_ca``: the same, TLS terminated here with a required client
+      certificate of ``client_ca``; a request with HTTP Basic credentials must name the
+      certificate's subject CN as its kiosk id, or 403 ``certificate_mismatch`` (what central does
+      itself when it terminates mutual TLS; the balancer checks the CN only, not subjectAltNames).
+    - ``passthrough_port``/``passthrough_backends``: TCP mode, TLS untouched, to instances that run
+      mutual TLS themselves (``https://host:port``), balanced per connection.
+    - ``tag_instance``: an ``X-Central-Instance`` answer header naming the instance (tests only).
+    """
+    from urllib.parse import urlsplit
+
+    from central.limits import MAX_SMALL_BYTES, ROUTE_LIMITS
+
+    def servers(urls):
+        return [f"    server i{i} {urlsplit(u).hostname}:{urlsplit(u).port} check inter {check_inter}" for i, u in enumerate(urls)]
+
+    lines = ["global", "    maxconn 4096"]
+    if os.geteuid() == 0:  # started as root (a test container): binds, then drops to an unprivileged user
+        lines += ["    user nobody", "    group nogroup"]
+    lines += [
+        "", "defaults", "    mode http", "    timeout connect 5s", "    timeout client 60s", "    timeout server 60s",
+        "    timeout http-request 10s", "    timeout http-keep-alive 10s", "    timeout queue 30s",
+        "    option redispatch", "    retries 2",
+    ]
+    unset = "!{ var(txn.body_limit) -m found }"
+    proxy_rules = [f"    http-request set-var(txn.body_limit) int({limit}) if {unset} {{ method {method} }} "
+                   f"{{ path -m reg '^{rx.pattern}$' }}" for method, rx, limit in ROUTE_LIMITS]
+    proxy_rules += [
+        f"    http-request set-var(txn.body_limit) int({MAX_SMALL_BYTES}) if {unset}",
+        f"    http-request return status 413 content-type application/json lf-string '{_TOO_LARGE}'"
+        " if { req.hdr_val(content-length),sub(txn.body_limit) gt 0 }",
+        "    http-request del-header X-Forwarded-For",
+        "    option forwardfor",
+    ]
+    if tag_instance:
+        proxy_rules.append("    http-response set-header X-Central-Instance %s")
+    lines += ["", "frontend central", f"    bind {host}:{port}", *proxy_rules, "    default_backend instances"]
+    if tls_port:
+        lines += [
+            "", "frontend central_tls", f"    bind {host}:{tls_port} ssl crt {tls_pem} ca-file {client_ca} verify required",
+            "    http-request set-var(txn.cert_cn) ssl_c_s_dn(CN)",
+            "    acl basic_auth req.hdr(authorization) -m beg -i basic",
+            "    acl cert_names_kiosk http_auth_user,strcmp(txn.cert_cn) eq 0",
+            f"    http-request return status 403 content-type application/json string '{_CERT_MISMATCH}'"
+            " if basic_auth !cert_names_kiosk",
+            *proxy_rules, "    http-request set-header X-Forwarded-Proto https", "    default_backend instances",
+        ]
+    lines += ["", "backend instances", "    balance roundrobin", "    option httpchk GET /api/v1/health",
+              "    http-check expect status 200", *servers(backends)]
+    if passthrough_port:
+        lines += ["", "frontend central_passthrough", "    mode tcp", f"    bind {host}:{passthrough_port}",
+                  "    default_backend tls_instances",
+                  "", "backend tls_instances", "    mode tcp", "    balance roundrobin", *servers(passthrough_backends)]
+    return "\n".join(lines) + "\n"
+
+
+class Balancer:
+    """HAProxy in front of central instances, a child process with a generated configuration on
+    free ports of 127.0.0.1 (``haproxy_config`` says what it does). ``with Balancer(...) as lb: lb.url``."""
+
+    def __init__(self, backends: list[str], *, folder: str | os.PathLike, **config):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        if config.get("tls_pem"):
+            config.setdefault("tls_port", free_port())
+        if config.get("passthrough_backends"):
+            config.setdefault("passthrough_port", free_port())
+        self.tls_port, self.passthrough_port = config.get("tls_port"), config.get("passthrough_port")
+        self.config_text = haproxy_config(backends, port=self.port, **config)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return (self.folder / "haproxy.log").read_text(errors="replace")
+
+    def start(self, timeout: float = 20) -> "Balancer":
+        cfg = self.folder / "haproxy.cfg"
+        cfg.write_text(self.config_text, encoding="utf-8")
+        check = subprocess.run([str(HAPROXY), "-c", "-q", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+        if check.returncode:
+            raise RuntimeError(f"haproxy refused its configuration:\n{check.stdout}{check.stderr}\n{self.config_text}")
+        with open(self.folder / "haproxy.log", "wb") as log:
+            self.proc = subprocess.Popen([str(HAPROXY), "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        ports = [p for p in (self.port, self.tls_port, self.passthrough_port) if p]
+
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"haproxy exited: {self.log()[-2000:]}")
+            for p in ports:
+                try:
+                    socket.create_connection(("127.0.0.1", p), timeout=1).close()
+                except OSError:
+                    return False
+            return True
+
+        if not wait_until(listening, timeout):
+            self.stop()
+            raise TimeoutError(f"haproxy did not listen within {timeout} s: {self.log()[-2000:]}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

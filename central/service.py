@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 import uuid as uuidlib
 import zipfile
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ class Central:
 
     def __post_init__(self):
         # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
-        self._auth_cache: dict[str, tuple[bytes, KioskIdentity]] = {}
+        self._auth_cache: dict[str, tuple[bytes, KioskIdentity, float]] = {}
         self._auth_lock = threading.Lock()
         # an unknown kiosk id is verified against this, so that it costs what a wrong secret costs
         self._dummy_hash = codes.hash_kiosk_secret(secrets.token_urlsafe(24))
@@ -238,12 +239,16 @@ class Central:
         if self.authenticate(kiosk_id, secret) is None:
             self.register_kiosk(kiosk_id, province_code, commune_code, secret)
 
+    # A verified secret is remembered this long: a secret re-keyed by another process (the CLI,
+    # another instance) stops working everywhere within it, at one PBKDF2 per kiosk per period
+    AUTH_CACHE_S = 60.0
+
     def authenticate_cached(self, kiosk_id: str, secret: str) -> KioskIdentity | None:
         """Only the in-memory check (no database, no PBKDF2): safe to call on the event loop."""
         fp = hashlib.sha256(secret.encode()).digest()
         with self._auth_lock:
             cached = self._auth_cache.get(kiosk_id)
-        if cached and hmac.compare_digest(cached[0], fp):
+        if cached and cached[2] > time.monotonic() and hmac.compare_digest(cached[0], fp):
             return cached[1]
         return None
 
@@ -260,7 +265,7 @@ class Central:
             return None
         ident = KioskIdentity(kiosk_id, row["province_code"], row["commune_code"])
         with self._auth_lock:
-            self._auth_cache[kiosk_id] = (fp, ident)
+            self._auth_cache[kiosk_id] = (fp, ident, time.monotonic() + self.AUTH_CACHE_S)
         return ident
 
     def heartbeat(self, kiosk: KioskIdentity, payload: dict) -> dict:

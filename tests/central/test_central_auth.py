@@ -213,3 +213,22 @@ def test_certificate_names():
     peer = {"subject": ((("countryName", "VN"),), (("commonName", "KIOSK-1"),)),
             "subjectAltName": (("DNS", "kiosk-1.example"), ("IP Address", "10.0.0.1"))}
     assert certificate_names(peer) == {"KIOSK-1", "kiosk-1.example"}
+
+
+def test_a_secret_re_keyed_elsewhere_stops_working_within_the_cache_period(tmp_path, monkeypatch):
+    """Another process (the CLI's register-kiosk, another instance) re-keys the kiosk: this one must
+    not keep accepting the old secret from its cache for ever."""
+    db = str(tmp_path / "c.sqlite3")
+    serving, cli = Central.open(db), Central.open(db)
+    try:
+        serving.ensure_kiosk(KIOSK_ID, "01", "00004", KIOSK_SECRET)
+        assert serving.authenticate(KIOSK_ID, KIOSK_SECRET) is not None  # now cached
+        cli.register_kiosk(KIOSK_ID, "01", "00004", "the-new-secret-42")
+        assert serving.authenticate(KIOSK_ID, KIOSK_SECRET) is not None  # within the period: cached
+        later = time.monotonic() + Central.AUTH_CACHE_S + 1
+        monkeypatch.setattr("central.service.time.monotonic", lambda: later)
+        assert serving.authenticate(KIOSK_ID, KIOSK_SECRET) is None
+        assert serving.authenticate(KIOSK_ID, "the-new-secret-42") is not None
+    finally:
+        serving.close()
+        cli.close()

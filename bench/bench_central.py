@@ -225,7 +225,9 @@ def pct(values, q):
 
 def start_server(database, workers, port, fast_intake=True, freeze=True):
     env = {**os.environ, "CENTRAL_DATABASE": database, "PYTHONPATH": str(ROOT), "CENTRAL_FAST_INTAKE": "1" if fast_intake else "0",
-           "CENTRAL_GC_FREEZE": "1" if freeze else "0"}
+           "CENTRAL_GC_FREEZE": "1" if freeze else "0",
+           # stderr is a pipe nobody reads while the load runs: an INFO line per dossier would fill it and stall the server
+           "CENTRAL_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "central.asgi:app_from_env", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],

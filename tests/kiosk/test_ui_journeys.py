@@ -483,3 +483,25 @@ def test_the_card_reader_events_drive_identify_and_the_reminders(at_home):
         if not reader.card_present():
             reader.sim_insert()
             d.pump(3)
+
+
+def test_without_verified_procedures_home_says_under_maintenance(at_home):
+    """A real kiosk with no verified flow bundle serves nobody and says so (kiosk.services
+    flows_problem); the reason is there for the technician, in both languages."""
+    from common.errors import BilingualError
+
+    app, d, _ = at_home
+    app.services.flows_problem = BilingualError(en="No verified procedures: no flow bundle has been installed yet.",
+                                                vi="Ki-ốt đang bảo trì: chưa có bộ quy trình thủ tục đã được ký và xác minh.",
+                                                code="no_bundle")
+    try:
+        app.sm.current_screen.refresh()
+        d.pump(3)
+        assert d.has_text("Ki-ốt đang bảo trì") and d.has_text("Xin mời Quý khách đến quầy tiếp nhận hồ sơ")
+        assert d.has_text("No verified procedures")
+        assert not d.has_text("Làm thủ tục hành chính")  # no way into a procedure
+        assert_not_blank(d.screenshot("home-out-of-service"))
+    finally:
+        app.services.flows_problem = None
+        app.sm.current_screen.refresh()
+        d.pump(3)

@@ -13,6 +13,8 @@ class HomeScreen(KioskScreen):
     show_restart = False
 
     def title(self) -> str:
+        if app().services.out_of_service is not None:
+            return tr("home.sorry", app().lang)  # not "what do you need?" when nothing can be offered
         return tr("home.welcome", app().lang)
 
     def build_body(self, body):

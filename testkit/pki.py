@@ -154,3 +154,17 @@ def tls(folder: Path, kiosk_id: str) -> dict[str, str]:
             "server_key": write_pem(folder / "server_key.pem", key=s_key),
             "client_cert": write_pem(folder / "client_cert.pem", cert=c_cert),
             "client_key": write_pem(folder / "client_key.pem", key=c_key)}
+
+
+def mtls_set(folder: Path, clients: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """For mutual-TLS tests: ``ca`` (the CA certificate), ``server`` (certificate and key in one
+    file, the form uvicorn's and HAProxy's single-file options take) and, per label of ``clients``,
+    a client certificate and key named ``cn`` (and the DNS name ``dns``, if not None)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca = make_ca("Province kiosk CA")
+    s_key, s_cert = make_leaf(ca_key, ca, "central", server=True)
+    out = {"ca": write_pem(folder / "ca.pem", cert=ca), "server": write_pem(folder / "server.pem", key=s_key, cert=s_cert)}
+    for label, (cn, dns) in clients.items():
+        key, cert = make_leaf(ca_key, ca, cn, server=False, dns=dns)
+        out[label] = write_pem(folder / f"{label}.pem", key=key, cert=cert)
+    return out

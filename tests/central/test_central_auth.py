@@ -1,8 +1,6 @@
 """Authentication that does not leak who exists (issue 17): the same cost for an unknown kiosk id
 as for a wrong secret, back-off after failed attempts (429 + Retry-After), client certificates
 bound to the kiosk id under mutual TLS, the OpenAPI document served only when configured."""
-import datetime as dt
-import ipaddress
 import json
 import statistics
 import time
@@ -135,45 +133,12 @@ def test_body_limits_agree_with_the_bundle_module():
 
 # --- mutual TLS: the certificate names the kiosk ------------------------------------------------
 def _pki(folder: Path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    """The kiosk CA, the server's certificate, and client certificates naming this kiosk in the CN,
+    another kiosk in the CN, and this kiosk only in a DNS subjectAltName."""
+    from testkit.pki import mtls_set
 
-    now = dt.datetime.now(dt.timezone.utc)  # system clock: certificate validity, as TLS checks it
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def cert(subject, issuer_key, issuer, key, *, ca=False, san=None, usage=None):
-        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(issuer).public_key(key.public_key())
-             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
-             .not_valid_after(now + dt.timedelta(days=1))
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if san:
-            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        if usage:
-            b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        return b.sign(issuer_key, hashes.SHA256())
-
-    def write(path, key, crt):
-        path.write_bytes(crt.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        return str(path)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = cert("Test kiosk CA", ca_key, name("Test kiosk CA"), ca_key, ca=True)
-    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    out = {"ca": str(folder / "ca.pem")}
-    s_key = ec.generate_private_key(ec.SECP256R1())
-    out["server"] = write(folder / "server.pem", s_key, cert("central", ca_key, ca.subject, s_key,
-                                                             san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-                                                             usage=ExtendedKeyUsageOID.SERVER_AUTH))
-    for label, cn, san in (("right_cn", KIOSK_ID, None), ("other_cn", "KIOSK-HN-OTHER-09", None),
-                           ("right_san", "kiosk device 17", [x509.DNSName(KIOSK_ID.lower())])):
-        k = ec.generate_private_key(ec.SECP256R1())
-        out[label] = write(folder / f"{label}.pem", k, cert(cn, ca_key, ca.subject, k, san=san, usage=ExtendedKeyUsageOID.CLIENT_AUTH))
-    return out
+    return mtls_set(folder, {"right_cn": (KIOSK_ID, None), "other_cn": ("KIOSK-HN-OTHER-09", None),
+                             "right_san": ("kiosk device 17", KIOSK_ID.lower())})
 
 
 def test_mutual_tls_requires_the_certificate_to_name_the_kiosk(tmp_path):

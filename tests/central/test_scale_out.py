@@ -22,9 +22,7 @@ lock in central.db.make_engine since this part). About 12 s.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import ipaddress
 import json
 import os
 import threading
@@ -67,44 +65,9 @@ def _pki(folder: Path) -> dict[str, str]:
     """A kiosk CA; the server certificate for 127.0.0.1 (with its key, as HAProxy wants it); client
     certificates (with their keys): CN = kiosk A, CN = kiosk B, and one naming A only in a DNS
     subjectAltName."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from testkit.pki import mtls_set
 
-    now = dt.datetime.now(dt.timezone.utc)  # system clock: certificate validity, as TLS checks it
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def cert(subject, key, *, ca=False, san=None, usage=None):
-        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name("Province kiosk CA") if not ca else name(subject))
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if san:
-            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        if usage:
-            b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        return b.sign(ca_key, hashes.SHA256())
-
-    def write(label, key, crt):
-        path = folder / f"{label}.pem"
-        path.write_bytes(crt.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        return str(path)
-
-    folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    (folder / "ca.pem").write_bytes(cert("Province kiosk CA", ca_key, ca=True).public_bytes(serialization.Encoding.PEM))
-    out = {"ca": str(folder / "ca.pem")}
-    s_key = ec.generate_private_key(ec.SECP256R1())
-    out["server"] = write("server", s_key, cert("central", s_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-                                                usage=ExtendedKeyUsageOID.SERVER_AUTH))
-    for label, cn, san in (("a", KIOSK_ID, None), ("b", B_ID, None), ("a_san", "kiosk device 17", [x509.DNSName(KIOSK_ID.lower())])):
-        k = ec.generate_private_key(ec.SECP256R1())
-        out[label] = write(label, k, cert(cn, k, san=san, usage=ExtendedKeyUsageOID.CLIENT_AUTH))
-    return out
+    return mtls_set(folder, {"a": (KIOSK_ID, None), "b": (B_ID, None), "a_san": ("kiosk device 17", KIOSK_ID.lower())})
 
 
 class Farm:

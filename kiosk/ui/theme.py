@@ -25,6 +25,16 @@ class Theme:
     ok: tuple
     field_bg: tuple
     header_bg: tuple
+    # edges: every input field and every unfilled button is outlined in ``edge`` (≥ 3:1 against
+    # the page and against the button's own fill), so a control is visible without its fill
+    edge: tuple
+    # a chosen option (a selected answer, the shift key, today on the calendar): a colour of its
+    # own, so "chosen" never looks like "the next thing to press" (primary) or "done" (ok)
+    selected: tuple
+    selected_fg: tuple
+    header_fg: tuple
+    header_button: tuple      # fill of the toolbar's buttons, outlined in header_fg
+    focus: tuple              # the keypad's focus ring
 
 
 NORMAL = Theme(
@@ -40,6 +50,12 @@ NORMAL = Theme(
     ok=(0.05, 0.45, 0.2, 1),
     field_bg=(1, 1, 1, 1),
     header_bg=(0.69, 0.09, 0.12, 1),
+    edge=(0.35, 0.39, 0.45, 1),          # #59636f: 5.6:1 on the page, 4.6:1 on the secondary fill
+    selected=(0.07, 0.29, 0.56, 1),       # #124a8f, white text 8.6:1
+    selected_fg=(1, 1, 1, 1),
+    header_fg=(1, 1, 1, 1),
+    header_button=(0.50, 0.05, 0.08, 1),  # darker than the bar; the white outline makes its edge
+    focus=(0.0, 0.33, 0.85, 1),
 )
 
 HIGH_CONTRAST = Theme(
@@ -55,9 +71,19 @@ HIGH_CONTRAST = Theme(
     ok=(0.4, 1, 0.5, 1),
     field_bg=(0.1, 0.1, 0.1, 1),
     header_bg=(0.1, 0.1, 0.1, 1),
+    edge=(0.85, 0.85, 0.85, 1),
+    selected=(0.35, 0.85, 1, 1),          # cyan, black text: not the yellow of the next action
+    selected_fg=(0, 0, 0, 1),
+    header_fg=(1, 1, 1, 1),
+    header_button=(0, 0, 0, 1),
+    focus=(1, 1, 0, 1),
 )
 
 FONT_SIZES = {
     "normal": {"title": 44, "body": 32, "button": 34, "small": 24, "huge": 96},
-    "large": {"title": 56, "body": 40, "button": 42, "small": 30, "huge": 120},
+    # magnification ×2 (not ×1.28): screens reflow (text wraps, buttons grow, bodies scroll)
+    "large": {"title": 88, "body": 64, "button": 68, "small": 48, "huge": 192},
 }
+# the toolbar grows less than the page (×1.5), so its buttons stay on two rows at ×2
+HEADER_SIZES = {"normal": 24, "large": 36}
+SPACING_MIN = 16  # px between neighbouring controls

@@ -1,21 +1,24 @@
-"""The scaffold every screen shares: a header (title, back, start over, help, language, text size)
-and a body that the screen rebuilds whenever it is shown or the citizen changes a display setting."""
+"""The scaffold every screen shares: a toolbar (centre, call staff, read aloud, text size, contrast,
+language), a title block (procedure, step x of n, help, start over, title) and a body that the screen rebuilds whenever it is shown or the citizen changes a display setting."""
 from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
 
 from kiosk.ui.i18n import tr
-from kiosk.ui.theme import TOUCH_MIN
-from kiosk.ui.widgets.common import Background, BigButton, Text, app, sizes, theme
+from kiosk.ui.theme import HEADER_SIZES, SPACING_MIN, TOUCH_MIN
+from kiosk.ui.widgets.common import Background, BigButton, Column, Outline, Row, Text, app, sizes, theme
 
 
 class KioskScreen(Screen):
     title_key = "app.title"
-    show_back = True
-    show_restart = True
-    show_help = False
+    show_back = True       # a "◀ Quay lại" at the bottom left (step screens put theirs in their footer)
+    show_restart = False   # "Làm lại từ đầu" (step screens), beside the step indicator, asks before it wipes
+    show_help = False      # "Xem hướng dẫn" (step screens)
+    own_footer = False     # the screen builds its own footer with its back button
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -31,6 +34,14 @@ class KioskScreen(Screen):
     def title(self) -> str:
         return tr(self.title_key, app().lang)
 
+    def kicker(self) -> str:
+        """A small line above the title (a step screen: the procedure's name)."""
+        return ""
+
+    def step_indicator(self) -> str:
+        """"Bước 3 trên 9" on a step screen; empty where there are no steps."""
+        return ""
+
     def on_pre_enter(self, *args):
         self.refresh()
 
@@ -39,11 +50,13 @@ class KioskScreen(Screen):
         self.root_box.canvas.before.clear()
         Background.paint(self.root_box, theme().bg)
         self.root_box.add_widget(self._header())
-        title = Text(self.title(), role="title", bold=True, color=theme().fg, padding=[32, 12])
-        self.root_box.add_widget(title)
+        self.root_box.add_widget(self._title_block())
         body = BoxLayout(orientation="vertical", padding=[32, 8, 32, 24], spacing=20)
         self.root_box.add_widget(body)
         self.build_body(body)
+        if self.show_back and not self.own_footer:
+            body.add_widget(footer(BigButton(tr("nav.back", app().lang), kind="secondary", on_press=self.on_back),
+                                   Widget()))
 
     def release_body(self) -> None:
         """Drop the widgets (and their text textures) of a screen nobody sees.
@@ -62,39 +75,152 @@ class KioskScreen(Screen):
         self.root_box.canvas.before.clear()
         self.kb_slot = None
 
-    def _header(self) -> BoxLayout:
-        """The toolbar: the same buttons in the same places on every screen."""
+    def _title_block(self) -> BoxLayout:
+        """The procedure's name (small), the step indicator and "start over" on one line, far
+        from the toolbar; the step's own title below, large. Nothing here is ever cut off: each
+        line wraps."""
         a = app()
         lang = a.lang
-        bar = BoxLayout(size_hint_y=None, height=TOUCH_MIN + 24, padding=[16, 12], spacing=12)
-        Background.paint(bar, theme().header_bg)
-        logo = Button(text="★", font_size=sizes()["title"], size_hint_x=None, width=TOUCH_MIN,
-                      background_normal="", background_down="", background_color=theme().header_bg,
+        t = theme()
+        block = Column(spacing=4, padding=[32, 12, 32, 0])
+        kicker, indicator = self.kicker(), self.step_indicator()
+        if kicker or indicator or self.show_restart or self.show_help:
+            row = Row(spacing=SPACING_MIN, height=TOUCH_MIN)
+            left = Column(spacing=0, size_hint_x=1)
+            if indicator:
+                step = Text(indicator, role="small", bold=True, color=t.fg)
+                step.kiosk_role = "step_indicator"
+                left.add_widget(step)
+            if kicker:
+                left.add_widget(Text(kicker, role="small", color=t.muted))
+            row.add_widget(left)
+            if self.show_help:
+                row.add_widget(self._bar_button(tr("nav.help", lang), self.on_help))
+            if self.show_restart:
+                row.add_widget(self._bar_button(tr("nav.restart", lang), self.confirm_restart))
+            block.add_widget(row)
+        block.add_widget(Text(self.title(), role="title", bold=True, color=t.fg))
+        return block
+
+    @staticmethod
+    def _bar_button(text, fn) -> BigButton:
+        b = BigButton(text, kind="secondary", on_press=fn, size_hint_x=None, font_size=sizes()["small"],
+                      height=TOUCH_MIN)
+        b.texture_update()
+        b.width = max(TOUCH_MIN * 2, b.texture_size[0] + 48)
+        return b
+
+    def _header(self) -> BoxLayout:
+        """The toolbar: the same buttons in the same places on every screen, each with a word on
+        it. At ×2 text it takes two rows (the centre's name, then the buttons) instead of
+        cutting the name."""
+        a = app()
+        lang = a.lang
+        t = theme()
+        large = a.session.large_text
+        font = HEADER_SIZES["large" if large else "normal"]
+        logo = Button(text="★", font_size=font * 1.8, size_hint_x=None, width=TOUCH_MIN,
+                      background_normal="", background_down="", background_color=t.header_bg,
                       color=(1, 0.85, 0.1, 1))
         logo.bind(on_release=lambda *_: a.secret_tap())  # five taps: maintenance PIN pad
-        bar.add_widget(logo)
-        bar.add_widget(Text(a.cfg["kiosk"]["centre_name"] if lang == "vi" else tr("app.title", lang), role="small",
-                            color=(1, 1, 1, 1), size_hint_y=1, shorten=True))
-        if self.show_back:
-            bar.add_widget(self._hbtn(tr("nav.back", lang), self.on_back, 220))
-        if self.show_help:
-            bar.add_widget(self._hbtn(tr("nav.listen", lang), self.on_listen, 150))
-            bar.add_widget(self._hbtn(tr("nav.help", lang), self.on_help, 240))
-        if self.show_restart:
-            bar.add_widget(self._hbtn(tr("nav.restart", lang), a.start_over, 240))
-        bar.add_widget(self._hbtn("A−" if a.session.large_text else "A+", a.toggle_large_text, 90))
-        bar.add_widget(self._hbtn("◐", a.toggle_contrast, 90))
-        bar.add_widget(self._hbtn(tr("lang.switch", lang), a.toggle_language, 190))
+        name = a.cfg["kiosk"]["centre_name"] if lang == "vi" else tr("app.title", lang)
+        centre = Label(text=name, font_size=font, color=t.header_fg, halign="left", valign="middle")
+        centre.bind(size=lambda *_: setattr(centre, "text_size", (centre.width, None)))
+
+        help_call = self._hbtn("☎ " + tr("nav.call_staff", lang), self.on_call_staff, font, strong=True)
+        help_call.kiosk_role = "help_call"
+        speech = self._hbtn(tr("nav.listen", lang), None, font)
+        speech.kiosk_role = "speech_key"
+        _hold_or_tap(speech, on_tap=self.on_listen, on_hold=lambda: _call(a, "start_speech_mode"))
+        tools = [
+            help_call,
+            speech,
+            self._hbtn(tr("text.normal_short" if large else "text.large_short", lang), a.toggle_large_text, font),
+            self._hbtn("◐ " + tr("contrast", lang), a.toggle_contrast, font),
+            self._hbtn(tr("lang.switch", lang), a.toggle_language, font),
+        ]
+        height = TOUCH_MIN + 24
+        if not large:
+            bar = BoxLayout(size_hint_y=None, height=height, padding=[16, 12], spacing=SPACING_MIN)
+            Background.paint(bar, t.header_bg)
+            bar.add_widget(logo)
+            bar.add_widget(centre)
+            for b in tools:
+                bar.add_widget(b)
+            return bar
+        bar = BoxLayout(orientation="vertical", size_hint_y=None, padding=[16, 8], spacing=8)
+        Background.paint(bar, t.header_bg)
+        top = BoxLayout(size_hint_y=None, height=TOUCH_MIN, spacing=SPACING_MIN)
+        top.add_widget(logo)
+        top.add_widget(centre)
+        top.add_widget(tools.pop(0))  # the help call stays beside the name
+        bar.add_widget(top)
+        row = BoxLayout(size_hint_y=None, height=TOUCH_MIN + 8, spacing=SPACING_MIN)
+        row.add_widget(Widget())
+        for b in tools:
+            row.add_widget(b)
+        bar.add_widget(row)
+        bar.height = top.height + row.height + 8 + 16
         return bar
 
     @staticmethod
-    def _hbtn(text, fn, width):
-        b = Button(text=text, font_size=sizes()["small"], size_hint_x=None, width=width,
-                   background_normal="", background_down="", background_color=(1, 1, 1, 0.18),
-                   color=(1, 1, 1, 1), halign="center", valign="middle")
-        b.bind(size=lambda *_: setattr(b, "text_size", (b.width - 8, None)))
-        b.bind(on_release=lambda *_: fn())
+    def _hbtn(text, fn, font, strong=False):
+        t = theme()
+        fill, fg = ((t.header_fg, t.header_bg) if strong and t.name != "high_contrast"
+                    else ((t.primary, t.primary_fg) if strong else (t.header_button, t.header_fg)))
+        b = Button(text=text, font_size=font, size_hint_x=None, bold=strong,
+                   background_normal="", background_down="", background_color=fill,
+                   color=fg, halign="center", valign="middle")
+        Outline.paint(b, t.header_fg, 2)
+        b.texture_update()
+        b.width = max(TOUCH_MIN + 24, b.texture_size[0] + 40)
+        if fn is not None:
+            b.bind(on_release=lambda *_: fn())
         return b
+
+    def on_call_staff(self) -> None:
+        try:
+            from kiosk.ui.widgets.help_call import open_help_call
+        except ImportError:  # the panel ships with the help-call service; without it, say where staff are
+            self._notice(tr("help_call.unavailable", app().lang))
+            return
+        open_help_call()
+
+    def confirm_restart(self) -> None:
+        """"Start over" wipes what the citizen entered: ask first, with "continue" as the
+        prominent answer."""
+        from kivy.uix.modalview import ModalView
+
+        a = app()
+        lang = a.lang
+        if a.session.engine is None and not a.session.has_personal_data:
+            a.start_over()
+            return
+        view = ModalView(size_hint=(0.7, None), auto_dismiss=False)
+        box = Column(spacing=24, padding=32)
+        Background.paint(box, theme().bg, radius=16)
+        box.add_widget(Text(tr("restart.confirm_title", lang), role="title", bold=True))
+        box.add_widget(Text(tr("restart.confirm_text", lang), role="body"))
+        row = Row(spacing=SPACING_MIN * 2)
+        row.add_widget(BigButton(tr("restart.yes", lang), kind="danger", on_press=lambda: (view.dismiss(), a.start_over())))
+        row.add_widget(BigButton(tr("restart.no", lang), kind="primary", on_press=view.dismiss))
+        box.add_widget(row)
+        box.bind(minimum_height=lambda *_: setattr(view, "height", box.minimum_height))
+        view.speech_text = tr("restart.confirm_title", lang) + ". " + tr("restart.confirm_text", lang)
+        view.add_widget(box)
+        view.open()
+
+    def _notice(self, text: str) -> None:
+        from kivy.uix.modalview import ModalView
+
+        view = ModalView(size_hint=(0.6, None), height=360)
+        box = Column(spacing=24, padding=32, size_hint_y=1)
+        Background.paint(box, theme().bg, radius=16)
+        box.add_widget(Text(text, role="body"))
+        box.add_widget(BigButton(tr("nav.close", app().lang), kind="primary", on_press=view.dismiss))
+        view.add_widget(box)
+        view.speech_text = text
+        view.open()
 
     # --- the on-screen keyboard: one slot at the bottom of the body, filled when a field takes focus
     def keyboard_slot(self) -> BoxLayout:
@@ -132,11 +258,53 @@ class KioskScreen(Screen):
         pass
 
     def on_listen(self) -> None:
-        pass
+        """A tap on "Đọc to": the speech mode reads this screen (kiosk.ui.access), else its title."""
+        a = app()
+        if not _call(a, "read_screen"):
+            a.read_aloud(self.title())
+
+
+def _call(a, method: str) -> bool:
+    """Call ``a.<method>()`` if the app has it (the speech mode adds them); True if it did."""
+    fn = getattr(a, method, None)
+    if fn is None:
+        return False
+    fn()
+    return True
+
+
+HOLD_S = 1.5
+
+
+def _hold_or_tap(button, on_tap, on_hold) -> None:
+    """A tap calls ``on_tap``; holding the button ``HOLD_S`` seconds calls ``on_hold`` instead
+    (how a citizen who cannot see the screen starts the speech mode from any screen)."""
+    from kivy.clock import Clock
+
+    state = {"ev": None, "held": False}
+
+    def down(*_):
+        state["held"] = False
+
+        def fire(_dt):
+            state["held"] = True
+            on_hold()
+
+        state["ev"] = Clock.schedule_once(fire, HOLD_S)
+
+    def up(*_):
+        if state["ev"] is not None:
+            state["ev"].cancel()
+            state["ev"] = None
+        if not state["held"]:
+            on_tap()
+
+    button.bind(on_press=down, on_release=up)
 
 
 def footer(*buttons) -> BoxLayout:
-    row = BoxLayout(size_hint_y=None, height=TOUCH_MIN + 24, spacing=20)
+    """The bottom row: back on the left, the screen's one primary action on the right."""
+    row = Row(spacing=SPACING_MIN * 2, height=TOUCH_MIN + 24)
     for b in buttons:
         row.add_widget(b)
     return row

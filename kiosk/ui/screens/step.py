@@ -10,6 +10,8 @@ from kiosk.ui.widgets.common import BigButton, Text, app, theme
 
 class StepScreen(KioskScreen):
     show_help = True
+    show_restart = True
+    own_footer = True  # add_footer: back on the left, the step's action on the right
 
     @property
     def step(self):
@@ -19,7 +21,18 @@ class StepScreen(KioskScreen):
         a = app()
         if a.session.engine is None:
             return ""
-        return f"{pick(a.session.flow.name, a.lang)} — {pick(self.step.title, a.lang)}"
+        return pick(self.step.title, a.lang)
+
+    def kicker(self) -> str:
+        a = app()
+        return pick(a.session.flow.name, a.lang) if a.session.engine is not None else ""
+
+    def step_indicator(self) -> str:
+        a = app()
+        if a.session.engine is None:
+            return ""
+        number, total = a.session.engine.progress()
+        return tr("step.indicator", a.lang, n=number, total=total)
 
     def step_text(self) -> str:
         return pick(getattr(self.step, "text", None), app().lang)
@@ -56,7 +69,11 @@ class StepScreen(KioskScreen):
         return out[0], out[1]
 
     def on_listen(self) -> None:
-        app().read_aloud(". ".join(t for t in (pick(self.step.title, app().lang), self.step_text()) if t))
+        a = app()
+        if getattr(a, "read_screen", None) is not None:
+            a.read_screen()
+            return
+        a.read_aloud(". ".join(t for t in (pick(self.step.title, a.lang), self.step_text()) if t))
 
     def on_help(self) -> None:
         from kiosk.ui.widgets.video_help import VideoHelp

@@ -73,7 +73,7 @@ class UnitScreen(StepScreen):
         for u in list(found)[:40]:
             code = _unit_code(u)
             self.list.add_widget(BigButton(("✓ " if code == chosen else "") + _unit_name(u),
-                                           kind="primary" if code == chosen else "secondary",
+                                           kind="selected" if code == chosen else "secondary",
                                            on_press=lambda c=code, n=_unit_name(u): self._pick(c, n)))
 
     def _pick(self, code, name):

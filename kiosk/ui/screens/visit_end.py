@@ -25,7 +25,8 @@ class RatingScreen(KioskScreen):
         body.add_widget(Text(tr("rating.title", lang), role="title", bold=True, halign="center"))
         if self.level != "not":
             row = BoxLayout(spacing=24)
-            for level, key, kind in (("very", "rating.very", "ok"), ("ok", "rating.ok", "primary"),
+            # three answers of equal weight: none is "the" action, so none is filled
+            for level, key, kind in (("very", "rating.very", "secondary"), ("ok", "rating.ok", "secondary"),
                                      ("not", "rating.not", "secondary")):
                 row.add_widget(BigButton(tr(key, lang), kind=kind, size_hint_y=1, height=200,
                                          font_size=app().sizes["title"], on_press=lambda l=level: self._rate(l)))

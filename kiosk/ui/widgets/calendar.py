@@ -46,7 +46,7 @@ class CalendarPicker(ModalView):
                     grid.add_widget(BoxLayout())
                     continue
                 future = day > self.today
-                b = BigButton(str(day.day), kind="primary" if day == self.today else "secondary",
+                b = BigButton(str(day.day), kind="selected" if day == self.today else "secondary",
                               size_hint_y=1, on_press=(lambda d=day: self._pick(d)))
                 b.disabled = future  # a date in the future cannot be a birth or a death
                 grid.add_widget(b)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from kivy.app import App
-from kivy.graphics import Color, Rectangle, RoundedRectangle
+from kivy.clock import Clock
+from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
@@ -40,6 +41,27 @@ class Background:
         sync()
 
 
+class Outline:
+    """Draw a ``width``-px frame inside a widget's box (on canvas.after, following its size): the
+    edge of an input field or an unfilled button, which its fill alone does not show."""
+
+    @staticmethod
+    def paint(widget, color, width: float = 2):
+        with widget.canvas.after:
+            c = Color(*color)
+            line = Line(width=width)
+        widget._outline = (c, line)
+
+        def sync(*_):
+            x, y = widget.pos
+            w, h = widget.size
+            inset = width / 2
+            line.rectangle = (x + inset, y + inset, max(w - 2 * inset, 0), max(h - 2 * inset, 0))
+
+        widget.bind(pos=sync, size=sync)
+        sync()
+
+
 class Text(Label):
     """A label that wraps to its width and grows to its text's height."""
 
@@ -61,18 +83,30 @@ class Text(Label):
         fit()
 
 
+def button_colours(kind: str) -> tuple[tuple, tuple, tuple | None]:
+    """(fill, text, outline or None) of a button of ``kind``.
+
+    One meaning per colour: ``primary`` (filled: the one next thing to do on a screen),
+    ``selected`` (a chosen option), ``secondary`` (everything else, outlined), ``danger`` (a
+    destructive choice, outlined in red). ``ok`` is kept for old callers and looks secondary."""
+    t = theme()
+    return {
+        "primary": (t.primary, t.primary_fg, None),
+        "selected": (t.selected, t.selected_fg, None),
+        "secondary": (t.secondary, t.secondary_fg, t.edge),
+        "ok": (t.secondary, t.secondary_fg, t.edge),
+        "danger": (t.secondary, t.danger, t.danger),
+    }[kind]
+
+
 class BigButton(Button):
-    """A flat, high-contrast button at least TOUCH_MIN tall, with wrapping text."""
+    """A flat, high-contrast button at least TOUCH_MIN tall, with wrapping text; it grows when its
+    text wraps (large text), so nothing is ever cut off."""
 
     def __init__(self, text: str, kind: str = "primary", on_press=None, height=None, **kw):
-        t = theme()
-        bg, fg = {
-            "primary": (t.primary, t.primary_fg),
-            "secondary": (t.secondary, t.secondary_fg),
-            "ok": (t.ok, (1, 1, 1, 1)),
-            "danger": (t.danger, (1, 1, 1, 1)),
-        }[kind]
+        bg, fg, edge = button_colours(kind)
         kw.setdefault("size_hint_y", None)
+        base_height = max(height or TOUCH_MIN + 16, TOUCH_MIN)
         super().__init__(
             text=text,
             font_size=kw.pop("font_size", sizes()["button"]),
@@ -82,11 +116,15 @@ class BigButton(Button):
             background_color=bg,
             halign="center",
             valign="middle",
-            height=max(height or TOUCH_MIN + 16, TOUCH_MIN),
+            height=base_height,
             **kw,
         )
         self.kind = kind
+        if edge is not None:
+            Outline.paint(self, edge, 2)
         self.bind(size=lambda *_: setattr(self, "text_size", (self.width - 24, None)))
+        if self.size_hint_y is None:
+            self.bind(texture_size=lambda *_: setattr(self, "height", max(base_height, self.texture_size[1] + 24)))
         if on_press:
             self.bind(on_release=lambda *_: on_press())
 
@@ -99,12 +137,65 @@ class Column(BoxLayout):
 
 
 class Row(BoxLayout):
+    """A horizontal row as tall as its tallest child (a button whose text wraps at large text)."""
+
     def __init__(self, spacing=16, height=None, **kw):
         kw.setdefault("size_hint_y", None)
         super().__init__(orientation="horizontal", spacing=spacing, height=height or TOUCH_MIN + 16, **kw)
+        self._min_height = self.height
+        self.bind(children=self._watch)
+
+    def _watch(self, *_):
+        for child in self.children:
+            child.unbind(height=self._fit)
+            child.bind(height=self._fit)
+        self._fit()
+
+    def _fit(self, *_):
+        tallest = max((c.height for c in self.children if c.size_hint_y is None), default=0)
+        self.height = max(self._min_height, tallest + self.padding[1] + self.padding[3])
+
+
+class Scroller(ScrollView):
+    """A vertical scroll area that says so: a wide bar in the edge colour and, while there is more
+    below, a "còn nữa ▼" cue drawn over its bottom edge (a citizen does not guess that a screen
+    scrolls). ``more_below`` tells the speech mode the same."""
+
+    def __init__(self, child, **kw):
+        from kivy.core.text import Label as CoreLabel
+
+        t = theme()
+        super().__init__(do_scroll_x=False, bar_width=16, scroll_type=["bars", "content"],
+                         bar_color=list(t.edge), bar_inactive_color=list(t.edge), **kw)
+        self.add_widget(child)
+        self.more_below = False
+        word = "còn nữa ▼" if app().lang == "vi" else "more below ▼"
+        core = CoreLabel(text=word, font_size=sizes()["small"], bold=True)
+        core.refresh()
+        self._cue_texture = core.texture
+        with self.canvas.after:
+            self._cue_bg_color = Color(*t.selected[:3], 0)
+            self._cue_bg = RoundedRectangle(radius=[10])
+            self._cue_fg_color = Color(*t.selected_fg[:3], 0)
+            self._cue_fg = Rectangle(texture=self._cue_texture)
+        self.bind(scroll_y=self._cue, size=self._cue, pos=self._cue)
+        child.bind(height=self._cue)
+        Clock.schedule_once(self._cue, 0)
+
+    def _cue(self, *_):
+        child = self.children[0] if self.children else None
+        if child is None:
+            return
+        self.more_below = child.height > self.height + 1 and self.scroll_y > 0.001
+        tw, th = self._cue_texture.size
+        w, h = tw + 40, th + 16
+        x, y = self.right - w - self.bar_width - 12, self.y + 10
+        self._cue_bg.pos, self._cue_bg.size = (x, y), (w, h)
+        self._cue_fg.pos, self._cue_fg.size = (x + 20, y + 8), (tw, th)
+        alpha = 1 if self.more_below else 0
+        self._cue_bg_color.a = alpha
+        self._cue_fg_color.a = alpha
 
 
 def scroller(child) -> ScrollView:
-    sv = ScrollView(do_scroll_x=False, bar_width=12, scroll_type=["bars", "content"])
-    sv.add_widget(child)
-    return sv
+    return Scroller(child)

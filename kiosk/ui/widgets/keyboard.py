@@ -11,8 +11,8 @@ from kivy.uix.gridlayout import GridLayout
 
 from kiosk.ui.i18n import tr
 from kiosk.ui.input_method import Composer
-from kiosk.ui.theme import TOUCH_MIN
-from kiosk.ui.widgets.common import Background, Column, Text, app, sizes, theme
+from kiosk.ui.theme import FONT_SIZES, SPACING_MIN, TOUCH_MIN
+from kiosk.ui.widgets.common import Background, Column, Outline, Text, app, button_colours, sizes, theme
 
 NUMERIC_TYPES = {"number", "phone", "id_number", "date", "can", "pin"}
 
@@ -33,6 +33,8 @@ class VnField(Column):
             background_color=theme().field_bg, size_hint_y=None, height=TOUCH_MIN + 8, halign="left",
             valign="middle",
         )
+        Outline.paint(self.box, theme().edge, 2)
+        self.box.kiosk_role = "input"
         self.box.bind(size=lambda *_: setattr(self.box, "text_size", (self.box.width - 32, None)))
         self.box.bind(on_release=lambda *_: self.focus())
         self.add_widget(self.box)
@@ -108,11 +110,12 @@ def format_date_digits(digits: str) -> str:
 
 
 def _key(label: str, on_press, kind="secondary", width=None) -> Button:
-    t = theme()
-    bg = t.secondary if kind == "secondary" else t.primary
-    fg = t.secondary_fg if kind == "secondary" else t.primary_fg
-    b = Button(text=label, font_size=sizes()["button"], color=fg, background_normal="", background_down="",
-               background_color=bg, size_hint_y=None, height=TOUCH_MIN)
+    bg, fg, edge = button_colours(kind)
+    # keys keep the normal size at ×2 text: a keyboard twice as tall would leave no room for the field
+    b = Button(text=label, font_size=FONT_SIZES["normal"]["button"], color=fg, background_normal="",
+               background_down="", background_color=bg, size_hint_y=None, height=TOUCH_MIN)
+    if edge is not None:
+        Outline.paint(b, edge, 2)
     if width:
         b.size_hint_x = None
         b.width = width
@@ -126,11 +129,12 @@ class VnKeyboard(BoxLayout):
     ROWS = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"]
 
     def __init__(self, on_done=None, **kw):
-        super().__init__(orientation="vertical", spacing=8, padding=8, size_hint_y=None, **kw)
+        # 16 px between keys (SPACING_MIN): a finger that misses lands on nothing, not on the neighbour
+        super().__init__(orientation="vertical", spacing=SPACING_MIN, padding=8, size_hint_y=None, **kw)
         self.on_done = on_done
         self.shift = True
         Background.paint(self, theme().header_bg if theme().name == "high_contrast" else (0.85, 0.87, 0.9, 1))
-        self.height = 5 * (TOUCH_MIN + 8) + 16
+        self.height = 5 * TOUCH_MIN + 4 * SPACING_MIN + 16
         self._build()
 
     def _build(self):
@@ -138,9 +142,9 @@ class VnKeyboard(BoxLayout):
         lang = app().lang
         self.letters: list = []
         for i, row in enumerate(self.ROWS):
-            line = BoxLayout(spacing=8, size_hint_y=None, height=TOUCH_MIN)
+            line = BoxLayout(spacing=SPACING_MIN, size_hint_y=None, height=TOUCH_MIN)
             if i == 3:
-                self.shift_key = _key("⇧", self._toggle_shift, kind="primary" if self.shift else "secondary")
+                self.shift_key = _key("⇧", self._toggle_shift, kind="selected" if self.shift else "secondary")
                 line.add_widget(self.shift_key)
             for ch in row:
                 key = _key(ch, lambda c=ch: self._type(c.upper() if self.shift and c.isalpha() else c))
@@ -150,14 +154,14 @@ class VnKeyboard(BoxLayout):
             if i == 3:
                 line.add_widget(_key("⌫", lambda: app().type_backspace()))
             self.add_widget(line)
-        last = BoxLayout(spacing=8, size_hint_y=None, height=TOUCH_MIN)
+        last = BoxLayout(spacing=SPACING_MIN, size_hint_y=None, height=TOUCH_MIN)
         self.method_key = _key(app().input_method.upper(), self._cycle_method, width=140)
         last.add_widget(self.method_key)
         last.add_widget(_key(",", lambda: self._type(",")))
         last.add_widget(_key(tr("kb.space", lang), lambda: self._type(" ")))
         last.add_widget(_key("@", lambda: self._type("@"), width=90))
         last.add_widget(_key(".", lambda: self._type("."), width=90))
-        last.add_widget(_key(tr("kb.done", lang), lambda: self.on_done and self.on_done(), kind="primary"))
+        last.add_widget(_key(tr("kb.done", lang), lambda: self.on_done and self.on_done(), kind="selected"))
         self.add_widget(last)
         self._show_case()
 
@@ -166,8 +170,8 @@ class VnKeyboard(BoxLayout):
         for key in self.letters:
             key.text = key.text.upper() if self.shift else key.text.lower()
         t = theme()
-        self.shift_key.background_color = t.primary if self.shift else t.secondary
-        self.shift_key.color = t.primary_fg if self.shift else t.secondary_fg
+        self.shift_key.background_color = t.selected if self.shift else t.secondary
+        self.shift_key.color = t.selected_fg if self.shift else t.secondary_fg
 
     def _type(self, ch: str):
         app().type_char(ch)
@@ -191,14 +195,14 @@ class NumPad(GridLayout):
     """Big digits for ID numbers, dates, phones and PINs."""
 
     def __init__(self, on_done=None, **kw):
-        super().__init__(cols=3, spacing=8, padding=8, size_hint_y=None, **kw)
-        self.height = 4 * (TOUCH_MIN + 16) + 40
+        super().__init__(cols=3, spacing=SPACING_MIN, padding=8, size_hint_y=None, **kw)
+        self.height = 4 * (TOUCH_MIN + 16) + 3 * SPACING_MIN + 16
         Background.paint(self, (0.85, 0.87, 0.9, 1) if theme().name != "high_contrast" else theme().header_bg)
         for ch in "123456789":
             self.add_widget(self._k(ch, lambda c=ch: app().type_char(c)))
         self.add_widget(self._k("⌫", lambda: app().type_backspace()))
         self.add_widget(self._k("0", lambda: app().type_char("0")))
-        self.add_widget(self._k(tr("kb.done", app().lang), lambda: on_done and on_done(), kind="primary"))
+        self.add_widget(self._k(tr("kb.done", app().lang), lambda: on_done and on_done(), kind="selected"))
 
     @staticmethod
     def _k(label, fn, kind="secondary"):

@@ -8,7 +8,10 @@
   lookup needs and nothing personal (anyone who photographs a receipt reads its QR). Receipts
   printed before it carried the applicant's ID number (``KIOSKVN1|…|applicant_id|…``): still read,
   and the number is dropped at once;
-* the procedure QR ``kiosk://flow/<flow_id>`` printed on leaflets and posters.
+* the procedure QR ``kiosk://flow/<flow_id>`` printed on leaflets and posters;
+* the Giấy chứng sinh (hospital birth certificate) record, see :func:`parse_birth_certificate`:
+  what a QR on a real certificate holds is NOT published (see there); we read only the one
+  documented electronic form of the certificate's data and otherwise the citizen types.
 
 Every failure is a :class:`PayloadError` (a ``ValueError``) with a plain Vietnamese message for the
 citizen and an English one for the technician. Messages never repeat the payload: it is personal.
@@ -23,8 +26,9 @@ from datetime import date, datetime
 from common.errors import BilingualError
 
 __all__ = [
-    "PayloadError", "CccdQr", "ReceiptQr", "ProcedureQr",
+    "PayloadError", "CccdQr", "ReceiptQr", "ProcedureQr", "BirthCertificateQr",
     "parse_cccd", "build_receipt_qr", "parse_receipt", "parse_procedure", "parse_any", "as_text",
+    "parse_birth_certificate", "build_birth_certificate_qr",
 ]
 
 RECEIPT_PREFIX = "KIOSKVN2"
@@ -40,7 +44,7 @@ _NOT_CCCD = dict(code="not_cccd", en="this is not the QR code of a Vietnamese ci
                  vi="Mã QR này không phải mã QR trên thẻ căn cước. Vui lòng đưa mã QR ở mặt thẻ căn cước.")
 
 
-def as_text(payload) -> str:
+def as_text(payload, multiline: bool = False) -> str:
     """Payload → NFC text. ``payload``: text; bytes, which must be UTF-8 (anything else would show
     citizens garbled letters); or a decoded code (``devices.qr.Decoded``), whose ``text`` is set
     only when its character set is certain (``devices.qr.charset``), so a Shift_JIS or GB2312 code
@@ -63,7 +67,9 @@ def as_text(payload) -> str:
         raise PayloadError(code="empty", en="the QR payload is empty", vi="Mã QR không có nội dung. Vui lòng thử lại.")
     if len(text) > _MAX_LEN:
         raise PayloadError(code="too_long", en="the QR payload is too long", vi="Mã QR không hợp lệ.")
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    # an XML record may be laid out on several lines: line breaks and tabs are text there
+    allowed = "\n\r\t" if multiline else ""
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise PayloadError(code="control_chars", en="the QR payload holds control characters",
                            vi="Mã QR không hợp lệ. Vui lòng thử lại.")
     return text
@@ -294,6 +300,176 @@ def parse_procedure(payload: bytes | str) -> ProcedureQr:
         raise PayloadError(code="not_procedure", en="this is not a procedure QR code (kiosk://flow/<id>)",
                            vi="Mã QR này không mở được thủ tục nào trên máy. Vui lòng chọn thủ tục trên màn hình.")
     return ProcedureQr(m.group(1))
+
+
+# --- Giấy chứng sinh (hospital birth certificate) ---------------------------------------------
+# What we could and could not find (searched 2027: Bộ Y tế circulars, the "liên thông khai sinh"
+# service, hospital-software sources):
+#
+# * The paper form (Thông tư 17/2012/TT-BYT, mẫu of Thông tư 27/2019/TT-BYT; Thông tư
+#   22/2025/TT-BYT, mẫu số 01 from 1 October 2025) is a printed form with the mother, the father,
+#   the child's sex, weight, date and hour of birth, the place, and "Dự định đặt tên con" (the
+#   intended name). No published text we found defines a QR code on it, nor what one would hold.
+#   Hospitals that print a QR today print their own (often a link to their portal): NOT PUBLISHED,
+#   so not guessed at here.
+# * What IS published is the electronic record of the same certificate that every hospital sends
+#   to the social-insurance gateway (the "giấy chứng sinh điện tử" the liên thông khai sinh uses):
+#   Quyết định 130/QĐ-BYT (2023), amended by Quyết định 4750/QĐ-BYT, bảng 9 "Chỉ tiêu dữ liệu
+#   giấy chứng sinh" (XML9): root CHI_TIEU_DU_LIEU_GIAY_CHUNG_SINH > DSACH_GIAYCHUNGSINH >
+#   DU_LIEU_GIAY_CHUNG_SINH, with HO_TEN_CON (intended name, may be empty), GIOI_TINH_CON
+#   (1 Nam, 2 Nữ, 3 chưa xác định), NGAY_SINH_CON (yyyymmddHHMM), HO_TEN_NND / NGAYSINH_NND
+#   (yyyymmdd) / SO_CCCD_NND (the mother), NOI_SINH_CON, SO, QUYEN_SO, NGAY_CT (yyyymmdd).
+#
+# So the kiosk reads exactly that record when a QR carries it (one DU_LIEU_GIAY_CHUNG_SINH, with or
+# without its two wrappers) and nothing else: any other payload gets a plain "please type it"
+# answer, and the citizen types the child's data as before. Only the fields the form needs are
+# kept; the record's other fields (insurance numbers, staff names) are ignored, never stored.
+
+_GCS_ROOT, _GCS_LIST, _GCS_RECORD = "CHI_TIEU_DU_LIEU_GIAY_CHUNG_SINH", "DSACH_GIAYCHUNGSINH", "DU_LIEU_GIAY_CHUNG_SINH"
+_GCS_SEX = {"1": "nam", "2": "nu", "3": None}
+
+_NOT_GCS = dict(code="not_birth_certificate",
+                en="this QR code does not hold a birth certificate record (QĐ 130/QĐ-BYT, XML9); type the child's data",
+                vi="Máy không đọc được thông tin trẻ từ mã QR này. Xin Quý khách nhập thông tin của trẻ trên màn hình.")
+
+
+def _bad_gcs(what_en: str, what_vi: str) -> PayloadError:
+    return PayloadError(code="bad_birth_certificate", en=f"the birth certificate QR has an invalid {what_en}",
+                        vi=f"{what_vi} trong mã QR của Giấy chứng sinh không hợp lệ. "
+                           "Xin Quý khách kiểm tra lại hoặc nhập trên màn hình.")
+
+
+@dataclass(frozen=True)
+class BirthCertificateQr:
+    """What a birth certificate record gives the khai sinh form. ``sex`` is "nam", "nu" or None
+    (chưa xác định); names are "" when the record leaves them empty (the intended name is optional)."""
+
+    full_name: str                # HO_TEN_CON, the intended name ("" when not chosen yet)
+    surname: str                  # its first word (họ)
+    given_names: str              # the rest (chữ đệm và tên)
+    birth_date: date
+    birth_time: str | None        # "HH:MM"
+    sex: str | None
+    mother_full_name: str
+    mother_birth_date: date | None
+    mother_id_number: str | None
+    birth_place: str              # NOI_SINH_CON: the facility and its place
+    certificate_number: str       # SO / QUYEN_SO as printed
+    book_number: str
+    issue_date: date | None
+
+    def __repr__(self) -> str:  # personal data never lands in a log or a traceback by accident
+        return f"BirthCertificateQr(named={bool(self.full_name)}, sex_known={self.sex is not None})"
+
+    __str__ = __repr__
+
+    @property
+    def birth_date_iso(self) -> str:
+        return self.birth_date.isoformat()
+
+
+_NAME_RX = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*")
+
+
+def _gcs_name(value: str, what_en: str, what_vi: str) -> str:
+    value = " ".join(value.split())
+    if value and (len(value) > 100 or not _NAME_RX.fullmatch(value)):
+        raise _bad_gcs(what_en, what_vi)
+    return value
+
+
+def _gcs_date(value: str, what_en: str, what_vi: str, with_time: bool = False) -> tuple[date, str | None]:
+    """yyyymmdd, or yyyymmddHHMM where ``with_time`` (the standard's NGAY_SINH_CON)."""
+    value = value.strip()
+    if not (re.fullmatch(r"\d{8}", value) or (with_time and re.fullmatch(r"\d{12}", value))):
+        raise _bad_gcs(what_en, what_vi)
+    try:
+        d = date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+        hhmm = None
+        if len(value) == 12:
+            hh, mm = int(value[8:10]), int(value[10:12])
+            if hh > 23 or mm > 59:
+                raise ValueError
+            hhmm = f"{hh:02d}:{mm:02d}"
+    except ValueError:
+        raise _bad_gcs(what_en, what_vi) from None
+    if not 1900 <= d.year <= 2100:
+        raise _bad_gcs(what_en, what_vi)
+    return d, hhmm
+
+
+def parse_birth_certificate(payload) -> BirthCertificateQr:
+    """A birth certificate record (QĐ 130/QĐ-BYT bảng 9, XML9; see the notes above) → the child's
+    name, date of birth and sex, and the mother's name, date of birth and ID number to check it
+    against the form. Refuses everything else with a :class:`PayloadError` that tells the citizen
+    to type; never raises anything else, whatever the bytes."""
+    import xml.etree.ElementTree as ET
+
+    text = as_text(payload, multiline=True)
+    if not text.startswith("<") or _GCS_RECORD not in text:
+        raise PayloadError(**_NOT_GCS)
+    # no document type, no entities: nothing in a scanned code may make the parser fetch or expand
+    # (CDATA sections are fine: some hospital systems write every field in one)
+    if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.I):
+        raise PayloadError(code="bad_birth_certificate", en="the birth certificate QR holds a DTD or entity declarations",
+                           vi="Mã QR của Giấy chứng sinh không hợp lệ. Xin Quý khách nhập trên màn hình.")
+    text = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)  # the declaration names an encoding we already decoded
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError):
+        raise PayloadError(code="bad_birth_certificate", en="the birth certificate QR is not well-formed XML",
+                           vi="Mã QR của Giấy chứng sinh bị hỏng hoặc không đầy đủ. Xin Quý khách quét lại hoặc nhập trên màn hình.") from None
+    if root.tag == _GCS_RECORD:
+        records = [root]
+    elif root.tag in (_GCS_ROOT, _GCS_LIST):
+        records = root.findall(f".//{_GCS_RECORD}")
+    else:
+        raise PayloadError(**_NOT_GCS)
+    if len(records) != 1:
+        # several children (twins) on one record list: which one is this paper? Let the citizen say.
+        raise PayloadError(code="several_children", en=f"the birth certificate QR holds {len(records)} records, not one",
+                           vi="Mã QR này có thông tin của nhiều trẻ. Xin Quý khách nhập thông tin của trẻ trên màn hình.")
+    rec = records[0]
+
+    def get(tag: str) -> str:
+        el = rec.find(tag)
+        if el is not None and len(el):
+            raise _bad_gcs(tag, "Thông tin")  # a field with child elements is not the standard's
+        return (el.text or "").strip() if el is not None else ""
+
+    full = _gcs_name(get("HO_TEN_CON"), "child's name", "Họ tên của trẻ")
+    sex_code = get("GIOI_TINH_CON")
+    if sex_code not in _GCS_SEX:
+        raise _bad_gcs("child's sex (GIOI_TINH_CON)", "Giới tính của trẻ")
+    born_s = get("NGAY_SINH_CON")
+    if not born_s:
+        raise _bad_gcs("date of birth (NGAY_SINH_CON)", "Ngày sinh của trẻ")
+    born, at = _gcs_date(born_s, "date of birth (NGAY_SINH_CON)", "Ngày sinh của trẻ", with_time=True)
+    mother = _gcs_name(get("HO_TEN_NND"), "mother's name", "Họ tên của mẹ")
+    mother_birth = _gcs_date(get("NGAYSINH_NND"), "mother's date of birth", "Ngày sinh của mẹ")[0] if get("NGAYSINH_NND") else None
+    mother_id = get("SO_CCCD_NND") or None
+    if mother_id is not None and not (_ID_RX.fullmatch(mother_id) or _OLD_ID_RX.fullmatch(mother_id)):
+        mother_id = None  # the standard allows a passport number here: not ours to check, not kept
+    issued = _gcs_date(get("NGAY_CT"), "issue date (NGAY_CT)", "Ngày cấp")[0] if get("NGAY_CT") else None
+    if issued is not None and issued < born:
+        raise _bad_gcs("issue date (before the birth)", "Ngày cấp")
+    if mother_birth is not None and mother_birth >= born:
+        raise _bad_gcs("mother's date of birth (after the child's)", "Ngày sinh của mẹ")
+    place = " ".join(get("NOI_SINH_CON").split())[:300]
+    surname, _, given = full.partition(" ")
+    return BirthCertificateQr(full, surname, given, born, at, _GCS_SEX[sex_code], mother, mother_birth, mother_id,
+                              place, get("SO")[:50], get("QUYEN_SO")[:50], issued)
+
+
+def build_birth_certificate_qr(record: dict[str, str]) -> str:
+    """The XML9 record for ``record`` (tag → text), in its two wrappers: the simulated hospital's
+    code (devices.qr.samples) and the tests. Escapes the text; checks the result with the parser."""
+    from xml.sax.saxutils import escape
+
+    inner = "".join(f"<{tag}>{escape(str(value))}</{tag}>" for tag, value in record.items())
+    text = f"<{_GCS_ROOT}><{_GCS_LIST}><{_GCS_RECORD}>{inner}</{_GCS_RECORD}></{_GCS_LIST}></{_GCS_ROOT}>"
+    parse_birth_certificate(text)
+    return text
 
 
 def parse_any(payload: bytes | str) -> CccdQr | ReceiptQr | ProcedureQr:

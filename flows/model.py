@@ -40,6 +40,8 @@ class Field:
     max_date: Expression | None = None
     visible_if: Expression | None = None
     keyboard: str | None = None
+    presets: list = dc_field(default_factory=list)   # number: common answers as big buttons (+ "Khác")
+    scan: str | None = None                          # "birth_certificate.<what>": filled from that paper's QR
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
@@ -126,6 +128,14 @@ class Flow:
 
     def __post_init__(self):
         self._fields = {f.id: f for s in self.steps for f in s.fields}
+        # the form fields' effort options (presets, scan) come from the flow file as written (the
+        # loader checks them through the form kind's check_flow, flows/steps/form.py)
+        for raw_step in (self.raw.get("steps") or []) if isinstance(self.raw, dict) else []:
+            for raw_field in raw_step.get("fields") or []:
+                f = self._fields.get(raw_field.get("id"))
+                if f is not None:
+                    f.presets = list(raw_field.get("presets") or f.presets)
+                    f.scan = raw_field.get("scan", f.scan)
         self._steps = {s.id: i for i, s in enumerate(self.steps)}
         self._documents = {d.id: d for d in self.documents}
 

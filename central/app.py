@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from central import limits
 from central.auth import certificate_names, certificate_names_kiosk, parse_basic, parse_bearer
@@ -39,7 +40,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -175,11 +176,79 @@ class KioskList(BaseModel):
     kiosks: list[KioskInfo]
 
 
+# --- help calls (issue 18): a citizen asks for a staff member; nothing personal ----------------------
+_UUID_RX = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_SLUG_OR_EMPTY = r"^([a-z0-9][a-z0-9_-]{0,62})?$"  # flow and step ids (flows/schema), empty off a procedure
+_ISO_TIME_OR_EMPTY = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z))?$"
+
+
+class HelpCallRequest(BaseModel):
+    """A citizen touched "Gọi cán bộ hỗ trợ". Strict, and no other field is accepted: a call must
+    never carry a name, an ID number or an answer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    uuid: str = Field(pattern=_UUID_RX, description="chosen by the kiosk (lowercase); the same call sent again keeps it")
+    flow_id: str = Field(default="", pattern=_SLUG_OR_EMPTY, description="the procedure the citizen is in (empty: none yet)")
+    step_id: str = Field(default="", pattern=_SLUG_OR_EMPTY, description="the step of that procedure (empty: none)")
+    step_title: str = Field(default="", max_length=200, description="the step's title as the screen shows it")
+    screen: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$", description="the kiosk screen (home, picker, step-form…)")
+    language: Literal["vi", "en"] = Field(description="the screen's language: which language to greet the citizen in")
+    waiting_s: int = Field(ge=0, le=86400, description="seconds since the visit began, when the citizen asked")
+    called_at: str = Field(default="", pattern=_ISO_TIME_OR_EMPTY,
+                           description="when the citizen asked, by the kiosk's clock (a call its outbox kept while "
+                                       "offline); empty: now. A time more than 10 minutes ahead of central's is not believed")
+
+
+class HelpCallAnswer(BaseModel):
+    result: Literal["created", "already", "ok", "accepted"]
+    uuid: str
+    state: Literal["open", "acknowledged", "cancelled"]
+    called_at: str
+    received_at: str
+    acknowledged_at: str | None
+    cancelled_at: str | None
+
+
+class StaffHelpCall(BaseModel):
+    uuid: str
+    kiosk_id: str
+    province_code: str
+    commune_code: str
+    flow_id: str
+    step_id: str
+    step_title: str
+    screen: str
+    language: str
+    called_at: str
+    received_at: str
+    state: Literal["open", "acknowledged", "cancelled"]
+    since_call_s: int = Field(description="seconds since the citizen asked (until acknowledged or cancelled)")
+    waiting_s: int = Field(description="seconds the citizen has been at the kiosk: the visit's length when they asked "
+                                       "plus since_call_s")
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    cancelled_at: str | None
+
+
+class HelpCallList(BaseModel):
+    result: Literal["ok"]
+    calls: list[StaffHelpCall]
+
+
+class HelpCallAck(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    by: str = Field(min_length=1, max_length=100, description="who goes to the citizen: a name or a desk (\"Quầy 2\")")
+
+
+class HelpCallAckAnswer(StaffHelpCall):
+    result: Literal["accepted"]
+
+
 _REFUSAL_TEXT = {
     401: "credentials missing, malformed or wrong (kiosk HTTP Basic, admin bearer token)",
     403: "authenticated, but not for this: a heartbeat for another kiosk, or (mutual TLS) a client certificate "
          "that does not name the kiosk id",
-    404: "no such dossier (code and secret) or bundle",
+    404: "no such dossier (code and secret), bundle or help call",
     409: "the request conflicts with what is stored",
     413: "the body is larger than this endpoint's limit (`limit` in the body): attachments "
          f"{limits.MAX_ATTACHMENT_BYTES} bytes, dossiers {limits.MAX_DOSSIER_BYTES}, heartbeats "
@@ -213,6 +282,7 @@ SHA256_PATH = PathParam(pattern=r"^[0-9a-f]{64}$", description="lowercase hex sh
 CODE_PATH = PathParam(pattern=r"^[0-9]{2}\.[0-9]{5}-[0-9]{6}-[0-9]{4,}$", description="dossier code, e.g. 01.00004-261123-0007")
 BUNDLE_PATH = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 KIOSK_PATH = PathParam(pattern=r"^[A-Za-z0-9._-]{3,64}$")
+CALL_PATH = PathParam(pattern=_UUID_RX, description="the help call's uuid")
 
 
 def dossier_request_schema() -> dict:
@@ -293,12 +363,17 @@ def create_app(central: Central) -> FastAPI:
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request, exc: StarletteHTTPException):
+    async def _http_error(request: Request, exc: StarletteHTTPException):
         # FastAPI's and Starlette's own refusals (unknown path, wrong method…) in the documented shape
         status = exc.status_code
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(status, "rejected")
         body = CentralError(status=status, code=code, vi="Yêu cầu không hợp lệ.", en=str(exc.detail)[:200]).body()
-        return JSONResponse(body, status_code=status, headers=exc.headers)
+        headers = exc.headers
+        if status == 405:
+            # Starlette's Allow names the methods of the first route on the path only; a path with
+            # a route per method (/api/v1/help-calls: POST for kiosks, GET for staff) has more
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_request, _exc):
@@ -473,12 +548,68 @@ def create_app(central: Central) -> FastAPI:
         beat = _validated(Heartbeat, await limits.read_json(request))
         return await run_in_threadpool(central.heartbeat, kiosk, beat.model_dump())
 
+    # --- help calls: the kiosk side (its own calls only), then the staff side --------------------------
+    @app.post("/api/v1/help-calls", tags=["help calls"], status_code=201, response_model=HelpCallAnswer,
+              responses={200: {"model": HelpCallAnswer, "description": "replay: this kiosk sent this uuid with the same content"},
+                         **refusals(*KIOSK, 409, s409="`uuid_conflict`: the uuid is bound to another call (another kiosk's, "
+                                    "or other content)", s422="`invalid_request` (+ `fields`): a field out of the schema, "
+                                    "or any other field (a call carries nothing personal); `invalid_json`")},
+              openapi_extra=_json_body(HelpCallRequest))
+    async def create_help_call(request: Request, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Kiosk: a citizen asks for a staff member. Idempotent on `uuid` for the kiosk that sent it
+        (its outbox sends a call kept while offline, perhaps twice): 201 `created`, then 200 `already`."""
+        call = _validated(HelpCallRequest, await limits.read_json(request))
+        created, answer = await run_in_threadpool(central.create_help_call, kiosk, call.model_dump())
+        return JSONResponse(answer, status_code=201 if created else 200)
+
+    @app.get("/api/v1/help-calls/{uuid}", tags=["help calls"], response_model=HelpCallAnswer,
+             responses=refusals(*KIOSK, 404, s404="no call of this kiosk with this uuid (another kiosk's call is 404 too)"))
+    def help_call_state(uuid: str = CALL_PATH, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Kiosk: the state of one of its own calls: open, acknowledged (a staff member is on the way:
+        `acknowledged_at`) or cancelled."""
+        return central.help_call_for_kiosk(kiosk, uuid)
+
+    @app.post("/api/v1/help-calls/{uuid}/cancel", tags=["help calls"], response_model=HelpCallAnswer,
+              responses=refusals(*KIOSK, 404, s404="no call of this kiosk with this uuid"))
+    def cancel_help_call(uuid: str = CALL_PATH, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Kiosk: the citizen no longer needs help (or the visit ended). `accepted`, or `already`
+        when it was cancelled before. No body."""
+        return central.cancel_help_call(kiosk, uuid)
+
+    @app.get("/api/v1/help-calls", tags=["help calls"], response_model=HelpCallList, responses=refusals(401, 422, 429))
+    def list_help_calls(_actor: str = Depends(admin_auth),
+                        commune: str | None = Query(default=None, pattern=r"^[0-9]{5}$",
+                                                    description="only the kiosks of this commune (centre)"),
+                        state: Literal["open", "acknowledged", "cancelled", "all"] = Query(default="open"),
+                        limit: int = Query(default=200, ge=1, le=1000)):
+        """Staff: help calls newest first (open ones by default), with the kiosk, the procedure step and
+        how long the citizen has been waiting."""
+        return {"result": "ok", "calls": central.list_help_calls(commune_code=commune, state=state, limit=limit)}
+
+    @app.post("/api/v1/help-calls/{uuid}/ack", tags=["help calls"], response_model=HelpCallAckAnswer,
+              responses=refusals(*ADMIN, 404, 409, s409="`already_acknowledged` (with who and when) or `cancelled` "
+                                 "(the citizen cancelled it): only an open call can be acknowledged"),
+              openapi_extra=_json_body(HelpCallAck))
+    async def acknowledge_help_call(request: Request, uuid: str = CALL_PATH, _actor: str = Depends(admin_auth)):
+        """Staff: "I am on my way" (the kiosk then shows "Cán bộ đang đến"). `by` says who."""
+        ack = _validated(HelpCallAck, await limits.read_json(request))
+        return await run_in_threadpool(central.acknowledge_help_call, uuid, ack.by)
+
     @app.get("/api/v1/kiosks", tags=["kiosks"], response_model=KioskList, responses=refusals(401, 429))
     def list_kiosks(_actor: str = Depends(admin_auth)):
         """Admin: every kiosk with its last heartbeat."""
         return {"result": "ok", "kiosks": central.list_kiosks()}
 
     return app
+
+
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def openapi_text(app: FastAPI) -> str:

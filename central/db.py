@@ -124,6 +124,32 @@ bundle_events = Table(
     Column("actor", String(200), nullable=False, default=""),  # "admin API from <address>", "cli"
 )
 
+# A citizen at a kiosk asked for a staff member (issue 18). Nothing personal: the kiosk, where in
+# which procedure, the screen's language and how long the visit had lasted. ``uuid`` is chosen by
+# the kiosk (its outbox may send the same call again); ``state`` is open | acknowledged | cancelled.
+help_calls = Table(
+    "help_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("kiosk_id", String(64), ForeignKey("kiosks.kiosk_id"), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("flow_id", String(64), nullable=False, default=""),
+    Column("step_id", String(64), nullable=False, default=""),
+    Column("step_title", String(200), nullable=False, default=""),
+    Column("screen", String(64), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("waiting_s", Integer, nullable=False),  # the visit's length when the citizen asked
+    Column("called_at", String(40), nullable=False),  # when the citizen asked (the kiosk's time, bounded by ours)
+    Column("received_at", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("acknowledged_at", String(40)),
+    Column("acknowledged_by", String(200)),  # what the staff member gave as "who" (a name, a desk)
+    Column("cancelled_at", String(40)),
+    Column("content_sha256", String(64), nullable=False),  # a replay of the uuid must carry the same call
+)
+
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).
 ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),)

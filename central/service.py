@@ -32,6 +32,7 @@ from central.db import (
     bundle_events,
     bundles,
     dossiers,
+    help_calls,
     kiosks,
     make_engine,
     next_counter,
@@ -624,9 +625,191 @@ class Central:
         return [{k: r[k] for k in ("at", "action", "bundle_id", "previous_bundle_id", "reason", "actor")} for r in rows]
 
 
+    # --- help calls (issue 18: "Gọi cán bộ hỗ trợ") ----------------------------------------------
+    # A kiosk creates, reads and cancels its own calls; staff list the open ones and acknowledge.
+    # A call carries nothing personal (central.app.HelpCallRequest allows no other field).
+    def create_help_call(self, kiosk: KioskIdentity, call: dict) -> tuple[bool, dict]:
+        """Store a call (``call``: a validated ``HelpCallRequest``); (True, answer) the first time,
+        (False, answer) for a replay of the same uuid and content by the same kiosk. A uuid bound
+        to another kiosk or to other content is 409 ``uuid_conflict`` (nothing of that call told)."""
+        uid = call["uuid"]
+        content = content_hash(call)
+        received = clock.now()
+        called = received
+        if call.get("called_at"):
+            try:
+                at = datetime.fromisoformat(call["called_at"].replace("Z", "+00:00"))
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=clock.VN_TZ)
+                at.astimezone(clock.VN_TZ)  # year 1 at +14:00 has no Vietnam time: OverflowError
+            except (ValueError, OverflowError):
+                raise CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.",
+                                   en="called_at: an ISO 8601 time with its offset", fields=["called_at"]) from None
+            # a call queued by a kiosk that was offline counts from when the citizen asked; a kiosk
+            # clock ahead of ours is not believed (as for dossiers, central.service.counted_from)
+            called = received if at > received + CLOCK_SKEW_ALLOWED else min(at.astimezone(clock.VN_TZ), received)
+        values = {
+            "uuid": uid, "kiosk_id": kiosk.kiosk_id, "province_code": kiosk.province_code,
+            "commune_code": kiosk.commune_code or "", "flow_id": call.get("flow_id", ""), "step_id": call.get("step_id", ""),
+            "step_title": call.get("step_title", ""), "screen": call["screen"], "language": call["language"],
+            "waiting_s": int(call["waiting_s"]), "called_at": _iso(called), "received_at": _iso(received),
+            "state": "open", "content_sha256": content,
+        }
+        try:
+            with write_tx(self.engine) as conn:
+                row = conn.execute(select(help_calls).where(help_calls.c.uuid == uid)).mappings().first()
+                if row is None:
+                    conn.execute(insert(help_calls).values(**values))
+        except IntegrityError:  # the same uuid committed concurrently (a retry racing the original)
+            row = self._help_call_row(uid)
+            if row is None:
+                raise
+        if row is not None:
+            if row["kiosk_id"] != kiosk.kiosk_id or row["content_sha256"] != content:
+                raise CentralError(status=409, code="uuid_conflict",
+                                   vi="Mã định danh (UUID) của yêu cầu đã được dùng cho một yêu cầu khác.",
+                                   en="this help call uuid is already bound to another call")
+            return False, _kiosk_call_answer(row, "already")
+        log.info("help call from %s (commune %s, screen %s)", kiosk.kiosk_id, values["commune_code"], values["screen"])
+        return True, _kiosk_call_answer(values, "created")
+
+    def _help_call_row(self, uid: str):
+        with self.engine.connect() as conn:
+            return conn.execute(select(help_calls).where(help_calls.c.uuid == uid)).mappings().first()
+
+    def help_call_for_kiosk(self, kiosk: KioskIdentity, uid: str) -> dict:
+        """The state of one of this kiosk's calls; another kiosk's call is 404 like an unknown one."""
+        row = self._help_call_row(uid) if HELP_CALL_UUID_RX.fullmatch(uid) else None
+        if row is None or row["kiosk_id"] != kiosk.kiosk_id:
+            raise _no_help_call()
+        return _kiosk_call_answer(row, "ok")
+
+    def cancel_help_call(self, kiosk: KioskIdentity, uid: str) -> dict:
+        """The citizen no longer needs help: ``accepted`` (now cancelled, acknowledged or not), or
+        ``already`` when it was cancelled before. Another kiosk's call is 404."""
+        if not HELP_CALL_UUID_RX.fullmatch(uid):
+            raise _no_help_call()
+        at = _iso(clock.now())
+        with write_tx(self.engine) as conn:
+            row = conn.execute(select(help_calls).where(help_calls.c.uuid == uid).with_for_update()).mappings().first()
+            if row is None or row["kiosk_id"] != kiosk.kiosk_id:
+                raise _no_help_call()
+            if row["state"] == "cancelled":
+                return _kiosk_call_answer(row, "already")
+            conn.execute(update(help_calls).where(help_calls.c.id == row["id"]).values(state="cancelled", cancelled_at=at))
+        return _kiosk_call_answer({**row, "state": "cancelled", "cancelled_at": at}, "accepted")
+
+    def list_help_calls(self, *, commune_code: str | None = None, state: str = "open", limit: int = 200) -> list[dict]:
+        """Calls newest first (``state``: open | acknowledged | cancelled | all), of one commune's
+        kiosks when ``commune_code`` is given, with how long each citizen has been waiting."""
+        q = select(help_calls)
+        if state != "all":
+            q = q.where(help_calls.c.state == state)
+        if commune_code:
+            q = q.where(help_calls.c.commune_code == commune_code)
+        q = q.order_by(help_calls.c.called_at.desc(), help_calls.c.id.desc()).limit(max(1, min(int(limit), 1000)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        now = clock.now()
+        return [_staff_call(r, now) for r in rows]
+
+    def help_call_uuids(self, prefix: str, limit: int = 2) -> list[str]:
+        """The calls whose uuid starts with ``prefix`` (the CLI lets staff type the first characters)."""
+        if not re.fullmatch(r"[0-9a-f-]{1,36}", prefix or ""):
+            return []
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(help_calls.c.uuid).where(help_calls.c.uuid.startswith(prefix, autoescape=True))
+                                     .order_by(help_calls.c.id.desc()).limit(limit)).scalars())
+
+    def acknowledge_help_call(self, uid: str, by: str) -> dict:
+        """A staff member (``by``: a name or a desk, as they give it) is on the way. Only an open
+        call can be acknowledged: an acknowledged or cancelled one is 409 with who or when."""
+        by = storable_text(by, field="by", max_length=MAX_ACK_BY_CHARS).strip()
+        if not by:
+            raise CentralError(status=422, code="invalid_request", vi="Cần ghi tên hoặc quầy của cán bộ nhận yêu cầu.",
+                               en="by: who acknowledges (a name or a desk)", fields=["by"])
+        if not HELP_CALL_UUID_RX.fullmatch(uid):
+            raise _no_help_call()
+        at = clock.now()
+        with write_tx(self.engine) as conn:
+            # FOR UPDATE: two staff acknowledging at once (through two instances) are taken in turn
+            row = conn.execute(select(help_calls).where(help_calls.c.uuid == uid).with_for_update()).mappings().first()
+            if row is None:
+                raise _no_help_call()
+            if row["state"] == "acknowledged":
+                when = _hhmm(row["acknowledged_at"])
+                raise CentralError(status=409, code="already_acknowledged",
+                                   vi=f"Yêu cầu này đã được {row['acknowledged_by']} nhận lúc {when}.",
+                                   en=f"this call was already acknowledged by {row['acknowledged_by']} at {when}",
+                                   acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"])
+            if row["state"] == "cancelled":
+                when = _hhmm(row["cancelled_at"])
+                raise CentralError(status=409, code="cancelled",
+                                   vi=f"Người dân đã hủy yêu cầu này lúc {when}; không cần đến nữa.",
+                                   en=f"the citizen cancelled this call at {when}; nobody needs to go",
+                                   cancelled_at=row["cancelled_at"])
+            conn.execute(update(help_calls).where(help_calls.c.id == row["id"])
+                         .values(state="acknowledged", acknowledged_at=_iso(at), acknowledged_by=by))
+        log.info("help call from %s acknowledged", row["kiosk_id"])
+        return {"result": "accepted", **_staff_call({**row, "state": "acknowledged", "acknowledged_at": _iso(at),
+                                                       "acknowledged_by": by}, at)}
+
+
 def _no_bundle() -> CentralError:
     return CentralError(status=404, code="not_found", vi="Không tìm thấy gói quy trình.", en="no such bundle")
 
+
+
+HELP_CALL_UUID_RX = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_ACK_BY_CHARS = 100
+
+
+def _no_help_call() -> CentralError:
+    return CentralError(status=404, code="not_found", vi="Không tìm thấy yêu cầu gọi cán bộ.", en="no such help call")
+
+
+def _hhmm(at: str | None) -> str:
+    try:
+        return datetime.fromisoformat(str(at)).strftime("%H:%M")
+    except ValueError:
+        return "?"
+
+
+def _kiosk_call_answer(row, result: str) -> dict:
+    """What a kiosk hears about its own call (no staff name: the kiosk screen is public)."""
+    return {"result": result, "uuid": row["uuid"], "state": row["state"], "called_at": row["called_at"],
+            "received_at": row["received_at"], "acknowledged_at": row.get("acknowledged_at"),
+            "cancelled_at": row.get("cancelled_at")}
+
+
+def _seconds_between(start: str | None, end: datetime) -> int:
+    try:
+        return max(0, int((end - datetime.fromisoformat(str(start))).total_seconds()))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _staff_call(row, now: datetime) -> dict:
+    """A call as staff see it: which kiosk, where in which procedure, and how long the citizen has
+    been waiting (the visit's length when they asked plus the time since; up to the
+    acknowledgement or cancellation for a call that is no longer open)."""
+    end = now
+    for key in ("acknowledged_at", "cancelled_at"):
+        if row.get(key):
+            try:
+                end = min(end, datetime.fromisoformat(row[key]))
+            except ValueError:
+                pass
+    since = _seconds_between(row["called_at"], end)
+    return {
+        "uuid": row["uuid"], "kiosk_id": row["kiosk_id"], "province_code": row["province_code"],
+        "commune_code": row["commune_code"], "flow_id": row["flow_id"], "step_id": row["step_id"],
+        "step_title": row["step_title"], "screen": row["screen"], "language": row["language"],
+        "called_at": row["called_at"], "received_at": row["received_at"], "state": row["state"],
+        "since_call_s": since, "waiting_s": int(row["waiting_s"]) + since,
+        "acknowledged_at": row.get("acknowledged_at"), "acknowledged_by": row.get("acknowledged_by"),
+        "cancelled_at": row.get("cancelled_at"),
+    }
 
 def _serialise_bundle_changes(conn) -> None:
     """One change of the current bundle at a time (SQLite's BEGIN IMMEDIATE does this already)."""

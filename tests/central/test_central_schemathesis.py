@@ -40,6 +40,9 @@ def test_schemathesis_finds_no_failure(server, tmp_path):
     manifest = {"format": 1, "bundle_id": "st-bundle-1", "created_at": "2026-01-01T00:00:00Z",
                 "flows": [{"id": "khai-sinh", "version": 1, "sha256": "a" * 64, "path": "flows/khai-sinh.yaml"}], "media": []}
     server.central.store_bundle(b"PK not a zip", json.dumps(manifest).encode(), "st-bundle-1")
+    # and one help call, so that its state, cancel and acknowledgement reach their logic too
+    call = {"uuid": "0b8a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "screen": "home", "language": "vi", "waiting_s": 30}
+    assert requests.post(f"{server.url}/api/v1/help-calls", json=call, auth=(KIOSK_ID, KIOSK_SECRET), timeout=10).status_code == 201
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 [auth.openapi.HTTPBasic]
@@ -65,6 +68,10 @@ parameters = {{ "path.code" = "{a['dossier_code']}" }}
 [[operations]]
 include-path-regex = '^/api/v1/flows/bundles/\\{{bundle_id\\}}'
 parameters = {{ "path.bundle_id" = "st-bundle-1" }}
+
+[[operations]]
+include-path-regex = '^/api/v1/help-calls/\\{{uuid\\}}'
+parameters = {{ "path.uuid" = "{call['uuid']}" }}
 """, encoding="utf-8")
     seed = int(os.environ.get("SCHEMATHESIS_SEED") or random.randrange(1 << 30))  # env: replay a report's seed
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",

@@ -51,6 +51,13 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "language": choice("vi", "en"),
         "idle_timeout_s": integer(10, 3600),
         "idle_warning_s": integer(5, 120),
+        # the identify screen's pictures and words of where this kiosk model's devices are
+        # (kiosk.deployment.device_picture; a picture missing from the folder: the shipped drawing)
+        "device_pictures": PATH,
+        "reader_place": text("where the card reader is, in Vietnamese (e.g. \"bên phải, dưới màn hình\")", r".{1,80}"),
+        "reader_place_en": text("where the card reader is, in English (e.g. \"on the right, below the screen\")", r".{1,80}"),
+        "scanner_place": text("where the QR scanner is, in Vietnamese (e.g. \"bên trái, dưới màn hình\")", r".{1,80}"),
+        "scanner_place_en": text("where the QR scanner is, in English (e.g. \"on the left, below the screen\")", r".{1,80}"),
     },
     "paths": {"data_dir": PATH, "flows_dir": PATH, "media_dir": PATH},
     "logging": {"level": choice("DEBUG", "INFO", "WARNING", "ERROR"), "file": PATH},
@@ -93,8 +100,18 @@ DEVICE_SECTIONS: tuple[Section, ...] = (IDCARD.SECTION, QR.SECTION, CAMERA.SECTI
 
 SCHEMA: dict[str, dict[str, Key]] = {**KIOSK_SECTIONS, **{d.name: dict(d.keys) for d in DEVICE_SECTIONS}}
 
-#: defaults of keys a file need not set (the device sections'); every other key must be in config/kiosk.toml
-DEFAULTS: dict[str, dict[str, Any]] = {d.name: dict(d.defaults) for d in DEVICE_SECTIONS}
+#: [kiosk] keys a file need not set: the shipped drawings (media/devices/) and where they show the devices
+KIOSK_DEFAULTS: dict[str, Any] = {
+    "device_pictures": "",
+    "reader_place": "bên phải, dưới màn hình",
+    "reader_place_en": "on the right, below the screen",
+    "scanner_place": "bên trái, dưới màn hình",
+    "scanner_place_en": "on the left, below the screen",
+}
+
+#: defaults of keys a file need not set (the device sections', and KIOSK_DEFAULTS); every other key
+#: must be in config/kiosk.toml
+DEFAULTS: dict[str, dict[str, Any]] = {"kiosk": dict(KIOSK_DEFAULTS), **{d.name: dict(d.defaults) for d in DEVICE_SECTIONS}}
 
 
 class Config:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from kiosk.config import DEFAULT_CONFIG, Config, verify_pin
+from kiosk.config import DEFAULT_CONFIG, REPO_ROOT, Config, verify_pin
 
 PUBLIC_PIN = "246810"   # printed in the README and the docs: the demo's PIN
 PLACEHOLDER = "change-me"
@@ -98,4 +99,65 @@ def problems(cfg: Config) -> list[Problem]:
 
         for text_en, text_vi in trust_store_problems(cfg["devices.idcard"]["trust_store"]):
             found.append(Problem("devices.idcard.trust_store", text_en, text_vi))
+    return found
+
+
+# --- pictures of this kiosk's devices (the identify screen's numbered steps) ------------------------
+#: the pictures the identify screen shows, by file name: what each one must show
+PICTURES = {
+    "card-qr.png": "the ID card's QR code held to the QR scanner",
+    "card-reader.png": "the ID card laid on the card reader",
+    "phone-qr.png": "a phone showing the VNeID app's QR code held to the QR scanner",
+}
+#: the shipped drawings (scripts/draw_device_pictures.py), shown where a kiosk has no photo of its own
+SHIPPED_PICTURES = REPO_ROOT / "media" / "devices"
+
+
+def _picture_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be shown (English), or None."""
+    if not path.is_file():
+        return "not found"
+    try:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img.verify()
+    except Exception:  # noqa: BLE001 - any unreadable file gets the same answer
+        return "not a PNG or JPEG picture"
+    return None
+
+
+def device_picture(cfg: Config, name: str) -> Path:
+    """The picture ``name`` (one of PICTURES) to show: the kiosk's own from ``[kiosk]
+    device_pictures`` if it is there and readable, else the shipped drawing. Never raises for a
+    missing file: a citizen sees the drawing, the technician sees ``picture_problems``."""
+    if name not in PICTURES:
+        raise KeyError(name)
+    folder = cfg["kiosk"].get("device_pictures") or ""
+    if folder:
+        own = Path(folder) / name
+        if _picture_problem(own) is None:
+            return own
+    return SHIPPED_PICTURES / name
+
+
+def picture_problems(cfg: Config) -> list[Problem]:
+    """Pictures ``[kiosk] device_pictures`` names that the kiosk cannot show (it shows the shipped
+    drawing instead, which may put the devices where this model has none). Not a reason to keep
+    citizens away, so not in ``problems``: ``kiosk config check`` lists them."""
+    folder = cfg["kiosk"].get("device_pictures") or ""
+    if not folder:
+        return []
+    if not Path(folder).is_dir():
+        return [Problem("kiosk.device_pictures", f"the folder {folder} does not exist: the identify screen shows the "
+                        "shipped drawings, which may not look like this kiosk",
+                        f"không có thư mục {folder}: màn hình xác thực đang dùng hình vẽ mẫu, có thể không giống ki-ốt này")]
+    found = []
+    for name, shows in PICTURES.items():
+        why = _picture_problem(Path(folder) / name)
+        if why is not None:
+            vi = "không tìm thấy" if why == "not found" else "không phải ảnh PNG hoặc JPEG"
+            found.append(Problem("kiosk.device_pictures", f"{name} ({shows}) is {why} in {folder}: the shipped "
+                                 "drawing is shown instead",
+                                 f"{name}: {vi} trong {folder}; màn hình xác thực đang dùng hình vẽ mẫu"))
     return found

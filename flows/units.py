@@ -124,6 +124,47 @@ def search_communes(province_code: str, text: str, limit: int = 50) -> list[Comm
     return hits[:limit]
 
 
+# --- streets: a list to pick from where the project has one (flows/streets.yaml), else typed -----
+STREETS_FILE = Path(__file__).resolve().parent / "streets.yaml"
+
+
+@lru_cache(maxsize=1)
+def _streets() -> dict[str, tuple[str, ...]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(STREETS_FILE.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        log.warning("street list unreadable: streets are typed")
+        return {}
+    out = {}
+    for code, names in (data.get("communes") or {}).items():
+        clean = [n.strip() for n in names or [] if isinstance(n, str) and n.strip()]
+        out[str(code)] = tuple(sorted(dict.fromkeys(clean), key=lambda n: fold(_street_key(n))))
+    return out
+
+
+def _street_key(name: str) -> str:
+    """"Phố Quán Thánh" sorts and matches under "Quán Thánh": nobody searches for the word phố."""
+    return re.sub(r"^(phố|đường|ngõ|ngách|hẻm|phường)\s+", "", name.strip(), flags=re.I)
+
+
+def streets(commune_code: str) -> list[str]:
+    """The streets of a commune to pick from (by name, "Phố …" sorted under its name); empty when the
+    project has no list for it: the citizen types the street."""
+    return list(_streets().get(commune_code, ()))
+
+
+def search_streets(commune_code: str, text: str) -> list[str]:
+    """Streets of the commune containing every word of ``text``, accents ignored; those whose
+    name starts with it first ("qu" → Quán Thánh before Cao Bá Quát)."""
+    words = fold(text).split()
+    hits = [n for n in streets(commune_code) if all(w in fold(n) for w in words)]
+    q = " ".join(words)
+    hits.sort(key=lambda n: (not fold(_street_key(n)).startswith(q), fold(_street_key(n))))
+    return hits
+
+
 _ADMIN_WORDS = re.compile(r"^\s*(phường|xã|thị trấn|quận|huyện|thị xã|thành phố|tỉnh|đặc khu|p\.|q\.|tp\.?)\s", re.I)
 
 _DISTRICT = re.compile(r"(^|,)\s*(quận|huyện|thị xã|q\.)\s", re.I)

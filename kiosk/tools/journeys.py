@@ -186,6 +186,17 @@ def _enter(d: Driver, app, f) -> None:
         wanted = value[0] if isinstance(value, list) else value
         d.tap(f.option(wanted).label[app.lang], exact=True)
         return
+    if f.type == "number" and f.presets and not refused and value in f.presets:
+        # a common number is one big button (within this field: another field has its own "1")
+        _tap_in(d, screen.widgets[f.id], str(value))
+        return
+    if f.type == "number" and f.presets and f.id not in getattr(screen, "other_open", ()):
+        _tap_in(d, screen.widgets[f.id], _t(app, "form.other"))  # "Số khác…" opens the keypad
+    if f.type == "phone" and not refused:
+        offer = _button_in(screen.widgets[f.id].parent, _t(app, "form.use_phone").split("{")[0])
+        if offer is not None:  # the visit already has a phone: one tap, nothing typed
+            d.tap_widget(offer)
+            return
     if f.type == "yes_no":
         d.tap(_t(app, "form.yes" if value else "form.no"), exact=True)
         return
@@ -266,34 +277,99 @@ def to_telex(text: str) -> str:
     return "".join(out)
 
 
-ADDRESSES = {"temporary_address": ("Phường Kim Liên", "Soos 5 ngox 12 phoos Kim Lieen")}
+# (commune, street as on the commune's list or None to type it, house number or the typed street)
+ADDRESSES = {"temporary_address": ("Phường Ba Đình", "Phố Quán Thánh", "5")}
 
 
 def _fill_address(d: Driver, app, f, value: dict | None = None) -> None:
-    """Province of the kiosk → a commune (searched by typing) → street, all on the picker."""
+    """On the picker, as a citizen: the kiosk's province is already chosen; the commune is tapped
+    (the kiosk's own comes first) or searched, typing only until it shows; the street is picked
+    from the commune's list the same way and the house number typed on the keypad, or, where the
+    commune has no list, the street typed once."""
     from kivy.core.window import Window
 
     from flows import units
     from kiosk.ui.widgets.address import AddressPicker
 
-    if value:
-        commune, street = units.commune(value["commune_code"]).name, to_telex(value.get("street") or "Số 1")
+    if f.id in ADDRESSES and not value:
+        commune, street, house = ADDRESSES[f.id]
+        province = app.cfg["kiosk"]["province_code"]
     else:
-        commune, street = ADDRESSES.get(f.id, (None, "Soos 1"))
+        value = value or {"province_code": app.cfg["kiosk"]["province_code"], "commune_code": app.cfg["kiosk"]["commune_code"]}
+        province, commune = value["province_code"], units.commune(value["commune_code"]).name
+        listed = units.streets(value["commune_code"])
+        street, house = (listed[0], "1") if listed else (None, to_telex(value.get("street") or "Số 1"))
     d.tap_widget(app.sm.current_screen.widgets[f.id].change)
     d.wait_for(lambda: any(isinstance(w, AddressPicker) for w in Window.children), 5, "the address picker")
     picker = next(w for w in Window.children if isinstance(w, AddressPicker))
-    if picker.stage == "province":
-        d.tap(units.province(app.cfg["kiosk"]["province_code"]).name, exact=True)
-    if commune:
-        d.tap_widget(picker.search.box)
-        d.type_keys(_fold(commune).split(" ", 1)[1])  # "kim lien": accents are optional in search
-        d.tap(commune, exact=True)
-    else:
-        d.tap(units.communes(app.cfg["kiosk"]["province_code"])[0].name, exact=True)
+    if picker.value.get("province_code") != province:
+        d.tap("Đổi tỉnh" if app.lang == "vi" else "Another province")
+        _pick(d, picker, units.province(province).name)
+    _pick(d, picker, commune)
+    if picker.stage == "street" and street is not None:
+        _pick(d, picker, street)
+        d.type_keys(house)  # the house number on its keypad
+        d.tap(_t(app, "kb.done") + " ▶", exact=True)
+        return
+    if picker.stage == "street":  # not on the commune's list: type it
+        d.tap("Đường khác" if app.lang == "vi" else "Another street")
     d.wait_for(lambda: _has_button(d, _t(app, "kb.done")), 5, "the street keyboard")
-    d.type_keys(street)
+    d.type_keys(house)
     d.tap(_t(app, "kb.done"), exact=True)
+
+
+def _pick(d: Driver, picker, name: str) -> None:
+    """Tap ``name`` on the picker's list once it shows without scrolling; until then type the next
+    letter of it in the search box (accents optional), as a citizen would: the typing counts."""
+    import re
+
+    from flows.text import fold
+
+    # what a citizen types: the name without its kind ("Phường", "Phố"), unaccented
+    query = fold(re.sub(r"^(Phường|Xã|Đặc khu|Thành phố|Tỉnh|Phố|Đường)\s+", "", name))
+    for typed in range(len(query) + 1):
+        d.pump(2)
+        button = next((b for b in _buttons(picker.list) if b.text == name), None)
+        if button is not None and _visible_in(button, picker.list_view):
+            d.tap_widget(button)
+            return
+        if typed == len(query):
+            break
+        if typed == 0:
+            d.tap_widget(picker.search.box)
+        ch = query[typed]
+        # the keyboard starts a word in capitals (after a space too): type what its keys show
+        d.type_keys(ch.upper() if typed == 0 or query[typed - 1] == " " else ch)
+    raise AssertionError(f"{name!r} never showed on the picker's list")
+
+
+def _buttons(widget):
+    from kivy.uix.button import Button
+
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, Button):
+            yield w
+        stack.extend(w.children)
+
+
+def _visible_in(widget, view) -> bool:
+    """Inside the scroll view's window, whole: what a citizen sees without scrolling."""
+    _, vy = view.to_window(view.x, view.y)
+    _, wy = widget.to_window(widget.x, widget.y)
+    return vy - 1 <= wy and wy + widget.height <= vy + view.height + 1
+
+
+def _button_in(container, prefix: str):
+    return next((b for b in _buttons(container) if b.text.startswith(prefix)), None) if container is not None else None
+
+
+def _tap_in(d: Driver, container, text: str) -> None:
+    button = next((b for b in _buttons(container) if b.text == text), None)
+    if button is None:
+        raise AssertionError(f"no button {text!r} in the field")
+    d.tap_widget(button)
 
 
 def _capture_documents(d: Driver, app, res, label, shoot) -> None:

@@ -140,6 +140,7 @@ REFUSED_STATUSES = (400, 409, 413, 422)
 # Answered by the network in front of central, not by central: a login page, a proxy, a slow uplink.
 _NETWORK_STATUSES = (407, 408, 511)
 _REASON = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+HELP_CALL_STATES = ("open", "acknowledged", "cancelled")  # central's states of a help call
 RETRY_AFTER_MAX_S = 3600.0  # a Retry-After above this is read as this: never park the queue for days
 
 
@@ -290,6 +291,40 @@ class CentralClient:
         _, body = self._call("POST", f"/api/v1/kiosks/{self.kiosk_id}/heartbeat", json=payload)
         if body.get("result") != "accepted":
             raise Offline(en=f"unexpected heartbeat answer {body.get('result')!r}")
+        return body
+
+    # --- help calls (issue 18): a citizen asks for a staff member; nothing personal is sent ----------
+    def create_help_call(self, call: dict) -> dict:
+        """POST the call (``uuid`` chosen by the kiosk: sending it again is harmless). Returns
+        central's answer (``result`` created | already, ``state``)."""
+        status, body = self._call("POST", "/api/v1/help-calls", json=call)
+        if body.get("result") not in ("created", "already") or body.get("state") not in HELP_CALL_STATES:
+            raise Offline(en=f"unexpected help call answer {body.get('result')!r} (HTTP {status})", status=status)
+        return body
+
+    def help_call(self, uuid: str) -> dict | None:
+        """The state of one of this kiosk's calls, or None when central does not know it (404)."""
+        try:
+            _, body = self._call("GET", f"/api/v1/help-calls/{requests.utils.quote(uuid, safe='')}")
+        except Rejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if body.get("state") not in HELP_CALL_STATES:
+            raise Offline(en=f"unexpected help call state {body.get('state')!r}")
+        return body
+
+    def cancel_help_call(self, uuid: str) -> dict | None:
+        """Cancel one of this kiosk's calls (``accepted`` or ``already``); None when central does
+        not know it (404: it never arrived, so there is nothing to cancel)."""
+        try:
+            _, body = self._call("POST", f"/api/v1/help-calls/{requests.utils.quote(uuid, safe='')}/cancel")
+        except Rejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if body.get("result") not in ("accepted", "already"):
+            raise Offline(en=f"unexpected help call cancel answer {body.get('result')!r}")
         return body
 
     def flows_index(self) -> dict:

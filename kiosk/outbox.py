@@ -66,6 +66,26 @@ CREATE TABLE IF NOT EXISTS attachments (
     PRIMARY KEY (uuid, sha256)
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (state, seq);
+-- Small messages for the central system besides dossiers (a help call, its cancellation; ratings
+-- later): each one request, idempotent on its uuid, kept apart from the dossiers so that nothing
+-- here can touch a dossier's guarantees. A message may expire: a help call nobody could see for
+-- 30 minutes is not sent any more (the citizen has gone).
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,           -- the message's idempotency key
+    kind TEXT NOT NULL,                  -- what it is, and so which request sends it (kiosk.sync.MESSAGE_KINDS)
+    subject TEXT NOT NULL DEFAULT '',    -- what it is about (a cancellation: the call's uuid)
+    state TEXT NOT NULL,                 -- pending | sent | dropped
+    created_at TEXT NOT NULL,
+    expires_at TEXT,                     -- not sent after this; NULL: no end
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    payload BLOB,                        -- nonce || AES-GCM(JSON body); NULL once sent or dropped
+    sent_at TEXT,
+    result TEXT NOT NULL DEFAULT ''      -- sent: central's result; dropped: why (expired, cancelled, refused:<code>)
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (state, seq);
 """
 # Columns added after the first release: an outbox written by an older kiosk gets them on open.
 _ADDED_COLUMNS = (
@@ -117,8 +137,12 @@ def holds_ciphertext(path: Path) -> bool:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
-            return bool(db.execute("SELECT EXISTS (SELECT 1 FROM items WHERE payload IS NOT NULL)"
-                                   " OR EXISTS (SELECT 1 FROM attachments)").fetchone()[0])
+            if db.execute("SELECT EXISTS (SELECT 1 FROM items WHERE payload IS NOT NULL)"
+                          " OR EXISTS (SELECT 1 FROM attachments)").fetchone()[0]:
+                return True
+            has_messages = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").fetchone()
+            return bool(has_messages and db.execute(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE payload IS NOT NULL)").fetchone()[0])
         finally:
             db.close()
     except sqlite3.Error:
@@ -136,8 +160,39 @@ def _now() -> str:
     return clock.now().isoformat(timespec="seconds")
 
 
+def _instant(text: str | None) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=clock.VN_TZ)
+
+
 def _is_disk_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+
+
+@dataclass
+class OutboxMessage:
+    uuid: str
+    kind: str
+    subject: str
+    state: str                           # pending | sent | dropped
+    created_at: str
+    expires_at: str | None
+    attempts: int
+    last_error: str
+    result: str                          # sent: central's result; dropped: why
+    body: dict | None = None             # decrypted; None once sent or dropped
+    sent_at: str | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        if not self.expires_at:
+            return False
+        try:
+            return datetime.fromisoformat(self.expires_at) <= (now or clock.now())
+        except ValueError:
+            return False
 
 
 class Outbox:
@@ -324,6 +379,74 @@ class Outbox:
 
         return self._write(tx)
 
+    # --- messages (help calls, their cancellations; no dossier) ---------------------------------
+    def enqueue_message(self, kind: str, body: dict, *, uuid: str, subject: str = "",
+                        expires_at: datetime | None = None) -> bool:
+        """Keep a message for the central system durably (fsynced, sealed like a dossier);
+        ``uuid`` is its idempotency key: enqueuing it again changes nothing and returns False."""
+        if not uuid or not kind:
+            raise ValueError("a message needs a uuid and a kind")
+        payload = self._seal(json.dumps(body, ensure_ascii=False, sort_keys=True).encode(), f"{uuid}|message")
+        until = expires_at.isoformat(timespec="seconds") if expires_at is not None else None
+
+        def tx(db):
+            if db.execute("SELECT 1 FROM messages WHERE uuid = ?", (uuid,)).fetchone():
+                return False
+            db.execute("INSERT INTO messages (uuid, kind, subject, state, created_at, expires_at, payload)"
+                       " VALUES (?, ?, ?, 'pending', ?, ?, ?)", (uuid, kind, subject, _now(), until, payload))
+            return True
+
+        return self._write(tx)
+
+    def _message(self, row: sqlite3.Row, decrypt: bool) -> OutboxMessage:
+        body = None
+        if decrypt and row["payload"] is not None:
+            body = json.loads(self._open(row["payload"], f"{row['uuid']}|message"))
+        return OutboxMessage(uuid=row["uuid"], kind=row["kind"], subject=row["subject"], state=row["state"],
+                             created_at=row["created_at"], expires_at=row["expires_at"], attempts=row["attempts"],
+                             last_error=row["last_error"], result=row["result"] or "", body=body, sent_at=row["sent_at"])
+
+    def message(self, uuid: str, *, decrypt: bool = True) -> OutboxMessage | None:
+        rows = self._rows("SELECT * FROM messages WHERE uuid = ?", (uuid,))
+        return self._message(rows[0], decrypt) if rows else None
+
+    def pending_messages(self, *, limit: int | None = None) -> list[OutboxMessage]:
+        """Messages still to send, oldest first, decrypted."""
+        sql = "SELECT * FROM messages WHERE state = 'pending' ORDER BY seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._message(r, True) for r in self._rows(sql)]
+
+    def mark_message_sent(self, uuid: str, result: str) -> None:
+        """Central confirmed it. Also for a message dropped while it was on its way (a call
+        cancelled during its first try): that it arrived is a fact the cancellation must know."""
+        self._write(lambda db: db.execute(
+            "UPDATE messages SET state = 'sent', payload = NULL, sent_at = ?, result = ?, last_error = '' WHERE uuid = ?",
+            (_now(), str(result)[:40], uuid)))
+
+    def note_message_failure(self, uuid: str, error: str) -> None:
+        """A failed attempt (technician-readable ``error``, no personal data); it stays pending."""
+        self._write(lambda db: db.execute(
+            "UPDATE messages SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE uuid = ?",
+            (_now(), error[:500], uuid)))
+
+    def drop_message(self, uuid: str, reason: str) -> bool:
+        """Do not send it (``reason``: expired, cancelled, refused:<code>…); its body is deleted.
+        True when it was still pending."""
+        return self._write(lambda db: db.execute(
+            "UPDATE messages SET state = 'dropped', payload = NULL, result = ? WHERE uuid = ? AND state = 'pending'",
+            (reason[:40], uuid)).rowcount > 0)
+
+    def expire_messages(self, now: datetime | None = None) -> list[str]:
+        """Drop the pending messages whose time is up (reason ``expired``); their uuids."""
+        at = (now or clock.now()).isoformat(timespec="seconds")
+        rows = self._rows("SELECT uuid, expires_at FROM messages WHERE state = 'pending' AND expires_at IS NOT NULL")
+        # compared as instants, not as text: an offset written by another clock setting still counts
+        gone = [r["uuid"] for r in rows if _instant(r["expires_at"]) is not None and _instant(r["expires_at"]) <= _instant(at)]
+        for uid in gone:
+            self.drop_message(uid, "expired")
+        return gone
+
     # --- reading ------------------------------------------------------------------------------
     def _item(self, row: sqlite3.Row, decrypt: bool) -> OutboxItem:
         shas = [r[0] for r in self._db.execute("SELECT sha256 FROM attachments WHERE uuid = ? ORDER BY sha256", (row["uuid"],))]
@@ -401,6 +524,7 @@ class Outbox:
                 " FROM items WHERE state = 'held' ORDER BY seq LIMIT ?", (STATUS_LIST_MAX,)).fetchall()
             retrying_count = self._db.execute(
                 "SELECT COUNT(*) FROM items WHERE state = 'pending' AND failures > 0").fetchone()[0]
+            messages = self._db.execute("SELECT COUNT(*) FROM messages WHERE state = 'pending'").fetchone()[0]
             retrying = self._db.execute(
                 "SELECT local_code, failures, next_attempt_at, last_error FROM items WHERE state = 'pending' AND failures > 0"
                 " ORDER BY seq LIMIT ?", (STATUS_LIST_MAX,)).fetchall()
@@ -413,6 +537,7 @@ class Outbox:
             "retrying": retrying_count,
             "retrying_dossiers": [{"local_code": c, "failures": f, "next_attempt_at": at, "error": e}
                                   for c, f, at, e in retrying],
+            "messages_pending": messages,
         }
 
     def export(self, directory: str | os.PathLike) -> int:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
+import time
 import traceback
-from dataclasses import dataclass
+import uuid as uuidlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import clock
@@ -56,6 +59,36 @@ class TicketOutcome:
     people_ahead: int
     printed: bool
     print_error: BilingualError | None = None
+
+
+# --- help calls ("Gọi cán bộ hỗ trợ", issue 18) ------------------------------------------------------
+HELP_CALL_MAX_AGE = dt.timedelta(minutes=30)  # a call nobody could see by then is not sent: the citizen has gone
+HELP_CALL_SEND_WAIT_S = 3.0  # how long the panel waits for central before it says "kept, will be sent"
+_HELP_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # flow and step ids as central checks them
+_HELP_SCREEN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+
+
+@dataclass
+class HelpCall:
+    """One citizen's call for a staff member, as the kiosk knows it. ``state``: sent (central has
+    it), queued_offline (kept in the outbox until central answers), acknowledged (a staff member is
+    on the way: ``acknowledged_at``), cancelled, expired (never reached central within 30 minutes).
+    ``body`` is exactly what central receives: nothing personal."""
+
+    uuid: str
+    body: dict
+    called_at: dt.datetime
+    state: str
+    acknowledged_at: str | None = None
+    cancelled_at: str | None = None
+    started: float = field(default_factory=time.monotonic)  # for the elapsed time on screen
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("sent", "queued_offline", "acknowledged")
+
+    def elapsed_s(self, now: float | None = None) -> int:
+        return max(0, int((now or time.monotonic()) - self.started))
 
 
 class KioskServices:
@@ -370,6 +403,107 @@ class KioskServices:
         with self._lock, open(self.data_dir / "ratings.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"at": clock.now().isoformat(), "kiosk": self.kiosk["id"], "level": level,
                                  "reason": reason}) + "\n")
+
+    # --- help calls (no personal data: the kiosk, the step, the screen, the waiting time) ------------
+    def call_help(self, flow_id: str, step_id: str, step_title: str, screen: str, waiting_s: float,
+                  language: str = "vi") -> HelpCall:
+        """A citizen asks for a staff member. The call is kept in the outbox first (fsynced) and
+        sent at once; when central does not answer within ``HELP_CALL_SEND_WAIT_S`` it stays
+        queued (``queued_offline``) and the sync worker sends it when the network returns, unless
+        30 minutes have passed. Without an outbox one direct try is made; its failure raises."""
+        now = clock.now()
+        uid = str(uuidlib.uuid4())
+        body = {
+            "uuid": uid,
+            # values central would refuse are left out rather than losing the call
+            "flow_id": flow_id if _HELP_SLUG.fullmatch(flow_id or "") else "",
+            "step_id": step_id if _HELP_SLUG.fullmatch(step_id or "") else "",
+            "step_title": (step_title or "").replace("\x00", "")[:200],
+            "screen": screen if _HELP_SCREEN.fullmatch(screen or "") else "unknown",
+            "language": "en" if language == "en" else "vi",
+            "waiting_s": max(0, min(86400, int(waiting_s or 0))),
+            "called_at": now.isoformat(timespec="seconds"),
+        }
+        call = HelpCall(uid, body, now, "queued_offline")
+        if self.outbox is not None:
+            self.outbox.enqueue_message("help_call", body, uuid=uid, expires_at=now + HELP_CALL_MAX_AGE)
+            msg = self.sync.send_message_now(uid, timeout=HELP_CALL_SEND_WAIT_S) if self.sync is not None else None
+            if msg is not None and msg.state == "sent":
+                call.state = "sent"
+            log.info("help call %s from screen %s: %s", uid[:8], body["screen"], call.state)
+            return call
+        from kiosk.client import CentralClientError
+
+        try:
+            if self.client is None:
+                raise CentralClientError(en="no central client")
+            self._apply_help_answer(call, self.client.create_help_call(body))
+        except CentralClientError as exc:
+            raise BilingualError(en="The call could not be sent; please go to the information desk.",
+                                 vi="Chưa gọi được cán bộ. Xin mời Quý khách đến quầy hướng dẫn.",
+                                 code="help_call_failed", detail=str(exc)) from None
+        return call
+
+    def help_call_state(self, call: HelpCall) -> HelpCall:
+        """Bring ``call`` up to date (from the outbox while it is queued, else from central); when
+        central cannot be asked, the last known state stays. Returns the same object."""
+        from kiosk.client import CentralClientError
+
+        if call.state in ("cancelled", "expired"):
+            return call
+        if call.state == "queued_offline":
+            msg = self.outbox.message(call.uuid, decrypt=False) if self.outbox is not None else None
+            if msg is None:
+                return call
+            if msg.state == "pending":
+                if msg.expired() and self.outbox.drop_message(call.uuid, "expired"):
+                    call.state = "expired"
+                return call
+            if msg.state == "dropped":
+                call.state = "cancelled" if msg.result == "cancelled" else "expired"
+                return call
+            call.state = "sent"
+        if self.client is None:
+            return call
+        try:
+            answer = self.client.help_call(call.uuid)
+        except CentralClientError:
+            return call  # it did reach central; the network is slow now, not the call lost
+        if answer is not None:
+            self._apply_help_answer(call, answer)
+        return call
+
+    def cancel_help_call(self, call: HelpCall) -> HelpCall:
+        """The citizen cancels (or the visit ends). A call still queued is not sent any more; one
+        that reached central (or may have: on its way right now) gets a cancellation, queued in
+        the outbox too, so that the staff's list loses it whenever the network allows."""
+        if call.state == "cancelled":
+            return call
+        if self.outbox is not None:
+            self.outbox.drop_message(call.uuid, "cancelled")
+            # the same cancellation every time for one call: asking twice sends it once
+            cancel_uid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"kiosk-help-call-cancel:{call.uuid}"))
+            self.outbox.enqueue_message("help_call_cancel", {}, uuid=cancel_uid, subject=call.uuid)
+            if self.sync is not None:
+                self.sync.send_message_now(cancel_uid, timeout=HELP_CALL_SEND_WAIT_S)
+        elif self.client is not None:
+            from kiosk.client import CentralClientError
+
+            try:
+                self.client.cancel_help_call(call.uuid)
+            except CentralClientError as exc:
+                log.warning("help call %s: cancel not delivered (%s)", call.uuid[:8], type(exc).__name__)
+        call.state = "cancelled"
+        call.cancelled_at = clock.now().isoformat(timespec="seconds")
+        log.info("help call %s cancelled", call.uuid[:8])
+        return call
+
+    @staticmethod
+    def _apply_help_answer(call: HelpCall, answer: dict) -> None:
+        state = answer.get("state")
+        call.state = {"open": "sent", "acknowledged": "acknowledged", "cancelled": "cancelled"}.get(state, call.state)
+        call.acknowledged_at = answer.get("acknowledged_at") or call.acknowledged_at
+        call.cancelled_at = answer.get("cancelled_at") or call.cancelled_at
 
 
 def _as_date(value) -> dt.date | None:

@@ -35,6 +35,13 @@ says "central cannot be reached" stops the pass.
   real dossier code when the network is up; it jumps the backoff, and returns None when no answer
   came in time (the kiosk prints a provisional receipt; the dossier is still sent later).
   ``wake()`` and central's return (the probe) end the global backoff and the dossiers' own back-offs.
+
+Messages (``Outbox.enqueue_message``: a help call, its cancellation) go first in every pass: they
+are small and a citizen is standing at the kiosk. Each kind has its sender in ``MESSAGE_KINDS``.
+What stops the dossiers stops them too (central unreachable, credentials, 429), with the same
+backoff and probe; a 5xx leaves the message for the next pass; a refusal drops it (logged, its
+reason kept); an expired one (a help call older than 30 minutes) is dropped unsent.
+``send_message_now(uuid, timeout)`` is ``submit_now`` for a message.
 """
 from __future__ import annotations
 
@@ -49,7 +56,7 @@ from datetime import datetime, timedelta
 from common import clock, redact
 from kiosk.client import (REFUSED_STATUSES, AuthError, CentralClientError, MissingAttachments, Offline, RateLimited, Refused,
                           Rejected, ServerError, SubmitResult, reason_code)
-from kiosk.outbox import Outbox, OutboxError, OutboxItem
+from kiosk.outbox import Outbox, OutboxError, OutboxItem, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,24 @@ PROBE_TIMEOUT_S = 2.0
 # This many 5xx answers in a row within one pass (from different dossiers, none confirmed between
 # them) is central's intake failing, not a poison dossier: the pass stops and backs off as a whole.
 SERVER_ERROR_STREAK = 3
+
+
+# --- messages: kind → sender(client, outbox, message) → ("sent", result) | ("drop", reason) | ("wait", "")
+def _send_help_call(client, _outbox: Outbox, msg: OutboxMessage) -> tuple[str, str]:
+    return "sent", client.create_help_call(msg.body)["result"]
+
+
+def _send_help_call_cancel(client, outbox: Outbox, msg: OutboxMessage) -> tuple[str, str]:
+    call = outbox.message(msg.subject, decrypt=False)
+    if call is not None and call.state == "pending":
+        return "wait", ""  # the call goes first (it failed in this pass); cancelled right after it
+    if call is not None and call.state == "dropped":
+        return "drop", "not_delivered"  # never reached central (dropped while queued, or expired)
+    answer = client.cancel_help_call(msg.subject)
+    return "sent", answer["result"] if answer else "not_found"
+
+
+MESSAGE_KINDS = {"help_call": _send_help_call, "help_call_cancel": _send_help_call_cancel}
 
 
 def backoff_delay(failures: int, base: float, cap: float, jitter: float = 0.2, rng: random.Random | None = None) -> float:
@@ -75,6 +100,7 @@ class PassReport:
     held: list[str] = field(default_factory=list)      # refused for good in this pass: held for a technician
     deferred: list[str] = field(default_factory=list)  # 5xx in this pass: retried on their own back-off
     next_due_in: float | None = None                    # seconds until the first skipped dossier's own back-off ends
+    messages_sent: list[str] = field(default_factory=list)  # message uuids confirmed in this pass
 
 
 class SyncWorker:
@@ -165,6 +191,23 @@ class SyncWorker:
         item = self.outbox.get(uuid, decrypt=False)
         return item.submit_result() if item is not None else None
 
+    def send_message_now(self, uuid: str, timeout: float) -> OutboxMessage | None:
+        """Send this message (and any other waiting message) now and wait up to ``timeout`` s;
+        returns it as the outbox holds it then (``state`` pending: not delivered yet)."""
+        msg = self.outbox.message(uuid, decrypt=False)
+        if msg is None or msg.state != "pending":
+            return msg
+        if not self.running:
+            self._pass(only=[uuid])
+        else:
+            done = threading.Event()
+            with self._state_lock:
+                self._priority.append(uuid)
+                self._waiters.setdefault(uuid, []).append(done)
+            self._wake.set()
+            done.wait(timeout)
+        return self.outbox.message(uuid, decrypt=False)
+
     # --- sending -------------------------------------------------------------------------------
     def drain_once(self, *, due_only: bool = False) -> PassReport:
         """One pass over the queue now, in this thread. It ignores the backoff and, unless
@@ -211,6 +254,10 @@ class SyncWorker:
         back-off); see the module docstring for what each answer does to the pass."""
         report = PassReport()
         with self._send_lock:
+            if self._send_messages(report):  # central unreachable, credentials, 429: no dossier either
+                self._release(only)
+                redact.release(self)
+                return report
             try:
                 if only is None:
                     items = self.outbox.pending()
@@ -294,6 +341,84 @@ class SyncWorker:
         self._release(only)
         redact.release(self)
         return report
+
+    def _send_messages(self, report: PassReport) -> bool:
+        """Send the waiting messages, oldest first; True when the pass must stop (what would stop
+        it for a dossier). See the module docstring."""
+        try:
+            for uid in self.outbox.expire_messages():
+                log.info("message %s expired unsent", uid[:8])
+                self._release([uid])
+            messages = self.outbox.pending_messages()
+        except OutboxError as exc:
+            log.warning("messages unreadable, the dossiers go on: %s", exc)
+            return False
+        for msg in messages:
+            if self._stop.is_set():
+                break
+            send = MESSAGE_KINDS.get(msg.kind)
+            try:
+                if send is None:  # written by a newer kiosk version: never sendable by this one
+                    self.outbox.drop_message(msg.uuid, "unknown_kind")
+                    continue
+                try:
+                    what, value = send(self.client, self.outbox, msg)
+                except ServerError as exc:  # central failed on this one: the next pass, soon
+                    self.outbox.note_message_failure(msg.uuid, f"server_error: {exc}")
+                    report.next_due_in = min(report.next_due_in or self.base_delay, self.base_delay)
+                    continue
+                except RateLimited as exc:
+                    self._message_failed(msg, report, "rate_limited", exc)
+                    self._pause(exc)
+                    return True
+                except Offline as exc:
+                    self._message_failed(msg, report, "offline", exc)
+                    self._backoff("offline", str(exc), exc.message_vi)
+                    self._seen_down = exc.code == "unreachable"
+                    return True
+                except AuthError as exc:
+                    self._message_failed(msg, report, "auth", exc)
+                    self._hold_batch()
+                    return True
+                except Rejected as exc:
+                    if isinstance(exc, Refused) or exc.status in REFUSED_STATUSES:
+                        # refused for good: a technician could not make a stale help call useful
+                        reason = reason_code(exc.code, exc.status)
+                        self.outbox.drop_message(msg.uuid, f"refused:{reason}"[:40])
+                        log.warning("message %s (%s) refused by central (%s): dropped", msg.uuid[:8], msg.kind, reason)
+                        self._release([msg.uuid])
+                        continue
+                    self._message_failed(msg, report, "rejected", exc)
+                    self._hold_batch()
+                    return True
+                if what == "sent":
+                    self.outbox.mark_message_sent(msg.uuid, value)
+                    report.messages_sent.append(msg.uuid)
+                    with self._state_lock:  # central answers: an offline backoff is over
+                        self.failures = 0
+                        self._probing = False
+                        self.resume_at = 0.0
+                        if self.last_error and self.last_error.get("kind") in ("offline", "rate_limited"):
+                            self.last_error = None
+                elif what == "drop":
+                    self.outbox.drop_message(msg.uuid, value)
+                else:  # wait: its turn comes after another message
+                    report.next_due_in = min(report.next_due_in or self.base_delay, self.base_delay)
+                    continue
+                self._release([msg.uuid])
+            except OutboxError as exc:  # recording the answer failed: sent again later (central is idempotent)
+                log.warning("message %s: outbox error %s", msg.uuid[:8], exc)
+                return False
+        return False
+
+    def _message_failed(self, msg: OutboxMessage, report: PassReport, kind: str, exc: CentralClientError) -> None:
+        report.stopped_by, report.error = kind, str(exc)
+        self._record(kind, str(exc), exc.message_vi)
+        try:
+            self.outbox.note_message_failure(msg.uuid, f"{kind}: {exc}")
+        except OutboxError:
+            pass
+        log.warning("sending message %s (%s) stopped (%s): %s", msg.uuid[:8], msg.kind, kind, str(exc))
 
     def _own_wait(self, item: OutboxItem) -> float:
         """Seconds until this dossier's own back-off ends (0: it may go now)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,10 @@ def _schema_problems(doc, tree: _Tree) -> list[Problem]:
         msg = err.message
         if err.validator == "additionalProperties":
             msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+            if path[:1] == ("documents",) and any(f"'{k}'" in msg for k in ("required", "required_if", "visible_if", "kind")):
+                # the old two-flag model let a paper be optional on the guide and required on the papers screen
+                msg += ("; a paper's need is one key now: need: always | if (with when and when_text) | maybe "
+                        "(with when_text), plus bring_original and photo")
         elif err.validator == "enum":
             msg = f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}"
         elif err.validator == "required":
@@ -325,14 +330,8 @@ class _Checker:
             fields = [self._field(f, sp + ("fields", fi)) for fi, f in enumerate(s.get("fields", []))]
             steps.append(Step(s["id"], s["kind"], s["title"], s.get("text"), help_, fields, opts, visible, skips))
 
-        documents = []
-        for di, doc in enumerate(d["documents"]):
-            dp = ("documents", di)
-            documents.append(Document(
-                doc["id"], doc["name"], doc["required"], doc.get("hint"),
-                self.expr(doc["required_if"], dp + ("required_if",)) if "required_if" in doc else None,
-                self.expr(doc["visible_if"], dp + ("visible_if",)) if "visible_if" in doc else None,
-                doc.get("kind", "copy"), doc.get("capture", True), doc.get("max_files", 5)))
+        documents = [self._document(doc, ("documents", di), fid) for di, doc in enumerate(d["documents"])]
+        self._titles(d)
         for k in registry.values():
             if k.check_flow is not None:
                 for where, message in k.check_flow(d, [i for i, name in enumerate(kinds) if name == k.name]):
@@ -343,7 +342,12 @@ class _Checker:
         for ri, r in enumerate(f.get("rules", [])):
             cond = self.expr(r["if"], ("fee", "rules", ri, "if"))
             if cond:
-                rules.append(FeeRule(cond, r["amount"], r["note"]))
+                rules.append(FeeRule(cond, r["amount"], r.get("note") or {"vi": "", "en": ""}))
+            self._fee_note(r.get("note"), ("fee", "rules", ri, "note"))
+        self._fee_note(f.get("note"), ("fee", "note"))
+        if (f.get("rules") or f.get("per_page") or f.get("per_unit")) and "guide_text" not in f:
+            self.problem(("fee",), "this fee depends on the answers (rules, per_page or per_unit): add guide_text, "
+                                   "what the guide says before those answers (e.g. '2.000 đồng mỗi trang')")
         pp = f.get("per_page")
         if pp:
             for key in ("pages_field", "copies_field"):
@@ -354,7 +358,8 @@ class _Checker:
             self.problem(("fee", "per_unit", "field"), f"'{pu['field']}' must be a number field of this flow")
         if pu and pp:
             self.problem(("fee",), "use per_page or per_unit, not both")
-        fee = Fee(f["amount"], f["currency"], f["note"], rules, pp, pu, f.get("online_amount"), f.get("unconfirmed", False))
+        fee = Fee(f["amount"], f["currency"], f.get("note") or {"vi": "", "en": ""}, rules, pp, pu, f.get("online_amount"),
+                  f.get("unconfirmed", False), f.get("guide_text"))
 
         if self.tree.problems:
             return None
@@ -364,6 +369,44 @@ class _Checker:
             documents=documents, steps=steps, authority=d.get("authority"), receipt_cutoff=d.get("receipt_cutoff"),
             keywords=list(d.get("keywords", [])), legal_basis=list(d.get("legal_basis", [])),
             unconfirmed=list(d.get("unconfirmed", [])), path=path, raw=d)
+
+    def _document(self, doc: dict, dp, fid: str) -> Document:
+        """One paper; a problem names the flow and the paper (the line comes with the path)."""
+        where = f"flow '{fid}', document '{doc['id']}'"
+        when = None
+        if "when" in doc:
+            before = len(self.tree.problems)
+            when = self.expr(doc["when"], dp + ("when",))
+            self.tree.problems[before:] = [replace(p, message=f"{where}: {p.message}") for p in self.tree.problems[before:]]
+        text = doc.get("when_text")
+        if text and not (text["vi"].startswith("Chỉ khi") and text["en"].startswith("Only")):
+            self.problem(dp + ("when_text",), f"{where}: when_text is shown as it is: start it with 'Chỉ khi' "
+                                              f"and 'Only' (e.g. 'Chỉ khi trẻ sinh ở bệnh viện' / 'Only if …')")
+        photo = doc.get("photo", "required")
+        if doc["need"] == "maybe" and photo == "required":
+            self.problem(dp + ("photo",), f"{where}: need: maybe is for what only the counter can tell, so the kiosk "
+                                          f"cannot demand its photo: use photo: optional or none")
+        return Document(doc["id"], doc["name"], doc["need"], when, text, doc.get("bring_original", False), photo,
+                        doc.get("hint"), doc.get("max_files", 5))
+
+    def _fee_note(self, note, path) -> None:
+        # the screens and the receipt write "Lệ phí: <fee>": a note starting with the word again
+        # printed "Lệ phí: Lệ phí 15.000 đồng"
+        if note and (note["vi"].casefold().startswith(("lệ phí", "phí")) or note["en"].casefold().startswith("fee")):
+            self.problem(path, "a fee note is shown after the word 'Lệ phí:' / 'Fee:': do not start it with that word again")
+
+    def _titles(self, d: dict) -> None:
+        """A step title stands alone under the procedure's name: it must not repeat that name
+        (issue #18: "Đăng ký tạm trú — Đăng ký tạm trú")."""
+        from flows.text import fold
+
+        for lang in ("vi", "en"):
+            name = fold(d["name"][lang])
+            for si, s in enumerate(d["steps"]):
+                title = fold(s["title"][lang])
+                if name in title or title in name:
+                    self.problem(("steps", si, "title", lang), f"the step title {s['title'][lang]!r} repeats the procedure's "
+                                                               f"name {d['name'][lang]!r}; the screen shows both: say what this step is")
 
     def _field(self, f: dict, fp) -> Field:
         v = dict(f.get("validation", {}))

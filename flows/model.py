@@ -54,17 +54,67 @@ class Help:
     optional: bool = True
 
 
+NEEDS = ("always", "if", "maybe")
+PHOTOS = ("required", "optional", "none")
+
+
 @dataclass
 class Document:
+    """One paper of a flow. Whether the citizen needs it is ONE key, ``need`` (issue #18: a paper
+    was "không bắt buộc" on the guide and required on the papers screen, because the two read two
+    different flags):
+
+    * ``always``: every citizen brings it ("Phải mang");
+    * ``if``: needed exactly when ``when`` holds for the answers. Before those answers (the guide)
+      it is "Chỉ khi …" (``when_text``); after them it is hidden, or "Phải mang";
+    * ``maybe``: needed in a situation only the officer at the counter can tell (the record is not
+      on the system yet): "Chỉ khi …" everywhere, never demanded by the kiosk; ``when`` may still
+      hide it when the answers rule it out.
+
+    ``bring_original``: the original goes to the counter (handed in or shown). ``photo``: what
+    the kiosk asks of it (``required`` when needed, ``optional``, ``none``)."""
+
     id: str
     name: Text
-    required: bool
+    need: str = "always"
+    when: Expression | None = None
+    when_text: Text | None = None
+    bring_original: bool = False
+    photo: str = "required"
     hint: Text | None = None
-    required_if: Expression | None = None
-    visible_if: Expression | None = None
-    kind: str = "copy"
-    capture: bool = True
     max_files: int = 5
+
+    # --- what FlowEngine.step_documents reads (it resolves a paper for the visit from these) ---
+    @property
+    def visible_if(self) -> Expression | None:
+        """The answers that leave the paper on the list (None: always listed)."""
+        return self.when if self.need in ("if", "maybe") else None
+
+    @property
+    def required(self) -> bool:
+        return self.need == "always"
+
+    @property
+    def required_if(self) -> Expression | None:
+        return self.when if self.need == "if" else None
+
+    @property
+    def kind(self) -> str:
+        """"present" for a paper whose photo the kiosk never demands; the engine's rule is
+        "a needed paper must be photographed unless it is only presented at the counter"."""
+        if self.photo != "required" or self.need == "maybe":
+            return "present"
+        return "original" if self.bring_original else "copy"
+
+    def label(self, needed_now: bool | None) -> str:
+        """"must" (Phải mang) or "only_if" (Chỉ khi …) for a paper listed to the citizen.
+        ``needed_now``: the answers decided it is needed (the papers screen), or None (the guide,
+        before any answer)."""
+        if self.need == "always":
+            return "must"
+        if self.need == "if" and needed_now:
+            return "must"
+        return "only_if"
 
 
 @dataclass
@@ -90,19 +140,24 @@ class Step:
 class FeeRule:
     condition: Expression
     amount: int
-    note: Text
+    note: Text = dc_field(default_factory=lambda: {"vi": "", "en": ""})
 
 
 @dataclass
 class Fee:
+    """The screens and the receipt say the amount; ``note`` replaces it only where the amount is
+    not known (an empty note: say the amount). ``guide_text``: the fee on the guide when it
+    depends on answers not given yet (rules, per page, per copy)."""
+
     amount: int
     currency: str
-    note: Text
+    note: Text = dc_field(default_factory=lambda: {"vi": "", "en": ""})
     rules: list[FeeRule] = dc_field(default_factory=list)
     per_page: dict | None = None
     per_unit: dict | None = None
     online_amount: int | None = None
     unconfirmed: bool = False
+    guide_text: Text | None = None
 
 
 @dataclass

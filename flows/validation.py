@@ -93,9 +93,27 @@ def _label(field: Field) -> Msg:
     return field.label["vi"], field.label["en"]
 
 
+def _is_question(field: Field) -> bool:
+    return field.label["vi"].rstrip().endswith("?")
+
+
 def check(field: Field, value: Any, today: date, resolve: Callable[[str], Any]) -> Msg | None:
-    """The first thing wrong with ``value`` for ``field`` (already known visible), or None."""
-    lvi, len_ = _label(field)
+    """The first thing wrong with ``value`` for ``field`` (already known visible), or None.
+
+    A label may be a question a citizen understands ("Quý khách là gì của cháu bé?"): its messages
+    then repeat the question and speak of "the answer" ("… Vui lòng chọn câu trả lời."), where a
+    plain label is the subject ("Ngày sinh của mẹ không được sau …")."""
+    if not _is_question(field):
+        return _check(field, value, today, resolve, _label(field))
+    msg = _check(field, value, today, resolve, ("Câu trả lời", "The answer"))
+    if msg is None or any(msg == (r.message["vi"], r.message["en"]) for r in field.rules) or msg[0] == field.validation.get(
+            "pattern_message", {}).get("vi"):
+        return msg  # the flow author's own words stand alone
+    return f"{field.label['vi']} {msg[0]}", f"{field.label['en']} {msg[1]}"
+
+
+def _check(field: Field, value: Any, today: date, resolve: Callable[[str], Any], label: Msg) -> Msg | None:
+    lvi, len_ = label
     t = field.type
     v = field.validation
     if is_empty(value):

@@ -1,10 +1,52 @@
 """documents: photographs of the papers the flow lists (option ``documents``: which of them this
-step collects, default all); a flow that lists documents must have such a step."""
+step collects, default all); a flow that lists documents must have such a step.
+
+Also the one place that says how a paper is listed to the citizen (:func:`guide_papers` before
+any answer, :func:`step_papers` on the papers step): "Phải mang" or the paper's own "Chỉ khi …",
+from the paper's one ``need`` key, so the guide and the papers screen cannot disagree."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
+from flows.model import Document, Flow
 from flows.steps import Messages, StepKind
+
+MUST = {"vi": "Phải mang", "en": "You must bring this"}
+ORIGINAL = {"vi": "bản chính", "en": "the original"}
+
+
+@dataclass(frozen=True)
+class Paper:
+    document: Document
+    label: str              # "must" (Phải mang) or "only_if" (the paper's when_text)
+    photo_required: bool    # the kiosk will not go on without its photo
+
+    def note(self, lang: str) -> str:
+        """The paper's label in words: "Phải mang" / "Phải mang bản chính", or its "Chỉ khi …"."""
+        d = self.document
+        if self.label == "must":
+            return MUST[lang] + (f" {ORIGINAL[lang]}" if d.bring_original and lang == "vi" else
+                                 " (the original)" if d.bring_original else "")
+        text = (d.when_text or {}).get(lang) or (d.when_text or {}).get("vi") or ""
+        return text + ((" — mang bản chính" if lang == "vi" else " — bring the original") if d.bring_original else "")
+
+
+def _step_ids(flow: Flow, step) -> list[Document]:
+    ids = step.options.get("documents") if step is not None else None
+    return [flow.document(i) for i in ids] if ids else list(flow.documents)
+
+
+def guide_papers(flow: Flow) -> list[Paper]:
+    """Every paper of the flow as the guide lists it, before any answer: "Phải mang" for a paper
+    every citizen needs, "Chỉ khi …" for the others."""
+    return [Paper(d, d.label(None), False) for d in flow.documents]
+
+
+def step_papers(engine, step=None) -> list[Paper]:
+    """The papers this visit needs on a documents step, as the answers resolve them: papers the
+    answers make unnecessary are left out; one the answers make necessary is "Phải mang"."""
+    return [Paper(d, d.label(True), photo) for d, photo in engine.step_documents(step)]
 
 
 def errors(engine, step) -> Messages:
@@ -19,18 +61,20 @@ def errors(engine, step) -> Messages:
 def sample(engine, step, choices) -> None:
     """A stand-in file for every document of the step (its sha256 made from the document id)."""
     for d, _required in engine.step_documents(step):
-        if not engine.attachments.get(d.id):
+        if not engine.attachments.get(d.id) and d.photo != "none":
             digest = hashlib.sha256(d.id.encode()).hexdigest()
             engine.set_attachment(d.id, digest, 1000 + len(d.id), "image/jpeg")
 
 
 def preview(flow, step) -> list[str]:
-    ids = step.options.get("documents")
-    docs = [flow.document(i) for i in ids] if ids else flow.documents
     lines = [""]
-    for d in docs:
-        need = "bắt buộc" if d.required else (f"bắt buộc khi {d.required_if.source}" if d.required_if else "không bắt buộc")
-        lines.append(f"  [{d.kind}] {d.name['vi']} / {d.name['en']} — {need}")
+    for d in _step_ids(flow, step):
+        if d.need == "always":
+            need = "phải mang"
+        else:
+            need = f"{d.when_text['vi']}" + (f"  [when: {d.when.source}]" if d.when else "  [cán bộ ở quầy xét]")
+        extra = ", mang bản chính" if d.bring_original else ""
+        lines.append(f"  {d.name['vi']} / {d.name['en']} — {need} (ảnh: {d.photo}{extra})")
         if d.hint:
             lines.append(f"     {d.hint['vi']}")
     return lines

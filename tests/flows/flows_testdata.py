@@ -20,8 +20,8 @@ MINIMAL = {
     "fee": {"amount": 0, "currency": "VND", "note": {"vi": "Miễn phí", "en": "Free"}},
     "processing_days": 3,
     "documents": [
-        {"id": "giay-to", "name": {"vi": "Giấy tờ", "en": "A paper"}, "required": False,
-         "required_if": "need_paper == true"},
+        {"id": "giay-to", "name": {"vi": "Giấy tờ", "en": "A paper"}, "need": "if", "when": "need_paper == true",
+         "when_text": {"vi": "Chỉ khi có giấy tờ", "en": "Only if you have a paper"}},
     ],
     "steps": [
         {"id": "huong-dan", "kind": "guide", "title": {"vi": "Hướng dẫn", "en": "Guide"}},

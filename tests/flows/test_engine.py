@@ -115,12 +115,12 @@ def test_validation_messages_are_vietnamese_with_english():
     e.set("child_birth_date", "2099-01-01")
     e.set("child_given_names", "An 2")
     errs, en = e.errors(), e.errors_en()
-    assert errs["child_birth_date"].startswith("Ngày sinh của trẻ không được sau ngày 23/11/2026")
-    assert en["child_birth_date"].startswith("Child's date of birth cannot be after")
+    assert errs["child_birth_date"].startswith("Ngày sinh của cháu bé không được sau ngày 23/11/2026")
+    assert en["child_birth_date"].startswith("Baby's date of birth cannot be after")
     assert errs["child_given_names"] == "Tên không được có chữ số"
     assert errs["child_sex"] == "Vui lòng chọn giới tính."
     e.set("child_birth_date", "1980-01-01")
-    assert e.errors()["child_birth_date"] == "Ngày sinh của trẻ phải sau ngày sinh của mẹ"
+    assert e.errors()["child_birth_date"] == "Ngày sinh của cháu bé phải sau ngày sinh của mẹ"
     e.set("child_birth_date", "31/02/2026")
     assert "không phải là một ngày hợp lệ" in e.errors()["child_birth_date"]
 
@@ -222,7 +222,9 @@ def test_bad_values_are_reported_not_raised():
     e.set("applicant_email", "not-an-email")
     e.set("temporary_address", {"province_code": "79", "commune_code": "00004", "street": "x"})
     errs = e.errors()
-    assert errs["stay_months"] == "Thời hạn tạm trú đề nghị (tháng) phải là một số."
+    # a question label is repeated, and the message speaks of the answer (never "Quý khách … phải là một số")
+    assert errs["stay_months"] == "Quý khách ở đây mấy tháng? Câu trả lời phải là một số."
+    assert e.errors_en()["stay_months"] == "How many months will you stay? The answer must be a number."
     assert errs["applicant_phone"].startswith("Số điện thoại không hợp lệ")
     assert errs["applicant_email"] == "Địa chỉ email không hợp lệ."
     assert "không thuộc" in errs["temporary_address"]

@@ -8,6 +8,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
 from common.errors import user_message
+from flows.steps.documents import step_papers
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.session import Attachment
@@ -30,7 +31,7 @@ class DocumentsScreen(StepScreen):
         self._stop_preview()
 
     def documents(self):
-        """(Document, required) pairs this visit needs, as the engine resolves them."""
+        """(Document, photo required) pairs this visit needs, as the engine resolves them."""
         return app().session.engine.step_documents(self.step)
 
     def build_body(self, body):
@@ -43,23 +44,35 @@ class DocumentsScreen(StepScreen):
         col = Column(spacing=28)
         session = app().session
         self.capture_buttons = {}
-        for doc, required in self.documents():
+        # the same labels as the guide ("Phải mang" / the paper's "Chỉ khi …"), from the same
+        # listing (flows.steps.documents), now resolved by the answers: a paper they make
+        # unnecessary is not listed at all
+        papers = step_papers(session.engine, self.step)
+        if not papers:
+            col.add_widget(Text(tr("guide.no_papers", lang), role="body"))
+        for paper in papers:
+            doc = paper.document
             row = Row(spacing=16, height=120)
-            label = pick(doc.name, lang) + ("" if required else " " + tr("docs.optional", lang))
-            left = Column(spacing=4, size_hint_x=0.65)
-            left.add_widget(Text(label, role="body", bold=True))
+            left = Column(spacing=4, size_hint_x=0.62)
+            left.add_widget(Text(pick(doc.name, lang), role="body", bold=True))
+            left.add_widget(Text(paper.note(lang), role="body", bold=paper.label == "must"))
             if doc.hint:
-                left.add_widget(Text(pick(doc.hint, lang), role="small", color=theme().muted))
+                left.add_widget(Text(pick(doc.hint, lang), role="body", color=theme().muted))
             row.add_widget(left)
             # a long name wraps over several lines: the row grows with it, so the next paper's
             # name never slides under this paper's button
             left.bind(height=lambda w, h, r=row: setattr(r, "height", max(120, h)))
-            done = doc.id in session.attachments
-            self.capture_buttons[doc.id] = BigButton(("✓ " + tr("docs.done", lang)) if done else tr("docs.capture", lang),
-                                     kind="ok" if done else "primary",
-                                     on_press=lambda d=doc.id: self._start(d))
             holder = AnchorLayout(anchor_y="center")
-            holder.add_widget(self.capture_buttons[doc.id])
+            if doc.photo == "none":
+                holder.add_widget(Text(tr("docs.at_counter", lang), role="body", color=theme().muted))
+            else:
+                done = doc.id in session.attachments
+                label = tr("docs.capture", lang) if paper.photo_required else tr("docs.capture_optional", lang)
+                # "Tiếp tục" is the screen's one filled button; these are outlined until done
+                self.capture_buttons[doc.id] = BigButton(("✓ " + tr("docs.done", lang)) if done else label,
+                                                         kind="ok" if done else "secondary",
+                                                         on_press=lambda d=doc.id: self._start(d))
+                holder.add_widget(self.capture_buttons[doc.id])
             row.add_widget(holder)
             col.add_widget(row)
         body.add_widget(scroller(col))

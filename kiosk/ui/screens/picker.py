@@ -68,7 +68,9 @@ class PickerScreen(KioskScreen):
         if not flows:
             self.results.add_widget(Text(tr("picker.none", lang), role="body", color=theme().muted))
         for flow in flows:
-            label = f"{pick(flow.name, lang)}   ·   {flow.procedure_code}"
+            # the national procedure code stays in the data (dossier, receipt, search), not on the
+            # button: it means nothing to a citizen (issue #18)
+            label = pick(flow.name, lang)
             self.results.add_widget(BigButton(label, kind="secondary", on_press=lambda f=flow: a.start_flow(f)))
 
     def _on_qr(self, payload: bytes):

@@ -23,7 +23,8 @@ AAA_TEXT = 7.0       # WCAG 1.4.6, the high-contrast theme promises it
 NON_TEXT = 3.0       # WCAG 1.4.11, control edges
 
 _QUANT = 3           # dominant colour: bins of 8 levels per channel (anti-aliasing and dithering merge)
-_INK_MIN_DISTANCE = 24.0  # RGB distance below which a pixel is background noise, not ink
+_INK_MIN_DISTANCE = 24.0
+_SAMPLE = 4000       # pixels a dominant colour is counted on (an even sample of larger sets)  # RGB distance below which a pixel is background noise, not ink
 
 
 def from_unit(colour) -> np.ndarray:
@@ -63,10 +64,12 @@ def dominant_colour(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     px = np.asarray(pixels, dtype=np.uint8).reshape(-1, 3)
     if not len(px):
         raise ValueError("no pixels")
+    if len(px) > _SAMPLE:
+        px = px[:: len(px) // _SAMPLE + 1]  # an even sample keeps the shares; a long edge need not be counted pixel by pixel
     q = (px >> _QUANT).astype(np.int32)
     keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
-    values, counts = np.unique(keys, return_counts=True)
-    best = values[np.argmax(counts)]
+    counts = np.bincount(keys, minlength=1)
+    best = int(np.argmax(counts))
     members = px[keys == best]
     return np.median(members, axis=0), float(len(members)) / len(px)
 
@@ -85,6 +88,8 @@ def text_colours(crop: np.ndarray) -> TextColours | None:
     px = np.asarray(crop, dtype=np.uint8).reshape(-1, 3)
     if len(px) < 4:
         return None
+    if len(px) > 8 * _SAMPLE:
+        px = px[:: len(px) // (8 * _SAMPLE) + 1]
     bg, _share = dominant_colour(px)
     dist = np.linalg.norm(px.astype(np.float64) - bg, axis=1)
     ink = dist > _INK_MIN_DISTANCE

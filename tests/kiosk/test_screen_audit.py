@@ -1,0 +1,325 @@
+"""The measured screen audit (issue 18, Deliver 8): every screen of every shipped flow, and the
+screens around them, rendered by the real app (headless, 1920×1080) in Vietnamese and English,
+normal and high-contrast themes, and large text: no clipped or shortened text, text contrast
+4.5:1 (7:1 high contrast) and control edges 3:1 measured on the screenshot's pixels, controls
+≥ 72 px and 16 px apart, and a help-call button, a speech key and (on step screens) a step
+indicator on every screen. See kiosk/tools/screen_audit.py for how each is measured.
+
+Artefacts: out/screen-audit/report.json (every finding, stats per screen and variant),
+summary.md (grouped), and each failing screen's screenshot with the failing boxes outlined.
+Nothing here is expected to fail: a finding is a defect of the screen, not of the test.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "out" / "screen-audit"
+FLOWS = sorted(p.stem for p in (ROOT / "flows" / "definitions").glob("*.yaml"))
+REPORT = {"findings": [], "stats": {}, "audited": [], "seconds": {}}
+FINDINGS = []  # the same findings as objects, for the summary
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory):
+    from kiosk.ui.display import prepare_kivy_env
+
+    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)  # the kiosk panel's 1920×1080
+    from kiosk.tools.demo import demo_config, running_app
+    from kiosk.tools.screen_audit import summarise
+    from kiosk.tools.touch_robot import Driver
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    folder = tmp_path_factory.mktemp("kiosk")
+    # the idle warning must not open over a screen being measured
+    cfg = demo_config(folder, extra="[kiosk]\nidle_timeout_s = 900\nidle_warning_s = 20\n")
+    with running_app(cfg) as app:
+        d = Driver(app, OUT / "journey")
+        d.wait_screen("home")
+        try:
+            yield app, d
+        finally:
+            (OUT / "report.json").write_text(json.dumps(REPORT, indent=1, ensure_ascii=False), encoding="utf-8")
+            (OUT / "summary.md").write_text(summarise(FINDINGS), encoding="utf-8")
+
+
+@pytest.fixture
+def at_home(kiosk):
+    app, d = kiosk
+    app.close_idle_warning()
+    app.close_panels()
+    if d.screen != "home" or app.lang != "vi":
+        app.end_session()
+    d.wait_screen("home")
+    return kiosk
+
+
+def audit_here(d, label: str, screen: str | None = None, variants=None) -> list:
+    from kiosk.tools.screen_audit import VARIANTS, audit_variants
+
+    t0 = time.monotonic()
+    findings, stats = audit_variants(d, screen, variants=variants or VARIANTS, shots_dir=OUT, label=label)
+    REPORT["seconds"][label] = round(time.monotonic() - t0, 2)
+    REPORT["audited"].append(label)
+    REPORT["stats"][label] = stats
+    FINDINGS.extend(findings)
+    for f in findings:
+        row = f.as_dict()
+        row["label"] = label
+        REPORT["findings"].append(row)
+    return findings
+
+
+def explain(findings, limit: int = 40) -> str:
+    lines = [f"{len(findings)} findings (out/screen-audit/summary.md, report.json and the outlined screenshots):"]
+    for f in findings[:limit]:
+        lines.append(f"  {f.screen} [{f.lang}/{f.theme}{'/large' if f.large_text else ''}] {f.kind}: "
+                     f"{f.text[:60]!r} value={f.value} need={f.threshold} {f.detail} at {f.bbox}")
+    if len(findings) > limit:
+        lines.append(f"  … and {len(findings) - limit} more")
+    return "\n".join(lines)
+
+
+# --- the measurement itself, on widgets made to fail ------------------------------------------------
+@pytest.fixture
+def test_layer(at_home):
+    """A white layer over the home screen, for widgets whose defects are known."""
+    from kivy.graphics import Color, Rectangle
+    from kivy.uix.floatlayout import FloatLayout
+
+    app, d = at_home
+    layer = FloatLayout(size=(1920, 1080), size_hint=(None, None), pos=(0, 0))
+    with layer.canvas.before:
+        Color(1, 1, 1, 1)
+        Rectangle(pos=(0, 0), size=(1920, 1080))
+    screen = app.sm.current_screen
+    screen.root_box.opacity = 0  # the home screen's own widgets are not part of these tests
+    screen.add_widget(layer)
+    yield app, d, layer
+    screen.remove_widget(layer)
+    screen.root_box.opacity = 1
+    d.pump(2)
+
+
+def _place(layer, w, x, y):
+    w.size_hint = (None, None)
+    w.pos = (x, y)
+    layer.add_widget(w)
+    return w
+
+
+def test_audit_finds_clipped_shortened_small_close_and_faint(test_layer):
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+
+    from kiosk.tools.screen_audit import audit, grab
+
+    app, d, layer = test_layer
+    black = (0, 0, 0, 1)
+    _place(layer, Label(text="Một dòng chữ rất dài không vừa trong ô của nó", font_size=32, color=black,
+                        size=(200, 40)), 40, 900)
+    cut = _place(layer, Label(text="dòng một\ndòng hai\ndòng ba\ndòng bốn", font_size=32, color=black,
+                              size=(400, 80), valign="top"), 40, 700)
+    cut.text_size = (400, 80)
+    short = _place(layer, Label(text="Trung tâm Phục vụ hành chính công phường Ba Đình, thành phố Hà Nội",
+                                font_size=32, color=black, size=(300, 50), shorten=True), 40, 600)
+    short.text_size = (300, 50)
+    _place(layer, Label(text="Chữ xám nhạt", font_size=32, color=(0.7, 0.7, 0.7, 1), size=(400, 60)), 40, 480)
+    small = dict(background_normal="", background_color=(0.1, 0.2, 0.5, 1), color=(1, 1, 1, 1), font_size=28)
+    _place(layer, Button(text="Nhỏ", size=(50, 50), **small), 700, 900)
+    _place(layer, Button(text="A", size=(120, 90), **small), 700, 600)
+    _place(layer, Button(text="B", size=(120, 90), **small), 828, 600)  # 8 px from "A"
+    _place(layer, Button(text="Không viền", size=(300, 90), background_normal="", background_color=(0.98, 0.98, 0.98, 1),
+                         color=(0, 0, 0, 1), font_size=28), 700, 400)
+    _place(layer, Label(text="Chữ đè lên chữ khác", font_size=32, color=black, size=(400, 60)), 40, 200)
+    _place(layer, Label(text="Dòng bị đè", font_size=32, color=black, size=(400, 60)), 120, 215)
+    # and widgets that are right: none of them may be reported
+    _place(layer, Label(text="Chữ đen rõ ràng", font_size=32, color=black, size=(400, 60)), 40, 300)
+    _place(layer, Button(text="Tốt", size=(200, 90), **small), 1200, 300)
+    d.pump(4)
+    res = audit(app, grab(d), "home")
+    found = {(f.kind, f.text) for f in res.findings}
+    assert ("clipped", "Một dòng chữ rất dài không vừa trong ô của nó") in found
+    assert ("lines_cut", "dòng một dòng hai dòng ba dòng bốn") in found
+    assert any(k == "ellipsised" and t.startswith("Trung tâm") for k, t in found)
+    assert ("too_small", "Nhỏ") in found
+    assert ("too_close", "B ↔ A") in found or ("too_close", "A ↔ B") in found
+    assert ("edge_contrast", "Không viền") in found
+    assert ("overlap", "Dòng bị đè ⇄ Chữ đè lên chữ khác") in found or ("overlap", "Chữ đè lên chữ khác ⇄ Dòng bị đè") in found
+    faint = [f for f in res.findings if f.kind == "text_contrast" and f.text == "Chữ xám nhạt"]
+    assert faint and 1.8 < faint[0].value < 2.4  # #b3b3b3 on white is 2.07:1
+    for good in ("Chữ đen rõ ràng", "Tốt"):
+        assert not [f for f in res.findings if f.text == good], good
+    # the box of a finding is where the widget is on the screenshot (top-down)
+    tiny = next(f for f in res.findings if f.kind == "too_small")
+    assert tiny.bbox == [700, 1080 - 900 - 50, 50, 50]
+
+
+def test_the_ink_box_of_a_label_is_where_the_screenshot_shows_ink(test_layer):
+    """A label's glyphs (an accent above, a descender below) found from its texture, the way
+    overlaps and clipping are judged, sit where the real pixels are dark."""
+    import numpy as np
+    from kivy.uix.label import Label
+
+    from kiosk.tools.screen_audit import _ink, _texture_rect, grab
+
+    app, d, layer = test_layer
+    w = _place(layer, Label(text="Ấy gặp", font_size=60, color=(0, 0, 0, 1), size=(600, 200), valign="top"), 300, 500)
+    w.text_size = (600, 200)
+    d.pump(4)
+    img = grab(d)
+    ink = _ink(w, _texture_rect(w, 1080), (0, 0, 1920, 1080))
+    dark = np.argwhere(img[:, :, 0] < 128)
+    y0, x0 = dark.min(axis=0)
+    y1, x1 = dark.max(axis=0) + 1
+    assert np.allclose(ink, (x0, y0, x1, y1), atol=3), (ink, (x0, y0, x1, y1))
+
+
+def test_audit_finds_missing_roles_and_accepts_them_when_present(test_layer):
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+
+    from kiosk.tools.screen_audit import audit, grab
+
+    app, d, layer = test_layer
+    d.pump(2)
+    before = {f.text for f in audit(app, grab(d), "step-form").findings if f.kind == "missing_role"}
+    btn = dict(background_normal="", background_color=(0.1, 0.2, 0.5, 1), color=(1, 1, 1, 1), font_size=28)
+    for role, x in (("help_call", 40), ("speech_key", 400)):
+        w = _place(layer, Button(text=role, size=(300, 90), **btn), x, 40)
+        w.kiosk_role = role
+    step = _place(layer, Label(text="Bước 2 / 7", font_size=32, color=(0, 0, 0, 1), size=(300, 60)), 800, 60)
+    step.kiosk_role = "step_indicator"
+    d.pump(3)
+    after = {f.text for f in audit(app, grab(d), "step-form").findings if f.kind == "missing_role"}
+    assert after == set()
+    step.opacity = 0  # an indicator nobody can see is missing
+    d.pump(2)
+    hidden = [f for f in audit(app, grab(d), "step-form").findings if f.kind == "missing_role"]
+    assert [f.text for f in hidden] == ["step_indicator"]
+    # home needs no step indicator; a step screen does
+    assert "step_indicator" not in {f.text for f in audit(app, grab(d), "home").findings if f.kind == "missing_role"}
+    assert before <= {"help_call", "speech_key", "step_indicator"}
+
+
+def test_partly_scrolled_is_not_clipping_but_off_the_window_is(test_layer):
+    from kivy.uix.button import Button
+    from kivy.uix.scrollview import ScrollView
+
+    from kiosk.tools.screen_audit import audit, grab
+    from kiosk.ui.widgets.common import Column
+
+    app, d, layer = test_layer
+    btn = dict(background_normal="", background_color=(0.1, 0.2, 0.5, 1), color=(1, 1, 1, 1), font_size=28,
+               size_hint_y=None, height=100)
+    col = Column(spacing=20)
+    for i in range(12):
+        col.add_widget(Button(text=f"Mục {i}", **btn))
+    sv = _place(layer, ScrollView(size=(600, 500), do_scroll_x=False), 1200, 200)
+    sv.add_widget(col)
+    _place(layer, Button(text="Ngoài màn hình", size=(300, 90), **{k: v for k, v in btn.items()
+                                                                    if k not in ("size_hint_y", "height")}), 1800, 40)
+    d.pump(4)
+    res = audit(app, grab(d), "home")
+    assert not [f for f in res.findings if f.text.startswith("Mục")], explain(res.findings)
+    assert [f.kind for f in res.findings if f.text == "Ngoài màn hình"] == ["off_window"]
+
+
+# --- the audit of the real screens --------------------------------------------------------------------
+def _cancel_auto_home(app):
+    ev = getattr(app.sm.current_screen, "_ev", None)
+    if ev is not None:
+        ev.cancel()  # goodbye and error go home by themselves after a few seconds
+
+
+def _reach(app, d, name: str) -> str:
+    """Bring the app to ``name`` the way a citizen would (from home) and return the audit label."""
+    from kiosk.ui.i18n import tr
+
+    if name == "home":
+        return "home"
+    if name == "picker":
+        d.tap(tr("home.procedure", "vi"))
+        d.wait_screen("picker")
+        return "picker"
+    if name in ("ticket", "ticket-issued"):
+        d.tap(tr("home.ticket", "vi"))
+        d.wait_screen("ticket")
+        if name == "ticket-issued":
+            first = next(iter(app.services.registry.by_field().values()))
+            d.tap(first[0].field["vi"], exact=True)
+            d.wait_for(lambda: app.sm.current_screen.outcome is not None, 30, "the ticket")
+        return name
+    if name in ("lookup", "lookup-not-found"):
+        d.tap(tr("home.lookup", "vi"))
+        d.wait_screen("lookup")
+        if name == "lookup-not-found":
+            d.tap(tr("lookup.button", "vi"))  # nothing typed: the bilingual "not found" line shows
+            d.pump(5)
+        return name
+    if name in ("rating", "rating-why"):
+        d.tap(tr("home.rating", "vi"))
+        d.wait_screen("rating")
+        if name == "rating-why":
+            d.tap(tr("rating.not", "vi"))
+        return name
+    if name in ("goodbye", "error", "pin"):
+        app.go(name)
+        d.wait_screen(name)
+        _cancel_auto_home(app)
+        return name
+    raise AssertionError(name)
+
+
+OTHER_SCREENS = ["home", "picker", "ticket", "ticket-issued", "lookup", "lookup-not-found", "rating", "rating-why",
+                 "goodbye", "error", "pin"]
+
+
+@pytest.mark.parametrize("name", OTHER_SCREENS)
+def test_screen_around_the_flows_passes_the_audit(at_home, name):
+    app, d = at_home
+    label = _reach(app, d, name)
+    findings = audit_here(d, label, app.sm.current)
+    app.close_panels()
+    assert not findings, explain(findings)
+
+
+# A screen kind (step-form, step-review…) is audited in all five variants the first time a flow
+# shows it; every later step is audited in the two variants that find most of what depends on
+# a step's own content (its words: the longest at large text in Vietnamese, English in the
+# theme with the strictest ratio). All twelve flows in full would take ~10 minutes.
+FULLY_AUDITED: set[str] = set()
+
+
+@pytest.mark.parametrize("flow_id", FLOWS)
+def test_every_step_of_the_flow_passes_the_audit(at_home, flow_id):
+    """The scripted citizen walks the flow through the real screens; each step's screen is
+    audited before the citizen acts on it."""
+    from kiosk.tools.journeys import walk_procedure
+    from kiosk.tools.screen_audit import VARIANTS, Variant
+
+    app, d = at_home
+    findings, seen = [], set()
+
+    def observe(screen_name, driver):
+        engine = app.session.engine
+        step = engine.step if engine is not None and not engine.done else None
+        key = step.id if step is not None else screen_name
+        if key in seen:
+            return
+        seen.add(key)
+        variants = VARIANTS if screen_name not in FULLY_AUDITED else (Variant("vi", False, True), Variant("en", True))
+        FULLY_AUDITED.add(screen_name)
+        findings.extend(audit_here(driver, f"{flow_id}--{key}--{screen_name}", screen_name, variants))
+
+    t0 = time.monotonic()
+    walk_procedure(d, flow_id, shoot=False, finish=False, observe=observe)
+    REPORT["seconds"][f"walk {flow_id}"] = round(time.monotonic() - t0, 2)
+    assert seen, "no step screen was audited"
+    assert not findings, explain(findings)

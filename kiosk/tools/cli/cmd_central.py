@@ -6,7 +6,7 @@ import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("central", help="run the reference central system; register kiosks; move dossier status")
+    p = sub.add_parser("central", help="run the reference central system; register kiosks; move dossier status; help calls")
     p.set_defaults(group_parser=p)
     g = p.add_subparsers(dest="central_command", metavar="ACTION")
 
@@ -43,6 +43,22 @@ def register(sub) -> None:
     k = g.add_parser("kiosks", help="list kiosks with their last heartbeat (JSON)")
     _db_arg(k)
     k.set_defaults(func=_kiosks)
+
+    h = g.add_parser("help-calls", help="staff: list the open help calls of the kiosks (or --ack one)",
+                     description="Citizens who touched \"Gọi cán bộ hỗ trợ\" on a kiosk, newest first: the call's short ID, "
+                                 "the kiosk, where in which procedure, the screen's language and how long the citizen "
+                                 "has been waiting. --ack ID tells the kiosk that someone is on the way (its screen then "
+                                 "shows \"Cán bộ đang đến\"); a call already acknowledged or cancelled is refused with who "
+                                 "or when. Reads and writes the central database directly, like set-status; over HTTP "
+                                 "it is GET /api/v1/help-calls and POST /api/v1/help-calls/{uuid}/ack (docs/help-calls.md).")
+    h.add_argument("--ack", metavar="ID", help="acknowledge this call: its uuid, or the first characters shown in the list")
+    h.add_argument("--by", default="", help="with --ack: who goes, a name or a desk (default: your login name)")
+    h.add_argument("--commune", metavar="CODE", help="only the kiosks of this 5-digit commune code")
+    h.add_argument("--state", choices=["open", "acknowledged", "cancelled", "all"], default="open",
+                   help="which calls to list (default: open)")
+    h.add_argument("--json", action="store_true", help="print JSON (the HTTP API's shape) instead of a table")
+    _db_arg(h)
+    h.set_defaults(func=_help_calls)
 
     o = g.add_parser("openapi", help="print the OpenAPI document the app generates (or --write it to central/openapi.json)")
     o.add_argument("--write", action="store_true", help="overwrite central/openapi.json")
@@ -122,6 +138,72 @@ def _kiosks(args) -> int:
     central, _ = _open(args)
     print(json.dumps(central.list_kiosks(), ensure_ascii=False, indent=2))
     return 0
+
+
+def _help_calls(args) -> int:
+    import re
+
+    if args.commune and not re.fullmatch(r"\d{5}", args.commune):
+        print("kiosk central help-calls: --commune is a 5-digit commune code / mã xã, phường gồm 5 chữ số", file=sys.stderr)
+        return 2
+    central, _ = _open(args)
+    try:
+        if args.ack is not None:  # an empty ID is refused, not taken for "list"
+            return _ack_help_call(central, args)
+        calls = central.list_help_calls(commune_code=args.commune, state=args.state)
+    finally:
+        central.close()
+    if args.json:
+        print(json.dumps({"result": "ok", "calls": calls}, ensure_ascii=False, indent=2))
+        return 0
+    if not calls:
+        print("Không có yêu cầu gọi cán bộ nào. / No help calls." if args.state == "open"
+              else f"No help calls in state {args.state}.")
+        return 0
+    print(f"{'ID':8}  {'KIOSK':22}  {'WAITING':>8}  {'STATE':12}  LANG  WHERE")
+    for c in calls:
+        where = " · ".join(p for p in (c["flow_id"], c["step_title"] or c["step_id"], c["screen"]) if p)
+        print(f"{c['uuid'][:8]:8}  {c['kiosk_id'][:22]:22}  {_duration(c['waiting_s']):>8}  {c['state']:12}  "
+              f"{c['language']:4}  {where}")
+    return 0
+
+
+def _ack_help_call(central, args) -> int:
+    from central.service import CentralError
+
+    matches = central.help_call_uuids(args.ack.strip().lower())
+    if len(matches) != 1:
+        why = "no help call has this ID / không có yêu cầu nào có mã này" if not matches else \
+            "several calls start with this ID: give more characters / nhiều yêu cầu có mã bắt đầu như vậy, hãy gõ thêm ký tự"
+        print(f"kiosk central help-calls --ack: {why}", file=sys.stderr)
+        return 1
+    by = args.by.strip() or _login_name()
+    try:
+        answer = central.acknowledge_help_call(matches[0], by)
+    except CentralError as exc:
+        print(f"kiosk central help-calls --ack: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    else:
+        print(f"acknowledged {answer['uuid'][:8]} ({answer['kiosk_id']}) by {answer['acknowledged_by']}: "
+              "the kiosk shows \"Cán bộ đang đến\" at its next look, within seconds")
+    return 0
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (a container)
+        return "cli"
+
+
+def _duration(seconds: int) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def _openapi(args) -> int:

@@ -5,7 +5,7 @@ never the main control, and for someone without a chip card the VNeID app's QR b
 The real Kivy app, headless, on simulated devices (one app for the module: Kivy has one window per
 process). "Real devices" are the same screen built from a configuration whose backends are not
 ``sim``: the screen decides from the configuration, so no device needs to be opened for it.
-Screenshots go to out/test-screens/identify-*.png.
+Screenshots go to out/test-screens/identify/.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTEFACTS = ROOT / "out" / "test-screens"
+ARTEFACTS = ROOT / "out" / "test-screens" / "identify"   # its own folder: other UI tests shoot beside it
 SHIPPED = ROOT / "media" / "devices"
 NAMES = ("card-qr.png", "card-reader.png", "phone-qr.png")
 
@@ -120,6 +120,8 @@ def identify(kiosk):
         app.toggle_language()
     if app.session.large_text:
         app.toggle_large_text()
+    if app.session.high_contrast:
+        app.toggle_contrast()
 
 
 def _widgets(screen, role):
@@ -284,6 +286,11 @@ def test_english_and_large_text_keep_the_steps(identify):
     d.pump(5)
     assert [s.number for s in _widgets(screen, "identify_step")] == [1, 2, 3]
     d.screenshot("identify-card-steps-large")
+    app.toggle_large_text()
+    app.toggle_contrast()   # the drawings carry their own white ground: the same on the black theme
+    d.pump(3)
+    assert all(p.texture is not None for p in _widgets(screen, "device_picture"))
+    d.screenshot("identify-card-steps-high-contrast")
 
 
 def test_the_simulated_citizen_still_identifies(identify):

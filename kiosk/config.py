@@ -50,7 +50,8 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "centre_name": text("the public service centre's name"),
         "language": choice("vi", "en"),
         "idle_timeout_s": integer(10, 3600),
-        "idle_warning_s": integer(5, 120),
+        # WCAG 2.2.1: the citizen is warned at least 20 s before the wipe, with time to extend
+        "idle_warning_s": integer(20, 120),
         # the identify screen's pictures and words of where this kiosk model's devices are
         # (kiosk.deployment.device_picture; a picture missing from the folder: the shipped drawing)
         "device_pictures": PATH,
@@ -89,6 +90,23 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
     "flows": {
         "trusted_keys": str_list("a list of base64 Ed25519 public keys"),
         "bundle_dir": PATH,
+    },
+    # keypad navigation and the speech mode (kiosk/ui/access.py; docs/touchscreen.md): which key
+    # names do what (Kivy's key names: "down", "tab", "numpad8", "f2", "shift+tab", or the
+    # character itself: "*", "#"), the speech's pace and loudness, and how much longer a
+    # speech-mode visit may stay idle
+    "accessibility": {
+        **{f"keys_{action}": str_list("a list of key names (e.g. [\"down\", \"numpad8\"])") for action in (
+            "next", "previous", "activate", "back", "speech", "repeat", "stop", "slower", "faster",
+            "volume_down", "volume_up", "hear_value", "delete", "done")},
+        "speech_on_keypad": BOOL,
+        "speech_rate": integer(80, 260),
+        "speech_rate_min": integer(60, 260),
+        "speech_rate_max": integer(80, 320),
+        "speech_rate_step": integer(5, 60),
+        "speech_volume": number(0.05, 1.0),
+        "volume_step": number(0.05, 0.5),
+        "timeout_multiplier": number(1.0, 10.0),
     },
     "maintenance": {
         "pin_hash": text("a PIN hash made by `kiosk config hash-pin`", r"pbkdf2_sha256\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+"),
@@ -219,6 +237,9 @@ def load_config(path: str | os.PathLike | None = None, *, defaults: Path = DEFAU
     # a file names another folder (devices know no data folder: the kiosk's config hands it over)
     if not merged["devices.idcard"].get("apdu_log_dir"):
         merged["devices.idcard"]["apdu_log_dir"] = str(Path(merged["paths"]["data_dir"]) / "apdu")
+    a = merged["accessibility"]
+    if not a["speech_rate_min"] <= a["speech_rate"] <= a["speech_rate_max"]:
+        raise ConfigError(f"{sources[-1]}: accessibility.speech_rate must lie between speech_rate_min and speech_rate_max")
     if merged["kiosk"]["idle_warning_s"] >= merged["kiosk"]["idle_timeout_s"]:
         raise ConfigError(
             f"{sources[-1]}: kiosk.idle_warning_s must be shorter than kiosk.idle_timeout_s"

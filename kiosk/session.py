@@ -38,7 +38,15 @@ class Session:
     outcome: Any = None         # kiosk.services.SubmitOutcome
     started: float = field(default_factory=time.monotonic)
     last_activity: float = field(default_factory=time.monotonic)
-    counters: dict[str, int] = field(default_factory=lambda: {"touches": 0, "typed": 0})
+    counters: dict[str, int] = field(default_factory=lambda: {"touches": 0, "typed": 0, "keys": 0})
+    # accessibility (kiosk/ui/access.py): the speech mode, its rate and volume (None: the config's),
+    # whether the citizen turned it off (the keypad then does not turn it on again by itself),
+    # and how often the citizen asked for more time at the idle warning
+    speech_mode: bool = False
+    speech_declined: bool = False
+    speech_rate: int | None = None
+    speech_volume: float | None = None
+    idle_extensions: int = 0
 
     def touched(self) -> None:
         self.last_activity = time.monotonic()
@@ -47,6 +55,11 @@ class Session:
     def typed(self) -> None:
         self.last_activity = time.monotonic()
         self.counters["typed"] += 1
+
+    def keyed(self) -> None:
+        """A key of the keypad or a keyboard (navigation, speech): activity, not a touch."""
+        self.last_activity = time.monotonic()
+        self.counters["keys"] = self.counters.get("keys", 0) + 1
 
     def idle_seconds(self, now: float | None = None) -> float:
         return (now or time.monotonic()) - self.last_activity

@@ -40,6 +40,13 @@ class JourneyResult:
     code: str = ""
     provisional: bool = False
     receipt_png: str | None = None
+    # the keypad walk (walk_procedure_by_keys) and the demo's SUMMARY.json
+    keypad_only: bool = False
+    arrivals: list[tuple[str, str]] = field(default_factory=list)  # (screen, title) as the citizen met them
+    spoken: list[tuple[str, str]] = field(default_factory=list)    # (screen, public text) the kiosk said
+    screens_spoken: int = 0       # arrivals whose title the kiosk said
+    appointment_on_review: str = ""   # ISO date the review screen showed
+    appointment_on_receipt: str = ""  # ISO date of the receipt
 
 
 def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True,
@@ -401,3 +408,80 @@ def _has_button(d: Driver, text) -> bool:
         return True
     except AssertionError:
         return False
+
+
+# --- the keypad-only citizen (issue 18: speech and keypad for people who cannot see the screen) ---------
+def walk_procedure_by_keys(app, flow_id: str, shots_dir=None, speech: bool = True, finish: bool = True,
+                           observe=None, hands=None, shoot: bool = True) -> JourneyResult:
+    """The same scripted citizen as :func:`walk_procedure`, with keys only: a
+    ``touch_robot.KeypadDriver`` moves the focus to each control the touch walk would tap and
+    presses it (the driver's touch counter stays 0), and, with ``speech``, the keypad's speech
+    key ("*") turns the speech mode on at home first. The result lists each screen the citizen
+    arrived at with its title, what the kiosk said (public text only) and how many of those
+    screens had their title said."""
+    from kiosk.tools.touch_robot import KeypadDriver
+
+    d = KeypadDriver(app, shots_dir)
+    heard: list[tuple[str, str, str]] = []
+
+    def listen(kind, screen, text):
+        heard.append((kind, screen, text))
+
+    app.access.listeners.append(listen)
+    try:
+        d.wait_screen("home")
+        if speech and not app.session.speech_mode:
+            d.key("numpadmul")  # the tactile "*" key
+            d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+        seen: dict[str, str] = {}
+        res = walk_procedure(d, flow_id, shoot=shoot, finish=finish, observe=_with_review_date(observe, app, seen),
+                             hands=hands)
+    finally:
+        app.access.listeners.remove(listen)
+    res.keypad_only = d.touches == 0
+    res.arrivals = [(s, t) for k, s, t in heard if k == "arrive"]
+    res.spoken = [(s, t) for k, s, t in heard if k == "say"]
+    res.screens_spoken = sum(1 for s, t in res.arrivals if titles_said(res.spoken, s, t))
+    res.appointment_on_review = seen.get("review", "")
+    out = app.session.outcome
+    if out is not None and getattr(out, "appointment_date", None):
+        res.appointment_on_receipt = out.appointment_date.isoformat()
+    return res
+
+
+def titles_said(spoken, screen: str, title: str) -> bool:
+    """Whether the kiosk said ``title`` (all of it) while ``screen`` was shown."""
+    import re
+
+    want = re.sub(r"\s+", " ", title).strip()
+    return bool(want) and any(s == screen and want in re.sub(r"\s+", " ", t) for s, t in spoken)
+
+
+def review_date(d: Driver, app) -> str:
+    """The appointment date the review screen shows, as an ISO date ("" when it shows none)."""
+    import datetime as dt
+    import re
+
+    from kivy.uix.label import Label
+
+    label = _t(app, "review.appointment")
+    for root in d._roots():
+        for w in d._walk(root):
+            if isinstance(w, Label) and label and label in (w.text or ""):
+                texts = [w.text] + [c.text for c in getattr(w.parent, "children", []) if isinstance(c, Label)]
+                for t in texts:
+                    m = re.search(r"(\d{2})/(\d{2})/(\d{4})", t or "")
+                    if m:
+                        return dt.date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+    return ""
+
+
+def _with_review_date(observe, app, seen: dict):
+    """``observe`` plus: note in ``seen["review"]`` the date the review screen shows (SUMMARY.json)."""
+    def both(name, d):
+        if name == "step-review" and not seen.get("review"):
+            seen["review"] = review_date(d, app)
+        if observe is not None:
+            observe(name, d)
+
+    return both

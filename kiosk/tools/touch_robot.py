@@ -21,6 +21,11 @@ class DriverError(AssertionError):
     pass
 
 
+# the text input SDL sends after a key (NumLock on), for keys whose name is not their character
+KEY_TEXT = {**{f"numpad{i}": str(i) for i in range(10)}, "numpadmul": "*", "numpadadd": "+",
+            "numpadsubstract": "-", "numpaddivide": "/", "numpaddecimal": ".", "spacebar": " "}
+
+
 class Driver:
     def __init__(self, app, shots_dir: str | os.PathLike | None = None):
         self.app = app
@@ -28,6 +33,7 @@ class Driver:
         self.shot_no = 0
         self.touches = 0
         self.typed = 0
+        self.keys = 0
         self.shots: list[Path] = []
 
     # --- the loop ---------------------------------------------------------------------------------
@@ -182,6 +188,34 @@ class Driver:
                 continue
         raise DriverError(f"no key among {labels}")
 
+    # --- keys: what SDL does for a key of a keyboard or a USB keypad ------------------------------------
+    def key(self, name: str, frames: int = 3) -> None:
+        """Press and release the key ``name`` (Kivy's names: "down", "enter", "numpad8", "f2",
+        "shift+tab", or a character: "*", "#"), dispatched through the Window as WindowSDL does:
+        on_key_down, then on_keyboard unless the key was taken, then the text input SDL sends
+        for a character key (a keypad with NumLock on sends its digit), then on_key_up."""
+        from kivy.core.window import Keyboard
+
+        mods = []
+        if name.startswith("shift+"):
+            mods, name = ["shift"], name[len("shift+"):]
+        code = Keyboard.keycodes.get(name)
+        if code is None:
+            if len(name) != 1:
+                raise DriverError(f"no key named {name!r}")
+            code = ord(name)
+        text = KEY_TEXT.get(name) or (name if len(name) == 1 else None)
+        if mods and name == "3":
+            text = "#"
+        kstr = chr(code) if code < 0x110000 else None
+        if not Window.dispatch("on_key_down", code, 0, kstr, mods):
+            Window.dispatch("on_keyboard", code, 0, kstr, mods)
+        if text:
+            Window.dispatch("on_textinput", text)
+        Window.dispatch("on_key_up", code, 0)
+        self.keys += 1
+        self.pump(frames)
+
     # --- looking ----------------------------------------------------------------------------------------
     def screenshot(self, name: str) -> Path:
         if self.shots_dir is None:
@@ -194,3 +228,87 @@ class Driver:
         shutil.move(made, target)
         self.shots.append(target)
         return target
+
+
+class KeypadDriver(Driver):
+    """The same scripted citizen without touching the screen: every "tap" moves the keypad's
+    focus to that control (next/previous keys, the shorter way round) and presses it; digits go
+    into a number field from the keypad; the touch counter stays 0. Keys are the 12-key keypad's
+    by default (``[accessibility]`` in config/kiosk.toml: 8 next, 2 previous, 5 select, # done,
+    * delete while typing)."""
+
+    NEXT, PREVIOUS, SELECT, DONE, DELETE = "numpad8", "numpad2", "numpad5", "#", "numpadmul"
+
+    def __init__(self, app, shots_dir=None, listen: bool = True):
+        super().__init__(app, shots_dir)
+        self.listen = listen
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait as a listening citizen would: until the kiosk has taken in the new screen (its
+        focus placed and, in the speech mode, what it says about it requested)."""
+        nav = self.app.access
+        self.wait_for(lambda: not nav._pending_arrival and nav._scope_key == nav._current_scope_key()
+                      and (nav.focus is None or nav.focus.get_root_window() is not None),
+                      timeout, "the keypad focus to settle")
+
+    def focus_on(self, widget) -> None:
+        nav = self.app.access
+        self._settle_modals()
+        self.settle()
+        for _ in range(400):
+            ctrls = nav.controls()
+            if widget not in ctrls:
+                raise DriverError(f"{getattr(widget, 'text', widget)!r} cannot be reached by the keypad on "
+                                  f"{self.screen}; reachable: {[getattr(w, 'text', '?') for w in ctrls][:60]}")
+            if nav.focus is widget:
+                return
+            n = len(ctrls)
+            here = ctrls.index(nav.focus) if nav.focus in ctrls else None
+            if here is None:
+                self.key(self.NEXT, frames=2)
+                continue
+            there = ctrls.index(widget)
+            self.key(self.NEXT if (there - here) % n <= (here - there) % n else self.PREVIOUS, frames=1)
+        raise DriverError(f"the keypad focus never reached {getattr(widget, 'text', widget)!r}")
+
+    def tap_widget(self, button, frames: int = 3) -> None:
+        from kiosk.ui.widgets.keyboard import NumPad
+
+        field = self.app.focused_field
+        done = _text_of("kb.done", self.app.lang)
+        if field is not None and getattr(button, "text", None) == done and _inside(button, (NumPad,)):
+            self.key(self.DONE, frames)
+        elif field is not None and getattr(button, "text", None) == "⌫" and _inside(button, (NumPad,)):
+            self.key(self.DELETE, frames)
+        else:
+            self.focus_on(button)
+            self.key(self.SELECT, frames)
+        end = time.monotonic() + 0.07
+        while time.monotonic() < end:
+            time.sleep(0.01)
+            self.pump(1)
+        self._settle_modals()
+
+    def _tap_key(self, ch: str) -> None:
+        field = self.app.focused_field
+        from kiosk.ui.widgets.keyboard import NUMERIC_TYPES
+
+        if ch.isdigit() and field is not None and field.kind in NUMERIC_TYPES:
+            self.key(f"numpad{ch}", frames=1)  # the keypad's digits type straight into a number field
+            return
+        super()._tap_key(ch)
+
+
+def _text_of(key: str, lang: str) -> str:
+    from kiosk.ui.i18n import tr
+
+    return tr(key, lang)
+
+
+def _inside(widget, kinds) -> bool:
+    p = widget.parent
+    while p is not None and p.parent is not p:
+        if isinstance(p, kinds):
+            return True
+        p = p.parent
+    return False

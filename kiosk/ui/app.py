@@ -157,6 +157,7 @@ class KioskApp(App):
         self.close_idle_warning()
         self.close_panels()
         self.focus_field(None)
+        self.access.end_visit(); self.stop_speaking()  # noqa: E702 - nothing said stays for the next visitor
         self.session.wipe()
         for screen in self.sm.screens:  # what one visitor typed (a search, a code) is not shown to the next
             reset = getattr(screen, "reset", None)
@@ -229,13 +230,54 @@ class KioskApp(App):
         for ch in text:
             self.type_char(ch)
 
-    def _on_key_down(self, _window, key, _scancode, _codepoint, _modifiers):
+    def _on_key_down(self, _window, key, scancode, codepoint, modifiers):
+        # the keypad and the arrows, Tab, Enter, Backspace (kiosk/ui/access.py; the map is
+        # [accessibility] in the config): focus, press, back, the speech mode's keys
+        if self.access.on_key(key, scancode, codepoint, modifiers):
+            return True
         if key == 8:  # backspace on a hardware keyboard
             self.type_backspace()
             return True
         if key == 27:  # Esc must not close the kiosk app
             return True
         return False
+
+    # --- keypad navigation and the speech mode (kiosk/ui/access.py) -----------------------------------
+    @property
+    def access(self):
+        nav = self.__dict__.get("_access")
+        if nav is None:
+            from kiosk.ui.access import Access
+
+            nav = self.__dict__["_access"] = Access(self)
+        return nav
+
+    @property
+    def spoken(self) -> list:
+        """(screen, text) of every public text said in this visit (tests read it; cleared at its end)."""
+        return self.access.spoken
+
+    @property
+    def speech_mode(self) -> bool:
+        return self.session.speech_mode
+
+    def read_screen(self) -> None:
+        """A tap on the toolbar's "Đọc to": this screen, once."""
+        self.access.read_screen()
+
+    def start_speech_mode(self) -> None:
+        """Holding "Đọc to" 1.5 s, or the keypad's speech key: every screen, focus, error and the
+        idle warning spoken until the visit ends or the citizen stops it."""
+        self.access.start_speech()
+
+    def stop_speech_mode(self) -> None:
+        self.access.stop_speech()
+
+    def stop_speaking(self) -> None:
+        self._speech_seq = getattr(self, "_speech_seq", 0) + 1  # a rendering still under way is not played
+        sound = getattr(self, "_speech_sound", None)
+        if sound is not None:
+            sound.stop()
 
     # --- the QR scanner, always listening; the current screen decides what a payload means ------------
     def listen_for_qr(self, callback) -> None:
@@ -307,10 +349,22 @@ class KioskApp(App):
             if any(own and own in (text or "") for own in (pick(step.text, "vi") if step.text else "", pick(step.title, "vi"))):
                 pre = Path(self.cfg["paths"]["media_dir"]) / "help" / flow.id / f"{step.id}.wav"
         folder = Path(self.cfg["paths"]["data_dir"]) / "speech"
+        acc = self.cfg["accessibility"]
+        rate = self.session.speech_rate or acc["speech_rate"]
+        volume = self.session.speech_volume if self.session.speech_volume is not None else acc["speech_volume"]
+        if rate != acc["speech_rate"]:
+            pre = None  # a recording has one pace: the citizen asked for another
+        if cache:
+            self.access.record(self.sm.current, text)  # public text only (tests read it)
+        self._speech_seq = seq = getattr(self, "_speech_seq", 0) + 1
 
         def play(path):
             from kivy.core.audio import SoundLoader
 
+            if seq != self._speech_seq:  # a later request (or "stop") came while this one rendered
+                if not cache and path.parent.name == "once":
+                    path.unlink(missing_ok=True)
+                return
             old = getattr(self, "_speech_sound", None)
             if old is not None:
                 old.stop()  # a new request interrupts the one still speaking
@@ -318,9 +372,10 @@ class KioskApp(App):
             if not cache and path.parent.name == "once":
                 path.unlink(missing_ok=True)
             if self._speech_sound is not None:
+                self._speech_sound.volume = volume
                 self._speech_sound.play()
 
-        self.run_async(lambda: speech.speak(text, self.lang, cache_dir=folder, prerendered=pre, cache=cache),
+        self.run_async(lambda: speech.speak(text, self.lang, cache_dir=folder, prerendered=pre, cache=cache, rate=rate),
                        on_done=play, on_error=lambda exc: log.warning("read-aloud failed: %s", type(exc).__name__))
 
     # --- idle wipe ----------------------------------------------------------------------------------
@@ -328,25 +383,42 @@ class KioskApp(App):
         self.session.touched()
         return False
 
+    def idle_limits(self) -> tuple[float, float]:
+        """(seconds idle before the wipe, seconds of warning before it). The speech mode
+        multiplies both ([accessibility] timeout_multiplier): listening takes longer than looking."""
+        k = self.cfg["kiosk"]
+        factor = self.cfg["accessibility"]["timeout_multiplier"] if self.session.speech_mode else 1.0
+        return k["idle_timeout_s"] * factor, k["idle_warning_s"] * factor
+
     def _idle_tick(self, _dt):
         if self.sm.current in ("home", "error"):
             return
-        k = self.cfg["kiosk"]
+        timeout, warning = self.idle_limits()
         idle = self.session.idle_seconds()
-        if idle >= k["idle_timeout_s"]:
+        if idle >= timeout:
             log.info("idle timeout: session wiped")
             self.end_session()
-        elif idle >= k["idle_timeout_s"] - k["idle_warning_s"]:
-            self.show_idle_warning(int(k["idle_timeout_s"] - idle))
+        elif idle >= timeout - warning:
+            self.show_idle_warning(int(timeout - idle))
         else:
             self.close_idle_warning()
 
     def show_idle_warning(self, seconds_left: int) -> None:
+        """WCAG 2.2.1: shown and said at least 20 s before the wipe (config check enforces
+        idle_warning_s ≥ 20), with one large "Tôi cần thêm thời gian" that the keypad's focus
+        lands on; the citizen may extend as often as needed (at least 10 times by the rule)."""
+        from kiosk.ui.i18n import tr
         from kiosk.ui.widgets.idle import IdleWarning
 
         if self.idle_modal is None:
             self.idle_modal = IdleWarning(on_stay=self._stay)
+            self.idle_modal.update(seconds_left)
             self.idle_modal.open()
+            # said to everyone, not only in the speech mode: a citizen who looked away hears it
+            self.read_aloud(self.idle_modal.speech_text)
+        elif seconds_left == 10 and self.session.speech_mode and self.idle_modal.last_said != 10:
+            self.idle_modal.last_said = 10
+            self.read_aloud(tr("idle.text", self.lang, n=10))
         self.idle_modal.update(seconds_left)
 
     def close_idle_warning(self) -> None:
@@ -355,7 +427,9 @@ class KioskApp(App):
             self.idle_modal = None
 
     def _stay(self):
+        """ "Tôi cần thêm thời gian": the whole timeout again, as often as asked."""
         self.session.touched()
+        self.session.idle_extensions += 1
         self.close_idle_warning()
 
     # --- maintenance ----------------------------------------------------------------------------------

@@ -1,23 +1,35 @@
-"""The inactivity warning: a countdown the citizen dismisses with one touch."""
+"""The inactivity warning (WCAG 2.2.1): a countdown, said aloud, and one large button that gives
+the whole time again. The keypad's focus lands on that button (kiosk/ui/access.py), so Enter is
+all a citizen who cannot see the screen needs."""
 from __future__ import annotations
 
 from kivy.uix.modalview import ModalView
 
 from kiosk.ui.i18n import tr
-from kiosk.ui.widgets.common import Background, BigButton, Column, Text, app, theme
+from kiosk.ui.theme import TOUCH_MIN
+from kiosk.ui.widgets.common import Background, BigButton, Column, Text, app, sizes, theme
 
 
 class IdleWarning(ModalView):
     def __init__(self, on_stay, **kw):
-        super().__init__(size_hint=(0.7, 0.5), auto_dismiss=False, **kw)
+        super().__init__(size_hint=(0.7, None), auto_dismiss=False, **kw)
         lang = app().lang
-        box = Column(spacing=24, padding=32, size_hint_y=1)
+        box = Column(spacing=28, padding=40)
         Background.paint(box, theme().bg, radius=16)
         box.add_widget(Text(tr("idle.title", lang), role="title", bold=True, halign="center"))
         self.countdown = Text("", role="body", halign="center")
         box.add_widget(self.countdown)
-        box.add_widget(BigButton(tr("idle.stay", lang), kind="primary", on_press=on_stay))
+        self.stay = BigButton(tr("idle.more_time", lang), kind="primary", on_press=on_stay,
+                              height=2 * TOUCH_MIN, font_size=sizes()["title"])
+        box.add_widget(self.stay)
+        box.bind(minimum_height=lambda *_: setattr(self, "height", box.minimum_height))
+        self.height = box.minimum_height
         self.add_widget(box)
+        self.last_said = None
+        self.speech_text = ""
 
     def update(self, seconds_left: int) -> None:
-        self.countdown.text = tr("idle.text", app().lang, n=max(seconds_left, 0))
+        lang = app().lang
+        self.countdown.text = tr("idle.text", lang, n=max(seconds_left, 0))
+        if not self.speech_text:  # what the speech mode says when the warning opens
+            self.speech_text = ". ".join((tr("idle.title", lang), self.countdown.text, tr("idle.say_extend", lang)))

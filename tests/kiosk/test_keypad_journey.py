@@ -1,0 +1,278 @@
+"""Issue 18, speech and keypad: the real app (offscreen, simulated devices, the real central system)
+walked with keys only, in the speech mode, as a citizen who cannot see the screen would.
+
+Everything espeak-ng is asked to say is recorded (``speech.speak`` wrapped, the real one still
+renders), so the privacy rules are checked on what actually went to the voice, not on what the
+app meant to say. Screenshots with the focus ring: out/test-screens/keypad/.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "out" / "test-screens" / "keypad"
+SIM_NAME = "Trần Thị Ngọc Ánh"
+SIM_ID = "001185012345"
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory):
+    from kiosk.ui.display import prepare_kivy_env
+
+    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)
+    from kiosk.tools.demo import demo_config, running_app
+
+    cfg = demo_config(tmp_path_factory.mktemp("kiosk"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with running_app(cfg) as app:
+        yield app, cfg
+
+
+@pytest.fixture
+def heard(monkeypatch):
+    """(text, cache) of everything handed to espeak-ng."""
+    from kiosk.ui import speech
+
+    calls: list[tuple[str, bool]] = []
+    real = speech.speak
+
+    def speak(text, *a, **kw):
+        calls.append((text, kw.get("cache", True)))
+        return real(text, *a, **kw)
+
+    monkeypatch.setattr(speech, "speak", speak)
+    return calls
+
+
+@pytest.fixture
+def at_home(kiosk):
+    from kiosk.tools.touch_robot import KeypadDriver
+
+    app, cfg = kiosk
+    app.close_idle_warning()
+    if app.sm.current != "home":
+        app.end_session()
+    d = KeypadDriver(app, SHOTS)
+    d.wait_screen("home")
+    return app, d, cfg
+
+
+def central_rows(cfg) -> list[dict]:
+    with sqlite3.connect(cfg["central"]["database"]) as con:
+        cols = [r[1] for r in con.execute("pragma table_info(dossiers)")]
+        return [dict(zip(cols, r)) for r in con.execute("select * from dossiers").fetchall()]
+
+
+def _personal_leaks(text: str) -> list[str]:
+    out = []
+    folded = text.casefold()
+    for value in (SIM_NAME, "Ngọc Ánh", "Đội Cấn", "12/05/1985", "1985-05-12"):
+        if value.casefold() in folded:
+            out.append(value)
+    digits = re.sub(r"\D", "", text)
+    if SIM_ID in digits or SIM_ID[-5:] in digits:
+        out.append("ID number")
+    return out
+
+
+@pytest.mark.parametrize("flow_id", ["khai-sinh", "chung-thuc-ban-sao"])
+def test_a_citizen_files_with_keys_only_and_hears_every_screen(at_home, heard, flow_id):
+    from kiosk.tools.journeys import titles_said, walk_procedure_by_keys
+
+    app, _, cfg = at_home
+    res = walk_procedure_by_keys(app, flow_id, shots_dir=SHOTS / flow_id)
+    # filed: the central system has it, once, with the chip's applicant
+    rows = [r for r in central_rows(cfg) if r["dossier_code"] == res.code]
+    assert len(rows) == 1 and not res.provisional
+    assert json.loads(rows[0]["body"])["flow"]["id"] == flow_id
+    # not one touch after home; keys did everything
+    assert res.touches == 0 and res.keypad_only
+    assert res.screens[-2:] == ["rating", "goodbye"]
+    # every screen and step the citizen arrived at had its title said while it was shown
+    assert len(res.arrivals) >= 8, res.arrivals
+    unsaid = [(s, t) for s, t in res.arrivals if t and not titles_said(res.spoken, s, t)]
+    assert not unsaid, unsaid
+    assert res.screens_spoken == sum(1 for _, t in res.arrivals if t)
+    # nothing personal went to the voice (nobody pressed "hear the value"), cached or not
+    leaks = [(t, _personal_leaks(t)) for t, _ in heard if _personal_leaks(t)]
+    assert not leaks, leaks
+    assert all(cache for _, cache in heard)
+    d = SHOTS / flow_id
+    assert len(list(d.glob("*.png"))) >= 8
+
+
+def test_hear_value_says_a_typed_id_number_by_its_last_four_digits_only_and_uncached(at_home, heard):
+    """Typed entry on the identify step, by keypad: digits go straight into the number field;
+    the field is said as "filled", its value only on the "hear the value" key (3), never cached,
+    and an ID number only by its last 4 digits."""
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    d.key("numpadmul")
+    d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    flow = app.services.registry.get("khai-sinh")
+    d.tap(flow.name["vi"])
+    while d.screen != "step-identify":
+        d.tap(tr("nav.next", "vi"))
+    d.tap(tr("identify.no_chip", "vi"))
+    if app.sm.current_screen.mode != "manual":  # with a QR scanner: "the VNeID app's QR, or type"
+        d.tap(tr("identify.type", "vi"))
+    field = app.sm.current_screen.manual["id_number"]
+    d.tap_widget(field.box)  # focus + Enter: editing
+    assert app.focused_field is field
+    for ch in SIM_ID:
+        d.key(f"numpad{ch}")
+    assert field.text == SIM_ID
+    d.key("#")  # done
+    assert app.focused_field is None and app.access.focus is field.box
+    d.screenshot("manual-id-focused")
+    before = len(heard)
+    d.key("numpad8")
+    d.key("numpad2")  # away and back: the field is described, not read
+    d.wait_for(lambda: len(heard) >= before + 2, 10, "the focus said")
+    assert any("đã điền" in t for t, _ in heard[before:])
+    assert not any(_personal_leaks(t) for t, _ in heard)
+    d.key("numpad3")  # nghe giá trị
+    d.wait_for(lambda: any(not c for _, c in heard), 10, "the value said")
+    private = [t for t, c in heard if not c]
+    assert private and "2 3 4 5" in private[-1] and SIM_ID not in re.sub(r"\D", "", private[-1])
+    assert SIM_ID[-5:] not in re.sub(r"\D", "", " ".join(t for t, _ in heard))
+    assert not any(SIM_ID[-4:] in re.sub(r"\D", "", t) for t in (s for _, s in app.spoken))  # not recorded
+    app.end_session()
+    d.wait_screen("home")
+    assert app.spoken == [] or all(s == "home" for s, _ in app.spoken)
+
+
+def _ring_pixels(png: Path, rect, colour) -> tuple[int, int]:
+    """How many pixels of ``colour`` cross the left edge of ``rect`` horizontally (thickness),
+    and how many rows show it."""
+    img = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16)
+    h = img.shape[0]
+    x, y, w, hh = (int(v) for v in rect)
+    want = np.array([round(c * 255) for c in colour[:3]])
+    mid = h - (y + hh // 2)  # screenshots are top-down, Kivy's y is bottom-up
+    row = img[mid, max(0, x - 4): x + 20]
+    match = np.all(np.abs(row - want) <= 12, axis=1)
+    return int(match.sum()), int(np.all(np.abs(img[h - y - hh: h - y, x + 1] - want) <= 12, axis=1).sum())
+
+
+def _contrast(a, b) -> float:
+    def lum(c):
+        ch = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c[:3]]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    la, lb = sorted((lum(a), lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("contrast", [False, True], ids=["normal", "high-contrast"])
+def test_the_focus_ring_is_thick_and_stands_out_in_both_themes(at_home, contrast):
+    from kiosk.ui.access import window_rect
+
+    app, d, _ = at_home
+    if contrast:
+        app.toggle_contrast()
+    try:
+        d.key("down")
+        d.settle()
+        w = app.access.focus
+        assert w is not None
+        d.pump(3)
+        shot = d.screenshot("focus-ring-" + ("contrast" if contrast else "normal"))
+        theme = app.theme
+        thick, rows = _ring_pixels(shot, window_rect(w), theme.focus)
+        assert thick >= 4, thick
+        assert rows >= w.height * 0.5
+        assert _contrast(theme.focus, theme.bg) >= 3.0
+    finally:
+        if contrast:
+            app.toggle_contrast()
+
+
+def test_focus_follows_reading_order_and_scrolls_into_view(at_home):
+    from kiosk.ui.access import window_rect
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    d.key("down")
+    d.settle()
+    ctrls = app.access.controls()
+    tops = [(round(window_rect(w)[1] + w.height), window_rect(w)[0]) for w in ctrls]
+    # reading order: never a control clearly above the one before it on the same screen
+    for (t1, _), (t2, _) in zip(tops, tops[1:]):
+        assert t2 <= t1 + 40 or t1 < 0, tops
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    d.settle()
+    from kivy.uix.scrollview import ScrollView
+
+    ctrls = app.access.controls()
+
+    def in_scroll(w):
+        p = w.parent
+        while p is not None and p.parent is not p:
+            if isinstance(p, ScrollView):
+                return p
+            p = p.parent
+        return None
+
+    scrolled = [w for w in ctrls if in_scroll(w) is not None]
+    assert scrolled, "the picker lists procedures in a scrolling list"
+    last = scrolled[-1]
+    d.focus_on(last)
+    sv = in_scroll(last)
+    vx, vy, vw, vh = window_rect(sv)
+    x, y, w, h = window_rect(last)
+    assert y >= vy - 1 and y + h <= vy + vh + 1, "the focused control is scrolled into view"
+    d.screenshot("picker-scrolled-focus")
+
+
+def test_idle_warning_is_said_focused_and_extends_at_least_ten_times(at_home, heard):
+    from kiosk.ui.i18n import tr
+
+    app, d, cfg = at_home
+    d.key("numpadmul")  # speech mode: longer timeouts
+    d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+    timeout, warning = app.idle_limits()
+    k = cfg["kiosk"]
+    assert timeout == k["idle_timeout_s"] * cfg["accessibility"]["timeout_multiplier"] > k["idle_timeout_s"]
+    assert warning >= 20
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    for i in range(12):
+        app.session.last_activity = time.monotonic() - (timeout - warning) - 1
+        d.wait_for(lambda: app.idle_modal is not None, 5, "the idle warning")
+        d.settle()
+        assert app.access.focus is app.idle_modal.stay  # the keypad lands on "I need more time"
+        assert d.has_text("Tôi cần thêm thời gian")
+        if i == 0:
+            d.screenshot("idle-warning")
+            d.wait_for(lambda: any(tr("idle.title", "vi") in t for t, _ in heard), 10, "the warning said")
+        d.key("enter")
+        d.wait_for(lambda: app.idle_modal is None, 5, "the warning to close")
+        assert d.screen == "picker"
+    assert app.session.idle_extensions == 12
+    app.session.last_activity = time.monotonic() - timeout - 1
+    d.wait_screen("home", 5)
+
+
+def test_config_check_refuses_a_warning_shorter_than_20_seconds(tmp_path):
+    from kiosk.config import ConfigError, load_config
+
+    p = tmp_path / "k.toml"
+    p.write_text("[kiosk]\nidle_warning_s = 15\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="idle_warning_s"):
+        load_config(p)
+    p.write_text("[accessibility]\nkeys_next = [\"down\"]\nspeech_rate = 300\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="speech_rate"):
+        load_config(p)

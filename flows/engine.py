@@ -17,10 +17,10 @@ from common import clock
 from flows import calendar, steps, units
 from flows.errors import FlowError
 from flows.model import Field, Flow, Step
-# the consent text lives with its kind; these names stay importable from here (and from flows)
-from flows.steps.consent import DEFAULT_CONSENT as DEFAULT_CONSENT
-from flows.steps.consent import consent_sha256 as consent_sha256
-from flows.steps.consent import consent_text as consent_text
+# the consent text lives with the submit kind; these names stay importable from here (and from flows)
+from flows.steps.submit import DEFAULT_CONSENT as DEFAULT_CONSENT
+from flows.steps.submit import consent_sha256 as consent_sha256
+from flows.steps.submit import consent_text as consent_text
 from flows.validation import is_empty, normalize
 
 DOSSIER_SCHEMA = "kiosk-dossier/1"
@@ -60,6 +60,9 @@ class FlowEngine:
         self._prefilled: set[str] = set()
         self._index = 0
         self._history: list[int] = []
+        # set by edit(..., back_to_review=True): (the review's index, the steps walked after the
+        # edited one); next() then goes straight back to the review (see _back_to_review)
+        self._return_to: tuple[int, frozenset[int]] | None = None
         for f in flow.fields.values():
             if f.default is not None:
                 self.answers[f.id] = normalize(f, f.default)
@@ -294,38 +297,73 @@ class FlowEngine:
         """Validate the current step and move on; False (state unchanged) when errors() is not empty."""
         if self.done or self.error_details():
             return False
-        step = self.step
         if self._index == len(self.flow.steps) - 1:
             self.done = True
             return True
-        target = self._index + 1
+        self._history.append(self._index)
+        target = self._following(self._index)
+        if self._return_to is not None:
+            target = self._back_to_review(target)
+        self._enter(target)
+        return True
+
+    def _following(self, index: int) -> int:
+        """The step after ``index`` on this visit's path: its first ``skip_to`` that holds, else
+        the next step its ``visible_if`` leaves on the path."""
+        step = self.flow.steps[index]
+        target = index + 1
         for skip in step.skip_to:
             if skip.condition.test(self.resolve, self.today):
                 target = self.flow.step_index(skip.to)
                 break
         while target < len(self.flow.steps) - 1 and not self._visible(self.flow.steps[target].visible_if):
             target += 1
-        self._history.append(self._index)
-        self._enter(target)
-        return True
+        return target
+
+    def _back_to_review(self, target: int) -> int:
+        """After a change made from the review: pass through the steps walked before that still
+        hold as they were left, straight to the review. A step the change newly put on the path,
+        or one it left wanting an answer, is shown (the mark stays, so the next ``next()`` goes on)."""
+        review, walked = self._return_to
+        while target < review and target in walked:
+            self._enter(target)  # prefills follow the changed answers, as a walk would
+            if self.error_details():
+                return target
+            self._history.append(target)
+            target = self._following(target)
+        if target >= review:
+            self._return_to = None
+        return target
 
     def back(self) -> bool:
         """Return to the previous step shown; False on the first step or once submitted."""
         if not self._history or steps.kind(self.step.kind).terminal:
             return False
         self._index = self._history.pop()
+        self._return_to = None  # going back is walking again, step by step
         self.done = False
         return True
 
-    def edit(self, step_id: str) -> bool:
-        """Jump back to an already visited step (the review screen's "change" buttons)."""
+    def edit(self, step_id: str, back_to_review: bool = False) -> bool:
+        """Jump back to an already visited step (the review screen's "Sửa" buttons). With
+        ``back_to_review`` (from the review step), "Tiếp tục" on that step comes straight back
+        to the review instead of walking every step in between again."""
         idx = self.flow.step_index(step_id)
         if idx not in self._history or steps.kind(self.step.kind).terminal:
             return False
         cut = self._history.index(idx)
+        walked = frozenset(self._history[cut + 1:])
+        here = self._index
         self._history = self._history[:cut]
         self._index = idx
+        # the step the citizen was on (the review) is where "Tiếp tục" leads back to
+        self._return_to = (here, walked) if back_to_review else None
         return True
+
+    @property
+    def editing_from_review(self) -> bool:
+        """True while a change made from the review is under way (the screen may say so)."""
+        return self._return_to is not None
 
     # --- results -------------------------------------------------------------------------------
     def fee(self) -> dict:
@@ -380,8 +418,8 @@ class FlowEngine:
         missing = {}
         for s in [self.flow.steps[i] for i in self._history] + [self.step]:
             missing.update(self.error_details(s))  # a submit step's errors are its walked steps' again
-        if not any(s.kind == "consent" for s in self.history + [self.step]):
-            missing["consent"] = ("Chưa đến bước đồng ý xử lý dữ liệu cá nhân.", "The consent step has not been reached.")
+        if not any(s.kind == "submit" for s in self.history + [self.step]):
+            missing["consent"] = ("Chưa đến bước đồng ý và nộp hồ sơ.", "The agree-and-submit step has not been reached.")
         if self.applicant is None:
             missing["applicant"] = ("Chưa xác định người nộp hồ sơ.", "The applicant is not identified.")
         if self.handling_unit is None:

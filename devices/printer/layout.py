@@ -7,8 +7,12 @@ them) and its ``blocks``, drawn top to bottom:
            ``native: allowed`` (may go as printer text when ASCII-only and the profile allows)
     field  the label given as ``field`` in bold, then ``value`` (template), wrapped with a
            hanging indent (``hanging`` dots, default one text height)
-    list   the items of a list field (``list: key``), optionally ``numbered``, with a ``heading``,
-           a ``style`` and an ``indent``
+    list   the items of a list field (``list: key``), optionally ``numbered``, with a ``heading``
+           (in ``heading_style``, default bold), a ``style`` and an ``indent``; or, with ``list``
+           given as a list, items written in the layout itself: each a template, or
+           ``{text, when, unless, items}`` (``items: key`` lists that list field's values under
+           the item, each after a dash); an item whose ``when`` is empty is left out and the
+           numbers close up (the receipt's "Việc cần làm")
     rule   a ``solid`` or ``dashed`` line
     space  blank dots
     qr     a QR code of ``qr`` (template; nothing when empty), ``module`` dots per module:
@@ -165,6 +169,27 @@ def _qr_band(payload: str, profile: Profile, module: int) -> "raster.Image.Image
     return band
 
 
+def _shown(block: dict, values: dict[str, Any]) -> bool:
+    when, unless = block.get("when"), block.get("unless")
+    return not ((when and not values.get(when)) or (unless and values.get(unless)))
+
+
+def _list_items(block: dict, values: dict[str, Any], name: str) -> list[tuple[str, list[str]]]:
+    """(text, sub-items) of a list block: a list field's values, or the layout's own items."""
+    spec = block["list"]
+    if not isinstance(spec, list):
+        return [(item, []) for item in values.get(spec) or []]
+    out = []
+    for item in spec:
+        item = item if isinstance(item, dict) else {"text": item}
+        if not _shown(item, values):
+            continue
+        text = _fill(item["text"], values, name)
+        if text:
+            out.append((text, list(values.get(item["items"]) or []) if item.get("items") else []))
+    return out
+
+
 def text_lines(name: str, data: dict[str, Any]) -> list[str]:
     """The words a layout prints for ``data``, one string per text or field block (list items
     after their heading), without rasterising: what tests and a read-aloud of the receipt use."""
@@ -182,7 +207,9 @@ def text_lines(name: str, data: dict[str, Any]) -> list[str]:
         elif "list" in block:
             if block.get("heading"):
                 out.append(_fill(block["heading"], values, name))
-            out.extend(values.get(block["list"]) or [])
+            for i, (text, subs) in enumerate(_list_items(block, values, name), 1):
+                out.append(f"{i}. {text}" if block.get("numbered") and isinstance(block["list"], list) else text)
+                out.extend(f"– {sub}" for sub in subs)
     return out
 
 
@@ -222,14 +249,20 @@ def build(name: str, data: dict[str, Any], profile: Profile) -> list[Element]:
             runs = [raster.Run(block["field"] + " ", "bold"), raster.Run(_fill(block["value"], values, name))]
             bands.append(raster.render_runs(runs, width, sizes, hanging=block.get("hanging", sizes["normal"])))
         elif "list" in block:
-            items = values.get(block["list"]) or []
+            style = block.get("style", "normal")
             if block.get("heading"):
-                bands.append(raster.render_text(_fill(block["heading"], values, name), width, sizes, "bold"))
-            for i, item in enumerate(items, 1):
+                bands.append(raster.render_text(_fill(block["heading"], values, name), width, sizes,
+                                                block.get("heading_style", "bold")))
+            # the hanging indent follows the items' own size, so a large item's second line
+            # starts under its words, not under its number
+            hang = sizes[raster.STYLES[style][1]]
+            for i, (item, subs) in enumerate(_list_items(block, values, name), 1):
                 label = f"{i}. " if block.get("numbered") else "– "
-                indent = sizes["normal"]
-                bands.append(raster.render_runs([raster.Run(label + item, block.get("style", "normal"))], width, sizes,
-                                                indent=block.get("indent", 0), hanging=indent))
+                bands.append(raster.render_runs([raster.Run(label + item, style)], width, sizes,
+                                                indent=block.get("indent", 0), hanging=hang))
+                for sub in subs:
+                    bands.append(raster.render_runs([raster.Run("– " + sub, style)], width, sizes,
+                                                    indent=block.get("indent", 0) + hang, hanging=hang))
         elif "rule" in block:
             bands.append(raster.rule(width, block["rule"]))
         elif "space" in block:

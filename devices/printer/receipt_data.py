@@ -6,11 +6,17 @@ does not depend on the QR package.
 """
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
+from common import clock
 from common.money import fee_text
 
 from .errors import LayoutError
+
+# When a centre opens its counters, unless the kiosk says otherwise (``[kiosk] office_opens``):
+# Vietnamese public offices open at 8 o'clock on a working day.
+DEFAULT_OPENS = "08:00"
 
 
 def format_fee(fee: dict[str, Any] | None) -> str:
@@ -42,10 +48,54 @@ def _get(d: dict[str, Any], *path: str) -> Any:
     return cur
 
 
+def _local(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise LayoutError(detail="created_at is not a date and time")
+    return value.astimezone(clock.VN_TZ).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise LayoutError(detail="appointment_date is not a date") from None
+
+
+def come_back_at(received: Any, appointment: Any, opens: str | None = None) -> datetime:
+    """When the citizen should come back for the result (local time, whole minutes): the
+    appointment date (``flows.calendar.appointment_date``, which already moved a dossier received
+    after the flow's cut-off to the next working day) at the hour the counters open; on the day
+    of filing itself (a same-day procedure received before the cut-off), from the moment of filing
+    (but not before opening)."""
+    received, day = _local(received), _day(appointment)
+    try:
+        hh, mm = (int(x) for x in str(opens or DEFAULT_OPENS).split(":"))
+        start = time(hh, mm)
+    except ValueError:
+        raise LayoutError(detail="office_opens must be HH:MM") from None
+    at = datetime.combine(day, start)
+    if day == received.date():
+        at = max(at, received.replace(second=0, microsecond=0))
+    return at
+
+
 def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, centre_name: str, lookup_qr: str,
-                         notes: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+                         notes: list[str] | tuple[str, ...] = (), originals: list[str] | tuple[str, ...] = (),
+                         counter: str = "", opens: str | None = None) -> dict[str, Any]:
     """Data for the ``receipt`` layout. ``answer`` is the central system's JSON for
-    ``POST /api/v1/dossiers`` (dossier_code, appointment_date, handling_unit)."""
+    ``POST /api/v1/dossiers`` (dossier_code, lookup_secret, appointment_date, handling_unit).
+
+    The "Việc cần làm" block (what to do next) reads: the fee, ``come_back_at`` (from the
+    appointment and ``opens``, the centre's opening hour), ``counter`` (the counter that returns
+    results; empty: the layout's general wording), ``originals`` (names of the papers whose
+    original the citizen must bring: the flow's, see ``flows.steps.receipt.originals_to_bring``)
+    and the lookup secret the lookup screen asks for."""
     return {
         "centre_name": centre_name,
         "dossier_code": _get(answer, "dossier_code"),
@@ -59,13 +109,19 @@ def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, cen
         "appointment_date": _get(answer, "appointment_date"),
         "handling_unit": _unit_name(answer.get("handling_unit") or dossier.get("handling_unit")),
         "lookup_qr": lookup_qr,
+        "lookup_secret": str(answer.get("lookup_secret") or ""),
+        "come_back_at": come_back_at(_get(dossier, "created_at"), _get(answer, "appointment_date"), opens),
+        "counter": counter,
+        "originals": list(originals),
         "notes": list(notes),
     }
 
 
 def provisional_from_dossier(dossier: dict[str, Any], *, local_code: str, centre_name: str,
-                             lookup_qr: str = "", notes: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """Data for the ``provisional_receipt`` layout (central unreachable; the dossier waits in the outbox)."""
+                             lookup_qr: str = "", notes: list[str] | tuple[str, ...] = (),
+                             originals: list[str] | tuple[str, ...] = (), counter: str = "") -> dict[str, Any]:
+    """Data for the ``provisional_receipt`` layout (central unreachable; the dossier waits in the
+    outbox): no appointment and no lookup secret yet, so its "Việc cần làm" says how to get them."""
     return {
         "centre_name": centre_name,
         "local_code": local_code,
@@ -77,5 +133,7 @@ def provisional_from_dossier(dossier: dict[str, Any], *, local_code: str, centre
         "fee": format_fee(dossier.get("fee")),
         "received_at": _get(dossier, "created_at"),
         "lookup_qr": lookup_qr,
+        "counter": counter,
+        "originals": list(originals),
         "notes": list(notes),
     }

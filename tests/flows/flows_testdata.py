@@ -38,7 +38,6 @@ MINIMAL = {
         {"id": "giay", "kind": "documents", "title": {"vi": "Giấy tờ", "en": "Papers"}},
         {"id": "noi", "kind": "handling_unit", "title": {"vi": "Nơi giải quyết", "en": "Where"}},
         {"id": "kiem-tra", "kind": "review", "title": {"vi": "Kiểm tra", "en": "Review"}},
-        {"id": "dong-y", "kind": "consent", "title": {"vi": "Đồng ý", "en": "Consent"}},
         {"id": "nop", "kind": "submit", "title": {"vi": "Nộp", "en": "Submit"}},
         {"id": "bien-nhan", "kind": "receipt", "title": {"vi": "Biên nhận", "en": "Receipt"}},
     ],

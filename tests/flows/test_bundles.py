@@ -150,7 +150,7 @@ def test_not_a_zip():
 
 def test_signed_but_invalid_flow_refused():
     ents = entries(signed())
-    bad = ents["flows/khai-sinh.yaml"].replace(b"kind: consent", b"kind: payment")
+    bad = ents["flows/khai-sinh.yaml"].replace(b"kind: submit", b"kind: payment")
     ents["flows/khai-sinh.yaml"] = bad
     m = json.loads(ents["manifest.json"])
     for f in m["flows"]:

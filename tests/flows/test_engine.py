@@ -94,10 +94,13 @@ def test_khai_sinh_common_case_types_few_characters():
     assert e.next() and e.step.kind == "handling_unit"
     assert e.handling_unit == {"province_code": "01", "commune_code": "00004", "name": "Phường Ba Đình"}
     assert e.next() and e.step.kind == "review"
-    assert e.next() and e.step.kind == "consent"
-    assert not e.next()
-    e.set_consent(True, flows.consent_sha256(e.step))
     assert e.next() and e.step.kind == "submit"
+    # one screen agrees and files: without the consent it can be neither left nor filed
+    assert "consent" in e.errors() and not e.next()
+    with pytest.raises(flows.FlowError):
+        dossier_of(e)
+    e.set_consent(True, flows.consent_sha256(e.step))
+    assert e.errors() == {}
     doc = dossier_of(e)
     assert dossier_problems(doc) == []
     assert doc["answers"]["child_given_names"] == "Minh An"

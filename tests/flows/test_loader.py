@@ -30,7 +30,7 @@ def test_shipped_definitions_all_load(shipped_paths):
     for f in reg.flows:
         kinds = [s.kind for s in f.steps]
         assert kinds[:2] == ["guide", "identify"]
-        assert kinds[-4:-1] == ["review", "consent", "submit"] and kinds[-1] in ("receipt", "ticket")
+        assert kinds[-3:-1] == ["review", "submit"] and kinds[-1] in ("receipt", "ticket")
         for s in f.steps:
             assert s.help.video == f"media/help/{f.id}/{s.id}.mp4"
             assert s.help.captions == f"media/help/{f.id}/{s.id}.vtt"
@@ -192,7 +192,7 @@ def test_flow_must_start_and_end_properly(minimal):
 
 def test_mandatory_step_cannot_be_hidden(minimal):
     minimal["steps"][6]["visible_if"] = "need_paper == true"
-    refuse(dump(minimal), "consent step cannot be hidden")
+    refuse(dump(minimal), "submit step cannot be hidden")
 
 
 def test_registry_reports_refused_files_and_keeps_the_rest(tmp_path, minimal):

@@ -57,7 +57,7 @@ def test_every_kind_declares_engine_sample_and_preview_entries():
             assert f"[{s.kind}]" in render_step(f, s, i)
     # the kinds that block "next" say so until their sample answers are given
     blocking = {n for n, k in steps.kinds().items() if k.errors is not None}
-    assert {"identify", "form", "documents", "handling_unit", "consent", "submit"} <= blocking
+    assert {"identify", "form", "documents", "handling_unit", "submit"} <= blocking
     assert {n for n, k in steps.kinds().items() if k.sample is not None} <= blocking
 
 
@@ -65,10 +65,12 @@ def test_the_flow_shape_comes_from_the_kinds():
     k = steps.kinds()
     assert [n for n in k if k[n].slot == 0] == ["guide"] and [n for n in k if k[n].slot == 1] == ["identify"]
     assert {n for n in k if k[n].slot == -1} == {"receipt", "ticket"}
-    assert [k[n].slot for n in ("review", "consent", "submit")] == [-4, -3, -2]
+    # consent and submit are one screen (issue #18): the submit step carries the consent
+    assert "consent" not in k
+    assert [k[n].slot for n in ("review", "submit")] == [-3, -2]
     assert [n for n in k if k[n].skip_barrier] == ["review"]
-    assert {n for n in k if not k[n].can_hide} == {"identify", "review", "consent", "submit", "receipt", "ticket"}
-    assert {n for n in k if k[n].single} == {"identify", "review", "consent", "submit"}
+    assert {n for n in k if not k[n].can_hide} == {"identify", "review", "submit", "receipt", "ticket"}
+    assert {n for n in k if k[n].single} == {"identify", "review", "submit"}
     assert {n for n in k if k[n].terminal} == {"receipt", "ticket"}
 
 
@@ -128,11 +130,11 @@ def test_the_kiosk_side_of_the_kinds_imports_without_kivy():
         from kiosk.ui.steps import ui_kinds
         from kiosk.ui.i18n import tr
         ui_kinds()
-        print(tr("consent.agree"), len(ui_kinds()))
+        print(tr("review.edit"), len(ui_kinds()))
     """)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.split() == ["Tôi", "đồng", "ý", str(len(steps.names()))]
+    assert r.stdout.split() == ["Sửa", str(len(steps.names()))]
 
 
 # --- a throwaway kind, registered here and nowhere else ---------------------------------------------
@@ -182,7 +184,7 @@ def test_a_kind_registered_in_flows_only_is_loaded_walked_and_previewed(throwawa
     assert e.next() and e.step.kind == "form"
     done = walk(flow, TODAY)  # the sample walker answers it through the kind's sample hook
     assert done.done and "cho" in [s.id for s in done.history]
-    assert "(a pause of 10 steps' flow)" in render_step(flow, flow.steps[2], 3)
+    assert "(a pause of 9 steps' flow)" in render_step(flow, flow.steps[2], 3)
 
 
 def test_a_registered_kind_gets_the_loader_rules_it_declares(throwaway_kinds):
@@ -199,7 +201,7 @@ def test_a_registered_kind_gets_the_loader_rules_it_declares(throwaway_kinds):
     engine = walk(flow, TODAY)
     assert engine.step.kind == "letter" and not engine.back()
     doc = _with_pause(last="pause")
-    with pytest.raises(FlowLoadError, match=r"must end with review → consent → submit → receipt \(or ticket\) \(or letter\)"):
+    with pytest.raises(FlowLoadError, match=r"must end with review → submit → receipt \(or ticket\) \(or letter\)"):
         load_flow_bytes(dump(doc), "x.yaml")
 
 

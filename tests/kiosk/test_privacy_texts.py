@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.steps.consent import DEFAULT_CONSENT
+from flows.steps.submit import DEFAULT_CONSENT
 from kiosk.services import PRIVACY_NOTE, PROVISIONAL_NOTES, RECEIPT_NOTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ OLD = "13/2023"
 SHIPPED = sorted({
     *(ROOT / "flows" / "definitions").glob("*.yaml"),
     ROOT / "kiosk" / "ui" / "texts.yaml",
-    ROOT / "flows" / "steps" / "consent.py",
+    ROOT / "flows" / "steps" / "submit.py",
     ROOT / "kiosk" / "services.py",
     ROOT / "README.md",
     *(ROOT / "docs").glob("*.md"),
@@ -63,7 +63,8 @@ def test_both_receipts_end_with_the_privacy_note():
     assert "mã hóa" in PROVISIONAL_NOTES[0] and "xóa" in PROVISIONAL_NOTES[0]  # kept encrypted, then deleted
 
 
-@pytest.mark.parametrize(("profile", "lines"), [("80mm", 3), ("58mm", 4)])
+# notes print at the normal size since issue #18 (never smaller than the printer's normal text)
+@pytest.mark.parametrize(("profile", "lines"), [("80mm", 4), ("58mm", 5)])
 def test_the_privacy_note_stays_short_on_paper(profile, lines):
     from devices.printer import render_preview
 
@@ -83,6 +84,9 @@ def test_refusing_consent_points_to_the_desk():
     texts = yaml.safe_load((ROOT / "kiosk" / "ui" / "texts.yaml").read_text(encoding="utf-8"))
     needed = texts["consent.needed"]
     assert "tại quầy" in needed["vi"] and "desk" in needed["en"]
+    # the one screen that agrees and files says it too, beside its one button (issue #18)
+    hint = texts["submit.consent_hint"]
+    assert "tại quầy" in hint["vi"] and "desk" in hint["en"] and texts["submit.agree"]["vi"] in hint["vi"]
 
 
 def test_privacy_doc_lists_the_sums_of_the_consent_texts_in_use():

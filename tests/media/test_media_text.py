@@ -26,8 +26,9 @@ def test_narration_says_title_text_and_the_button(registry):
     assert said.startswith("Đăng ký khai sinh cho trẻ.")
     assert "trong 60 ngày kể từ ngày sinh" in said
     assert said.endswith("bấm nút Tiếp tục.")  # the label on screen, without its arrow
-    consent = next(s for s in flow.steps if s.kind == "consent")
-    assert "bấm nút Tôi đồng ý" in mg.narration(consent)
+    # consent and submit are one screen with one button (issue #18)
+    submit = next(s for s in flow.steps if s.kind == "submit")
+    assert "bấm nút Tôi đồng ý và nộp hồ sơ" in mg.narration(submit)
 
 
 def test_every_step_kind_of_a_shipped_flow_is_narrated_with_its_own_button(registry):

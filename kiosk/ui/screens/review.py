@@ -1,4 +1,4 @@
-"""Review everything before filing, then consent under the Law on Personal Data Protection (91/2025/QH15)."""
+"""Review everything before filing, section by section, each with its own "Sửa" (change) button."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +6,7 @@ import datetime as dt
 from common import clock
 from common.money import fee_text, group_thousands
 from kiosk.ui.i18n import pick, tr
-from kiosk.ui.screens.step import StepScreen, error_text
+from kiosk.ui.screens.step import StepScreen
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
 
 APPLICANT_LABELS = {
@@ -39,11 +39,16 @@ def show_value(field, value, lang) -> str:
 
 
 class ReviewScreen(StepScreen):
+    """Everything the citizen gave, one section per step walked (the applicant, each form, the
+    papers, the handling commune), each with its own "Sửa" button: it opens that step, and its
+    "Tiếp tục" comes straight back here (``FlowEngine.edit(..., back_to_review=True)``)."""
+
     def build_body(self, body):
         a = app()
         lang = a.lang
         engine = a.session.engine
-        col = Column(spacing=10, padding=[0, 0, 16, 0])
+        body.add_widget(Text(tr("review.edit_hint", lang), role="body"))
+        col = Column(spacing=10, padding=[0, 0, 24, 0])
         col.add_widget(Text(tr("review.applicant", lang), role="title", bold=True))
         photo = chip_photo(a.session.card if a.session.applicant_source == "chip" else None)
         if photo is not None:
@@ -53,69 +58,60 @@ class ReviewScreen(StepScreen):
             if v:
                 if key == "sex" and lang != "vi":  # the chip says "Nam" / "Nữ"
                     v = {"Nam": "Male", "Nữ": "Female"}.get(v, v)
-                col.add_widget(_line(labels[0 if lang == "vi" else 1], show_value(None, v, lang)))
-        for step in engine.flow.steps:
-            if step.kind != "form":
+                col.add_widget(line(labels[0 if lang == "vi" else 1], show_value(None, v, lang)))
+        for step in engine.history:
+            lines = self.section_lines(step)
+            if lines is None:
                 continue
-            if hasattr(engine, "step_visible") and not engine.step_visible(step):
-                continue
-            fields = engine.visible_fields(step)
-            if not fields:
-                continue
-            col.add_widget(Text(pick(step.title, lang), role="title", bold=True))
-            for f in fields:
-                col.add_widget(_line(pick(f.label, lang), show_value(f, engine.answers.get(f.id), lang)))
-        if a.session.attachments:
-            col.add_widget(Text(tr("review.documents", lang), role="title", bold=True))
-            for doc_id in a.session.attachments:
-                doc = engine.flow.document(doc_id)
-                col.add_widget(_line("✓", pick(doc.name, lang) if doc else doc_id))
-        hu = engine.handling_unit or {}
-        col.add_widget(_line(tr("review.unit", lang), hu.get("name", "—")))
+            col.add_widget(self.section_head(step))
+            for label, value in lines:
+                col.add_widget(line(label, value))
         fee = engine.fee() if hasattr(engine, "fee") else None
         if fee is not None:
-            col.add_widget(_line(tr("review.fee", lang), fee_text(fee, lang)))
+            col.add_widget(line(tr("review.fee", lang), fee_text(fee, lang)))
         appointment = engine.appointment_date(clock.now())
-        col.add_widget(_line(tr("review.appointment", lang), appointment.strftime("%d/%m/%Y")))
+        col.add_widget(line(tr("review.appointment", lang), appointment.strftime("%d/%m/%Y")))
         body.add_widget(scroller(col))
         self.add_footer(body)
 
-
-class ConsentScreen(StepScreen):
-    def build_body(self, body):
+    def section_lines(self, step) -> list[tuple[str, str]] | None:
+        """(label, value) lines of a step's section; None for a step that has no section."""
         a = app()
-        lang = a.lang
-        self.add_intro(body)
-        text = self.consent_text()
-        body.add_widget(Text(text, role="body"))
-        agreed = bool(getattr(a.session.engine, "consent", None) and a.session.engine.consent.get("given"))
-        body.add_widget(BigButton(("☑ " if agreed else "☐ ") + tr("consent.agree", lang),
-                                  kind="ok" if agreed else "secondary", on_press=self._toggle, height=120))
-        self.msg = error_text()
-        body.add_widget(self.msg)
-        from kivy.uix.boxlayout import BoxLayout
+        lang, engine = a.lang, a.session.engine
+        if step.kind == "form":
+            fields = engine.visible_fields(step)
+            if not fields:
+                return None
+            return [(pick(f.label, lang), show_value(f, engine.answers.get(f.id), lang)) for f in fields]
+        if step.kind == "documents":
+            out = []
+            for doc, _required in engine.step_documents(step):
+                files = engine.attachments.get(doc.id, [])
+                if files:
+                    out.append(("✓", pick(doc.name, lang) + (f" ({len(files)})" if len(files) > 1 else "")))
+            return out or [("", "—")]
+        if step.kind == "handling_unit":
+            return [(tr("review.unit", lang), (engine.handling_unit or {}).get("name", "—"))]
+        return None
 
-        body.add_widget(BoxLayout())
-        self.add_footer(body)
+    def section_head(self, step):
+        """The section's title, and its "Sửa" button (secondary: the screen's one filled button is
+        "Tiếp tục ▶")."""
+        from kiosk.ui.widgets.common import Row
 
-    def consent_text(self) -> str:
-        from flows import consent_text
+        lang = app().lang
+        row = Row(spacing=16)
+        row.add_widget(Text(pick(step.title, lang), role="title", bold=True, size_hint_y=1))
+        edit = BigButton(tr("review.edit", lang), kind="secondary", size_hint_x=None, width=220,
+                         on_press=lambda: self.edit(step.id))
+        edit.step_id = step.id  # which section it opens (tests, speech)
+        row.add_widget(edit)
+        return row
 
-        return pick(consent_text(self.step), app().lang)
-
-    def _toggle(self):
-        from flows import consent_sha256
-
-        engine = app().session.engine
-        given = not bool(getattr(engine, "consent", None) and engine.consent.get("given"))
-        # the hash of the text shown, in the language shown: what the citizen agreed to
-        engine.set_consent(given, consent_sha256(self.step, app().lang))
-        self.refresh()
-
-    def on_next(self):
+    def edit(self, step_id: str) -> None:
         a = app()
-        if not a.next_step():
-            self.msg.text = tr("consent.needed", a.lang)
+        if a.session.engine.edit(step_id, back_to_review=True):
+            a.show_step()
 
 
 def chip_photo(card, height: int = 320):
@@ -144,7 +140,7 @@ def chip_photo(card, height: int = 320):
     return box
 
 
-def _line(label: str, value: str):
+def line(label: str, value: str):
     from kiosk.ui.widgets.common import Row
 
     row = Row(spacing=16, height=60)

@@ -1,4 +1,9 @@
-"""Submit (outbox first, then central) and the receipt, shown on screen as it was printed."""
+"""Agree and submit (one screen: a short summary, the consent text, one button) and the receipt,
+shown on screen with its "Việc cần làm" (what to do next) block and as it was printed.
+
+Issue #18: consent and submit were two screens, the second one empty, with "◀ Quay lại" exactly
+where "Tiếp tục ▶" had been for eight screens. Now the one filled button, "Tôi đồng ý và nộp hồ
+sơ", is bottom-right, where "Tiếp tục ▶" was on every earlier screen, and back stays bottom-left."""
 from __future__ import annotations
 
 from kivy.clock import Clock
@@ -6,10 +11,30 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 from kivy.uix.progressbar import ProgressBar
 
+from common import clock
 from common.errors import user_message
-from kiosk.ui.i18n import tr
+from common.money import fee_text
+from kiosk.ui.i18n import pick, tr
+from kiosk.ui.screens.base import footer
 from kiosk.ui.screens.step import StepScreen, error_text
-from kiosk.ui.widgets.common import BigButton, Column, Text, app, theme
+from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
+
+
+def _hour(at, lang: str) -> str:
+    return f"{at.hour} giờ {at:%M}" if lang == "vi" else f"{at.hour}:{at:%M}"
+
+
+def _come_back(received, appointment):
+    """When to come back: the same rule the paper receipt prints (devices.printer.receipt_data)."""
+    from devices.printer.receipt_data import come_back_at
+
+    return come_back_at(received, appointment, app().cfg["kiosk"].get("office_opens") or None)
+
+
+def counter_text(receipt: dict | None, lang: str) -> str:
+    """The counter that returns the result: as printed, else the kiosk's, else the general words."""
+    counter = (receipt or {}).get("counter") or app().cfg["kiosk"].get("result_counter") or ""
+    return counter or tr("receipt.counter_default", lang)
 
 
 class SubmitScreen(StepScreen):
@@ -23,7 +48,28 @@ class SubmitScreen(StepScreen):
         self.sending, self.error = False, ""
         super().on_pre_enter(*args)
 
+    def summary(self) -> list[tuple[str, str]]:
+        """(label, value) lines: what is being filed, by whom, where, when, for how much."""
+        a = app()
+        lang, engine = a.lang, a.session.engine
+        unit = engine.handling_unit or engine.default_handling_unit() or {}
+        appointment = engine.appointment_date(clock.now())
+        at = _come_back(clock.now(), appointment)
+        when = (f"{_hour(at, lang)} ngày {at:%d/%m/%Y}" if lang == "vi" else f"{_hour(at, lang)} on {at:%d/%m/%Y}")
+        return [
+            (tr("submit.procedure", lang), pick(engine.flow.name, lang)),
+            (tr("submit.applicant", lang), (a.session.applicant or {}).get("full_name") or "—"),
+            (tr("review.unit", lang), unit.get("name") or "—"),
+            (tr("review.appointment", lang), when),
+            (tr("submit.fee", lang), fee_text(engine.fee(), lang)),
+            (tr("submit.papers", lang), str(len(engine.attachments))),
+        ]
+
     def build_body(self, body):
+        from flows import consent_text
+
+        from kiosk.ui.screens.review import line
+
         lang = app().lang
         self.add_intro(body)
         if self.sending:
@@ -33,16 +79,36 @@ class SubmitScreen(StepScreen):
             self._ev = Clock.schedule_interval(lambda *_: setattr(self.bar, "value", min(95, self.bar.value + 5)), 0.2)
             body.add_widget(BoxLayout())
             return
-        if getattr(self, "error", ""):
-            body.add_widget(error_text(self.error))
-        body.add_widget(BoxLayout())
-        body.add_widget(BigButton(tr("submit.button", lang), kind="primary", height=140, on_press=self._submit))
-        body.add_widget(BigButton(tr("nav.back", lang), kind="secondary", on_press=self.on_back))
+        col = Column(spacing=10, padding=[0, 0, 24, 0])
+        col.add_widget(Text(tr("submit.summary", lang), role="title", bold=True))
+        for label, value in self.summary():
+            col.add_widget(line(label, value))
+        col.add_widget(Text(tr("submit.consent_heading", lang), role="title", bold=True))
+        col.add_widget(Text(pick(consent_text(self.step), lang), role="body"))
+        body.add_widget(scroller(col))
+        # agreeing and not agreeing told apart in words (Decree 356/2025/NĐ-CP), always in sight
+        # right above the button: the button is the agreement, and the desk files without it
+        body.add_widget(Text(tr("submit.consent_hint", lang), role="body", bold=True))
+        self.msg = error_text(getattr(self, "error", ""))
+        body.add_widget(self.msg)
+        # the one filled button, bottom-right: where "Tiếp tục ▶" was on every earlier screen
+        self.add_footer(body, on_next=self._submit, text_key="submit.agree")
 
     def _submit(self):
         if self.sending:
             return  # one dossier, one submit: a double tap must not file twice
+        from flows import consent_sha256
+
         a = app()
+        engine = a.session.engine
+        # the consent is the press of this button: the text shown, in the language shown, now
+        engine.set_consent(True, consent_sha256(self.step, a.lang))
+        problems = engine.error_details()
+        if problems:
+            vi, en = next(iter(problems.values()))
+            self.error = vi if a.lang == "vi" else en
+            self.msg.text = self.error
+            return
         self.sending = True
         self.refresh()
         a.run_async(lambda: a.services.submit(a.session), on_done=self._done, on_error=self._failed)
@@ -55,10 +121,40 @@ class SubmitScreen(StepScreen):
 
     def _failed(self, exc):
         # the outbox write itself failed (disk full, broken storage): nothing was filed
+        Clock.unschedule(self._ev) if hasattr(self, "_ev") else None
         self.sending = False
         self.error = user_message(exc, app().lang, "Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy.",
                                   "The kiosk could not store your application. Please tell the staff at the desk.")
         self.refresh()
+
+
+def todo_items(outcome, lang: str) -> list[str]:
+    """The numbered "Việc cần làm" lines of the receipt screen, in ``lang``: the same facts the
+    paper prints (amount, hour, counter, originals, lookup code), from the same data."""
+    from flows.steps.receipt import originals_to_bring
+
+    a = app()
+    engine = a.session.engine
+    receipt = outcome.receipt or {}
+    counter = counter_text(receipt, lang)
+    fee = fee_text(engine.fee(), lang) if engine is not None else receipt.get("fee", "")
+    names = [pick(d.name, lang) for d in originals_to_bring(engine)] if engine is not None else []
+    if outcome.provisional:
+        items = [tr("receipt.todo_keep", lang), tr("receipt.todo_later", lang, counter=counter, code=outcome.code)]
+        if fee:
+            items.append(tr("receipt.todo_fee", lang, fee=fee))
+        if names:
+            items.append(tr("receipt.todo_originals", lang, names="; ".join(names)))
+        return items
+    at = receipt.get("come_back_at") or _come_back(outcome.received_at, outcome.appointment_date)
+    items = [tr("receipt.todo_fee", lang, fee=fee),
+             tr("receipt.todo_come", lang, time=_hour(at, lang), date=f"{at:%d/%m/%Y}", counter=counter)]
+    if names:
+        items.append(tr("receipt.todo_originals", lang, names="; ".join(names)))
+    items.append(tr("receipt.todo_bring", lang))
+    if outcome.lookup_secret:
+        items.append(tr("receipt.todo_lookup", lang, code=outcome.code, secret=outcome.lookup_secret))
+    return items
 
 
 class ReceiptScreen(StepScreen):
@@ -72,30 +168,33 @@ class ReceiptScreen(StepScreen):
             body.add_widget(Text("—", role="body"))
             return
         row = BoxLayout(spacing=24)
-        left = Column(spacing=16)
+        left = Column(spacing=12, padding=[0, 0, 24, 0])
         left.add_widget(Text(tr("receipt.title", lang), role="title", bold=True,
                              color=theme().ok if not out.provisional else theme().danger))
         left.add_widget(Text(tr("receipt.code", lang, code=out.code), role="title", bold=True))
-        if out.appointment_date:
-            left.add_widget(Text(f"{tr('review.appointment', lang)}: {out.appointment_date.strftime('%d/%m/%Y')}",
-                                 role="body"))
+        if out.lookup_secret:
+            left.add_widget(Text(tr("receipt.lookup_secret", lang, secret=out.lookup_secret), role="title", bold=True))
         if out.provisional:
             left.add_widget(error_text(tr("receipt.provisional", lang, code=out.code)))
         if out.printed:
             left.add_widget(Text(tr("receipt.printed", lang), role="body"))
         else:
             left.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(out.print_error, lang))))
-        holder = BoxLayout(orientation="vertical", size_hint_x=0.55)
-        holder.add_widget(left)
-        holder.add_widget(BoxLayout())
+        left.add_widget(Text(tr("receipt.todo", lang), role="title", bold=True))
+        for i, item in enumerate(todo_items(out, lang), 1):
+            left.add_widget(Text(f"{i}. {item}", role="body"))
+        holder = scroller(left)
+        holder.size_hint_x = 0.62
         row.add_widget(holder)
         if out.preview_png:
             from io import BytesIO
 
             from kivy.core.image import Image as CoreImage
 
-            img = Image(size_hint_x=0.45)
+            img = Image(size_hint_x=0.38)
             img.texture = CoreImage(BytesIO(out.preview_png), ext="png").texture
             row.add_widget(img)
         body.add_widget(row)
-        body.add_widget(BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("rating")))
+        # the one filled button, bottom-right like every "Tiếp tục ▶" before it
+        body.add_widget(footer(BoxLayout(), BigButton(tr("receipt.finish", lang), kind="primary",
+                                                      on_press=lambda: a.go("rating"))))

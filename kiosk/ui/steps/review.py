@@ -1,4 +1,6 @@
-"""review on the kiosk: kiosk.ui.screens.review.ReviewScreen; the scripted citizen reads, then continues."""
+"""review on the kiosk: kiosk.ui.screens.review.ReviewScreen, one section per step walked, each
+with a "Sửa" button that opens the step and comes back here after "Tiếp tục"; the scripted
+citizen reads, then continues."""
 from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
@@ -6,5 +8,6 @@ from kiosk.ui.steps import StepUI
 
 UI = StepUI(
     "review", "step-review", "kiosk.ui.screens.review:ReviewScreen",
-    hint_vi="Kiểm tra lại các thông tin. Muốn sửa, bấm nút Quay lại. Đúng rồi thì bấm nút {button}.",
+    hint_vi="Kiểm tra lại các thông tin. Phần nào chưa đúng, bấm nút Sửa của phần đó; sửa xong bấm Tiếp tục "
+            "để quay lại đây. Đúng hết rồi thì bấm nút {button}.",
 )

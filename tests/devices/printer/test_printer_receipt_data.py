@@ -93,7 +93,76 @@ def test_receipt_prints_the_received_time_and_due_date_at_any_instant(decode_qr,
                                 {**ANSWER, "appointment_date": appointment.isoformat()}, centre_name="Trung tâm", lookup_qr=qr)
     lines = text_lines("receipt", data)
     assert f"3. Thời gian nhận hồ sơ: {received_text}" in lines
-    assert f"4. Thời gian trả kết quả: ngày {due}" in lines
+    # the hour as well as the day (issue #18): from opening time, or from filing on the same day
+    assert f"4. Thời gian trả kết quả: từ {come_back_hour(at, appointment)} ngày {due}" in lines
     (printed,) = decode_qr(render_preview("receipt", data))
     parsed = parse_receipt(printed)
     assert parsed.appointment == appointment and parsed.received_at == local.replace(tzinfo=None, second=0)
+
+
+def come_back_hour(at, appointment) -> str:
+    local = at.astimezone(clock.VN_TZ)
+    if appointment == local.date() and (local.hour, local.minute) > (8, 0):
+        return f"{local.hour} giờ {local:%M}"
+    return "8 giờ 00"
+
+
+def test_what_to_do_next_holds_the_amount_hour_counter_originals_and_lookup_code():
+    """Issue #18: the receipt said none of these; the "Việc cần làm" block says them all."""
+    from devices.printer.layout import text_lines
+
+    data = receipt_from_dossier({**DOSSIER, "fee": {"amount": 8000, "currency": "VND"}}, ANSWER,
+                                centre_name="Trung tâm", lookup_qr=QR, counter="quầy số 3",
+                                originals=["Giấy chứng sinh", "Giấy chứng nhận kết hôn của cha mẹ"])
+    lines = text_lines("receipt", data)
+    block = lines[lines.index("VIỆC CẦN LÀM") + 1:]
+    assert block[0] == "1. Lệ phí phải nộp: 8.000 đồng."
+    assert block[1] == "2. Đến nhận kết quả từ 8 giờ 00 ngày 26/11/2026, tại quầy số 3."
+    assert block[2:5] == ["3. Mang theo bản chính các giấy tờ:", "– Giấy chứng sinh",
+                          "– Giấy chứng nhận kết hôn của cha mẹ"]
+    assert any("Mã tra cứu q7Zx3KpT" in x and ANSWER["dossier_code"] in x for x in block)
+    assert "Mã tra cứu: q7Zx3KpT" in lines  # beside the code under the QR, as the lookup screen asks
+    # without a counter or originals: the general wording, and no empty "bring" line
+    plain = text_lines("receipt", receipt_from_dossier(DOSSIER, ANSWER, centre_name="Trung tâm", lookup_qr=QR))
+    assert "2. Đến nhận kết quả từ 8 giờ 00 ngày 26/11/2026, tại quầy tiếp nhận và trả kết quả." in plain
+    assert not any("bản chính" in x for x in plain)
+    assert "1. Lệ phí phải nộp: Miễn phí." in plain
+
+
+def test_a_same_day_result_is_collected_from_the_time_of_filing():
+    from datetime import datetime
+
+    from devices.printer.receipt_data import come_back_at
+
+    assert come_back_at("2027-03-01T09:12:40+07:00", "2027-03-01") == datetime(2027, 3, 1, 9, 12)
+    assert come_back_at("2027-03-01T07:40:00+07:00", "2027-03-01") == datetime(2027, 3, 1, 8, 0)
+    assert come_back_at("2027-03-01T16:00:00+07:00", "2027-03-02", "07:30") == datetime(2027, 3, 2, 7, 30)
+    with pytest.raises(LayoutError):
+        come_back_at("2027-03-01T09:00:00+07:00", "2027-03-02", "8h")
+
+
+def test_what_to_do_next_is_printed_at_11_points_or_more():
+    """80 mm paper at 203 dpi: 11 pt = 31 dots. The block's items use the profile's `large` size;
+    the notes are never smaller than its normal text."""
+    from devices.printer.layout import load_layout
+    from devices.printer.profiles import get_profile
+    from devices.printer.raster import STYLES
+
+    sizes = get_profile("80mm").sizes
+    for name in ("receipt", "provisional_receipt"):
+        blocks = load_layout(name)["blocks"]
+        (todo,) = [b for b in blocks if isinstance(b.get("list"), list)]
+        assert todo["numbered"] and sizes[STYLES[todo["style"]][1]] * 72 / 203 >= 11, name
+        for b in blocks:
+            assert b.get("style") != "small", (name, b)
+
+
+def test_the_provisional_receipt_says_how_to_look_it_up_later():
+    from devices.printer.layout import text_lines
+
+    data = provisional_from_dossier(DOSSIER, local_code="TAM-BD01-0007", centre_name="Trung tâm",
+                                    originals=["Giấy chứng sinh"])
+    text = " ".join(text_lines("provisional_receipt", data))
+    assert "chưa có Mã tra cứu" in text and "Mã tạm TAM-BD01-0007" in text
+    assert "mang phiếu này đến quầy tiếp nhận và trả kết quả" in text
+    assert "– Giấy chứng sinh" in text_lines("provisional_receipt", data)

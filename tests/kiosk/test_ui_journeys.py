@@ -224,12 +224,112 @@ def test_the_same_due_date_on_guide_review_receipt_and_central_on_any_day(at_hom
         assert f"{receipt.received_at:%y%m%d}" == code_day
 
 
-def test_khai_sinh_needs_at_most_ten_typed_characters_after_the_chip(at_home):
+def test_khai_sinh_needs_at_most_six_typed_characters_after_the_chip(at_home):
+    """Issue #18 (effort): the child's name, date of birth and sex come from the Giấy chứng sinh's QR
+    (a garbled one first gets a plain answer and fills nothing); tạm trú takes at most 15 keys and 45
+    touches (months on big buttons, the street from the ward's list, the house number on a keypad)."""
+    from devices.qr.samples import SIM_CHILD
     from kiosk.tools.journeys import walk_procedure
 
-    _, d, _ = at_home
-    res = walk_procedure(d, "khai-sinh", shoot=False)
-    assert res.typed_after_chip <= 10, res
+    app, d, cfg = at_home
+    garbled = {}
+
+    def observe(name, drv):
+        engine = app.session.engine
+        if name == "step-form" and engine.step.id == "tre" and not garbled:
+            screen = app.sm.current_screen
+            app.services.scanner.inject(b"https://benhvien.example.vn/gcs/123")  # a hospital's own link
+            drv.wait_for(lambda: screen.scan_message[0], 10, "the answer to a foreign QR")
+            garbled.update(message=screen.scan_message, shown=drv.has_text(screen.scan_message[0]),
+                           filled=engine.answers.get("child_given_names"))
+
+    res = walk_procedure(d, "khai-sinh", shoot=False, observe=observe)
+    record_counters(res)
+    assert garbled["message"][1] and "nhập" in garbled["message"][0] and garbled["shown"], garbled
+    assert garbled["filled"] is None
+    assert res.typed_after_chip <= 6, res
+    body = json.loads(next(r for r in central_rows(cfg) if r["dossier_code"] == res.code)["body"])
+    answers = body["answers"]
+    assert (answers["child_surname"], answers["child_given_names"], answers["child_sex"]) == (
+        SIM_CHILD["surname"], SIM_CHILD["given_names"], SIM_CHILD["sex"])
+
+    d.wait_screen("home", 15)
+    res = walk_procedure(d, "tam-tru", shoot=False)
+    record_counters(res)
+    assert res.typed <= 15 and res.touches <= 45, res
+    body = json.loads(next(r for r in central_rows(cfg) if r["dossier_code"] == res.code)["body"])
+    assert body["answers"]["temporary_address"]["street"] == "Số 5 phố Quán Thánh"
+    assert body["answers"]["stay_months"] == 12
+
+
+def test_pick_lists_a_phone_from_earlier_in_the_visit_and_a_typed_street_where_the_ward_has_no_list(at_home):
+    """"Số khác…" opens the keypad for a number not on the buttons; a phone typed earlier in the
+    visit (here on khai sinh, before the citizen went back and chose tạm trú) is offered masked as
+    one tap; a commune without a street list gets the street typed once."""
+    from kivy.core.window import Window
+
+    from kiosk.tools.journeys import _pick
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.widgets.address import AddressPicker
+
+    app, d, _ = at_home
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    d.tap("Đăng ký khai sinh")
+    d.wait_screen("step-guide")
+    d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-identify")
+    d.tap(tr("identify.sim", "vi"), exact=True)
+    d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
+    d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-form")
+    screen = app.sm.current_screen
+    d.tap_widget(screen.widgets["applicant_phone"].box)
+    d.type_keys("0987654321")
+    d.tap(tr("kb.done", "vi"), exact=True)
+    for _ in range(6):  # back to the list of procedures, as a citizen who picked the wrong one
+        if d.screen == "picker":
+            break
+        d.tap(tr("nav.back", "vi"))
+        d.pump(5)
+    assert d.screen == "picker"
+    d.tap("Đăng ký tạm trú")
+    d.wait_screen("step-guide")
+    d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-identify")
+    # the card was read earlier in this visit and the screen says so, but the new procedure's
+    # engine does not have the applicant yet: give it the visit's, as the identify screen does
+    # after a read (its "done" mode does not yet; reported, not this test's subject)
+    if app.session.engine.applicant is None:
+        app.session.engine.set_applicant(dict(app.session.applicant), app.session.applicant_source,
+                                         {"access_control": "PACE", "checks": {}})
+    d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-form")
+    engine, screen = app.session.engine, app.sm.current_screen
+    assert engine.step.id == "noi-tam-tru"
+    # the phone: offered masked, one tap
+    assert d.has_text("Dùng số 09xx xxx 321") and not d.has_text("0987654321")
+    d.tap("Dùng số 09xx xxx 321", exact=True)
+    assert engine.answers["applicant_phone"] == "0987654321"
+    # a number not on the buttons
+    d.tap(tr("form.other", "vi"), exact=True)
+    d.type_keys("18")
+    d.tap(tr("kb.done", "vi"), exact=True)
+    assert engine.answers["stay_months"] == 18
+    # a ward without a street list: the street is typed once
+    d.tap_widget(app.sm.current_screen.widgets["temporary_address"].change)
+    d.wait_for(lambda: any(isinstance(w, AddressPicker) for w in Window.children), 5, "the address picker")
+    picker = next(w for w in Window.children if isinstance(w, AddressPicker))
+    _pick(d, picker, "Phường Kim Liên")
+    assert picker.stage == "typed"
+    d.type_keys("Soos 7 ngox 9")
+    d.tap(tr("kb.done", "vi"), exact=True)
+    address = engine.answers["temporary_address"]
+    assert address["street"] == "Số 7 ngõ 9" and "Kim Liên" in address["text"]
+    d.screenshot("test-form-effort-tam-tru")
+    app.end_session()
+    # the visit is over: the next citizen is not offered that phone
+    assert app.sm.get_screen("step-form")._visit_phone is None
 
 
 def test_offline_filing_gives_a_provisional_receipt_then_delivers_without_the_citizen(at_home):

@@ -8,12 +8,15 @@ real Kivy app in-process.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import time
 from pathlib import Path
 
 DEFAULT_FLOWS = ("khai-sinh", "chung-thuc-ban-sao", "tam-tru")
+# walked again by keys only with the speech mode on (issue 18: people who cannot see the screen)
+KEYPAD_FLOWS = ("khai-sinh",)
 
 
 def free_port() -> int:
@@ -71,27 +74,58 @@ def running_app(cfg, central: bool = True):
             app.central_server.stop()
 
 
-def run_demo(out: Path, flows=DEFAULT_FLOWS) -> Path:
+def run_demo(out: Path, flows=DEFAULT_FLOWS, keypad_flows=KEYPAD_FLOWS) -> Path:
+    """Each of ``flows`` walked by touch, then each of ``keypad_flows`` by keys only with the
+    speech mode on (screens in ``screens/keypad-<flow>/``). Writes SUMMARY.txt and SUMMARY.json
+    (:func:`journey_summary` per journey)."""
+    from kiosk.tools.journeys import appointment_observer, walk_procedure, walk_procedure_by_keys
     from kiosk.tools.touch_robot import Driver
-    from kiosk.tools.journeys import walk_procedure
 
     shots = out / "screens"
     cfg = demo_config(out / "kiosk")
-    summary = []
+    summary, journeys = [], []
     with running_app(cfg) as app:
         d = Driver(app, shots)
-        for flow_id in flows:
+        walks = [(flow_id, False) for flow_id in flows] + [(flow_id, True) for flow_id in keypad_flows]
+        for flow_id, by_keys in walks:
             t0 = time.monotonic()
-            res = walk_procedure(d, flow_id)
+            if by_keys:
+                res = walk_procedure_by_keys(app, flow_id, shots_dir=shots / f"keypad-{flow_id}")
+            else:
+                seen: dict[str, str] = {}
+                res = walk_procedure(d, flow_id, observe=appointment_observer(app, seen))
+                res.appointment_on_review, res.appointment_on_receipt = seen.get("review", ""), seen.get("receipt", "")
             if res.receipt_png:
-                target = out / f"receipt-{flow_id}.png"
+                target = out / f"receipt-{flow_id}{'-keypad' if by_keys else ''}.png"
                 shutil.copy(res.receipt_png, target)
-            summary.append(f"{flow_id}: code {res.code}, {res.touches} touches, {res.typed} keys typed "
+            how = "keys only, speech on" if by_keys else "touch"
+            summary.append(f"{flow_id} ({how}): code {res.code}, {res.touches} touches, {res.typed} keys typed "
                            f"({res.typed_after_chip} after the chip read), {time.monotonic() - t0:.1f} s")
+            journeys.append(journey_summary(res))
             d.wait_screen("home", 15)
         _other_services(d, app)
     (out / "SUMMARY.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
+    (out / "SUMMARY.json").write_text(json.dumps({"journeys": journeys}, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
     return out
+
+
+def journey_summary(res) -> dict:
+    """One journey of SUMMARY.json: the effort (touches, typed keys, after the chip), whether it
+    was walked by keys only, the screens met (one per screenshot) and how many of the screens
+    arrived at had their title said, and the appointment date the review screen showed and the
+    receipt printed (ISO dates; "" when a screen showed none)."""
+    return {
+        "flow": res.flow_id,
+        "touches": res.touches,
+        "typed": res.typed,
+        "typed_after_chip": res.typed_after_chip,
+        "keypad_only": bool(res.keypad_only),
+        "screens": len(res.screens),
+        "screens_spoken": res.screens_spoken,
+        "appointment_on_review": res.appointment_on_review,
+        "appointment_on_receipt": res.appointment_on_receipt,
+    }
 
 
 def _other_services(d, app) -> None:

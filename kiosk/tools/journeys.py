@@ -434,7 +434,7 @@ def walk_procedure_by_keys(app, flow_id: str, shots_dir=None, speech: bool = Tru
             d.key("numpadmul")  # the tactile "*" key
             d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
         seen: dict[str, str] = {}
-        res = walk_procedure(d, flow_id, shoot=shoot, finish=finish, observe=_with_review_date(observe, app, seen),
+        res = walk_procedure(d, flow_id, shoot=shoot, finish=finish, observe=appointment_observer(app, seen, observe),
                              hands=hands)
     finally:
         app.access.listeners.remove(listen)
@@ -443,9 +443,7 @@ def walk_procedure_by_keys(app, flow_id: str, shots_dir=None, speech: bool = Tru
     res.spoken = [(s, t) for k, s, t in heard if k == "say"]
     res.screens_spoken = sum(1 for s, t in res.arrivals if titles_said(res.spoken, s, t))
     res.appointment_on_review = seen.get("review", "")
-    out = app.session.outcome
-    if out is not None and getattr(out, "appointment_date", None):
-        res.appointment_on_receipt = out.appointment_date.isoformat()
+    res.appointment_on_receipt = seen.get("receipt", "")
     return res
 
 
@@ -476,11 +474,16 @@ def review_date(d: Driver, app) -> str:
     return ""
 
 
-def _with_review_date(observe, app, seen: dict):
-    """``observe`` plus: note in ``seen["review"]`` the date the review screen shows (SUMMARY.json)."""
+def appointment_observer(app, seen: dict, observe=None):
+    """An ``observe`` for :func:`walk_procedure` that notes the appointment date (ISO) the review
+    screen shows in ``seen["review"]`` and the receipt's in ``seen["receipt"]`` (SUMMARY.json),
+    then calls ``observe``."""
     def both(name, d):
         if name == "step-review" and not seen.get("review"):
             seen["review"] = review_date(d, app)
+        out = app.session.outcome
+        if name == "step-receipt" and out is not None and getattr(out, "appointment_date", None):
+            seen["receipt"] = out.appointment_date.isoformat()  # what the receipt was printed with
         if observe is not None:
             observe(name, d)
 

@@ -857,8 +857,8 @@ class Access:
         self._say(mask_ids(text, self.app.lang), cache=False)
 
     def _say(self, text: str, cache: bool) -> None:
-        if not text.strip():
-            return
+        if not any(c.isalnum() for c in text):
+            return  # a symbol alone: espeak-ng makes no sound of it
         self._last_said = (text, cache)
         self.app.read_aloud(text, cache=cache)
 

@@ -56,7 +56,11 @@ def render(text: str, out: str | os.PathLike, lang: str = "vi", rate: int = DEFA
         raise SpeechError(en="nothing to say: the text is empty", vi="Không có nội dung để đọc.")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
+    # a part file of its own: the same words asked twice at once (a key pressed twice while the
+    # first rendering runs) must not have one rendering move the other's half-written file away
+    fd, name = tempfile.mkstemp(prefix=out.name + ".", suffix=".part", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
     # the text goes through stdin, never argv: argv is visible to every process on the machine
     cmd = [espeak_binary(), "-v", voice_for(lang), "-s", str(int(rate)), "-w", str(tmp), "--stdin"]
     try:

@@ -1,0 +1,33 @@
+"""`make demo`'s SUMMARY.json (issue 18, Deliver 8): one entry per journey with exactly the agreed
+keys, ISO dates read from the review screen and the receipt, and at least one journey walked by
+keys only with the speech mode on. The real demo (its own app, central system and folder)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+KEYS = {"flow", "touches", "typed", "typed_after_chip", "keypad_only", "screens", "screens_spoken",
+        "appointment_on_review", "appointment_on_receipt"}
+
+
+def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
+    from kiosk.ui.display import prepare_kivy_env
+
+    prepare_kivy_env(tmp_path / "kivy", want_xvfb=False)
+    from kiosk.tools.demo import run_demo
+
+    out = run_demo(tmp_path / "demo", flows=("chung-thuc-ban-sao",), keypad_flows=("khai-sinh",))
+    assert (out / "SUMMARY.txt").read_text(encoding="utf-8").count("code ") == 2
+    data = json.loads((out / "SUMMARY.json").read_text(encoding="utf-8"))
+    assert list(data) == ["journeys"] and len(data["journeys"]) == 2
+    for j in data["journeys"]:
+        assert set(j) == KEYS, j
+        review, receipt = (dt.date.fromisoformat(j[k]) for k in ("appointment_on_review", "appointment_on_receipt"))
+        assert review == receipt, j  # the review screen promised what the receipt prints
+        assert j["screens"] >= 10 and j["typed_after_chip"] <= j["typed"]
+    touch, keys = data["journeys"]
+    assert touch["flow"] == "chung-thuc-ban-sao" and touch["touches"] > 0
+    assert not touch["keypad_only"] and touch["screens_spoken"] == 0
+    assert keys["flow"] == "khai-sinh" and keys["keypad_only"] and keys["touches"] == 0
+    assert keys["screens_spoken"] >= 10, keys
+    assert len(list((out / "screens" / "keypad-khai-sinh").glob("*.png"))) >= 10

@@ -84,3 +84,29 @@ def test_unknown_ambiguous_and_malformed_ids_and_options(calls):
     assert r.returncode == 1 and "at most 100" in r.stderr
     h = kiosk("central", "help-calls", "--help", config=cfg)
     assert h.returncode == 0 and "--ack ID" in h.stdout and "/api/v1/help-calls" in h.stdout
+
+
+def test_the_doc_names_what_exists():
+    """docs/help-calls.md: every endpoint it names is in central/openapi.json with that method,
+    every CLI option it names is one `kiosk central help-calls` has, and the texts it quotes are
+    the panel's own."""
+    import re
+    from pathlib import Path
+
+    from kiosk.ui.i18n import STRINGS
+
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "help-calls.md").read_text(encoding="utf-8")
+    spec = json.loads((root / "central" / "openapi.json").read_text(encoding="utf-8"))["paths"]
+    named = set(re.findall(r"`(GET|POST) (/api/v1/help-calls[^`?\s]*)", doc))
+    assert len(named) == 5
+    for method, path in named:
+        assert method.lower() in spec.get(path, {}), (method, path)
+    help_text = subprocess.run([sys.executable, "-m", "kiosk", "central", "help-calls", "--help"],
+                               capture_output=True, text=True, timeout=60).stdout
+    for option in set(re.findall(r"(--[a-z]+)", doc)) - {"--help"}:
+        assert option in help_text, option
+    for key in ("help_call.calling", "help_call.coming", "help_call.offline", "help_call.cancel", "help_call.close"):
+        vi, en = STRINGS[key]
+        flat = " ".join(doc.split())  # the doc wraps its lines
+        assert vi in flat and en in flat, key

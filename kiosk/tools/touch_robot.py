@@ -247,6 +247,8 @@ class KeypadDriver(Driver):
         """Wait as a listening citizen would: until the kiosk has taken in the new screen (its
         focus placed and, in the speech mode, what it says about it requested)."""
         nav = self.app.access
+        if not (nav.engaged or self.app.session.speech_mode):
+            return  # no key yet this visit: the first one takes the screen in
         self.wait_for(lambda: not nav._pending_arrival and nav._scope_key == nav._current_scope_key()
                       and (nav.focus is None or nav.focus.get_root_window() is not None),
                       timeout, "the keypad focus to settle")

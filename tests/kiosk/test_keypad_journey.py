@@ -276,3 +276,29 @@ def test_config_check_refuses_a_warning_shorter_than_20_seconds(tmp_path):
     p.write_text("[accessibility]\nkeys_next = [\"down\"]\nspeech_rate = 300\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="speech_rate"):
         load_config(p)
+
+
+def test_a_text_field_is_typed_through_the_on_screen_keyboard_by_keypad(at_home, heard):
+    """Enter on a text field: the keypad reaches only the field and its keyboard; the arrows walk
+    the keys, Enter types the one under the focus (its letter is said), # finishes."""
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    screen = app.sm.current_screen
+    d.tap_widget(screen.search.box)
+    assert app.focused_field is screen.search
+    ctrls = app.access.controls()
+    assert ctrls[0] is screen.search.box and len(ctrls) > 30  # the field, then the keyboard's keys
+    assert all(w is screen.search.box or "Keyboard" in type(w.parent.parent).__name__
+               or "Keyboard" in type(w.parent).__name__ for w in ctrls)
+    before = d.touches
+    d.type_keys("khai")
+    assert d.touches == before == 0
+    assert screen.search.text.lower() == "khai"
+    assert any(t.lower() == "k" for t, _ in heard)  # the key under the focus was said
+    d.key("#")
+    assert app.focused_field is None and app.access.focus is screen.search.box
+    assert any("khai sinh" in (getattr(w, "text", "") or "").lower() for w in app.access.controls())
+    d.screenshot("search-typed-by-keypad")

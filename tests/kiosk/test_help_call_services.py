@@ -186,3 +186,27 @@ def test_the_queued_call_is_sealed_at_rest_and_holds_nothing_personal(kiosk):
     assert call.uuid.encode() in raw  # the search does see the file's content (the uuid is a plain key)
     assert "Người đi đăng ký".encode() not in raw and b"khai-sinh" not in raw
     assert set(call.body) == {"uuid", "flow_id", "step_id", "step_title", "screen", "language", "waiting_s", "called_at"}
+
+
+def test_an_outbox_holding_only_a_queued_call_is_never_given_a_new_key(kiosk):
+    """A fresh key would make the sealed call unreadable: an outbox holding only messages counts
+    as holding ciphertext, like one holding dossiers (a missing key is then an error, not a new key)."""
+    from pathlib import Path
+
+    from kiosk.outbox import holds_ciphertext
+    from kiosk.outbox_errors import OutboxKeyError
+
+    kiosk.call()
+    path = Path(kiosk.cfg["outbox"]["path"])
+    assert holds_ciphertext(path)
+    kiosk.services.sync.stop()
+    kiosk.services.outbox.close()
+    Path(kiosk.cfg["outbox"]["key_file"]).unlink()
+    with pytest.raises(OutboxKeyError):
+        Outbox(path, kiosk.cfg["outbox"]["key_file"])
+    kiosk.services.outbox = _Closed()  # closed above; the fixture's close() must not fail on it
+
+
+class _Closed:
+    def close(self):
+        pass

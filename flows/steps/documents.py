@@ -22,14 +22,18 @@ class Paper:
     label: str              # "must" (Phải mang) or "only_if" (the paper's when_text)
     photo_required: bool    # the kiosk will not go on without its photo
 
-    def note(self, lang: str) -> str:
-        """The paper's label in words: "Phải mang" / "Phải mang bản chính", or its "Chỉ khi …"."""
+    def title(self, lang: str) -> str:
+        """The paper's name, with "(bản chính)" when the original goes to the counter."""
         d = self.document
+        name = d.name.get(lang) or d.name["vi"]
+        return name + (f" ({ORIGINAL[lang]})" if d.bring_original else "")
+
+    def note(self, lang: str) -> str:
+        """The paper's label in words: "Phải mang", or its own "Chỉ khi …"."""
         if self.label == "must":
-            return MUST[lang] + (f" {ORIGINAL[lang]}" if d.bring_original and lang == "vi" else
-                                 " (the original)" if d.bring_original else "")
-        text = (d.when_text or {}).get(lang) or (d.when_text or {}).get("vi") or ""
-        return text + ((" — mang bản chính" if lang == "vi" else " — bring the original") if d.bring_original else "")
+            return MUST[lang]
+        text = self.document.when_text or {}
+        return text.get(lang) or text.get("vi") or ""
 
 
 def _step_ids(flow: Flow, step) -> list[Document]:

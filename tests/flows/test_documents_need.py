@@ -136,14 +136,16 @@ def test_khai_sinh_papers_follow_the_answers():
     assert "giay-chung-sinh" not in at_home and "giay-chung-nhan-ket-hon" not in at_home
     assert at_home["van-ban-lam-chung"].label == "must"
     guide = {p.document.id: p for p in guide_papers(REG.get("khai-sinh"))}
-    assert guide["giay-chung-sinh"].note("vi") == "Chỉ khi cháu bé sinh ở bệnh viện hoặc trạm y tế — mang bản chính"
+    assert guide["giay-chung-sinh"].note("vi") == "Chỉ khi cháu bé sinh ở bệnh viện hoặc trạm y tế"
+    assert guide["giay-chung-sinh"].title("vi") == "Giấy chứng sinh (bản chính)"
 
 
 def test_chung_thuc_original_is_a_must_on_both_screens():
     # issue #18 (22, 26): the original was "(không bắt buộc)" on both
     flow = REG.get("chung-thuc-ban-sao")
     (guide,) = guide_papers(flow)
-    assert guide.label == "must" and guide.note("vi") == "Phải mang bản chính"
+    assert guide.label == "must" and guide.note("vi") == "Phải mang"
+    assert guide.title("vi") == "Giấy tờ cần sao (bản chính)"
     e = flows.FlowEngine(flow, today=TODAY, kiosk_unit=KIOSK_UNIT)
     (paper,) = step_papers(e, next(s for s in flow.steps if s.kind == "documents"))
     assert paper.label == "must" and not paper.photo_required  # the photo helps; it is not demanded

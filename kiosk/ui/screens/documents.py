@@ -54,7 +54,7 @@ class DocumentsScreen(StepScreen):
             doc = paper.document
             row = Row(spacing=16, height=120)
             left = Column(spacing=4, size_hint_x=0.62)
-            left.add_widget(Text(pick(doc.name, lang), role="body", bold=True))
+            left.add_widget(Text(paper.title(lang), role="body", bold=True))
             left.add_widget(Text(paper.note(lang), role="body", bold=paper.label == "must"))
             if doc.hint:
                 left.add_widget(Text(pick(doc.hint, lang), role="body", color=theme().muted))

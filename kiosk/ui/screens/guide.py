@@ -8,7 +8,7 @@ from common import clock
 from common.money import fee_text
 from flows.calendar import appointment_date
 from flows.steps.documents import guide_papers
-from kiosk.ui.i18n import pick, tr
+from kiosk.ui.i18n import tr
 from kiosk.ui.screens.step import StepScreen
 from kiosk.ui.widgets.common import Column, Text, app, scroller, theme
 
@@ -47,21 +47,22 @@ class GuideScreen(StepScreen):
         col.add_widget(Text(tr("guide.papers", lang), role="title", bold=True))
         if not papers:
             col.add_widget(Text(tr("guide.no_papers", lang), role="body"))
+        def name(p):
+            return "•  " + p.title(lang)
+
         if must:
             col.add_widget(Text(tr("guide.must", lang) + ":", role="body", bold=True))
             for p in must:
-                original = f" ({tr('guide.original', lang)})" if p.document.bring_original else ""
-                col.add_widget(Text("•  " + pick(p.document.name, lang) + original, role="body"))
+                col.add_widget(Text(name(p), role="body"))
         if only_if:
             col.add_widget(Text(tr("guide.only_if", lang) + ":", role="body", bold=True))
             for p in only_if:
-                col.add_widget(Text("•  " + pick(p.document.name, lang) + " — " + p.note(lang), role="body"))
+                col.add_widget(Text(name(p), role="body"))
+                # the paper's own "Chỉ khi …", under its name
+                col.add_widget(Text("     " + p.note(lang), role="body", color=theme().muted))
         col.add_widget(Text(f"{tr('review.fee', lang)}: {fee_text(flow.fee, lang)}", role="title", bold=True))
         col.add_widget(Text(ready_text(flow.processing_days, flow.receipt_cutoff, lang), role="body", bold=True))
         due = appointment_date(clock.now(), flow.processing_days, flow.receipt_cutoff)
         col.add_widget(Text(f"{tr('guide.due_if_now', lang)}: {day_text(due, lang)}", role="body"))
-        video, _ = self.help_paths()
-        if video is not None:
-            col.add_widget(Text("▶ " + tr("nav.help", lang), role="body", color=theme().muted))
         body.add_widget(scroller(col))
         self.add_footer(body)

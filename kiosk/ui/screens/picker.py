@@ -32,18 +32,18 @@ class PickerScreen(KioskScreen):
         registry = a.services.registry
         fields = registry.by_field()
         tabs = Row(spacing=12)
-        tabs.add_widget(BigButton(tr("picker.all", lang), kind="primary" if self.field_filter is None else "secondary",
+        tabs.add_widget(BigButton(tr("picker.all", lang), kind="selected" if self.field_filter is None else "secondary",
                                   on_press=lambda: self._set_filter(None)))
         for key, flows in fields.items():
             label = pick(flows[0].field, lang)
-            tabs.add_widget(BigButton(label, kind="primary" if self.field_filter == key else "secondary",
+            tabs.add_widget(BigButton(label, kind="selected" if self.field_filter == key else "secondary",
                                       on_press=lambda k=key: self._set_filter(k)))
         body.add_widget(tabs)
         self.search = VnField("search", tr("picker.search", lang), value=self.query, on_change=self._on_search)
         body.add_widget(self.search)
         self.results = Column(spacing=14)
         body.add_widget(scroller(self.results))
-        self.status = Text(tr("picker.scan", lang), role="small", color=theme().muted)
+        self.status = Text(tr("picker.scan", lang), role="body", color=theme().muted)
         body.add_widget(self.status)
         body.add_widget(self.keyboard_slot())
         self._fill()

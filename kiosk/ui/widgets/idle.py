@@ -21,6 +21,8 @@ class IdleWarning(ModalView):
         box.add_widget(self.countdown)
         self.stay = BigButton(tr("idle.more_time", lang), kind="primary", on_press=on_stay,
                               height=2 * TOUCH_MIN, font_size=sizes()["title"])
+        # the words wrap at ×2 text: the button grows with them rather than cutting them
+        self.stay.bind(texture_size=lambda b, ts: setattr(b, "height", max(2 * TOUCH_MIN, ts[1] + 48)))
         box.add_widget(self.stay)
         box.bind(minimum_height=lambda *_: setattr(self, "height", box.minimum_height))
         self.height = box.minimum_height

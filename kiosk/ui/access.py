@@ -624,8 +624,9 @@ class Access:
         step = engine.step.id if engine is not None and not engine.done else None
         modal = top_modal()
         field = a.focused_field
+        # the language too: switched, the screen is said again in the other one
         return (a.sm.current, step, id(modal) if modal is not None else None,
-                id(field) if field is not None else None)
+                id(field) if field is not None else None, a.lang)
 
     def _tick(self, _dt) -> None:
         if not (self.engaged or self.app.session.speech_mode):
@@ -665,7 +666,7 @@ class Access:
             if speak and self.app.session.speech_mode:
                 self._say_public(self._editing_hint(field))
             return
-        same_screen = old is not None and old[:2] == self._scope_key[:2]
+        same_screen = old is not None and old[:2] == self._scope_key[:2] and old[4:] == self._scope_key[4:]
         if same_screen and (old[2] is not None or old[3] is not None):
             # a panel closed or a field was finished: back where the citizen was
             if self._saved_focus is not None:

@@ -302,3 +302,23 @@ def test_a_text_field_is_typed_through_the_on_screen_keyboard_by_keypad(at_home,
     assert app.focused_field is None and app.access.focus is screen.search.box
     assert any("khai sinh" in (getattr(w, "text", "") or "").lower() for w in app.access.controls())
     d.screenshot("search-typed-by-keypad")
+
+
+def test_the_english_screen_is_said_in_english_and_the_speech_mode_stops_with_its_key(at_home, heard):
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    d.key("f2")  # the speech key of a full keyboard
+    d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+    app.toggle_language()  # as the toolbar's "English" does
+    d.wait_for(lambda: any(tr("access.how_to_move", "en") in t for t, _ in heard), 10, "English speech")
+    said = [t for t, _ in heard if tr("access.how_to_move", "en") in t][-1]
+    assert tr("home.welcome", "en") in said and "Bấm" not in said
+    d.key("numpadmul")
+    assert not app.session.speech_mode
+    n = len(heard)
+    d.key("down")  # the citizen turned it off: moving does not turn it on again
+    d.pump(10)
+    assert not app.session.speech_mode
+    assert all(tr("access.speech_off", "en") in t for t, _ in heard[n:]) or len(heard) == n
+    app.toggle_language()

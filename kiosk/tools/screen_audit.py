@@ -128,13 +128,14 @@ def _image_rect(w, height):
     return (x, height - (y + w.height), x + w.width, height - y)
 
 
-def _collect(root, win_h, win_rect):
+def _collect(root, win_h, win_rect, covers=None):
     from kivy.uix.scrollview import ScrollView
     from kivy.uix.stencilview import StencilView
 
     from kiosk.ui.widgets.keyboard import NumPad, VnKeyboard
 
     out = []
+    covers = [] if covers is None else covers
 
     def visit(w, clip, scroll, keyboard, opacity, disabled):
         opacity = opacity * getattr(w, "opacity", 1)
@@ -148,6 +149,9 @@ def _collect(root, win_h, win_rect):
             clip = _intersect(clip, rect) or (rect[0], rect[1], rect[0], rect[1])
         if isinstance(w, ScrollView):
             scroll = w
+            cue = _scroll_cue(w, win_h)
+            if cue is not None:
+                covers.append(cue)
         if isinstance(w, (VnKeyboard, NumPad)):
             keyboard = w
         for child in w.children:
@@ -155,6 +159,18 @@ def _collect(root, win_h, win_rect):
 
     visit(root, win_rect, None, None, 1.0, False)
     return out
+
+
+def _scroll_cue(sv, win_h):
+    """The "còn nữa ▼" cue a kiosk Scroller draws over its bottom edge while there is more below
+    (kiosk.ui.widgets.common.Scroller: canvas instructions, not a widget), image pixels; None when
+    it is not showing. What it covers is scroll content, like what is below the edge."""
+    bg = getattr(sv, "_cue_bg", None)
+    if bg is None or not getattr(sv, "more_below", False):
+        return None
+    x, y = sv.to_window(*bg.pos)
+    w, h = bg.size
+    return (x, win_h - (y + h), x + w, win_h - y)
 
 
 def _is_control(w) -> bool:
@@ -208,7 +224,8 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
                                     None if value is None else round(float(value), 2), threshold, _bbox(rect), detail))
 
     roots = _roots(app)
-    everything = [s for r in roots for s in _collect(r, win_h, win_rect)]
+    covers = []  # scroll cues drawn over content
+    everything = [s for r in roots for s in _collect(r, win_h, win_rect, covers)]
     # what the citizen can touch and read: the top-most modal covers the screen under it
     top = _collect(roots[-1], win_h, win_rect) if len(roots) > 1 else everything
     shown = [s for s in top if s.visible is not None and s.w.width > 0 and s.w.height > 0]
@@ -256,6 +273,8 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
         vis = _intersect(_intersect(trect, s.visible), _intersect(s.rect, s.visible))
         if vis is None or vis[2] - vis[0] < 4 or vis[3] - vis[1] < min(th * 0.6, 24):
             continue  # mostly scrolled away: what shows of it is not enough to measure
+        if any(_intersect(vis, c) for c in covers):
+            continue  # under the scroll cue, at the scroll area's edge
         crop = img[int(vis[1]):int(np.ceil(vis[3])), int(vis[0]):int(np.ceil(vis[2]))]
         tc = contrast.text_colours(crop)
         if tc is None:
@@ -302,6 +321,8 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
         vis = s.visible
         if vis[2] - vis[0] < 12 or vis[3] - vis[1] < 12:
             continue  # scrolled almost out of sight
+        if any(_intersect(vis, c) for c in covers):
+            continue  # partly under the scroll cue, at the scroll area's edge
         ec = contrast.edge_contrast(img, vis, skip=skip)  # a side cut by a ScrollView is skipped
         if ec is not None and ec.ratio < contrast.NON_TEXT - 0.005:
             weakest = min(ec.sides, key=lambda k: ec.sides[k][0])
@@ -465,10 +486,11 @@ def current_variant(app) -> Variant:
 
 
 def audit_variants(driver, screen: str | None = None, variants=VARIANTS, shots_dir: Path | None = None,
-                   label: str | None = None) -> tuple[list[Finding], dict]:
+                   label: str | None = None, prepare=None) -> tuple[list[Finding], dict]:
     """Audit the current screen in each variant; the screenshot of a variant with findings is
     written to ``shots_dir`` with the failing boxes outlined. The app is put back in the variant
-    it was in."""
+    it was in. ``prepare(driver)``, if given, is called after each switch (a switch rebuilds the
+    screen: a keyboard or panel the audit wants to see is opened again there)."""
     app = driver.app
     before = current_variant(app)
     screen = screen or app.sm.current
@@ -477,6 +499,8 @@ def audit_variants(driver, screen: str | None = None, variants=VARIANTS, shots_d
     try:
         for v in variants:
             set_variant(driver, v)
+            if prepare is not None:
+                prepare(driver)
             img = grab(driver)
             res = audit(app, img, screen)
             stats[v.name] = res.stats
@@ -523,6 +547,7 @@ def _safe(name: str) -> str:
 
 def summarise(findings: list[Finding]) -> str:
     """Markdown: findings grouped by kind, then by screen, with the distinct texts and values."""
+    import re
     from collections import defaultdict
 
     by_kind = defaultdict(lambda: defaultdict(list))
@@ -536,7 +561,7 @@ def summarise(findings: list[Finding]) -> str:
             group = screens[screen]
             texts = defaultdict(list)
             for f in group:
-                texts[(f.text, f.detail if kind in ("missing_role", "too_small") else "")].append(f)
+                texts[(re.sub(r"\d", "#", f.text), f.detail if kind in ("missing_role", "too_small") else "")].append(f)
             lines.append(f"- **{screen}** ({len(group)})")
             for (text, _d), fs in sorted(texts.items(), key=lambda kv: -len(kv[1]))[:12]:
                 variants = sorted({f"{f.lang}-{'hc' if f.theme == 'high_contrast' else 'normal'}"

@@ -60,11 +60,12 @@ def at_home(kiosk):
     return kiosk
 
 
-def audit_here(d, label: str, screen: str | None = None, variants=None) -> list:
+def audit_here(d, label: str, screen: str | None = None, variants=None, prepare=None) -> list:
     from kiosk.tools.screen_audit import VARIANTS, audit_variants
 
     t0 = time.monotonic()
-    findings, stats = audit_variants(d, screen, variants=variants or VARIANTS, shots_dir=OUT, label=label)
+    findings, stats = audit_variants(d, screen, variants=variants or VARIANTS, shots_dir=OUT, label=label,
+                                     prepare=prepare)
     REPORT["seconds"][label] = round(time.monotonic() - t0, 2)
     REPORT["audited"].append(label)
     REPORT["stats"][label] = stats
@@ -269,6 +270,25 @@ def _reach(app, d, name: str) -> str:
         if name == "rating-why":
             d.tap(tr("rating.not", "vi"))
         return name
+    if name == "picker-keyboard":
+        d.tap(tr("home.procedure", "vi"))
+        d.wait_screen("picker")
+        _open_keyboard(app, d)
+        return name
+    if name == "help-call":
+        d.tap_widget(_with_role(app, "help_call"))  # what the citizen sees after calling for a person
+        d.pump(10)
+        return name
+    if name == "idle-warning":
+        import time as _time
+
+        d.tap(tr("home.procedure", "vi"))
+        d.wait_screen("picker")
+        k = app.cfg["kiosk"]
+        # the visit has been idle until 2 s before the warning (20 s before the wipe: enough to audit)
+        app.session.last_activity = _time.monotonic() - (k["idle_timeout_s"] - k["idle_warning_s"]) - 2
+        d.wait_for(lambda: app.idle_modal is not None, 10, "the idle warning")
+        return name
     if name in ("goodbye", "error", "pin"):
         app.go(name)
         d.wait_screen(name)
@@ -277,16 +297,54 @@ def _reach(app, d, name: str) -> str:
     raise AssertionError(name)
 
 
-OTHER_SCREENS = ["home", "picker", "ticket", "ticket-issued", "lookup", "lookup-not-found", "rating", "rating-why",
-                 "goodbye", "error", "pin"]
+def _open_keyboard(app, d) -> None:
+    """Tap the picker's search field: the letter keyboard comes up (again after a switch of
+    language or text size, which rebuilds the screen)."""
+    if not _has_keyboard():
+        d.tap_widget(app.sm.current_screen.search.box)
+        d.wait_for(lambda: _has_keyboard(), 5, "the on-screen keyboard")
+
+
+def _has_keyboard() -> bool:
+    from kivy.core.window import Window
+
+    from kiosk.ui.widgets.keyboard import NumPad, VnKeyboard
+
+    def walk(w):
+        yield w
+        for c in w.children:
+            yield from walk(c)
+
+    return any(isinstance(w, (VnKeyboard, NumPad)) for r in Window.children for w in walk(r))
+
+
+def _with_role(app, role):
+    def walk(w):
+        yield w
+        for c in w.children:
+            yield from walk(c)
+
+    return next(w for w in walk(app.sm.current_screen) if getattr(w, "kiosk_role", None) == role)
+
+
+OTHER_SCREENS = ["home", "picker", "picker-keyboard", "ticket", "ticket-issued", "lookup", "lookup-not-found", "rating",
+                 "rating-why", "goodbye", "error", "pin", "help-call", "idle-warning"]
 
 
 @pytest.mark.parametrize("name", OTHER_SCREENS)
 def test_screen_around_the_flows_passes_the_audit(at_home, name):
     app, d = at_home
     label = _reach(app, d, name)
-    findings = audit_here(d, label, app.sm.current)
+    findings = audit_here(d, label, app.sm.current,
+                          prepare=(lambda drv: _open_keyboard(app, drv)) if name == "picker-keyboard" else None)
+    app.close_idle_warning()
     app.close_panels()
+    if name == "pin":
+        report_keys = REPORT["stats"][label]
+        assert any("keyboard_keys" in v for v in report_keys.values()), "the PIN pad's keys were not measured"
+    if name == "picker-keyboard":
+        keys = [v.get("keyboard_keys") for v in REPORT["stats"][label].values()]
+        assert all(keys), f"the letter keyboard's keys were not measured: {keys}"
     assert not findings, explain(findings)
 
 

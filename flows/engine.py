@@ -99,6 +99,24 @@ class FlowEngine:
             return idx == self._index or idx in self._history
         return self._visible(step.visible_if)
 
+    def progress(self) -> tuple[int, int]:
+        """(number of the current step, number of steps this visit will show), both from 1: the
+        steps walked so far, this one, and the ones ahead that the answers given so far leave on
+        the path (``skip_to`` and ``visible_if`` followed as ``next()`` would). The total can
+        change when a later answer opens or closes a step; the screen says it again each time."""
+        shown = len(self._history) + 1
+        index = self._index
+        ahead = 0
+        seen = {index}
+        while index < len(self.flow.steps) - 1:
+            target = self._following(index)
+            if target in seen:  # a loop back can only come from a bad definition: stop counting
+                break
+            seen.add(target)
+            ahead += 1
+            index = target
+        return shown, shown + ahead
+
     def visible_fields(self, step: Step | None = None) -> list[Field]:
         step = step or self.step
         return [f for f in step.fields if self._visible(f.visible_if)]

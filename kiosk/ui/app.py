@@ -155,6 +155,9 @@ class KioskApp(App):
     def end_session(self, to: str = "home") -> None:
         """Wipe the visit and go home. Called by goodbye, the idle timeout and 'start over'."""
         self.close_idle_warning()
+        from kiosk.ui.widgets.help_call import forget_help_call
+
+        forget_help_call()  # the visit's call is cancelled (unless staff took it) and forgotten
         self.close_panels()
         self.focus_field(None)
         self.access.end_visit(); self.stop_speaking()  # noqa: E702 - nothing said stays for the next visitor

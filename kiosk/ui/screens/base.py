@@ -123,6 +123,7 @@ class KioskScreen(Screen):
                       background_normal="", background_down="", background_color=t.header_bg,
                       color=(1, 0.85, 0.1, 1))
         logo.bind(on_release=lambda *_: a.secret_tap())  # five taps: maintenance PIN pad
+        logo.kiosk_role = "secret_tap"  # not a citizen's control: the keypad skips it
         name = a.cfg["kiosk"]["centre_name"] if lang == "vi" else tr("app.title", lang)
         centre = Label(text=name, font_size=font, color=t.header_fg, halign="left", valign="middle")
         centre.bind(size=lambda *_: setattr(centre, "text_size", (centre.width, None)))
@@ -142,13 +143,15 @@ class KioskScreen(Screen):
         height = TOUCH_MIN + 24
         if not large:
             bar = BoxLayout(size_hint_y=None, height=height, padding=[16, 12], spacing=SPACING_MIN)
+            bar.kiosk_role = "toolbar"
             Background.paint(bar, t.header_bg)
             bar.add_widget(logo)
             bar.add_widget(centre)
             for b in tools:
                 bar.add_widget(b)
             return bar
-        bar = BoxLayout(orientation="vertical", size_hint_y=None, padding=[16, 8], spacing=8)
+        bar = BoxLayout(orientation="vertical", size_hint_y=None, padding=[16, 12], spacing=SPACING_MIN)
+        bar.kiosk_role = "toolbar"
         Background.paint(bar, t.header_bg)
         top = BoxLayout(size_hint_y=None, height=TOUCH_MIN, spacing=SPACING_MIN)
         top.add_widget(logo)
@@ -160,7 +163,7 @@ class KioskScreen(Screen):
         for b in tools:
             row.add_widget(b)
         bar.add_widget(row)
-        bar.height = top.height + row.height + 8 + 16
+        bar.height = top.height + row.height + SPACING_MIN + 24
         return bar
 
     @staticmethod

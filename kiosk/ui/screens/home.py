@@ -44,9 +44,15 @@ class HomeScreen(KioskScreen):
         body.add_widget(grid)
         self.hint = Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center")
         body.add_widget(self.hint)
+        body.add_widget(Text(tr("home.speech_hint", lang), role="body", color=theme().muted, halign="center"))
         if app().card_left_behind:  # the last citizen's card is still on the reader
             body.add_widget(Text("▣  " + tr("card.take_back", lang), role="title", bold=True, halign="center",
                                  color=theme().danger), index=0)
+
+    def speech_intro(self) -> str:
+        """What the speech mode says on arrival, after the title: how to find help and the keys."""
+        lang = app().lang
+        return f'{tr("home.hint", lang)} {tr("home.speech_hint", lang)}'
 
     def on_card(self, present: bool) -> None:
         if not present:

@@ -59,6 +59,10 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "reader_place_en": text("where the card reader is, in English (e.g. \"on the right, below the screen\")", r".{1,80}"),
         "scanner_place": text("where the QR scanner is, in Vietnamese (e.g. \"bên trái, dưới màn hình\")", r".{1,80}"),
         "scanner_place_en": text("where the QR scanner is, in English (e.g. \"on the left, below the screen\")", r".{1,80}"),
+        # the receipt's "Việc cần làm" block: where and from what hour the citizen comes back
+        "result_counter": text("the counter that returns results, printed on the receipt (e.g. \"Quầy số 3\"); "
+                               "empty: 'quầy tiếp nhận và trả kết quả'", r".{0,80}"),
+        "office_opens": text("the hour the counters open, HH:MM (e.g. \"08:00\")", r"([01]\d|2[0-3]):[0-5]\d"),
     },
     "paths": {"data_dir": PATH, "flows_dir": PATH, "media_dir": PATH},
     "logging": {"level": choice("DEBUG", "INFO", "WARNING", "ERROR"), "file": PATH},
@@ -118,13 +122,16 @@ DEVICE_SECTIONS: tuple[Section, ...] = (IDCARD.SECTION, QR.SECTION, CAMERA.SECTI
 
 SCHEMA: dict[str, dict[str, Key]] = {**KIOSK_SECTIONS, **{d.name: dict(d.keys) for d in DEVICE_SECTIONS}}
 
-#: [kiosk] keys a file need not set: the shipped drawings (media/devices/) and where they show the devices
+#: [kiosk] keys a file need not set: the shipped drawings (media/devices/) and where they show the
+#: devices, the counter that returns results and the hour the counters open
 KIOSK_DEFAULTS: dict[str, Any] = {
     "device_pictures": "",
     "reader_place": "bên phải, dưới màn hình",
     "reader_place_en": "on the right, below the screen",
     "scanner_place": "bên trái, dưới màn hình",
     "scanner_place_en": "on the left, below the screen",
+    "result_counter": "",
+    "office_opens": "08:00",
 }
 
 #: defaults of keys a file need not set (the device sections', and KIOSK_DEFAULTS); every other key

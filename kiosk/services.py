@@ -26,11 +26,9 @@ log = logging.getLogger(__name__)
 # The last note of each: the law the data is processed under and where to ask (docs/privacy.md).
 PRIVACY_NOTE = ("Thông tin cá nhân chỉ dùng cho hồ sơ này, theo Luật Bảo vệ dữ liệu cá nhân số "
                 "91/2025/QH15. Muốn xem, sửa hoặc xóa: hỏi quầy một cửa.")
-RECEIPT_NOTES = (
-    "Quý khách mang theo biên nhận này và giấy tờ tùy thân khi nhận kết quả.",
-    "Tra cứu tình trạng hồ sơ bằng mã QR trên biên nhận tại ki-ốt.",
-    PRIVACY_NOTE,
-)
+# Bringing the receipt and the card, and looking the dossier up by its QR, are items of the
+# receipt's "Việc cần làm" block (devices/printer/layouts/receipt.yaml): not said twice as notes.
+RECEIPT_NOTES = (PRIVACY_NOTE,)
 PROVISIONAL_NOTES = (
     "Hồ sơ đã được lưu có mã hóa trên ki-ốt, sẽ tự động gửi khi có mạng rồi xóa khỏi ki-ốt.",
     "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
@@ -319,7 +317,7 @@ class KioskServices:
         else:
             outcome = SubmitOutcome(True, local_code, "", engine.appointment_date(created), created, {})
         try:
-            outcome.receipt = self.receipt_data(dossier, outcome, result)
+            outcome.receipt = self.receipt_data(dossier, outcome, result, engine)
             layout = "provisional_receipt" if outcome.provisional else "receipt"
             self._print(layout, outcome.receipt, outcome)
             outcome.preview_png = self.preview_png(layout, outcome.receipt)
@@ -331,12 +329,15 @@ class KioskServices:
                  "provisional" if outcome.provisional else "received")
         return outcome
 
-    def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None) -> dict:
+    def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None, engine=None) -> dict:
+        """The data of the receipt (or the provisional slip) for ``outcome``. ``engine``, the visit's
+        flow engine, names the originals the citizen must bring (none without it)."""
         from devices.printer.receipt_data import (
             provisional_from_dossier,
             receipt_from_dossier,
         )
         from devices.qr.payloads import build_receipt_qr
+        from flows.steps.receipt import originals_to_bring
 
         qr = build_receipt_qr(
             dossier_code=outcome.code, lookup_secret=outcome.lookup_secret,
@@ -344,13 +345,18 @@ class KioskServices:
             received_at=outcome.received_at, appointment=outcome.appointment_date,
         )
         centre = self.kiosk["centre_name"]
+        # the paper is Vietnamese only (an official form), whatever language the screen was in
+        originals = [d.name["vi"] for d in originals_to_bring(engine)] if engine is not None else []
+        counter = self.kiosk.get("result_counter") or ""  # empty: the layout's general wording
         if outcome.provisional:
             return provisional_from_dossier(dossier, local_code=outcome.code, centre_name=centre, lookup_qr=qr,
-                                            notes=PROVISIONAL_NOTES)
+                                            notes=PROVISIONAL_NOTES, originals=originals, counter=counter)
         answer = result.as_dict() if hasattr(result, "as_dict") else {}
         answer.setdefault("dossier_code", outcome.code)
         answer["appointment_date"] = outcome.appointment_date
-        return receipt_from_dossier(dossier, answer, centre_name=centre, lookup_qr=qr, notes=RECEIPT_NOTES)
+        return receipt_from_dossier(dossier, answer, centre_name=centre, lookup_qr=qr, notes=RECEIPT_NOTES,
+                                    originals=originals, counter=counter,
+                                    opens=self.kiosk.get("office_opens") or None)
 
     def preview_png(self, layout: str, data: dict) -> bytes:
         import io

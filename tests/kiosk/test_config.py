@@ -110,3 +110,26 @@ def test_device_sections_come_from_the_device_packages_with_their_defaults():
 def test_shipped_examples_are_valid(example):
     """Every key an example sets is declared (an unknown key is an error) and every value checks."""
     load_config(example)
+
+
+def test_config_check_names_a_picture_missing_from_device_pictures(tmp_path, capsys):
+    """The identify screen quietly shows the shipped drawing for a missing photo: the technician
+    learns it from `kiosk config check`."""
+    import json
+    import shutil
+
+    from kiosk.deployment import SHIPPED_PICTURES
+    from kiosk.tools.cli import main
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for name in ("card-qr.png", "phone-qr.png"):
+        shutil.copy(SHIPPED_PICTURES / name, folder / name)
+    override = write(tmp_path, f'[kiosk]\ndevice_pictures = "{folder}"\n')
+    rc = main(["--config", str(override), "config", "check"])
+    out = capsys.readouterr()
+    found = json.loads(out.out)["problems"]
+    assert rc == 1 and [p["key"] for p in found] == ["kiosk.device_pictures"]
+    assert "card-reader.png" in found[0]["en"] and "card-reader.png" in out.err and found[0]["vi"]
+    shutil.copy(SHIPPED_PICTURES / "card-reader.png", folder / "card-reader.png")
+    assert main(["--config", str(override), "config", "check"]) == 0, capsys.readouterr().err

@@ -14,7 +14,9 @@ def register(sub) -> None:
                      description="Validate the configuration, print it with secrets removed, and list what a "
                                  "kiosk with real devices must not run with: shipped placeholders (CHANGE-ME), "
                                  "the demo kiosk secret, the public PIN, no flow-signing key, a central URL that "
-                                 "is not https://, a card trust store that is empty or holds a test certificate. "
+                                 "is not https://, a card trust store that is empty or holds a test certificate; "
+                                 "and a picture missing from [kiosk] device_pictures (card-qr.png, card-reader.png, "
+                                 "phone-qr.png: the identify screen then shows the shipped drawing). "
                                  "Exit 0 when fit, 1 when any of these is found (the simulated demo has none).")
     c.set_defaults(func=_check)
     h = g.add_parser("hash-pin", help="print the pin_hash value for [maintenance] from a PIN read on stdin")
@@ -29,18 +31,20 @@ def register(sub) -> None:
 def _check(args) -> int:
     from kiosk.tools.cli import config_from
 
-    from kiosk.deployment import problems
+    from kiosk.deployment import picture_problems, problems
 
     cfg = config_from(args)
-    found = problems(cfg)
+    # a missing picture does not keep citizens away (the shipped drawing is shown) but may show
+    # the devices where this kiosk has none: the technician is told here
+    found = problems(cfg) + picture_problems(cfg)
     print(json.dumps({"sources": [str(s) for s in cfg.sources], "config": cfg.redacted(),
                       "problems": [{"key": p.key, "en": p.en, "vi": p.vi} for p in found]},
                      ensure_ascii=False, indent=2))
     for p in found:
         print(f"kiosk: {p}", file=sys.stderr)
     if found:
-        print(f"kiosk: {len(found)} thing(s) to fix before this kiosk faces citizens / "
-              f"{len(found)} mục cần sửa trước khi ki-ốt phục vụ người dân", file=sys.stderr)
+        print(f"kiosk: {len(found)} thing(s) to fix on this kiosk / "
+              f"{len(found)} mục cần sửa trên ki-ốt này", file=sys.stderr)
     return 1 if found else 0
 
 

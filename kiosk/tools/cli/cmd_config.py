@@ -43,8 +43,8 @@ def _check(args) -> int:
     for p in found:
         print(f"kiosk: {p}", file=sys.stderr)
     if found:
-        print(f"kiosk: {len(found)} thing(s) to fix on this kiosk / "
-              f"{len(found)} mục cần sửa trên ki-ốt này", file=sys.stderr)
+        print(f"kiosk: {len(found)} thing(s) to fix before this kiosk faces citizens / "
+              f"{len(found)} mục cần sửa trước khi ki-ốt phục vụ người dân", file=sys.stderr)
     return 1 if found else 0
 
 

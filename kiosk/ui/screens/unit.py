@@ -1,6 +1,7 @@
 """Handling unit: any commune of the province (boundary-free filing), the residence's by default."""
 from __future__ import annotations
 
+from flows.wording import province_word
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.step import StepScreen
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
@@ -42,7 +43,9 @@ class UnitScreen(StepScreen):
         a = app()
         lang = a.lang
         engine = a.session.engine
-        body.add_widget(Text(tr("unit.hint", lang), role="body"))
+        # "thành phố" for a centrally-run city (Hà Nội …), "tỉnh" elsewhere (issue #18 point 8)
+        area = province_word(a.cfg["kiosk"]["province_code"], lang)
+        body.add_widget(Text(tr("unit.hint", lang, area=area), role="body"))
         hu = engine.handling_unit or {}
         body.add_widget(Text(tr("unit.chosen", lang, name=hu.get("name", "—")), role="title", bold=True, color=theme().ok))
         self.search = VnField("unit_search", tr("unit.search", lang), value=self.query, on_change=self._on_search)

@@ -6,6 +6,8 @@ from kiosk.ui.steps import StepUI
 
 UI = StepUI(
     "handling_unit", "step-unit", "kiosk.ui.screens.unit:UnitScreen",
-    hint_vi="Kiểm tra nơi giải quyết hồ sơ. Có thể tìm và chọn xã, phường khác trong tỉnh. "
+    # the help clip is shared by every province's kiosks: it names no province or city (the
+    # screen's own hint does, "trong {area}", from [kiosk] province_code)
+    hint_vi="Kiểm tra nơi giải quyết hồ sơ. Có thể tìm và chọn xã, phường khác. "
             "Xong thì bấm nút {button}.",
 )

@@ -163,6 +163,10 @@ def test_the_card_steps_are_numbered_with_pictures_of_this_kiosk(identify):
     # "place the card" headline
     assert d.has_text("2 bước")
     assert d.has_text("Không có thẻ căn cước gắn chip?")
+    # the flow's own words say whose card it must be, above the heading of the steps
+    own = next(w for w in screen.root_box.walk(restrict=True) if getattr(w, "text", "") == "Thẻ căn cước của cha hoặc mẹ cháu bé.")
+    heading = next(w for w in screen.root_box.walk(restrict=True) if getattr(w, "text", "").startswith("Để máy đọc thẻ"))
+    assert own.to_window(own.x, own.y)[1] > heading.to_window(heading.x, heading.y)[1]
     d.screenshot("identify-card-steps")
 
 

@@ -183,6 +183,9 @@ class IdentifyScreen(StepScreen):
 
         col = Column(spacing=24)
         methods = self.methods()
+        own = self.step_text()  # the flow's own words: whose card (khai sinh: the father's or mother's)
+        if own and self.mode in ("card", "nochip"):
+            col.add_widget(Text(own, role="body"))
         if self.mode == "card":
             col.add_widget(Text(tr("identify.card_heading", lang), role="body", bold=True))
             # side by side; one under the other at large text, where half a screen holds 3 words a line
@@ -311,8 +314,8 @@ class IdentifyScreen(StepScreen):
         self.add_footer(body)
 
     def on_listen(self) -> None:
-        """"Đọc to": the speech mode reads the screen where it exists; otherwise the heading and
-        the numbered steps (not the flow's one-line text, which would skip the QR)."""
+        """"Đọc to": the speech mode reads the screen where it exists; otherwise the title, the
+        flow's own text (whose card) and the numbered steps."""
         a = app()
         if getattr(a, "read_screen", None) is not None:
             a.read_screen()
@@ -321,7 +324,7 @@ class IdentifyScreen(StepScreen):
         for w in self.root_box.walk(restrict=True):
             if getattr(w, "kiosk_role", None) == "identify_step":
                 said.append(f"{w.number}. {w.words.text}")
-        a.read_aloud(". ".join([self.title(), *said]))
+        a.read_aloud(". ".join(t.rstrip(".") for t in [self.title(), self.step_text(), *said] if t) + ".")
 
     def _mode(self, mode):
         self.mode = mode

@@ -33,6 +33,9 @@ class Session:
     card: Any = None            # devices.idcard CardRead
     applicant: dict = field(default_factory=dict)
     applicant_source: str = ""  # chip | qr | typed
+    # how the applicant was identified (the dossier's applicant.authentication: access control and
+    # the chip's checks), kept so a procedure chosen after the card was read gets it too
+    applicant_auth: dict = field(default_factory=dict)
     attachments: dict[str, Attachment] = field(default_factory=dict)
     dossier_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     outcome: Any = None         # kiosk.services.SubmitOutcome
@@ -78,6 +81,8 @@ class Session:
             att.preview_png = None
         self.attachments.clear()
         self.applicant.clear()
+        self.applicant_source = ""
+        self.applicant_auth = {}
         self.card = None
         self.engine = None
         self.flow = None

@@ -88,6 +88,16 @@ def test_the_simulation_control_needs_both_identify_devices_simulated(tmp_path):
     assert not simulated_identify(_cfg(tmp_path, '[devices.qr]\nbackend = "serial"\n'))
 
 
+def test_the_session_keeps_how_the_applicant_was_identified_until_the_wipe():
+    from kiosk.session import Session
+
+    s = Session()
+    s.applicant, s.applicant_source = {"full_name": "Trần Thị Ngọc Ánh"}, "chip"
+    s.applicant_auth = {"access_control": "PACE", "checks": {"hashes": "ok"}}
+    s.wipe()
+    assert (s.applicant, s.applicant_source, s.applicant_auth) == ({}, "", {})
+
+
 # --- the screen ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
@@ -303,3 +313,34 @@ def test_the_simulated_citizen_still_identifies(identify):
     d.tap(screen.sim_button.text, exact=True)
     d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
     assert app.session.applicant_source == "chip"
+
+
+def test_a_card_read_for_one_procedure_serves_the_next_one_chosen(identify):
+    """Issue #18 (bug): the card read in khai sinh, the citizen goes back to the list and picks
+    chứng thực bản sao: its identify step shows the card as read, and "Tiếp tục" goes on (the new
+    procedure's engine is given the same applicant and how it was authenticated)."""
+    app, d, screen = identify
+    d.tap(screen.sim_button.text, exact=True)
+    d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
+    first = dict(app.session.engine.applicant)
+    assert first["authentication"]["access_control"]
+    d.tap("Quay lại")                                    # the identify step's back: the guide
+    d.wait_for(lambda: app.sm.current != "step-identify", 5, "the guide")
+    d.tap("Quay lại")                                    # the guide's back: the list of procedures
+    d.wait_screen("picker")
+    flow = app.services.registry.get("chung-thuc-ban-sao")
+    d.tap(flow.name["vi"], exact=True)
+    d.wait_for(lambda: app.session.flow is flow and app.sm.current.startswith("step-"), 10, "the procedure's first step")
+    if app.sm.current != "step-identify":               # its guide first
+        d.tap("Tiếp tục")
+        d.wait_screen("step-identify")
+    d.pump(3)
+    screen = app.sm.current_screen
+    assert screen.mode == "done" and d.has_text("Đã đọc thẻ của")
+    engine = app.session.engine
+    assert engine.applicant is not None and engine.applicant["id_number"] == first["id_number"]
+    assert engine.applicant["source"] == "chip" and engine.applicant["authentication"] == first["authentication"]
+    d.tap("Tiếp tục")
+    d.wait_for(lambda: app.sm.current != "step-identify", 5, "the step after identify")
+    assert engine.step.id != "xac-thuc"
+    d.screenshot("identify-second-procedure-continues")

@@ -117,6 +117,12 @@ class IdentifyScreen(StepScreen):
 
     def on_pre_enter(self, *args):
         a = app()
+        engine = a.session.engine
+        if a.session.applicant and engine is not None and engine.applicant is None:
+            # the card was read for another procedure this visit (back to the list, another one
+            # chosen): the new engine gets the same applicant, or "Tiếp tục" would lead nowhere
+            engine.set_applicant(a.session.applicant, a.session.applicant_source or "typed",
+                                 a.session.applicant_auth or None)
         self.mode = "done" if a.session.applicant else "card"
         self.message = ("", None)
         self.key, self.reading, self.waiting_for_card, self.read_again = None, False, False, False
@@ -384,7 +390,8 @@ class IdentifyScreen(StepScreen):
         a.session.applicant = applicant
         a.session.applicant_source = "qr"
         a.session.remember_personal(*[v for v in applicant.values() if isinstance(v, str)])
-        a.session.engine.set_applicant(applicant, "qr", {"access_control": "none", "checks": {}})
+        a.session.applicant_auth = {"access_control": "none", "checks": {}}
+        a.session.engine.set_applicant(applicant, "qr", a.session.applicant_auth)
         self.mode = "done"
         self.refresh()
 
@@ -434,10 +441,11 @@ class IdentifyScreen(StepScreen):
         a.session.applicant = applicant
         a.session.applicant_source = "chip"
         a.session.remember_personal(*[v for v in applicant.values() if isinstance(v, str)])
-        a.session.engine.set_applicant(applicant, "chip", {
+        a.session.applicant_auth = {
             "access_control": card.access_control,
             "checks": {n: _check_state(c) for n, c in (card.checks or {}).items()},
-        })
+        }
+        a.session.engine.set_applicant(applicant, "chip", a.session.applicant_auth)
         self.mode = "done"
         self.refresh()
 
@@ -495,7 +503,8 @@ class IdentifyScreen(StepScreen):
         a.session.applicant = applicant
         a.session.applicant_source = "typed"
         a.session.remember_personal(*applicant.values())
-        a.session.engine.set_applicant(applicant, "typed", {"access_control": "none", "checks": {}})
+        a.session.applicant_auth = {"access_control": "none", "checks": {}}
+        a.session.engine.set_applicant(applicant, "typed", a.session.applicant_auth)
         self.mode = "done"
         a.focus_field(None)
         self.refresh()

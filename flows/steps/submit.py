@@ -22,14 +22,14 @@ DEFAULT_CONSENT = {
            "(có thể có thông tin nhạy cảm như dân tộc hay ảnh giấy tờ tùy thân). Thông tin chỉ dùng để giải "
            "quyết thủ tục này, không dùng vào việc khác, theo Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15 và "
            "Nghị định 356/2025/NĐ-CP. Ki-ốt chỉ giữ hồ sơ đến khi gửi xong, rồi xóa. Tôi có quyền xem, sửa, "
-           "yêu cầu xóa thông tin của mình hoặc rút lại sự đồng ý: xin hỏi cán bộ tại quầy một cửa."),
+           "yêu cầu xóa thông tin của mình hoặc rút lại sự đồng ý: xin hỏi cán bộ ở quầy."),
     "en": ("I agree that the public service centre and the authority that handles my dossier collect and use "
            "my personal data: the data on my ID card, what I declare and the photos of my papers (this may "
            "include sensitive data, such as my ethnicity or a photo of an identity paper). The data is used "
            "only to handle this procedure and for nothing else, under the Law on Personal Data Protection "
            "No. 91/2025/QH15 and Decree 356/2025/ND-CP. The kiosk keeps my dossier only until it has been "
            "sent, then deletes it. I may see or correct my data, ask for it to be deleted, or withdraw my "
-           "consent: please ask at the one-stop desk."),
+           "consent: please ask the officer at the counter."),
 }
 
 

@@ -23,8 +23,8 @@ POINTS = {
     "controller": (["Trung tâm Phục vụ hành chính công", "cơ quan giải quyết hồ sơ"],
                    ["public service centre", "authority that handles my dossier"]),
     "retention": (["chỉ giữ hồ sơ đến khi gửi xong"], ["only until it has been sent"]),
-    "rights": (["xem", "sửa", "yêu cầu xóa", "rút lại sự đồng ý", "quầy một cửa"],
-               ["see", "correct", "deleted", "withdraw my consent", "one-stop desk"]),
+    "rights": (["xem", "sửa", "yêu cầu xóa", "rút lại sự đồng ý", "cán bộ ở quầy"],
+               ["see", "correct", "deleted", "withdraw my consent", "officer at the counter"]),
 }
 
 

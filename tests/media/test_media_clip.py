@@ -60,7 +60,7 @@ def test_clip_has_h264_or_mpeg4_video_and_audio_of_the_narrations_length(made):
     # the captions end with the voice, the picture stays a little longer
     assert cues[-1][1] <= duration and duration - cues[-1][1] == pytest.approx(mg.TAIL, abs=0.3)
     said = " ".join(c[2] for c in cues)
-    assert said.startswith("Chứng thực bản sao") and said.endswith("bấm nút Tiếp tục.")
+    assert said.startswith("Cần chuẩn bị gì. Giấy tờ bị tẩy xóa") and said.endswith("bấm nút Tiếp tục.")
 
 
 def test_manifest_lists_both_files_with_their_sha256(made):

@@ -23,8 +23,9 @@ def test_narration_says_title_text_and_the_button(registry):
     flow = registry.get("khai-sinh")
     guide = flow.steps[0]
     said = mg.narration(guide)
-    assert said.startswith("Đăng ký khai sinh cho trẻ.")
-    assert "trong 60 ngày kể từ ngày sinh" in said
+    # the guide's own title (a step title never repeats the procedure's name: flows/loader.py)
+    assert said.startswith("Cần chuẩn bị gì. Mang thẻ căn cước của cha hoặc mẹ.")
+    assert "trong 60 ngày kể từ ngày cháu bé chào đời" in said
     assert said.endswith("bấm nút Tiếp tục.")  # the label on screen, without its arrow
     # consent and submit are one screen with one button (issue #18)
     submit = next(s for s in flow.steps if s.kind == "submit")

@@ -330,7 +330,7 @@ _GCS_SEX = {"1": "nam", "2": "nu", "3": None}
 
 _NOT_GCS = dict(code="not_birth_certificate",
                 en="this QR code does not hold a birth certificate record (QĐ 130/QĐ-BYT, XML9); type the child's data",
-                vi="Máy không đọc được thông tin trẻ từ mã QR này. Xin Quý khách nhập thông tin của trẻ trên màn hình.")
+                vi="Máy không đọc được thông tin trẻ từ mã QR này. Quý khách vui lòng nhập thông tin của trẻ trên màn hình.")
 
 
 def _bad_gcs(what_en: str, what_vi: str) -> PayloadError:
@@ -412,13 +412,13 @@ def parse_birth_certificate(payload) -> BirthCertificateQr:
     # (CDATA sections are fine: some hospital systems write every field in one)
     if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.I):
         raise PayloadError(code="bad_birth_certificate", en="the birth certificate QR holds a DTD or entity declarations",
-                           vi="Mã QR của Giấy chứng sinh không hợp lệ. Xin Quý khách nhập trên màn hình.")
+                           vi="Mã QR của Giấy chứng sinh không hợp lệ. Quý khách vui lòng nhập trên màn hình.")
     text = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)  # the declaration names an encoding we already decoded
     try:
         root = ET.fromstring(text)
     except (ET.ParseError, ValueError):
         raise PayloadError(code="bad_birth_certificate", en="the birth certificate QR is not well-formed XML",
-                           vi="Mã QR của Giấy chứng sinh bị hỏng hoặc không đầy đủ. Xin Quý khách quét lại hoặc nhập trên màn hình.") from None
+                           vi="Mã QR của Giấy chứng sinh bị hỏng hoặc không đầy đủ. Quý khách vui lòng quét lại hoặc nhập trên màn hình.") from None
     if root.tag == _GCS_RECORD:
         records = [root]
     elif root.tag in (_GCS_ROOT, _GCS_LIST):
@@ -428,7 +428,7 @@ def parse_birth_certificate(payload) -> BirthCertificateQr:
     if len(records) != 1:
         # several children (twins) on one record list: which one is this paper? Let the citizen say.
         raise PayloadError(code="several_children", en=f"the birth certificate QR holds {len(records)} records, not one",
-                           vi="Mã QR này có thông tin của nhiều trẻ. Xin Quý khách nhập thông tin của trẻ trên màn hình.")
+                           vi="Mã QR này có thông tin của nhiều trẻ. Quý khách vui lòng nhập thông tin của trẻ trên màn hình.")
     rec = records[0]
 
     def get(tag: str) -> str:

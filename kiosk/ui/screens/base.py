@@ -46,6 +46,26 @@ class KioskScreen(Screen):
         self.refresh()
 
     def refresh(self) -> None:
+        # the field being typed in on this screen: a switch of language, contrast or text size
+        # rebuilds the body, and the citizen must not have to tap the field again (nor lose
+        # the keyboard) because of it
+        typing = getattr(app(), "focused_field", None)
+        host = typing
+        while host is not None and host is not self.root_box:
+            host = host.parent
+        typing_id = getattr(typing, "field_id", None) if host is not None else None
+        self._refresh()
+        if typing_id is not None:
+            def find(w):
+                if getattr(w, "field_id", None) == typing_id and hasattr(w, "set_focused"):
+                    return w
+                return next((f for f in map(find, w.children) if f is not None), None)
+
+            again = find(self.root_box)
+            if again is not None:
+                app().focus_field(again)
+
+    def _refresh(self) -> None:
         self.root_box.clear_widgets()
         self.root_box.canvas.before.clear()
         Background.paint(self.root_box, theme().bg)

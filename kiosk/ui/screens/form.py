@@ -14,7 +14,7 @@ from kivy.uix.boxlayout import BoxLayout
 from common.money import group_thousands
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.step import StepScreen, error_text
-from kiosk.ui.theme import TOUCH_MIN
+from kiosk.ui.theme import SPACING_MIN, TOUCH_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import VnField
 
@@ -109,13 +109,14 @@ class FormScreen(StepScreen):
             if field.type == "phone":
                 offer = self._phone_offer(field, value, lang)
                 if offer is not None:
-                    holder = Column(spacing=8)
+                    # controls at least SPACING_MIN apart: a finger that misses lands on nothing
+                    holder = Column(spacing=SPACING_MIN)
                     holder.add_widget(w)
                     holder.add_widget(offer)
                     return holder
             if field.type != "date":
                 return w
-            holder = Column(spacing=8)
+            holder = Column(spacing=SPACING_MIN)
             holder.add_widget(w)
             holder.add_widget(BigButton("▦ " + tr("form.calendar", lang), kind="secondary", size_hint_x=None,
                                         width=520, on_press=lambda f=field: self._calendar(f)))
@@ -127,11 +128,11 @@ class FormScreen(StepScreen):
         options = field.options
         if field.type == "yes_no":
             options = [_Opt(True, tr("form.yes", lang)), _Opt(False, tr("form.no", lang))]
-        grid = Column(spacing=10)
+        grid = Column(spacing=SPACING_MIN)
         row = None
         for i, opt in enumerate(options):
             if i % 3 == 0:
-                row = Row(spacing=12, height=TOUCH_MIN + 16)
+                row = Row(spacing=SPACING_MIN, height=TOUCH_MIN + 16)
                 grid.add_widget(row)
             chosen = (opt.id in (value or [])) if field.type == "multi_choice" else (value == opt.id)
             # a chosen option: secondary with a check mark (the one filled primary is the screen's action)
@@ -156,10 +157,12 @@ class FormScreen(StepScreen):
         choices = [(x, str(x)) for x in field.presets] + [(None, tr("form.other", lang))]
         row = None
         per_row = 6 if len(choices) > 4 else len(choices)
+        grid = Column(spacing=SPACING_MIN)
+        box.add_widget(grid)
         for i, (x, text) in enumerate(choices):
             if i % per_row == 0:
-                row = Row(spacing=12, height=TOUCH_MIN + 16)
-                box.add_widget(row)
+                row = Row(spacing=SPACING_MIN, height=TOUCH_MIN + 16)
+                grid.add_widget(row)
             chosen = other if x is None else (not other and value == x)
             row.add_widget(BigButton(("✓ " if chosen else "") + text, kind="secondary",
                                      on_press=lambda f=field, v=x: self._preset(f, v)))

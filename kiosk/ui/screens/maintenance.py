@@ -5,13 +5,12 @@ import os
 import sys
 from pathlib import Path
 
-from kivy.uix.boxlayout import BoxLayout
-
 from common import clock
 from common.errors import user_message
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.step import error_text
+from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller
 from kiosk.ui.widgets.keyboard import NumPad, VnField
 
@@ -22,11 +21,15 @@ class PinScreen(KioskScreen):
 
     def build_body(self, body):
         lang = app().lang
+        # the field and its message as one block, no spacer: at ×2 text the field, the keypad and
+        # "◀ Quay lại" only just fit under the title, and a body taller than its room is drawn
+        # over the title
         self.pin = VnField("pin", tr("maint.pin", lang), kind="pin", secret=True, max_len=12)
-        body.add_widget(self.pin)
+        top = Column(spacing=0)
+        top.add_widget(self.pin)
         self.msg = error_text()
-        body.add_widget(self.msg)
-        body.add_widget(BoxLayout())
+        top.add_widget(self.msg)
+        body.add_widget(top)
         body.add_widget(NumPad(on_done=self._check))
         self.pin.focus()
 
@@ -68,13 +71,13 @@ class MaintenanceScreen(KioskScreen):
             self._cam_ev.cancel()
 
     def build_body(self, body):
-        row = Row(spacing=12)
+        row = Row(spacing=SPACING_MIN)
         row.add_widget(BigButton("Chẩn đoán / Diagnose", kind="secondary", on_press=self._run_diag))
         row.add_widget(BigButton("Hồ sơ chờ / Outbox", kind="secondary", on_press=self._outbox))
         row.add_widget(BigButton("Nhật ký / Log tail", kind="secondary", on_press=self._log_tail))
         row.add_widget(BigButton("Khởi động lại / Restart", kind="danger", on_press=self._restart))
         body.add_widget(row)
-        row = Row(spacing=12)
+        row = Row(spacing=SPACING_MIN)
         row.add_widget(BigButton("Đọc thẻ thử / Card", kind="secondary", on_press=self._test_card))
         row.add_widget(BigButton("Quét QR thử / QR", kind="secondary", on_press=self._test_qr))
         row.add_widget(BigButton("Camera", kind="secondary", on_press=self._test_camera))

@@ -1,15 +1,26 @@
 """Procedure picker: by field (lĩnh vực), by diacritic-insensitive search, or by a procedure QR."""
 from __future__ import annotations
 
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
+
 from common.errors import user_message
 from kiosk.ui.i18n import pick, tr
-from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
+from kiosk.ui.screens.base import KioskScreen, footer
+from kiosk.ui.theme import SPACING_MIN
+from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import VnField
+from kiosk.ui.widgets.reflow import reveal
 
 
 class PickerScreen(KioskScreen):
+    """The search field on top (what the keyboard types into stays above it), then one scroll
+    area with the field tabs and the procedures. While the keyboard is up the tabs, the QR line
+    and the back button step aside (they come back with "Xong"), so the results keep room even
+    at ×2 text."""
+
     title_key = "picker.title"
+    own_footer = True
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -31,22 +42,63 @@ class PickerScreen(KioskScreen):
         lang = a.lang
         registry = a.services.registry
         fields = registry.by_field()
-        tabs = Row(spacing=12)
+        self.typing = False
+        self.search = VnField("search", tr("picker.search", lang), value=self.query, on_change=self._on_search)
+        body.add_widget(self.search)
+        # one row of tabs; three to a row at ×2 text, where five would each wrap to two lines
+        tabs = GridLayout(cols=3 if a.session.large_text else len(fields) + 1, spacing=SPACING_MIN,
+                          size_hint_y=None)
+        tabs.bind(minimum_height=tabs.setter("height"))
         tabs.add_widget(BigButton(tr("picker.all", lang), kind="selected" if self.field_filter is None else "secondary",
                                   on_press=lambda: self._set_filter(None)))
         for key, flows in fields.items():
             label = pick(flows[0].field, lang)
             tabs.add_widget(BigButton(label, kind="selected" if self.field_filter == key else "secondary",
                                       on_press=lambda k=key: self._set_filter(k)))
-        body.add_widget(tabs)
-        self.search = VnField("search", tr("picker.search", lang), value=self.query, on_change=self._on_search)
-        body.add_widget(self.search)
-        self.results = Column(spacing=14)
-        body.add_widget(scroller(self.results))
+        self.tabs = tabs
+        self.listing = Column(spacing=SPACING_MIN * 2, padding=[0, 0, 20, 0])
+        self.listing.add_widget(tabs)
+        self.results = Column(spacing=SPACING_MIN)
+        self.listing.add_widget(self.results)
+        self.scroll = scroller(self.listing)
+        body.add_widget(self.scroll)
         self.status = Text(tr("picker.scan", lang), role="body", color=theme().muted)
-        body.add_widget(self.status)
+        # at ×2 text the QR line goes under the list: fixed, it would leave the list one row
+        self.status_in_list = bool(a.session.large_text)
+        (self.listing if self.status_in_list else body).add_widget(self.status)
         body.add_widget(self.keyboard_slot())
+        self.footer = footer(BigButton(tr("nav.back", lang), kind="secondary", on_press=self.on_back), Widget())
+        body.add_widget(self.footer)
         self._fill()
+
+    def show_keyboard(self, field) -> None:
+        super().show_keyboard(field)
+        if self.typing or not getattr(self, "kb_slot", None) or not self.kb_slot.children:
+            return
+        self.typing = True
+        self.listing.remove_widget(self.tabs)
+        self.search.remove_widget(self.search.label)  # the title says it; the room is the results'
+        self.status.parent.remove_widget(self.status)
+        body = self.kb_slot.parent
+        body.remove_widget(self.footer)
+        self.scroll.scroll_y = 1
+
+    def hide_keyboard(self) -> None:
+        super().hide_keyboard()
+        if not self.typing or getattr(self, "kb_slot", None) is None or self.kb_slot.parent is None:
+            self.typing = False
+            return
+        self.typing = False
+        self.listing.add_widget(self.tabs, index=len(self.listing.children))
+        self.search.add_widget(self.search.label, index=len(self.search.children))
+        body = self.kb_slot.parent
+        body.remove_widget(self.kb_slot)
+        if self.status_in_list:
+            self.listing.add_widget(self.status)
+        else:
+            body.add_widget(self.status)
+        body.add_widget(self.kb_slot)
+        body.add_widget(self.footer)
 
     def _set_filter(self, key):
         self.field_filter = key
@@ -82,5 +134,6 @@ class PickerScreen(KioskScreen):
         except (PayloadError, UnicodeDecodeError, KeyError, LookupError) as exc:
             self.status.text = user_message(exc, app().lang, tr("picker.none", "vi"), tr("picker.none", "en"))
             self.status.color = theme().danger
+            reveal(self.status)
             return
         app().start_flow(flow)

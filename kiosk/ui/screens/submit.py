@@ -171,7 +171,10 @@ class ReceiptScreen(StepScreen):
         left = Column(spacing=12, padding=[0, 0, 24, 0])
         left.add_widget(Text(tr("receipt.title", lang), role="title", bold=True,
                              color=theme().ok if not out.provisional else theme().danger))
-        left.add_widget(Text(tr("receipt.code", lang, code=out.code), role="title", bold=True))
+        # the code on a line of its own, as large as fits: at ×2 text "Mã hồ sơ: 01.00004-…" is
+        # wider than the column and Kivy would cut the code itself in two
+        left.add_widget(Text(tr("receipt.code_label", lang), role="title", bold=True))
+        left.add_widget(OneWord(out.code, role="title", bold=True))
         if out.lookup_secret:
             left.add_widget(Text(tr("receipt.lookup_secret", lang, secret=out.lookup_secret), role="title", bold=True))
         if out.provisional:
@@ -198,3 +201,23 @@ class ReceiptScreen(StepScreen):
         # the one filled button, bottom-right like every "Tiếp tục ▶" before it
         body.add_widget(footer(BoxLayout(), BigButton(tr("receipt.finish", lang), kind="primary",
                                                       on_press=lambda: a.go("rating"))))
+
+
+class OneWord(Text):
+    """A text that must not be broken (a dossier code): its font shrinks from the role's size
+    until the whole of it fits the width on one line."""
+
+    def __init__(self, text: str, role: str = "title", **kw):
+        super().__init__(text, role=role, **kw)
+        self.base_size = self.font_size
+        self.bind(width=self._fit_font)
+
+    def _fit_font(self, *_):
+        from kivy.core.text import Label as CoreLabel
+
+        if self.width <= 1:
+            return
+        probe = CoreLabel(text=self.text, font_size=self.base_size, bold=self.bold, font_name=self.font_name)
+        wide = probe.get_extents(self.text)[0]
+        room = self.width - 8
+        self.font_size = self.base_size if wide <= room else max(12, int(self.base_size * room / wide))

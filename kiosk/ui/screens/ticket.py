@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
 
 from common.errors import user_message
 from kiosk.ui.i18n import pick, tr
-from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.screens.base import KioskScreen, footer
 from kiosk.ui.screens.step import error_text
+from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller
+from kiosk.ui.widgets.reflow import huge_size, scroll_body
 
 
 class TicketScreen(KioskScreen):
     title_key = "ticket.title"
+    own_footer = True  # back on the left; once the ticket is out, "Hoàn tất" on the right, always in sight
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -29,24 +33,36 @@ class TicketScreen(KioskScreen):
         lang = a.lang
         if self.outcome is not None:
             o = self.outcome
-            body.add_widget(BoxLayout())
-            body.add_widget(Text(tr("ticket.number", lang, number=o.number), role="huge", bold=True, halign="center"))
-            body.add_widget(Text(o.service, role="title", halign="center"))
-            body.add_widget(Text(tr("ticket.ahead", lang, n=o.people_ahead), role="body", halign="center"))
+            # the words on one line, the number alone and huge below: what the citizen looks for
+            # when called; centred while it fits, scrolling at ×2 text rather than spilling over
+            # the title
+            col = scroll_body(body)
+            col.add_widget(BoxLayout())
+            col.add_widget(Text(tr("ticket.your_number", lang), role="title", bold=True, halign="center"))
+            number = Text(str(o.number), role="huge", bold=True, halign="center")
+            number.font_size = huge_size()
+            col.add_widget(number)
+            col.add_widget(Text(o.service, role="title", halign="center"))
+            col.add_widget(Text(tr("ticket.ahead", lang, n=o.people_ahead), role="body", halign="center"))
             if o.printed:
-                body.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
+                col.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
             else:
-                body.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)),
-                                           halign="center"))
-            body.add_widget(BoxLayout())
-            body.add_widget(BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye")))
+                col.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)),
+                                          halign="center"))
+            col.add_widget(BoxLayout())
+            body.add_widget(footer(self._back_button(),
+                                   BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye"))))
             return
         body.add_widget(Text(tr("ticket.choose", lang), role="title", bold=True))
-        col = Column(spacing=14)
+        col = Column(spacing=SPACING_MIN)
         for key, flows in a.services.registry.by_field().items():
             name = pick(flows[0].field, lang)
             col.add_widget(BigButton(name, kind="secondary", on_press=lambda k=key, n=pick(flows[0].field, "vi"): self._take(k, n)))
         body.add_widget(scroller(col))
+        body.add_widget(footer(self._back_button(), Widget()))
+
+    def _back_button(self):
+        return BigButton(tr("nav.back", app().lang), kind="secondary", on_press=self.on_back)
 
     def _take(self, key, name):
         a = app()

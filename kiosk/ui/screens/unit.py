@@ -4,6 +4,7 @@ from __future__ import annotations
 from flows.wording import province_word
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.step import StepScreen
+from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import VnField
 
@@ -50,7 +51,7 @@ class UnitScreen(StepScreen):
         body.add_widget(Text(tr("unit.chosen", lang, name=hu.get("name", "—")), role="title", bold=True, color=theme().ok))
         self.search = VnField("unit_search", tr("unit.search", lang), value=self.query, on_change=self._on_search)
         body.add_widget(self.search)
-        self.list = Column(spacing=10)
+        self.list = Column(spacing=SPACING_MIN)
         body.add_widget(scroller(self.list))
         body.add_widget(self.keyboard_slot())
         self.add_footer(body)

@@ -6,7 +6,9 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets.common import BigButton, Text, app, theme
+from kiosk.ui.theme import SPACING_MIN
+from kiosk.ui.widgets.common import BigButton, Row, Text, app, theme
+from kiosk.ui.widgets.reflow import huge_size, scroll_body
 
 
 class RatingScreen(KioskScreen):
@@ -21,22 +23,26 @@ class RatingScreen(KioskScreen):
         super().on_pre_enter(*args)
 
     def build_body(self, body):
+        # the question is the screen's title (the title block): not said a second time here.
+        # The body scrolls rather than spill over the title at ×2 text.
         lang = app().lang
-        body.add_widget(Text(tr("rating.title", lang), role="title", bold=True, halign="center"))
+        col = scroll_body(body, spacing=24)
         if self.level != "not":
-            row = BoxLayout(spacing=24)
+            col.add_widget(BoxLayout())
+            row = Row(spacing=SPACING_MIN * 2, height=280)
             # three answers of equal weight: none is "the" action, so none is filled
             for level, key, kind in (("very", "rating.very", "secondary"), ("ok", "rating.ok", "secondary"),
                                      ("not", "rating.not", "secondary")):
-                row.add_widget(BigButton(tr(key, lang), kind=kind, size_hint_y=1, height=200,
+                row.add_widget(BigButton(tr(key, lang), kind=kind, height=280,
                                          font_size=app().sizes["title"], on_press=lambda l=level: self._rate(l)))
-            body.add_widget(row)
+            col.add_widget(row)
+            col.add_widget(BoxLayout())
         else:
-            body.add_widget(Text(tr("rating.why", lang), role="body", bold=True))
+            col.add_widget(Text(tr("rating.why", lang), role="body", bold=True))
             for reason in ("wait", "hard", "staff", "other"):
-                body.add_widget(BigButton(tr(f"rating.reason.{reason}", lang), kind="secondary",
-                                          on_press=lambda r=reason: self._done("not", r)))
-            body.add_widget(BoxLayout())
+                col.add_widget(BigButton(tr(f"rating.reason.{reason}", lang), kind="secondary",
+                                         on_press=lambda r=reason: self._done("not", r)))
+            col.add_widget(BoxLayout())
 
     def _rate(self, level):
         if level == "not":
@@ -71,13 +77,18 @@ class _ClosingScreen(KioskScreen):
         return theme().fg
 
     def build_body(self, body):
+        # centred while it fits; at ×2 text it scrolls instead of spilling over the title
         lang = app().lang
-        body.add_widget(BoxLayout())
-        body.add_widget(Text(tr(self.title_key, lang), role="huge" if self.huge else "title", bold=True,
-                             halign="center", color=self.color()))
-        body.add_widget(Text(tr(self.text_key, lang), role="body", halign="center"))
-        body.add_widget(BoxLayout())
-        body.add_widget(BigButton(tr("nav.home", lang), kind="primary", on_press=lambda: app().end_session()))
+        col = self.column = scroll_body(body)
+        col.add_widget(BoxLayout())
+        message = Text(tr(self.title_key, lang), role="huge" if self.huge else "title", bold=True,
+                       halign="center", color=self.color())
+        if self.huge:
+            message.font_size = huge_size()
+        col.add_widget(message)
+        col.add_widget(Text(tr(self.text_key, lang), role="body", halign="center"))
+        col.add_widget(BoxLayout())
+        col.add_widget(BigButton(tr("nav.home", lang), kind="primary", on_press=lambda: app().end_session()))
 
 
 class GoodbyeScreen(_ClosingScreen):
@@ -90,8 +101,8 @@ class GoodbyeScreen(_ClosingScreen):
     def build_body(self, body):
         super().build_body(body)
         if app().services.card_present:  # the card is easy to forget once the receipt is in hand
-            body.add_widget(Text("▣  " + tr("card.take_back", app().lang), role="title", bold=True,
-                                 halign="center", color=theme().danger), index=1)
+            self.column.add_widget(Text("▣  " + tr("card.take_back", app().lang), role="title", bold=True,
+                                        halign="center", color=theme().danger), index=1)
 
     def on_card(self, present: bool) -> None:
         self.refresh()  # the reminder goes as soon as the card is taken

@@ -14,8 +14,8 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.ui.i18n import tr
-from kiosk.ui.theme import TOUCH_MIN
-from kiosk.ui.widgets.common import Background, BigButton, Column, Text, app, scroller, theme
+from kiosk.ui.theme import SPACING_MIN, TOUCH_MIN
+from kiosk.ui.widgets.common import Background, BigButton, Column, Row, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import NumPad, VnField, VnKeyboard
 
 
@@ -27,12 +27,12 @@ class AddressField(Column):
         self.field_id, self.on_change = field_id, on_change
         self.value = dict(value or {})
         self.add_widget(Text(label, role="body", bold=True))
-        row = BoxLayout(size_hint_y=None, height=96, spacing=12)
-        self.shown = Text(address_text(self.value) or "—", role="body")
-        self.shown.size_hint_y = 1
+        # as tall as the address's lines (two or three at ×2 text), never a fixed box it spills out of
+        row = Row(spacing=SPACING_MIN, height=96)
+        self.shown = Text(address_text(self.value) or "—", role="body", pos_hint={"center_y": 0.5})
         row.add_widget(self.shown)
         self.change = BigButton("Đổi địa chỉ" if app().lang == "vi" else "Change", kind="secondary",
-                                size_hint_x=None, width=260, on_press=self.open_picker)
+                                size_hint_x=None, width=260, on_press=self.open_picker, pos_hint={"center_y": 0.5})
         row.add_widget(self.change)
         self.add_widget(row)
         self.error = Text(error, role="small", color=theme().danger)

@@ -335,7 +335,9 @@ class SyncWorker:
             # central's intake may be down for everyone, so the queue waits as a whole (and probes)
             report.stopped_by, report.error = "server_error", report.error or "central answered 5xx and confirmed nothing"
             self._intake_down(report.error)
-        if report.stopped_by is None:
+        if report.stopped_by is None and (only is None or report.sent):
+            # a citizen's own pass that central did not confirm says nothing about the queue: a
+            # probe started by an earlier whole pass (intake down) goes on
             with self._state_lock:
                 self._probing = False
         self._release(only)

@@ -217,11 +217,14 @@ def test_central_answering_while_sends_fail_leaves_the_pace_to_the_backoff(box, 
     probing goes on, real sends do not; one probe seeing central gone and the next seeing it back
     is a return, and brings exactly one early try."""
     handler, url = gateway
-    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1).start()
+    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1)
     try:
         d, f = sample_dossier()
         box.enqueue(d, f)
+        # the citizen's try first, then the worker: a worker started before the dossier was queued
+        # could pick it up in its first pass too, and the test would count a send it did not mean
         assert worker.submit_now(d["uuid"], timeout=5) is None
+        worker.start()
         assert wait_until(lambda: handler.hits.get("health", 0) >= 10, timeout=10)
         assert handler.hits["send"] == 1 and worker.status()["next_try_in_s"] > 40
         handler.health_ok = False
@@ -257,5 +260,27 @@ def test_no_probe_after_auth_error_or_rejection(box, gateway, status, error, kin
             assert handler.hits["send"] == 1 and worker.status()["next_try_in_s"] > 200
         else:
             assert handler.hits["send"] == 2 and box.status()["held"] == 2 and box.status()["pending"] == 0
+    finally:
+        worker.stop()
+
+
+def test_a_citizens_try_that_central_does_not_confirm_does_not_stop_the_probe(box, gateway):
+    """Intake is down for everyone (5xx), the worker probes; a second citizen's dossier sent at once
+    also gets a 5xx. That try says nothing new about the queue: the probe must go on (before, the
+    citizen's pass ended the probing and the queue slept the whole backoff)."""
+    handler, url = gateway
+    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1)
+    try:
+        d, f = sample_dossier()
+        box.enqueue(d, f)
+        assert worker.submit_now(d["uuid"], timeout=5) is None
+        worker.start()
+        assert wait_until(lambda: worker.status()["probing"], timeout=10)
+        d2, f2 = sample_dossier()
+        box.enqueue(d2, f2)
+        assert worker.submit_now(d2["uuid"], timeout=5) is None
+        probes = handler.hits.get("health", 0)
+        assert wait_until(lambda: handler.hits.get("health", 0) >= probes + 5, timeout=10)
+        assert worker.status()["probing"]
     finally:
         worker.stop()

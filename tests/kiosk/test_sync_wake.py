@@ -247,12 +247,14 @@ def test_no_probe_after_auth_error_or_rejection(box, gateway, status, error, kin
     each once."""
     handler, url = gateway
     handler.fail = (status, {"result": "error", "error": error, "message_vi": "Từ chối."})
-    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.05).start()
+    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.05)
     try:
         for _ in range(2):
             box.enqueue(*sample_dossier())
         first = box.pending()[0].uuid
+        # the citizen's try, then the worker (started first, its opening pass could race the try)
         assert worker.submit_now(first, timeout=5) is None
+        worker.start()
         assert worker.status()["last_error"]["kind"] == kind
         time.sleep(1)
         assert handler.hits.get("health", 0) == 0 and not worker.status()["probing"]

@@ -6,6 +6,7 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets.common import BigButton, Text, app, theme
+from kiosk.ui.widgets.reflow import scroll_body
 
 
 class HomeScreen(KioskScreen):
@@ -32,19 +33,24 @@ class HomeScreen(KioskScreen):
             body.add_widget(Text(f"{broken.message_vi}\n{broken.message_en}", role="body", halign="center",
                                  color=theme().muted))
             return
-        grid = GridLayout(cols=2, spacing=28, padding=[0, 12])
+        # in a scroll area with buttons that grow with their words: at ×2 text the four choices
+        # take two lines each and the hints go below them, nothing drawn over anything
+        col = scroll_body(body)
+        grid = GridLayout(cols=2, spacing=28, padding=[0, 12], size_hint_y=None)
+        grid.bind(minimum_height=grid.setter("height"))
+        tall = 320 if not app().session.large_text else 240
         for key, kind, target in (
             ("home.procedure", "primary", "picker"),
             ("home.ticket", "secondary", "ticket"),
             ("home.lookup", "secondary", "lookup"),
             ("home.rating", "secondary", "rating"),
         ):
-            grid.add_widget(BigButton(tr(key, lang), kind=kind, height=200, size_hint_y=1,
+            grid.add_widget(BigButton(tr(key, lang), kind=kind, height=tall,
                                       font_size=app().sizes["title"], on_press=lambda t=target: self._choose(t)))
-        body.add_widget(grid)
+        col.add_widget(grid)
         self.hint = Text(tr("home.hint", lang), role="body", color=theme().muted, halign="center")
-        body.add_widget(self.hint)
-        body.add_widget(Text(tr("home.speech_hint", lang), role="body", color=theme().muted, halign="center"))
+        col.add_widget(self.hint)
+        col.add_widget(Text(tr("home.speech_hint", lang), role="body", color=theme().muted, halign="center"))
         if app().card_left_behind:  # the last citizen's card is still on the reader
             body.add_widget(Text("▣  " + tr("card.take_back", lang), role="title", bold=True, halign="center",
                                  color=theme().danger), index=0)

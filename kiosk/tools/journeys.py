@@ -395,7 +395,11 @@ def _capture_documents(d: Driver, app, res, label, shoot) -> None:
             d.pump(5)
         _shot(d, res, label + "-camera", shoot)
         d.tap("◉")
-        d.wait_for(lambda: _has_button(d, _t(app, "docs.keep")) or d.has_text("Không"), 30, "the processed photo")
+        # the screen's own answer (a photo to keep, or what was wrong with it), not any "Không" in the
+        # widget tree: home's hint says "Không nhìn rõ…" and its widgets may still be reachable
+        screen = app.sm.current_screen
+        d.wait_for(lambda: getattr(screen, "candidate", None) is not None or getattr(screen, "message", ""),
+                   30, "the processed photo")
         _shot(d, res, label + "-photo", shoot)
         d.tap(_t(app, "docs.keep"))
         d.wait_for(lambda: doc.id in app.session.attachments, 10, "the attachment")

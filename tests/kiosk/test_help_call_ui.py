@@ -24,20 +24,11 @@ STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
-    from kiosk.ui.display import prepare_kivy_env
+    from testkit.kiosk_app import kiosk_app
 
-    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)
-    from kiosk.tools.demo import demo_config, running_app
-    from kiosk.tools.touch_robot import Driver
-
-    folder = tmp_path_factory.mktemp("kiosk")
     # a short idle timeout: a citizen waiting for staff must not be wiped by it
-    cfg = demo_config(folder, extra="[kiosk]\nidle_timeout_s = 40\nidle_warning_s = 20\n")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_app(cfg) as app:
+    with kiosk_app(tmp_path_factory, SHOTS, extra="[kiosk]\nidle_timeout_s = 40\nidle_warning_s = 20\n") as (app, d, cfg):
         app.central_server.central.admin_token = ADMIN_TOKEN  # the staff API, as a centre would configure it
-        d = Driver(app, SHOTS)
-        d.wait_screen("home")
         yield app, d, cfg
 
 

@@ -101,17 +101,10 @@ def test_the_session_keeps_how_the_applicant_was_identified_until_the_wipe():
 # --- the screen ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
-    from kiosk.ui.display import prepare_kivy_env
+    from testkit.kiosk_app import kiosk_app
 
-    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)
-    from kiosk.tools.demo import demo_config, running_app
-    from kiosk.tools.touch_robot import Driver
-
-    cfg = demo_config(tmp_path_factory.mktemp("kiosk"), extra="[kiosk]\nidle_timeout_s = 600\nidle_warning_s = 60\n")
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    with running_app(cfg, central=False) as app:
-        d = Driver(app, ARTEFACTS)
-        d.wait_screen("home")
+    with kiosk_app(tmp_path_factory, ARTEFACTS, extra="[kiosk]\nidle_timeout_s = 600\nidle_warning_s = 60\n",
+                   central=False) as (app, d, _cfg):
         yield app, d
 
 

@@ -24,19 +24,11 @@ SIM_ID = "001185012345"
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
-    from kiosk.ui.display import prepare_kivy_env
+    from testkit.kiosk_app import kiosk_app
 
-    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)  # the kiosk panel's 1920×1080
-    from kiosk.tools.demo import demo_config, running_app
-    from kiosk.tools.touch_robot import Driver
-
-    folder = tmp_path_factory.mktemp("kiosk")
-    cfg = demo_config(folder, extra="[kiosk]\nidle_timeout_s = 60\nidle_warning_s = 20\n")  # 20 s: the least WCAG 2.2.1 allows
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    with running_app(cfg) as app:
-        d = Driver(app, ARTEFACTS)
-        d.wait_screen("home")
-        yield app, d, cfg
+    # 20 s: the least warning WCAG 2.2.1 allows
+    with kiosk_app(tmp_path_factory, ARTEFACTS, extra="[kiosk]\nidle_timeout_s = 60\nidle_warning_s = 20\n") as kiosk:
+        yield kiosk
 
 
 @pytest.fixture

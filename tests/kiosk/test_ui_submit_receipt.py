@@ -15,18 +15,10 @@ ARTEFACTS = ROOT / "out" / "test-screens"
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
-    from kiosk.ui.display import prepare_kivy_env
+    from testkit.kiosk_app import kiosk_app
 
-    prepare_kivy_env(tmp_path_factory.mktemp("kivy"), want_xvfb=False)
-    from kiosk.tools.demo import demo_config, running_app
-    from kiosk.tools.touch_robot import Driver
-
-    cfg = demo_config(tmp_path_factory.mktemp("kiosk"), extra="[kiosk]\nidle_timeout_s = 120\nidle_warning_s = 20\n")
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    with running_app(cfg) as app:
-        d = Driver(app, ARTEFACTS)
-        d.wait_screen("home")
-        yield app, d, cfg
+    with kiosk_app(tmp_path_factory, ARTEFACTS, extra="[kiosk]\nidle_timeout_s = 120\nidle_warning_s = 20\n") as kiosk:
+        yield kiosk
 
 
 def _buttons(screen):
@@ -111,6 +103,8 @@ def test_edit_from_review_then_one_submit_screen_then_what_to_do_next(kiosk):
     words = _labels(app.sm.current_screen)
     at = out.receipt["come_back_at"]
     assert tr("receipt.todo", "vi") in words
+    # filed: no "start over" (it would say the citizen's entries are about to be deleted)
+    assert tr("nav.restart", "vi") not in words
     assert "Lệ phí phải nộp: Miễn phí." in words
     assert f"từ {at.hour} giờ {at:%M} ngày {at:%d/%m/%Y}" in words
     assert "quầy tiếp nhận và trả kết quả" in words

@@ -10,8 +10,16 @@ from kiosk.ui.widgets.common import BigButton, Text, app, theme
 
 class StepScreen(KioskScreen):
     show_help = True
-    show_restart = True
-    own_footer = True  # add_footer: back on the left, the step's action on the right
+    own_footer = True
+
+    @property
+    def show_restart(self) -> bool:
+        """Not once the dossier is filed (the receipt): nothing is left to start over, and
+        "what you entered will be deleted" would frighten a citizen holding a receipt."""
+        from flows import steps
+
+        engine = app().session.engine
+        return engine is not None and not engine.done and not steps.kind(engine.step.kind).terminal  # add_footer: back on the left, the step's action on the right
 
     @property
     def step(self):

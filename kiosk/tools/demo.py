@@ -110,18 +110,23 @@ def run_demo(out: Path, flows=DEFAULT_FLOWS, keypad_flows=KEYPAD_FLOWS) -> Path:
     return out
 
 
+STATE_SHOTS = ("-done", "-camera", "-photo")  # kiosk.tools.journeys: shots of a screen's later states
+
+
 def journey_summary(res) -> dict:
     """One journey of SUMMARY.json: the effort (touches, typed keys, after the chip), whether it
-    was walked by keys only, the screens met (one per screenshot) and how many of the screens
-    arrived at had their title said, and the appointment date the review screen showed and the
-    receipt printed (ISO dates; "" when a screen showed none)."""
+    was walked by keys only, the screens met (a screen counts once: the shots of its later
+    states — a card read, the camera, a photo, papers done — are not new screens) and how many of
+    those had their title said, and the appointment date the review screen showed and the receipt
+    printed (ISO dates; "" when a screen showed none)."""
+    met = len(res.arrivals) if res.arrivals else len([s for s in res.screens if not s.endswith(STATE_SHOTS)])
     return {
         "flow": res.flow_id,
         "touches": res.touches,
         "typed": res.typed,
         "typed_after_chip": res.typed_after_chip,
         "keypad_only": bool(res.keypad_only),
-        "screens": len(res.screens),
+        "screens": met,
         "screens_spoken": res.screens_spoken,
         "appointment_on_review": res.appointment_on_review,
         "appointment_on_receipt": res.appointment_on_receipt,

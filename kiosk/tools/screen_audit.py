@@ -38,7 +38,7 @@ class Finding:
     theme: str               # "normal" / "high_contrast"
     large_text: bool
     kind: str                # clipped, lines_cut, ellipsised, word_split, off_window, overlap, text_contrast,
-                             # edge_contrast, too_small, too_close, missing_role
+                             # edge_contrast, too_small, too_close, missing_role, two_primaries
     text: str                # the widget's text (or what it is, for a widget without text)
     value: float | None      # the measured value (ratio, px)
     threshold: float | None
@@ -243,6 +243,13 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
             add("missing_role", (0, 0, win_w, win_h), role, detail=f"no widget with kiosk_role={role!r}")
         elif not any(s.visible is not None and s.w.width > 0 and s.w.height > 0 for s in found):
             add("missing_role", found[0].rect, role, detail="present but not visible")
+
+    # one filled primary button: the screen's (or the open panel's) one next action (issue #18, 10)
+    primaries = [p for p in shown if getattr(p.w, "kind", None) == "primary" and _is_control(p.w)]
+    if len(primaries) > 1:
+        for p in primaries:
+            add("two_primaries", p, _text_of(p.w), len(primaries), 1,
+                detail="more than one filled primary button is visible")
 
     # (a) outside the window with no ScrollView to bring it in (it may not show at all)
     for s in top:

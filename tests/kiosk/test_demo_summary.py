@@ -30,4 +30,5 @@ def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
     assert not touch["keypad_only"] and touch["screens_spoken"] == 0
     assert keys["flow"] == "khai-sinh" and keys["keypad_only"] and keys["touches"] == 0
     assert keys["screens_spoken"] >= 10, keys
+    assert keys["screens_spoken"] == keys["screens"], keys  # every screen met was spoken
     assert len(list((out / "screens" / "keypad-khai-sinh").glob("*.png"))) >= 10

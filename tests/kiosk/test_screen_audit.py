@@ -232,6 +232,21 @@ def test_partly_scrolled_is_not_clipping_but_off_the_window_is(test_layer):
     assert [f.kind for f in res.findings if f.text == "Ngoài màn hình"] == ["off_window"]
 
 
+def test_two_filled_primary_buttons_are_a_finding_one_is_not(test_layer):
+    from kiosk.tools.screen_audit import audit, grab
+    from kiosk.ui.widgets.common import BigButton
+
+    app, d, layer = test_layer
+    _place(layer, BigButton("Tiếp tục ▶", kind="primary", size=(600, 100)), 100, 300)
+    _place(layer, BigButton("Chụp giấy tờ", kind="secondary", size=(600, 100)), 800, 300)
+    d.pump(4)
+    assert not [f for f in audit(app, grab(d), "home").findings if f.kind == "two_primaries"]
+    _place(layer, BigButton("Nộp hồ sơ", kind="primary", size=(600, 100)), 800, 600)
+    d.pump(4)
+    found = [f for f in audit(app, grab(d), "home").findings if f.kind == "two_primaries"]
+    assert sorted(f.text for f in found) == ["Nộp hồ sơ", "Tiếp tục ▶"], explain(found)
+
+
 # --- the audit of the real screens --------------------------------------------------------------------
 def _cancel_auto_home(app):
     ev = getattr(app.sm.current_screen, "_ev", None)

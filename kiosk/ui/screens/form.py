@@ -135,9 +135,10 @@ class FormScreen(StepScreen):
                 row = Row(spacing=SPACING_MIN, height=TOUCH_MIN + 16)
                 grid.add_widget(row)
             chosen = (opt.id in (value or [])) if field.type == "multi_choice" else (value == opt.id)
-            # a chosen option: secondary with a check mark (the one filled primary is the screen's action)
+            # a chosen option: the "selected" colour and a check mark, never the primary red (that is
+            # the screen's one next action)
             row.add_widget(BigButton(("✓ " if chosen else "") + pick(opt.label, lang),
-                                     kind="secondary",
+                                     kind="selected" if chosen else "secondary",
                                      on_press=lambda f=field, o=opt: self._choose(f, o.id)))
         if row is not None:
             for _ in range(3 - len(row.children)):
@@ -164,7 +165,7 @@ class FormScreen(StepScreen):
                 row = Row(spacing=SPACING_MIN, height=TOUCH_MIN + 16)
                 grid.add_widget(row)
             chosen = other if x is None else (not other and value == x)
-            row.add_widget(BigButton(("✓ " if chosen else "") + text, kind="secondary",
+            row.add_widget(BigButton(("✓ " if chosen else "") + text, kind="selected" if chosen else "secondary",
                                      on_press=lambda f=field, v=x: self._preset(f, v)))
         if row is not None:
             for _ in range(per_row - len(row.children)):

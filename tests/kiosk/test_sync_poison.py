@@ -142,14 +142,17 @@ def test_poison_dossier_is_retried_on_a_growing_back_off_while_new_dossiers_go(b
     later get real codes, and the poison dossier is tried again after 0.25, 0.5, 1, 2 s (its own
     doubling; no jitter here so the intervals can be checked)."""
     worker = SyncWorker(box, CentralClient(proxy.url, KIOSK_ID, KIOSK_SECRET, timeout=5),
-                        base_delay=0.25, max_delay=2.0, jitter=0, probe_interval=0.1).start()
+                        base_delay=0.25, max_delay=2.0, jitter=0, probe_interval=0.1)
     try:
         poison, good1, good2 = (sample_dossier() for _ in range(3))
         uid = poison[0]["uuid"]
         proxy.poison.add(uid)
         for d, f in (poison, good1, good2):
             box.enqueue(d, f)
-        worker.wake()
+        # queued first, then the worker: its opening pass takes all three. (Started first, its opening
+        # pass could catch the poison one just queued and a wake() right after would try it again at
+        # once — wake ignores the dossiers' own back-offs by design — spoiling the measured intervals.)
+        worker.start()
         assert wait_until(lambda: box.status()["sent"] == 2, timeout=5), (box.status(), worker.status())
         assert box.get(good1[0]["uuid"]).dossier_code and box.get(good2[0]["uuid"]).dossier_code
         # citizens keep getting their real dossier code while the poison one waits

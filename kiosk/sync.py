@@ -179,17 +179,22 @@ class SyncWorker:
         item = self.outbox.get(uuid, decrypt=False)
         if item is not None and item.state == "sent":
             return item.submit_result()
-        if not self.running:  # no background thread (CLI, tests): one attempt in this thread
-            self._pass(only=[uuid])
-        else:
-            done = threading.Event()
-            with self._state_lock:
-                self._priority.append(uuid)
-                self._waiters.setdefault(uuid, []).append(done)
-            self._wake.set()
-            done.wait(timeout)
+        self._first_and_wait(uuid, timeout)
         item = self.outbox.get(uuid, decrypt=False)
         return item.submit_result() if item is not None else None
+
+    def _first_and_wait(self, uuid: str, timeout: float) -> None:
+        """Send ``uuid`` (a dossier or a message) before anything else and wait up to ``timeout``
+        s for its pass; without the background thread (CLI, tests), one attempt in this thread."""
+        if not self.running:
+            self._pass(only=[uuid])
+            return
+        done = threading.Event()
+        with self._state_lock:
+            self._priority.append(uuid)
+            self._waiters.setdefault(uuid, []).append(done)
+        self._wake.set()
+        done.wait(timeout)
 
     def send_message_now(self, uuid: str, timeout: float) -> OutboxMessage | None:
         """Send this message (and any other waiting message) now and wait up to ``timeout`` s;
@@ -197,15 +202,7 @@ class SyncWorker:
         msg = self.outbox.message(uuid, decrypt=False)
         if msg is None or msg.state != "pending":
             return msg
-        if not self.running:
-            self._pass(only=[uuid])
-        else:
-            done = threading.Event()
-            with self._state_lock:
-                self._priority.append(uuid)
-                self._waiters.setdefault(uuid, []).append(done)
-            self._wake.set()
-            done.wait(timeout)
+        self._first_and_wait(uuid, timeout)
         return self.outbox.message(uuid, decrypt=False)
 
     # --- sending -------------------------------------------------------------------------------

@@ -212,19 +212,24 @@ def gateway():
     server.server_close()
 
 
+def _citizen_failed_then_worker(box, url) -> SyncWorker:
+    """A dossier queued and tried at once by its citizen (central answers 5xx: no code), then the
+    worker started. In that order: a worker started before the dossier was queued could pick it up
+    in its opening pass too, and the test would count a send it did not mean."""
+    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1)
+    d, f = sample_dossier()
+    box.enqueue(d, f)
+    assert worker.submit_now(d["uuid"], timeout=5) is None
+    return worker.start()
+
+
 def test_central_answering_while_sends_fail_leaves_the_pace_to_the_backoff(box, gateway):
     """Health says ok but intake answers 503 (an overloaded central after a province-wide outage):
     probing goes on, real sends do not; one probe seeing central gone and the next seeing it back
     is a return, and brings exactly one early try."""
     handler, url = gateway
-    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1)
+    worker = _citizen_failed_then_worker(box, url)
     try:
-        d, f = sample_dossier()
-        box.enqueue(d, f)
-        # the citizen's try first, then the worker: a worker started before the dossier was queued
-        # could pick it up in its first pass too, and the test would count a send it did not mean
-        assert worker.submit_now(d["uuid"], timeout=5) is None
-        worker.start()
         assert wait_until(lambda: handler.hits.get("health", 0) >= 10, timeout=10)
         assert handler.hits["send"] == 1 and worker.status()["next_try_in_s"] > 40
         handler.health_ok = False
@@ -271,12 +276,8 @@ def test_a_citizens_try_that_central_does_not_confirm_does_not_stop_the_probe(bo
     also gets a 5xx. That try says nothing new about the queue: the probe must go on (before, the
     citizen's pass ended the probing and the queue slept the whole backoff)."""
     handler, url = gateway
-    worker = SyncWorker(box, CentralClient(url, KIOSK_ID, KIOSK_SECRET, timeout=3), probe_interval=0.1)
+    worker = _citizen_failed_then_worker(box, url)
     try:
-        d, f = sample_dossier()
-        box.enqueue(d, f)
-        assert worker.submit_now(d["uuid"], timeout=5) is None
-        worker.start()
         assert wait_until(lambda: worker.status()["probing"], timeout=10)
         d2, f2 = sample_dossier()
         box.enqueue(d2, f2)

@@ -38,7 +38,7 @@ from common.errors import user_message
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import footer
 from kiosk.ui.screens.step import StepScreen
-from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, sizes, theme
+from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, sizes, theme
 from kiosk.ui.widgets.keyboard import VnField
 
 PICTURE_W, PICTURE_H = 400, 300   # the shipped drawings' 4:3, ~11 cm wide on a 23.8" panel
@@ -256,12 +256,9 @@ class IdentifyScreen(StepScreen):
             if "typed" in methods:
                 n += 1
                 col.add_widget(StepItem(n, tr("identify.step_type", lang)))
-                row = BoxLayout(orientation="horizontal", size_hint_y=None, spacing=32)
-                typed = BigButton(tr("identify.type", lang), kind="secondary", on_press=lambda: self._mode("manual"))
-                row.add_widget(typed)
+                row = Row(spacing=32)  # as tall as the button, which grows with its words
+                row.add_widget(BigButton(tr("identify.type", lang), kind="secondary", on_press=lambda: self._mode("manual")))
                 row.add_widget(Widget())
-                typed.bind(height=lambda *_: setattr(row, "height", typed.height))
-                row.height = typed.height
                 col.add_widget(row)
             body.add_widget(scroller(col))
             body.add_widget(self._footer(lang))

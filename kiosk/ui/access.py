@@ -397,7 +397,13 @@ class Access:
         self._swallow: str | None = None
         self._last_said: tuple[str, bool] | None = None
         Window.bind(on_textinput=self._on_textinput)  # bound after the app's: called first
-        Clock.schedule_interval(self._tick, self.TICK_S)
+        self._tick_event = Clock.schedule_interval(self._tick, self.TICK_S)
+
+    def close(self) -> None:
+        """Let go of the window and the clock (the app stops): the window and the clock outlive an
+        app in the same process, and a handler left bound would still take the keys."""
+        Window.unbind(on_textinput=self._on_textinput)
+        self._tick_event.cancel()
 
     # --- what the keys do -----------------------------------------------------------------------
     def on_key(self, key, scancode, codepoint, modifiers) -> bool:

@@ -59,6 +59,7 @@ class KioskApp(App):
         self._qr_thread = None
         self.card_left_behind = False  # a card still on the reader when the last visit ended
         self._stopping = threading.Event()
+        self._workers: set[threading.Thread] = set()
         self._secret_taps: list[float] = []
         self.idle_modal = None
         self.on_screen_change = []  # test/demo hooks: called with the new screen's name
@@ -80,7 +81,8 @@ class KioskApp(App):
         from kiosk.ui.screens import all_screens
 
         register_fonts()
-        ExceptionManager.add_handler(_FriendlyErrors(self))
+        self._errors_handler = _FriendlyErrors(self)
+        ExceptionManager.add_handler(self._errors_handler)
         Window.clearcolor = self.theme.bg
         self.sm = ScreenManager(transition=NoTransition())
         for screen in all_screens():
@@ -89,7 +91,7 @@ class KioskApp(App):
         root = FloatLayout()
         root.add_widget(self.sm)
         Window.bind(on_touch_down=self._on_any_touch, on_textinput=self._on_textinput, on_key_down=self._on_key_down)
-        Clock.schedule_interval(self._idle_tick, 1.0)
+        self._idle_event = Clock.schedule_interval(self._idle_tick, 1.0)
         return root
 
     def on_start(self):
@@ -106,7 +108,42 @@ class KioskApp(App):
 
     def on_stop(self):
         self._stopping.set()
-        self.services.stop()
+        # the QR listener first: a thread still inside OpenCV or zbar when the interpreter exits is
+        # killed mid-C++ ("terminate called without an active exception", SIGABRT)
+        if self._qr_thread is not None:
+            self._qr_thread.join(5)
+        self.services.stop()  # closing the devices ends the reads still under way
+        end = time.monotonic() + 5
+        for t in list(self._workers):
+            t.join(max(0.0, end - time.monotonic()))
+        self._let_go_of_the_window()
+
+    def _let_go_of_the_window(self) -> None:
+        """Kivy's window, clock and exception manager outlive the app in the same process (the
+        tests and the demo start one app after another): unbind every handler, cancel every tick
+        and take every widget off the window, or the stopped app would keep taking keys and
+        touches, going idle and drawing over the next one. (Kivy's own App.stop removes the
+        window's children while iterating over them, which skips every other one.)"""
+        from kivy.uix.modalview import ModalView
+
+        try:
+            screen = self.sm.current_screen
+            if screen is not None:
+                screen.dispatch("on_leave")  # a screen's own ticks (camera preview, progress) stop there
+        except Exception:  # noqa: BLE001 - stopping must finish whatever a screen does
+            log.exception("leaving the last screen at stop failed")
+        Window.unbind(on_touch_down=self._on_any_touch, on_textinput=self._on_textinput, on_key_down=self._on_key_down)
+        if getattr(self, "_idle_event", None) is not None:
+            self._idle_event.cancel()
+        if self.__dict__.get("_access") is not None:  # made on first use only
+            self._access.close()
+        if getattr(self, "_errors_handler", None) in ExceptionManager.handlers:
+            ExceptionManager.remove_handler(self._errors_handler)
+        for child in list(Window.children):
+            if isinstance(child, ModalView):
+                child.dismiss(animation=False)
+            if child.parent is Window:
+                Window.remove_widget(child)
 
     # --- navigation -------------------------------------------------------------------------------
     def go(self, name: str) -> None:
@@ -331,6 +368,7 @@ class KioskApp(App):
                 Clock.schedule_once(lambda *_, r=result: on_done(r))
 
         t = threading.Thread(target=work, daemon=True)
+        self._workers = {w for w in self._workers if w.is_alive()} | {t}  # joined at stop
         t.start()
         return t
 

@@ -14,7 +14,9 @@ authentication dependency runs.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -600,7 +602,23 @@ def create_app(central: Central) -> FastAPI:
         """Admin: every kiosk with its last heartbeat."""
         return {"result": "ok", "kiosks": central.list_kiosks()}
 
+    deps = Deps(kiosk_auth=kiosk_auth, admin_auth=admin_auth)
+    for name in FEATURES:
+        importlib.import_module(name).register(app, central, deps)
     return app
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What a feature module's routes depend on: the kiosk's HTTP Basic check (returns a
+    ``KioskIdentity``) and the admin token's (returns who acted)."""
+    kiosk_auth: Any
+    admin_auth: Any
+
+
+#: the modules that add their own routes: each has ``register(app, central, deps)``; one line here
+#: per feature, so that app.py stays the kiosk API's core and each feature is one place
+FEATURES: tuple[str, ...] = ()
 
 
 def _allowed_methods(request: Request) -> str:

@@ -150,6 +150,12 @@ help_calls = Table(
     Column("content_sha256", String(64), nullable=False),  # a replay of the uuid must carry the same call
 )
 
+# --- the centre's queue (central/queue.py) -------------------------------------------------------
+
+# --- ratings from the kiosks (central/ratings.py) ------------------------------------------------
+
+# --- people: officers' and supervisors' accounts, sessions, audit (central/console/) -------------
+
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).
 ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),)

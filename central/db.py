@@ -151,8 +151,139 @@ help_calls = Table(
 )
 
 # --- the centre's queue (central/queue.py) -------------------------------------------------------
+from sqlalchemy import Index, UniqueConstraint  # noqa: E402 (kept in this section: the tables below use them)
+
+# A centre is a commune code; its services are the kiosk ticket screen's fields. Each (centre,
+# service) gets a letter the first time it is used (A, B, C… in that order) and keeps it.
+queue_services = Table(
+    "queue_services",
+    metadata,
+    Column("centre", String(5), primary_key=True),
+    Column("service_id", String(64), primary_key=True),
+    Column("prefix", String(3), nullable=False),
+    Column("service_name", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("centre", "prefix", name="uq_queue_services_prefix"),
+)
+
+# One row per centre, updated by whoever adds a service: the row lock (PostgreSQL) makes two
+# kiosks that meet a new service at once take turns, so they never pick the same letter.
+queue_centres = Table(
+    "queue_centres",
+    metadata,
+    Column("centre", String(5), primary_key=True),
+    Column("services", Integer, nullable=False),
+)
+
+# The last number handed out per (centre, prefix, day): online tickets take one, offline blocks
+# take ``size`` at once from the same sequence, so the two can never meet.
+queue_sequences = Table(
+    "queue_sequences",
+    metadata,
+    Column("centre", String(5), primary_key=True),
+    Column("prefix", String(3), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+# Numbers reserved for one kiosk's offline tickets (first..last, both included).
+queue_blocks = Table(
+    "queue_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("centre", String(5), nullable=False),
+    Column("service_id", String(64), nullable=False),
+    Column("prefix", String(3), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("kiosk_id", String(64), ForeignKey("kiosks.kiosk_id"), nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    Column("reserved_at", String(40), nullable=False),
+    Index("ix_queue_blocks_lookup", "centre", "prefix", "day", "kiosk_id"),
+)
+
+# A ticket. The number is (prefix, seq) of its day, unique per centre whatever the service it is
+# transferred to later. ``line_at``/``head`` order the waiting line: a transferred ticket goes to
+# the head of its new line (head=1, in the order of transfer), others by when they were issued.
+queue_tickets = Table(
+    "queue_tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("centre", String(5), nullable=False),
+    Column("service_id", String(64), nullable=False),
+    Column("prefix", String(3), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("state", String(10), nullable=False),  # waiting | called | served | no_show
+    Column("calls", Integer, nullable=False, default=0),
+    Column("counter", String(16), nullable=False, default=""),
+    Column("issued_at", String(40), nullable=False),
+    Column("line_at", String(40), nullable=False),
+    Column("head", Integer, nullable=False, default=0),
+    Column("called_at", String(40)),
+    Column("finished_at", String(40)),
+    Column("service_s", Integer),  # called → served, seconds: the measured service time
+    Column("origin", String(8), nullable=False),  # online | offline
+    Column("kiosk_id", String(64), nullable=False),
+    Column("content_sha256", String(64), nullable=False),  # a replay of the uuid must say the same
+    Column("dossier_code", String(40), nullable=False, default=""),
+    UniqueConstraint("centre", "prefix", "day", "seq", name="uq_queue_tickets_number"),
+    Index("ix_queue_tickets_line", "centre", "day", "state"),
+    Index("ix_queue_tickets_served", "centre", "service_id", "state", "day"),
+)
+
+# What happened to a ticket, by whom (the officer's username): call, recall, served, no_show,
+# transfer. The calls (call, recall) are what the waiting-room display shows, ``id`` increasing.
+queue_events = Table(
+    "queue_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("centre", String(5), nullable=False),
+    Column("ticket_id", Integer, ForeignKey("queue_tickets.id"), nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("by", String(64), nullable=False, default=""),
+    Column("number", String(12), nullable=False),
+    Column("counter", String(16), nullable=False, default=""),
+    Column("counter_name", String(100), nullable=False, default=""),
+    Column("service_name", String(200), nullable=False, default=""),
+    Column("detail", String(200), nullable=False, default=""),
+    Index("ix_queue_events_centre", "centre", "id"),
+)
+
+# The counters (desks) of a centre and the services each one calls (JSON list; empty: all).
+queue_counters = Table(
+    "queue_counters",
+    metadata,
+    Column("centre", String(5), primary_key=True),
+    Column("counter", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("services", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
 
 # --- ratings from the kiosks (central/ratings.py) ------------------------------------------------
+# A citizen's answer to "how was it?" at the end of a visit. Nothing personal: the level, a reason
+# picked from the kiosk's fixed choices, the service and counter when known. ``day`` is the
+# Vietnam date of ``rated_at`` (what the summary groups by).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("kiosk_id", String(64), nullable=False),
+    Column("centre", String(5), nullable=False),
+    Column("level", String(10), nullable=False),  # very_good | good | ok | bad
+    Column("reason", String(200), nullable=False, default=""),
+    Column("service_id", String(64), nullable=False, default=""),
+    Column("counter", String(16), nullable=False, default=""),
+    Column("rated_at", String(40), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Index("ix_ratings_centre_day", "centre", "day"),
+)
 
 # --- people: officers' and supervisors' accounts, sessions, audit (central/console/) -------------
 

@@ -86,7 +86,9 @@ class StatusEvent(BaseModel):
 class StatusAnswer(BaseModel):
     result: Literal["ok"]
     dossier_code: str
-    status: Literal["received", "processing", "done", "returned"]
+    status: Literal["received", "processing", "needs_papers", "ready", "returned", "done"] = Field(
+        description="`done` is the word of API 1.0–1.2 for `ready`, kept in dossiers set before")
+    provisional_code: str | None = Field(default=None, description="the TAM-… code of the provisional receipt, if any")
     procedure_code: str
     handling_unit: HandlingUnit
     received_at: str
@@ -96,7 +98,8 @@ class StatusAnswer(BaseModel):
 
 
 class StatusChange(BaseModel):
-    status: Literal["processing", "done", "returned"]
+    status: Literal["processing", "needs_papers", "ready", "returned", "done"] = Field(
+        description="`done`: the older word for `ready` (still accepted from processing)")
     note: str = Field(default="", max_length=MAX_NOTE_CHARS)
 
 
@@ -282,6 +285,8 @@ ADMIN = (401, 413, 422, 429)
 # Path parameters as the server checks them, so the document is no looser than the server
 SHA256_PATH = PathParam(pattern=r"^[0-9a-f]{64}$", description="lowercase hex sha256 of the bytes")
 CODE_PATH = PathParam(pattern=r"^[0-9]{2}\.[0-9]{5}-[0-9]{6}-[0-9]{4,}$", description="dossier code, e.g. 01.00004-261123-0007")
+LOOKUP_CODE_PATH = PathParam(pattern=r"^([0-9]{2}\.[0-9]{5}-[0-9]{6}-[0-9]{4,}|TAM-[A-Z0-9]{1,10}-[0-9]{4,})$",
+                             description="dossier code, e.g. 01.00004-261123-0007, or the provisional receipt's TAM-BADINH01-0007")
 BUNDLE_PATH = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 KIOSK_PATH = PathParam(pattern=r"^[A-Za-z0-9._-]{3,64}$")
 CALL_PATH = PathParam(pattern=_UUID_RX, description="the help call's uuid")
@@ -479,8 +484,9 @@ def create_app(central: Central) -> FastAPI:
         return JSONResponse(answer, status_code=201 if created else 200)
 
     @app.get("/api/v1/dossiers/{code}", tags=["status"], response_model=StatusAnswer, responses=refusals(404, 422))
-    def dossier_status(code: str = CODE_PATH, secret: str = Query(..., description="the lookup secret printed on the receipt")):
-        """Status by code + lookup secret. An unknown code and a wrong secret both answer 404."""
+    def dossier_status(code: str = LOOKUP_CODE_PATH, secret: str = Query(..., description="the lookup secret printed on the receipt")):
+        """Status by code + lookup secret (or the provisional receipt's TAM code + its secret: the
+        answer names the real code). An unknown code and a wrong secret both answer 404."""
         answer = central.status(code, secret)
         if answer is None:
             raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ với mã và mã tra cứu này.",
@@ -490,9 +496,9 @@ def create_app(central: Central) -> FastAPI:
     @app.post("/api/v1/dossiers/{code}/status", tags=["staff"], response_model=StatusChangeAnswer,
               responses=refusals(*ADMIN, 404, 409, s409="`bad_transition`"), openapi_extra=_json_body(StatusChange))
     async def set_status(request: Request, code: str = CODE_PATH, _actor: str = Depends(admin_auth)):
-        """Staff: move a dossier received → processing → done | returned."""
+        """Staff: move a dossier received → processing → needs_papers → ready → returned (see central.service.TRANSITIONS)."""
         change = _validated(StatusChange, await limits.read_json(request))
-        return await run_in_threadpool(central.set_status, code, change.status, change.note)
+        return await run_in_threadpool(lambda: central.set_status(code, change.status, change.note, by="admin API"))
 
     @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex)
     def flows_index():

@@ -71,6 +71,11 @@ dossiers = Table(
     # kiosk that sent it first and to this content. NULL in rows from before the column: computed
     # from ``body`` when such a UUID comes again.
     Column("content_sha256", String(64)),
+    # The kiosk outbox's local code (TAM-BADINH01-0007) printed on a provisional receipt while the
+    # network was down, and the lookup secret printed with it: the citizen looks the dossier up with
+    # those until they learn the real code (central.service.Central.status). NULL: none.
+    Column("provisional_code", String(40), index=True),
+    Column("provisional_secret", String(20)),
 )
 
 status_events = Table(
@@ -81,6 +86,8 @@ status_events = Table(
     Column("status", String(16), nullable=False),
     Column("at", String(40), nullable=False),
     Column("note", Text, nullable=False, default=""),
+    # who changed it (an officer's username, "admin API", "cli"): the audit trail, never shown to citizens
+    Column("actor", String(200), nullable=False, default="", server_default=""),
 )
 
 # Which kiosk uploaded which attachment. The bytes are stored once per sha256 (attachments), but a
@@ -289,7 +296,12 @@ ratings = Table(
 
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).
-ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),)
+ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
+                 ("status_events", "actor", "VARCHAR(200) NOT NULL DEFAULT ''"),
+                 ("dossiers", "provisional_code", "VARCHAR(40)"),
+                 ("dossiers", "provisional_secret", "VARCHAR(20)"))
+# Indexes on added columns (create_all makes an index only with its table): (name, table, column).
+ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),)
 
 
 def database_url(database: str) -> str:
@@ -374,6 +386,13 @@ def migrate(engine: Engine) -> None:
         except OperationalError as exc:
             if "duplicate column" not in str(exc).lower():
                 raise
+    for name, table, column in ADDED_INDEXES:
+        # asked first: PostgreSQL checks ownership before IF NOT EXISTS, and a role that does not
+        # own the table (central.pg_intake's fallback case) must still start
+        if name in {i["name"] for i in inspect(engine).get_indexes(table)}:
+            continue
+        with write_tx(engine) as conn:
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})"))
 
 
 def next_counter(conn, key: str) -> int:

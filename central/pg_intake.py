@@ -24,18 +24,19 @@ from psycopg.pq import TransactionStatus
 
 log = logging.getLogger(__name__)
 
-FUNCTION_NAME = "central_submit_v2"
+FUNCTION_NAME = "central_submit_v3"
 
 # Versioned name: a changed signature gets a new name instead of failing CREATE OR REPLACE on a
 # database an older release set up. The code's sequence widens past 9999 like codes.dossier_code.
 # v2: the dossier's content hash is stored and, for a known UUID, the row's kiosk and content hash
 # come back (central.service decides "already" or "uuid_conflict"); an attachment counts only when
 # the submitting kiosk uploaded it (attachment_owners).
+# v3: the provisional receipt's TAM code and secret are stored (dossiers.provisional_code/_secret).
 SUBMIT_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION_NAME}(
     p_uuid text, p_wanted text[], p_counter text, p_province text, p_commune text, p_unit_name text,
     p_day text, p_secret text, p_kiosk text, p_procedure text, p_at text, p_appointment text, p_body text,
-    p_content text,
+    p_content text, p_provisional_code text, p_provisional_secret text,
     OUT o_result text, OUT o_code text, OUT o_secret text, OUT o_province text, OUT o_commune text,
     OUT o_unit text, OUT o_appointment text, OUT o_at text, OUT o_missing text[], OUT o_kiosk text,
     OUT o_content text)
@@ -64,9 +65,11 @@ BEGIN
     o_code := p_province || '.' || p_commune || '-' || p_day || '-'
               || CASE WHEN v_seq < 10000 THEN lpad(v_seq::text, 4, '0') ELSE v_seq::text END;
     INSERT INTO dossiers (uuid, dossier_code, lookup_secret, kiosk_id, province_code, commune_code, unit_name,
-                          procedure_code, status, received_at, appointment_date, updated_at, body, content_sha256)
+                          procedure_code, status, received_at, appointment_date, updated_at, body, content_sha256,
+                          provisional_code, provisional_secret)
         VALUES (p_uuid, o_code, p_secret, p_kiosk, p_province, p_commune, p_unit_name,
-                p_procedure, 'received', p_at, p_appointment, p_at, p_body, p_content)
+                p_procedure, 'received', p_at, p_appointment, p_at, p_body, p_content,
+                p_provisional_code, p_provisional_secret)
         RETURNING id INTO v_id;
     INSERT INTO status_events (dossier_id, status, at, note) VALUES (v_id, 'received', p_at, '');
     o_result := 'created';
@@ -78,7 +81,7 @@ $fn$
 
 SUBMIT_SQL = (
     f"SELECT * FROM {FUNCTION_NAME}(%s::text, %s::text[], %s::text, %s::text, %s::text, %s::text, "
-    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text)"
+    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text)"
 )
 # The bytes once per sha256, the ownership once per kiosk: "stored" (a row) the first time this
 # kiosk sends them, whoever sent the bytes before.

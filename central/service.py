@@ -45,11 +45,27 @@ from common.errors import BilingualError, user_message
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("received", "processing", "done", "returned")
-TRANSITIONS = {"received": {"processing", "returned"}, "processing": {"done", "returned"}, "done": set(), "returned": set()}
+# A dossier's life as the officers move it (issue 19): received → processing → needs_papers (the
+# citizen must bring more papers; back to processing once they have) → ready (the result waits at
+# the counter) → returned (handed back: the result, or the dossier itself when it cannot be
+# processed). "done" is the word of API 1.0–1.2 for "ready": rows that hold it stay as they are and
+# read as "ready" (the kiosk's lookup says the same words for both); it may still be set from
+# processing by an old client, and stays terminal as it was. New callers set "ready".
+STATUSES = ("received", "processing", "needs_papers", "ready", "returned", "done")
+TRANSITIONS = {
+    "received": {"processing", "needs_papers", "returned"},
+    "processing": {"needs_papers", "ready", "done", "returned"},
+    "needs_papers": {"processing", "ready", "returned"},
+    "ready": {"returned"},
+    "done": set(),
+    "returned": set(),
+}
+STATUS_SYNONYMS = {"done": "ready"}  # legacy status → what it means now
+MAX_ACTOR_CHARS = 200
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SHA256_HEX = set("0123456789abcdef")
 MAX_NOTE_CHARS = 2000
+PROVISIONAL_CODE_RX = re.compile(r"TAM-[A-Z0-9]{1,10}-[0-9]{4,}")  # kiosk.outbox's local codes
 BUNDLE_ID_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # flows.bundles._BUNDLE_ID
 
 
@@ -167,7 +183,7 @@ class Submission:
         return (self.uid, self.wanted, codes.counter_key(u.province_code, u.commune_code, self.received.date()),
                 u.province_code, u.commune_code, u.name, f"{self.received.date():%y%m%d}", v["lookup_secret"],
                 v["kiosk_id"], v["procedure_code"], v["received_at"], v["appointment_date"], v["body"],
-                v["content_sha256"])
+                v["content_sha256"], v["provisional_code"], v["provisional_secret"])
 
 
 @dataclass
@@ -404,6 +420,9 @@ class Central:
             "updated_at": _iso(received),
             "body": json.dumps(body, ensure_ascii=False),
             "content_sha256": digest,
+            # the provisional receipt's code and secret (schema-checked): the dossier is found by them too
+            "provisional_code": (body.get("provisional") or {}).get("code"),
+            "provisional_secret": (body.get("provisional") or {}).get("lookup_secret"),
         }
         return Submission(uid, digest, unit, wanted, received, appointment, values)
 
@@ -471,12 +490,24 @@ class Central:
         return result == "created", self._answer(row, result)
 
     def status(self, code: str, secret: str) -> dict | None:
-        """Status by code + lookup secret; None for an unknown code and for a wrong secret alike."""
-        if not isinstance(code, str) or not codes.DOSSIER_CODE_RX.fullmatch(code):
+        """Status by code + lookup secret; None for an unknown code and for a wrong secret alike.
+        A provisional receipt's TAM code with the secret printed on it answers the same, once the
+        kiosk has delivered the dossier (the answer names the real code)."""
+        if not isinstance(code, str):
+            return None
+        if codes.DOSSIER_CODE_RX.fullmatch(code):
+            by, key = dossiers.c.dossier_code, "lookup_secret"
+        elif PROVISIONAL_CODE_RX.fullmatch(code):
+            by, key = dossiers.c.provisional_code, "provisional_secret"
+        else:
             return None  # no such code can exist: no need to ask the database
         with self.engine.connect() as conn:
-            row = conn.execute(select(dossiers).where(dossiers.c.dossier_code == code)).mappings().first()
-            if row is None or not hmac.compare_digest(row["lookup_secret"].encode(), codes.normalise_secret(secret).encode()):
+            # a TAM code is unique per kiosk outbox, not everywhere (a kiosk short name may repeat, a
+            # reinstalled outbox counts from 1 again): the secret picks the one row
+            given = codes.normalise_secret(secret).encode()
+            row = next((r for r in conn.execute(select(dossiers).where(by == code)).mappings().all()
+                        if r[key] and hmac.compare_digest(r[key].encode(), given)), None)
+            if row is None:
                 return None
             events = conn.execute(
                 select(status_events.c.status, status_events.c.at, status_events.c.note)
@@ -484,17 +515,21 @@ class Central:
             ).mappings().all()
         return {
             "result": "ok", "dossier_code": row["dossier_code"], "status": row["status"],
-            "procedure_code": row["procedure_code"],
+            "provisional_code": row["provisional_code"], "procedure_code": row["procedure_code"],
             "handling_unit": {"province_code": row["province_code"], "commune_code": row["commune_code"], "name": row["unit_name"]},
             "received_at": row["received_at"], "appointment_date": row["appointment_date"], "updated_at": row["updated_at"],
             "history": [dict(e) for e in events],
         }
 
-    def set_status(self, code: str, status: str, note: str = "") -> dict:
+    def set_status(self, code: str, status: str, note: str = "", *, by: str = "") -> dict:
+        """Move a dossier along ``TRANSITIONS`` with a note for the citizen (shown by the kiosk's
+        lookup) and who did it (``by``: the officer's username, "admin API", "cli"; kept in the
+        history for the audit, never shown to the citizen)."""
         if status not in STATUSES:
             raise CentralError(status=422, code="bad_status", vi="Trạng thái không hợp lệ.",
                                en=f"status must be one of {', '.join(STATUSES)}")
         storable_text(note, field="note", max_length=MAX_NOTE_CHARS)
+        storable_text(by, field="by", max_length=MAX_ACTOR_CHARS)
         at = _iso(clock.now())
         if not codes.DOSSIER_CODE_RX.fullmatch(code):
             raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
@@ -509,7 +544,8 @@ class Central:
                 raise CentralError(status=409, code="bad_transition", vi="Không thể chuyển hồ sơ sang trạng thái này.",
                                    en=f"cannot move a dossier from {row['status']} to {status}")
             conn.execute(update(dossiers).where(dossiers.c.id == row["id"]).values(status=status, updated_at=at))
-            conn.execute(insert(status_events).values(dossier_id=row["id"], status=status, at=at, note=note))
+            conn.execute(insert(status_events).values(dossier_id=row["id"], status=status, at=at, note=note, actor=by))
+        log.info("dossier %s: %s → %s by %s", code, row["status"], status, by or "?")
         return {"result": "accepted", "dossier_code": code, "status": status, "at": at}
 
     def count_dossiers(self) -> int:

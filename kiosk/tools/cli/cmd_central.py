@@ -33,9 +33,9 @@ def register(sub) -> None:
     _db_arg(r)
     r.set_defaults(func=_register)
 
-    st = g.add_parser("set-status", help="staff: move a dossier received → processing → done | returned")
+    st = g.add_parser("set-status", help="staff: move a dossier received → processing → needs_papers → ready → returned")
     st.add_argument("code", help="dossier code, e.g. 01.00004-261123-0007")
-    st.add_argument("status", choices=["processing", "done", "returned"])
+    st.add_argument("status", choices=["processing", "needs_papers", "ready", "returned", "done"])
     st.add_argument("--note", default="", help="note stored with the change (no personal data)")
     _db_arg(st)
     st.set_defaults(func=_set_status)
@@ -127,7 +127,7 @@ def _set_status(args) -> int:
 
     central, _ = _open(args)
     try:
-        print(json.dumps(central.set_status(args.code, args.status, args.note), ensure_ascii=False))
+        print(json.dumps(central.set_status(args.code, args.status, args.note, by="cli"), ensure_ascii=False))
     except CentralError as exc:
         print(f"kiosk central set-status: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
         return 1

@@ -624,7 +624,9 @@ class Deps:
 
 #: the modules that add their own routes: each has ``register(app, central, deps)``; one line here
 #: per feature, so that app.py stays the kiosk API's core and each feature is one place
-FEATURES: tuple[str, ...] = ()
+FEATURES: tuple[str, ...] = (
+    "central.display",
+)
 
 
 def _allowed_methods(request: Request) -> str:

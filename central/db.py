@@ -293,6 +293,54 @@ ratings = Table(
 )
 
 # --- people: officers' and supervisors' accounts, sessions, audit (central/console/) -------------
+# A person who works dossiers and counters at one centre (``commune_code``). The password is a
+# common.secret_hash PBKDF2 hash; ``failed_count``/``locked_until`` are the lock-out (5 failures →
+# 15 minutes); ``disabled`` (0/1) ends every session and login without deleting the audit trail.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("role", String(16), nullable=False),  # officer | supervisor
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("locked_until", String(40)),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("created_at", String(40), nullable=False),
+    Column("password_changed_at", String(40), nullable=False),
+)
+
+# A logged-in browser. Only the sha256 of the cookie's random token is stored, so a copy of the
+# database opens no session. ``csrf_token`` goes into every form of that session.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("username", String(64), ForeignKey("accounts.username"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("last_seen_at", String(40), nullable=False),
+    Column("address", String(64), nullable=False, default=""),
+    Column("counter", String(16), nullable=False, default=""),  # the counter this officer picked
+)
+
+# Who did what, when, from where: logins (ok/failed), logouts, status changes, ticket calls, help
+# call acknowledgements. ``commune_code`` is the centre a supervisor's page filters on (empty for a
+# failed login of an unknown name). ``detail`` never holds a citizen's personal data.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("commune_code", String(5), nullable=False, default="", index=True),
+    Column("username", String(64), nullable=False, default=""),
+    Column("action", String(40), nullable=False),
+    Column("target", String(100), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("address", String(64), nullable=False, default=""),
+)
 
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).

@@ -60,6 +60,34 @@ def register(sub) -> None:
     _db_arg(h)
     h.set_defaults(func=_help_calls)
 
+    a = g.add_parser("accounts", help="officers' console: add, list, unlock, disable people's accounts",
+                     description="Accounts of the officers' web console (/console/, docs/centre.md). A password is "
+                                 "never an argument: it is read from standard input (one line) or asked twice at the "
+                                 "terminal; only its PBKDF2 hash is stored.")
+    ag = a.add_subparsers(dest="accounts_command", metavar="ACTION")
+    aa = ag.add_parser("add", help="create an account (password from stdin or a prompt)")
+    aa.add_argument("--username", required=True, help="2-64 of a-z 0-9 . _ -")
+    aa.add_argument("--role", required=True, choices=["officer", "supervisor"],
+                    help="officer: the centre's dossiers, counters, help calls; supervisor: also ratings, queue day, audit")
+    aa.add_argument("--commune", required=True, metavar="CODE", help="the centre: its 5-digit commune code")
+    aa.add_argument("--name", default="", help="the name shown on the console (e.g. \"Nguyễn Thị Lan\")")
+    _db_arg(aa)
+    aa.set_defaults(func=_accounts_add)
+    al = ag.add_parser("list", help="list accounts (never their passwords)")
+    al.add_argument("--commune", metavar="CODE", help="only this centre's")
+    al.add_argument("--json", action="store_true", help="print JSON")
+    _db_arg(al)
+    al.set_defaults(func=_accounts_list)
+    for name, what in (("unlock", "end a lock-out (5 wrong passwords lock an account for 15 minutes)"),
+                       ("disable", "stop an account: no more logins, its sessions end (the audit log keeps its past)"),
+                       ("enable", "allow a disabled account again"),
+                       ("password", "set a new password (stdin or a prompt); the account's sessions end")):
+        x = ag.add_parser(name, help=what)
+        x.add_argument("username")
+        _db_arg(x)
+        x.set_defaults(func=_accounts_change, accounts_action=name)
+    a.set_defaults(func=lambda args: (a.print_help(), 2)[1])
+
     o = g.add_parser("openapi", help="print the OpenAPI document the app generates (or --write it to central/openapi.json)")
     o.add_argument("--write", action="store_true", help="overwrite central/openapi.json")
     o.set_defaults(func=_openapi)
@@ -221,4 +249,88 @@ def _openapi(args) -> int:
         print(f"wrote {OPENAPI_PATH}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+# --- accounts of the officers' console ------------------------------------------------------------
+def _read_password() -> str | None:
+    """One line from standard input, or asked twice at a terminal (never an argument: it would stay
+    in the shell history and the process list)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n") or None
+    first = getpass.getpass("Mật khẩu / Password: ")
+    if first != getpass.getpass("Nhập lại / Again: "):
+        print("kiosk central accounts: the two passwords differ / hai lần nhập không giống nhau", file=sys.stderr)
+        return None
+    return first
+
+
+def _accounts(args):
+    from central.console.accounts import Accounts
+
+    central, _ = _open(args)
+    return central, Accounts(central)
+
+
+def _accounts_add(args) -> int:
+    from central.service import CentralError
+
+    password = _read_password()
+    if not password:
+        print("kiosk central accounts add: no password given (stdin or prompt) / chưa có mật khẩu", file=sys.stderr)
+        return 2
+    central, accounts = _accounts(args)
+    try:
+        acc = accounts.add(args.username, password, args.role, args.commune, args.name)
+    except CentralError as exc:
+        print(f"kiosk central accounts add: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    finally:
+        central.close()
+    print(f"added {acc['username']} ({acc['role']}, centre {acc['commune_code']})")
+    return 0
+
+
+def _accounts_list(args) -> int:
+    central, accounts = _accounts(args)
+    try:
+        rows = accounts.list(args.commune)
+    finally:
+        central.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("Chưa có tài khoản nào. / No accounts.")
+        return 0
+    print(f"{'USERNAME':20}  {'ROLE':10}  CENTRE  STATE              NAME")
+    for r in rows:
+        state = "disabled" if r["disabled"] else (f"locked→{r['locked_until'][11:16]}" if r["locked_until"] else "ok")
+        print(f"{r['username'][:20]:20}  {r['role']:10}  {r['commune_code']:6}  {state:17}  {r['display_name']}")
+    return 0
+
+
+def _accounts_change(args) -> int:
+    from central.service import CentralError
+
+    action = args.accounts_action
+    password = _read_password() if action == "password" else None
+    if action == "password" and not password:
+        print("kiosk central accounts password: no password given / chưa có mật khẩu", file=sys.stderr)
+        return 2
+    central, accounts = _accounts(args)
+    try:
+        if action == "password":
+            accounts.set_password(args.username, password)
+        else:
+            getattr(accounts, action)(args.username)
+    except CentralError as exc:
+        print(f"kiosk central accounts {action}: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    finally:
+        central.close()
+    print(f"{action}: {args.username}")
     return 0

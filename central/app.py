@@ -42,7 +42,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -625,6 +625,7 @@ class Deps:
 #: the modules that add their own routes: each has ``register(app, central, deps)``; one line here
 #: per feature, so that app.py stays the kiosk API's core and each feature is one place
 FEATURES: tuple[str, ...] = (
+    "central.queue_api",
     "central.display",
 )
 

@@ -34,6 +34,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from central.db import (
     queue_blocks,
@@ -155,17 +156,20 @@ class Queue:
         content = _content(kind="online", service_id=service_id, dossier_code=dossier_code)
         now = clock.now()
         day = now.date().isoformat()
-        with write_tx(self.engine) as conn:
-            row = self._by_uuid(conn, uuid)
-            if row is not None:
-                self._same_sender(row, ident, content)
-                return False, self._answer(conn, row, now)
-            prefix, _name = self._service(conn, centre, service_id, service_name, now)
-            seq = self._advance(conn, centre, prefix, day, 1)
-            row = self._insert(conn, uuid=uuid, centre=centre, service_id=service_id, prefix=prefix, seq=seq, day=day,
-                               issued_at=_iso(now), origin="online", kiosk_id=ident.kiosk_id, content=content,
-                               dossier_code=dossier_code)
-            answer = self._answer(conn, row, now)
+        try:
+            with write_tx(self.engine) as conn:
+                row = self._by_uuid(conn, uuid)
+                if row is not None:
+                    self._same_sender(row, ident, content)
+                    return False, self._answer(conn, row, now)
+                prefix, _name = self._service(conn, centre, service_id, service_name, now)
+                seq = self._advance(conn, centre, prefix, day, 1)
+                row = self._insert(conn, uuid=uuid, centre=centre, service_id=service_id, prefix=prefix, seq=seq, day=day,
+                                   issued_at=_iso(now), origin="online", kiosk_id=ident.kiosk_id, content=content,
+                                   dossier_code=dossier_code)
+                answer = self._answer(conn, row, now)
+        except IntegrityError:
+            return False, self._raced(uuid, ident, content, now)
         log.info("queue %s: %s issued %s", centre, ident.kiosk_id, answer["number"])
         return True, answer
 
@@ -208,6 +212,12 @@ class Queue:
         now = clock.now()
         issued = self._issued_at(issued_at, now)
         content = _content(kind="offline", service_id=service_id, day=day, seq=seq, issued_at=issued_at)
+        try:
+            return self._report(ident, centre, uuid, service_id, day, seq, issued, content, now)
+        except IntegrityError:
+            return False, self._raced(uuid, ident, content, now)
+
+    def _report(self, ident, centre, uuid, service_id, day, seq, issued, content, now) -> tuple[bool, dict]:
         with write_tx(self.engine) as conn:
             row = self._by_uuid(conn, uuid)
             if row is not None:
@@ -488,6 +498,17 @@ class Queue:
             "INSERT INTO queue_sequences (centre, prefix, day, last_seq) VALUES (:c, :p, :d, :n) "
             "ON CONFLICT (centre, prefix, day) DO UPDATE SET last_seq = queue_sequences.last_seq + :n "
             "RETURNING last_seq"), {"c": centre, "p": prefix, "d": day, "n": n}).scalar_one()
+
+    def _raced(self, uuid: str, ident: KioskIdentity, content: str, now: datetime) -> dict:
+        """After a unique violation: the same uuid committed by a concurrent request (a retry
+        racing the original) is a replay; anything else is the number taken meanwhile."""
+        with self.engine.connect() as conn:
+            row = self._by_uuid(conn, uuid)
+            if row is None:
+                raise _conflict("number_taken", "Số thứ tự này đã được báo với một mã khác.",
+                                "this number was taken meanwhile; send again") from None
+            self._same_sender(row, ident, content)
+            return self._answer(conn, row, now)
 
     @staticmethod
     def _by_uuid(conn, uuid: str):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
@@ -170,17 +170,21 @@ class CallWatcher:
     def busy(self) -> bool:
         return self._count >= MAX_WAITERS
 
-    async def wait(self, centre: str, since: int, timeout: float) -> None:
-        """Return when the centre has a queue event newer than ``since``, or after ``timeout``."""
+    async def wait(self, centre: str, since: int, timeout: float, request: Request | None = None) -> None:
+        """Return when the centre has a queue event newer than ``since``, after ``timeout``, or when
+        the display hangs up (a TV switched off must not hold the request, nor a server's shutdown)."""
         event = asyncio.Event()
         self._waiters.setdefault(centre, {})[event] = since
         self._count += 1
         self._ensure_task()
+        tasks = {asyncio.ensure_future(event.wait())}
+        if request is not None:
+            tasks.add(asyncio.ensure_future(_hung_up(request)))
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in tasks:
+                task.cancel()
             self._count -= 1
             waiting = self._waiters.get(centre)
             if waiting is not None:
@@ -211,6 +215,13 @@ class CallWatcher:
                 for event, since in list(self._waiters.get(centre, {}).items()):
                     if newest > since:
                         event.set()
+
+
+async def _hung_up(request: Request) -> None:
+    """Return when the client closes the connection (the request has no body left to read: the
+    server's next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _page(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -255,14 +266,14 @@ def register(app: FastAPI, central: Central, deps: Any) -> None:  # noqa: ARG001
         return RedirectResponse(f"/display/{centre}", status_code=307)
 
     @app.get("/display/{centre}/calls", include_in_schema=False)
-    async def display_calls(centre: str,
+    async def display_calls(request: Request, centre: str,
                             since: int = Query(0, ge=0, le=2**62, description="the newest call_id the display has"),
                             wait: float = Query(0.0, ge=0.0, le=MAX_WAIT_S, description="long-poll: seconds to wait for a call")):
         if not await anyio.to_thread.run_sync(display.known, centre):
             raise _not_found(centre)
         calls = await anyio.to_thread.run_sync(display.calls, centre, since)
         if not calls and wait > 0 and not display.watcher.busy():
-            await display.watcher.wait(centre, since, wait)
+            await display.watcher.wait(centre, since, wait, request)
             calls = await anyio.to_thread.run_sync(display.calls, centre, since)
         speech = tts.espeak_binary() is not None
         body = {"result": "ok", "centre": centre,

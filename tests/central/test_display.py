@@ -186,3 +186,21 @@ def test_without_espeak_ng_the_display_still_shows_the_number(srv, queue, monkey
     assert r.status_code == 503 and r.json()["error"] == "speech_unavailable"
     assert requests.get(f"{srv.url}/display/static/chime.wav", timeout=10).status_code == 200
     assert os.environ["PATH"] == str(tmp_path / "no-programs-here")
+
+
+def test_a_display_that_hangs_up_does_not_hold_the_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("CENTRAL_SPEECH_CACHE", str(tmp_path / "speech"))
+    s = start_central(str(tmp_path / "central.sqlite3"))
+    try:
+        import socket
+
+        conn = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        conn.sendall(f"GET /display/{CENTRE}/calls?since=0&wait=25 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.5)  # the long-poll is waiting at the server
+        conn.close()  # the TV is switched off
+        time.sleep(0.2)
+    finally:
+        t0 = time.monotonic()
+        s.stop()
+    # the server's shutdown waits for requests in flight: the hung-up long-poll is not one of them
+    assert time.monotonic() - t0 < 3.0

@@ -270,3 +270,32 @@ def test_the_same_ticket_sent_at_once_from_several_threads_is_one_ticket(server)
     assert sorted(r.status_code for r in answers) == [200] * 5 + [201], [r.text for r in answers]
     assert {r.json()["ticket"]["number"] for r in answers} == {"A001"}
     assert take(server.url).json()["ticket"]["number"] == "A002"
+
+
+def test_four_counters_calling_at_once_never_call_the_same_ticket(server):
+    q = Queue(server.central)
+    for n in range(4):
+        q.add_counter(CENTRE, str(n + 1), f"Quầy {n + 1}", [])
+    for _ in range(40):
+        assert take(server.url).status_code == 201
+    called: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def desk(counter):
+        start.wait()
+        try:
+            while (t := q.call_next(CENTRE, counter, by=f"officer-{counter}")) is not None:
+                called.append(t["number"])
+                q.finish(CENTRE, t["id"], "served", by=f"officer-{counter}")
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=desk, args=(str(n + 1),)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    assert sorted(called) == [f"A{n:03d}" for n in range(1, 41)]  # each exactly once
+    assert q.day_stats(CENTRE, q.ticket(CENTRE, 1)["day"])["served"] == 40

@@ -10,6 +10,7 @@ the browser would never send it back.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +27,7 @@ COOKIE_PATH = "/console"
 # gives every small request (16 KiB) holds a 2,000-character Vietnamese note percent-encoded
 MAX_FORM_BYTES = limits.body_limit("POST", "/console/login")
 MAX_FORM_FIELDS = 20
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class ConsoleError(Exception):
@@ -104,6 +106,8 @@ async def read_form(request: Request) -> dict[str, str]:
             raise too_large()
     try:
         text = bytes(body).decode("utf-8")
+        if _BAD_ESCAPE.search(text):  # parse_qs would keep "%ZZ" as it is: a form no browser sends
+            raise ValueError("bad percent escape")
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict",
                           max_num_fields=MAX_FORM_FIELDS)
     except (UnicodeDecodeError, ValueError):

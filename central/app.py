@@ -627,6 +627,7 @@ class Deps:
 FEATURES: tuple[str, ...] = (
     "central.queue_api",
     "central.display",
+    "central.console.routes",
 )
 
 

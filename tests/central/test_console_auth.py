@@ -263,3 +263,29 @@ def test_the_cli_adds_accounts_with_the_password_from_stdin_never_an_argument(tm
     assert "locked" not in kiosk("list").stdout
     assert kiosk("disable", "lan").returncode == 0 and "disabled" in kiosk("list").stdout
     assert kiosk("unlock", "nobody").returncode == 1
+
+
+def test_the_cli_sets_up_the_counters_officers_pick(tmp_path):
+    db = tmp_path / "central.sqlite3"
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[central]\ndatabase = "{db}"\n', encoding="utf-8")
+
+    def kiosk(*args):
+        return subprocess.run([sys.executable, "-m", "kiosk", "--config", str(cfg), "central", "counters", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    assert kiosk("add", "--commune", "00004", "--counter", "1").returncode == 0
+    assert kiosk("add", "--commune", "00004", "--counter", "2", "--name", "Quầy hộ tịch", "--services", "ho-tich").returncode == 0
+    bad = kiosk("add", "--commune", "4", "--counter", "1")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    from central.queue import Queue
+
+    central = Central.open(str(db))
+    try:
+        assert Queue(central).counters("00004") == [{"counter": "1", "name": "Quầy 1", "services": []},
+                                                    {"counter": "2", "name": "Quầy hộ tịch", "services": ["ho-tich"]}]
+    finally:
+        central.close()
+    assert kiosk("remove", "--commune", "00004", "--counter", "2").returncode == 0
+    assert "Quầy hộ tịch" not in kiosk("list", "--commune", "00004").stdout
+    assert kiosk("remove", "--commune", "00004", "--counter", "2").returncode == 1

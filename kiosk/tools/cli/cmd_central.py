@@ -88,6 +88,29 @@ def register(sub) -> None:
         x.set_defaults(func=_accounts_change, accounts_action=name)
     a.set_defaults(func=lambda args: (a.print_help(), 2)[1])
 
+    c = g.add_parser("counters", help="the centre's counters (desks that call queue numbers): add, list, remove",
+                     description="Counters of a centre's queue (central/queue.py). Officers pick one on the console "
+                                 "(/console/) and call the next number from it. A counter with no --services calls every "
+                                 "service; otherwise only those (the kiosk's ticket-screen keys, e.g. ho-tich,dat-dai).")
+    cg = c.add_subparsers(dest="counters_command", metavar="ACTION")
+    ca = cg.add_parser("add", help="add a counter (or change its name and services)")
+    ca.add_argument("--commune", required=True, metavar="CODE", help="the centre: its 5-digit commune code")
+    ca.add_argument("--counter", required=True, help="the counter's number or short id (1-16 of A-Z a-z 0-9 - _)")
+    ca.add_argument("--name", default="", help="what the display and the console call it (default: \"Quầy N\")")
+    ca.add_argument("--services", default="", help="comma-separated service keys it calls (default: all)")
+    _db_arg(ca)
+    ca.set_defaults(func=_counters_add)
+    cl = cg.add_parser("list", help="list a centre's counters")
+    cl.add_argument("--commune", required=True, metavar="CODE")
+    _db_arg(cl)
+    cl.set_defaults(func=_counters_list)
+    cr = cg.add_parser("remove", help="take a counter out (its past calls stay)")
+    cr.add_argument("--commune", required=True, metavar="CODE")
+    cr.add_argument("--counter", required=True)
+    _db_arg(cr)
+    cr.set_defaults(func=_counters_remove)
+    c.set_defaults(func=lambda args: (c.print_help(), 2)[1])
+
     o = g.add_parser("openapi", help="print the OpenAPI document the app generates (or --write it to central/openapi.json)")
     o.add_argument("--write", action="store_true", help="overwrite central/openapi.json")
     o.set_defaults(func=_openapi)
@@ -333,4 +356,52 @@ def _accounts_change(args) -> int:
     finally:
         central.close()
     print(f"{action}: {args.username}")
+    return 0
+
+
+# --- the centre's counters -------------------------------------------------------------------------
+def _counters_add(args) -> int:
+    from central.queue import Queue
+    from central.service import CentralError
+
+    services = [x.strip() for x in args.services.split(",") if x.strip()]
+    central, _ = _open(args)
+    try:
+        Queue(central).add_counter(args.commune, args.counter, args.name.strip() or f"Quầy {args.counter}", services)
+    except CentralError as exc:
+        print(f"kiosk central counters add: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    finally:
+        central.close()
+    print(f"counter {args.counter} of centre {args.commune}: {', '.join(services) or 'every service'}")
+    return 0
+
+
+def _counters_list(args) -> int:
+    from central.queue import Queue
+
+    central, _ = _open(args)
+    try:
+        rows = Queue(central).counters(args.commune)
+    finally:
+        central.close()
+    if not rows:
+        print("Trung tâm chưa có quầy nào. / No counters.")
+    for r in rows:
+        print(f"{r['counter']:6}  {r['name']:20}  {', '.join(r['services']) or '(every service)'}")
+    return 0
+
+
+def _counters_remove(args) -> int:
+    from central.queue import Queue
+
+    central, _ = _open(args)
+    try:
+        gone = Queue(central).remove_counter(args.commune, args.counter)
+    finally:
+        central.close()
+    if not gone:
+        print("kiosk central counters remove: no such counter / không có quầy này", file=sys.stderr)
+        return 1
+    print(f"removed counter {args.counter} of centre {args.commune}")
     return 0

@@ -253,10 +253,25 @@ def test_the_counter_calls_recalls_transfers_and_finishes_tickets_of_its_centre(
 
 
 def test_supervisors_see_ratings_and_the_queue_day_officers_do_not(app, central):
+    from central.ratings import Ratings
+
+    queue = Queue(central)
+    queue.take_ticket(BADINH, str(uuidlib.uuid4()), "ho-tich", "Hộ tịch")
+    for level, counter in (("very_good", "1"), ("good", "1"), ("bad", "2"), ("ok", "2")):
+        Ratings(central).record(BADINH, str(uuidlib.uuid4()), level, "Chờ lâu" if level == "bad" else "", "ho-tich", counter)
+    Ratings(central).record(NGOCHA, str(uuidlib.uuid4()), "bad", "", "ho-tich", "1")  # another centre's
     lan, hung = Console(app).login("lan"), Console(app).login("hung")
     assert lan.http.get("/console/ratings").status_code == 403
     assert 'id="nav-ratings"' not in lan.http.get("/console/").text
     page = hung.http.get("/console/ratings")
     assert page.status_code == 200 and 'id="day-stats"' in page.text and 'id="nav-audit"' in page.text
+    total = page.text[page.text.index('id="ratings-total"'):]
+    assert "<strong>4</strong>" in total[:200] and "<strong>50%</strong>" in total[:300]  # 2 of 4 satisfied
+    by_service = page.text[page.text.index('id="ratings-by_service"'):page.text.index('id="ratings-by_counter"')]
+    assert "Hộ tịch" in by_service and "Chờ lâu (1)" in by_service
+    by_counter = page.text[page.text.index('id="ratings-by_counter"'):page.text.index('id="ratings-by_day"')]
+    assert re.search(r"<td>1</td>\s*<td>2</td><td>100%</td>", by_counter) and re.search(r"<td>2</td>\s*<td>2</td><td>0%</td>", by_counter)
+    day = page.text[page.text.index('id="day-stats"'):]
+    assert "Hộ tịch" in day and "<td>1</td>" in day  # one ticket issued today
     assert hung.http.get("/console/ratings", params={"from": "2026-13-01"}).status_code == 400
     assert hung.http.get("/console/ratings", params={"from": "2026-12-05", "to": "2026-12-01"}).status_code == 400

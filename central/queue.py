@@ -380,6 +380,10 @@ class Queue:
             if row["state"] not in ("waiting", "called"):
                 raise _conflict("already_finished", "Số này đã kết thúc, không chuyển được.",
                                 f"this ticket is already {row['state']}", state=row["state"])
+            if row["state"] == "waiting" and row["service_id"] == to_service:
+                # it would only jump the line it is already in
+                raise _conflict("same_service", "Số này đang chờ ở chính lĩnh vực này.",
+                                "this ticket already waits in that service's line")
             if row["day"] != now.date().isoformat():
                 raise _conflict("not_today", "Số này không phải của hôm nay.", "only today's tickets can be transferred")
             changes = {"service_id": to_service, "state": "waiting", "calls": 0, "counter": "", "called_at": None,
@@ -431,11 +435,14 @@ class Queue:
 
     def recent_calls(self, centre: str, since_id: int = 0, limit: int = 10) -> list[dict]:
         """Calls and recalls after ``since_id``, newest first (what the waiting-room display shows)."""
-        limit = max(1, min(int(limit), 100))
+        try:
+            since_id, limit = int(since_id), max(1, min(int(limit), 100))
+        except (TypeError, ValueError):
+            raise _invalid("since", "a whole number") from None
         with self.engine.connect() as conn:
             rows = conn.execute(select(queue_events).where(
                 queue_events.c.centre == centre, queue_events.c.action.in_(("call", "recall")),
-                queue_events.c.id > int(since_id)).order_by(queue_events.c.id.desc()).limit(limit)).mappings().all()
+                queue_events.c.id > since_id).order_by(queue_events.c.id.desc()).limit(limit)).mappings().all()
         return [{"call_id": r["id"], "number": r["number"], "counter": r["counter"], "counter_name": r["counter_name"],
                  "at": r["at"], "service_name": r["service_name"], "ticket_id": r["ticket_id"],
                  "recall": r["action"] == "recall"} for r in rows]

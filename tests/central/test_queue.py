@@ -179,6 +179,12 @@ def test_counters_call_recall_at_most_three_times_finish_and_transfer(server, cl
     assert (moved["number"], moved["service_id"], moved["state"], moved["calls"], moved["people_ahead"]) == \
         ("A002", "dat-dai", "waiting", 0, 0)  # at the head of the Đất đai line, ahead of B001
     assert [t["number"] for t in q.waiting(CENTRE)] == ["A002", "B001"]
+    with pytest.raises(Exception) as jump:  # a waiting ticket cannot jump its own line
+        q.transfer(CENTRE, moved["id"], "dat-dai", by="minh")
+    assert jump.value.status == 409 and jump.value.code == "same_service"
+    with pytest.raises(Exception) as nowhere:
+        q.transfer(CENTRE, moved["id"], "cu-tru", by="minh")
+    assert nowhere.value.status == 404
     # counter 1 calls ho-tich only: nobody waits there now
     assert q.call_next(CENTRE, "1", by="lan") is None
     again2 = q.call_next(CENTRE, "2", by="minh")
@@ -189,6 +195,9 @@ def test_counters_call_recall_at_most_three_times_finish_and_transfer(server, cl
         [("A002", "2", False), ("A002", "2", False), ("A001", "1", True), ("A001", "1", True), ("A001", "1", False)]
     assert calls[0]["counter_name"] == "Quầy 2" and calls[0]["service_name"] == "Đất đai"
     assert q.recent_calls(CENTRE, since_id=calls[1]["call_id"]) == calls[:1]
+    with pytest.raises(Exception) as bad_since:
+        q.recent_calls(CENTRE, since_id="1; DROP TABLE queue_events")
+    assert bad_since.value.status == 422
     stats = q.day_stats(CENTRE, "2026-12-04")
     by = {s["service_id"]: s for s in stats["services"]}
     assert (stats["issued"], stats["served"], stats["no_show"], stats["waiting"]) == (3, 1, 1, 1)

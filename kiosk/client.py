@@ -327,6 +327,53 @@ class CentralClient:
             raise Offline(en=f"unexpected help call cancel answer {body.get('result')!r}")
         return body
 
+    # --- the centre's queue and ratings (issue 19): nothing personal is sent ----------------------
+    def take_ticket(self, uuid: str, service_id: str, service_name: str, *, timeout: float | None = None) -> dict:
+        """A number from the centre's one queue (``uuid`` chosen by the kiosk: asking again returns
+        the same ticket). Returns the ticket dict (number, people_ahead, estimated_wait_min …)."""
+        _, body = self._call("POST", "/api/v1/queue/tickets", timeout=timeout,
+                             json={"uuid": uuid, "service_id": service_id, "service_name": service_name})
+        return self._ticket(body)
+
+    def reserve_block(self, service_id: str, service_name: str, size: int, *, timeout: float | None = None) -> dict:
+        """Numbers reserved for this kiosk to give while central cannot be reached:
+        ``{"service_id", "prefix", "day", "first", "last"}``."""
+        _, body = self._call("POST", "/api/v1/queue/blocks", timeout=timeout,
+                             json={"service_id": service_id, "service_name": service_name, "size": size})
+        block = body.get("block")
+        if body.get("result") != "ok" or not isinstance(block, dict) or not all(
+                k in block for k in ("prefix", "day", "first", "last")):
+            raise Offline(en=f"unexpected block answer {body.get('result')!r}")
+        return block
+
+    def report_offline_ticket(self, ticket: dict) -> dict:
+        """Tell central about a number given from a reserved block (``uuid``, ``service_id``,
+        ``day``, ``seq``, ``issued_at``); a replay answers the same ticket."""
+        _, body = self._call("POST", "/api/v1/queue/tickets/offline", json=ticket)
+        return self._ticket(body)
+
+    def queue_wait(self, service_id: str, *, timeout: float | None = None) -> dict:
+        """``{"people_ahead", "estimated_wait_min"}`` for one service of this kiosk's centre."""
+        _, body = self._call("GET", f"/api/v1/queue/services/{requests.utils.quote(service_id, safe='')}/wait",
+                             timeout=timeout)
+        if body.get("result") != "ok":
+            raise Offline(en=f"unexpected wait answer {body.get('result')!r}")
+        return body
+
+    def rate(self, rating: dict) -> str:
+        """POST one rating (idempotent by its ``uuid``); returns central's ``result``."""
+        _, body = self._call("POST", "/api/v1/ratings", json=rating)
+        if body.get("result") != "ok":
+            raise Offline(en=f"unexpected rating answer {body.get('result')!r}")
+        return body["result"]
+
+    @staticmethod
+    def _ticket(body: dict) -> dict:
+        ticket = body.get("ticket")
+        if body.get("result") != "ok" or not isinstance(ticket, dict) or not ticket.get("number"):
+            raise Offline(en=f"unexpected ticket answer {body.get('result')!r}")
+        return ticket
+
     def flows_index(self) -> dict:
         _, body = self._call("GET", "/api/v1/flows")
         if body.get("result") != "ok":

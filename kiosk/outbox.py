@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS items (
     failures INTEGER NOT NULL DEFAULT 0, -- server errors (5xx) in a row for this dossier: its own back-off
     next_attempt_at TEXT,                -- not sent again before this time (that back-off); NULL: any time
     hold_reason TEXT NOT NULL DEFAULT '', -- held: the central system's reason code (uuid_conflict…), no personal data
-    held_at TEXT
+    held_at TEXT,
+    local_secret TEXT NOT NULL DEFAULT '' -- the lookup key printed with the local code on a provisional receipt
 );
 CREATE TABLE IF NOT EXISTS attachments (
     uuid TEXT NOT NULL,
@@ -93,7 +94,12 @@ _ADDED_COLUMNS = (
     ("next_attempt_at", "TEXT"),
     ("hold_reason", "TEXT NOT NULL DEFAULT ''"),
     ("held_at", "TEXT"),
+    ("local_secret", "TEXT NOT NULL DEFAULT ''"),
 )
+# The lookup key of a provisional receipt, in central's alphabet and length (central.codes: no
+# 0/O, 1/I/L, read off paper): central checks it with the TAM code once the dossier is delivered.
+LOOKUP_SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LOOKUP_SECRET_LENGTH = 10
 # How many held / retrying dossiers status() lists by local code (the counts are always whole).
 STATUS_LIST_MAX = 20
 
@@ -119,6 +125,15 @@ class OutboxItem:
     next_attempt_at: str | None = None   # the worker does not send it again before this time
     hold_reason: str = ""                # held: the central system's reason code ("needs a technician")
     held_at: str | None = None
+    local_secret: str = ""               # the provisional receipt's lookup key ("" in rows from before it)
+
+    def body(self) -> dict | None:
+        """The dossier as central receives it: with its provisional code and key, so that the
+        citizen holding a provisional receipt can look it up once it is delivered (the same
+        block on every try: central binds the uuid to the content)."""
+        if self.dossier is None or not self.local_secret:
+            return self.dossier
+        return {**self.dossier, "provisional": {"code": self.local_code, "lookup_secret": self.local_secret}}
 
     def submit_result(self):
         """The central system's answer as a ``kiosk.client.SubmitResult`` (None while unsent)."""
@@ -306,13 +321,17 @@ class Outbox:
         payload = self._seal(json.dumps(dossier, ensure_ascii=False, sort_keys=True).encode(), f"{uid}|dossier")
         sealed = {sha: self._seal(data, f"{uid}|{sha}") for sha, data in attachments.items()}
 
+        import secrets
+
+        local_secret = "".join(secrets.choice(LOOKUP_SECRET_ALPHABET) for _ in range(LOOKUP_SECRET_LENGTH))
+
         def tx(db):
             row = db.execute("SELECT local_code FROM items WHERE uuid = ?", (uid,)).fetchone()
             if row:
                 return row[0]
             cur = db.execute(
-                "INSERT INTO items (uuid, local_code, state, created_at, payload) VALUES (?, ?, 'pending', ?, ?)",
-                (uid, uid, _now(), payload),
+                "INSERT INTO items (uuid, local_code, state, created_at, payload, local_secret) VALUES (?, ?, 'pending', ?, ?, ?)",
+                (uid, uid, _now(), payload, local_secret),
             )
             code = f"TAM-{short}-{cur.lastrowid:04d}"
             db.execute("UPDATE items SET local_code = ? WHERE seq = ?", (code, cur.lastrowid))
@@ -461,6 +480,7 @@ class Outbox:
             handling_unit=json.loads(row["handling_unit"]) if row["handling_unit"] else None,
             sent_at=row["sent_at"], result=row["result"], failures=row["failures"] or 0,
             next_attempt_at=row["next_attempt_at"], hold_reason=row["hold_reason"] or "", held_at=row["held_at"],
+            local_secret=row["local_secret"] or "",
         )
 
     def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:

@@ -6,7 +6,6 @@ Every method here may block (device or network I/O): the UI calls them from work
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import threading
@@ -29,9 +28,10 @@ PRIVACY_NOTE = ("Thông tin cá nhân chỉ dùng cho hồ sơ này, theo Luật
 # Bringing the receipt and the card, and looking the dossier up by its QR, are items of the
 # receipt's "Việc cần làm" block (devices/printer/layouts/receipt.yaml): not said twice as notes.
 RECEIPT_NOTES = (PRIVACY_NOTE,)
+# How to look a provisional receipt up is an item of its "Việc cần làm" block (the TAM code and
+# its lookup key, devices/printer/layouts/provisional_receipt.yaml): not said again as a note.
 PROVISIONAL_NOTES = (
     "Hồ sơ đã được lưu có mã hóa trên ki-ốt, sẽ tự động gửi khi có mạng rồi xóa khỏi ki-ốt.",
-    "Quý khách có thể hỏi cán bộ tại quầy để nhận biên nhận chính thức.",
     PRIVACY_NOTE,
 )
 
@@ -52,11 +52,38 @@ class SubmitOutcome:
 
 @dataclass
 class TicketOutcome:
-    number: str
+    number: str                     # "" when no number could be given (``refused`` says why)
     service: str
-    people_ahead: int
+    people_ahead: int | None        # None: not known (a number given offline)
     printed: bool
     print_error: BilingualError | None = None
+    estimated_wait_min: int | None = None
+    offline: bool = False           # from this kiosk's reserved block, reported to central later
+    refused: BilingualError | None = None
+
+
+TICKET_WAIT_S = 3.0  # how long a citizen waits for central's number before the reserved block is used
+# the rating screen's answers → central's levels (very_good | good | ok | bad)
+RATING_LEVELS = {"very": "very_good", "ok": "good", "not": "bad", "very_good": "very_good", "good": "good",
+                 "bad": "bad"}
+
+
+def ticket_wait_text(outcome: TicketOutcome) -> str:
+    """"Trước Quý khách còn 7 người · chờ khoảng 25 phút" (the ticket is Vietnamese only, as the
+    receipt); "" when central did not say (a number given offline)."""
+    if outcome.people_ahead is None:
+        return ""
+    text = f"Trước Quý khách còn {outcome.people_ahead} người"
+    if outcome.estimated_wait_min is not None:
+        text += f" · chờ khoảng {outcome.estimated_wait_min} phút"
+    return text
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 # --- help calls ("Gọi cán bộ hỗ trợ", issue 18) ------------------------------------------------------
@@ -143,6 +170,14 @@ class KioskServices:
             # the province sees which kiosks need a visit; no personal data in a heartbeat
             self.heartbeat = HeartbeatWorker(self.client, 300, cfg=self.cfg, services=self)
             self.heartbeat.start()
+            # numbers to give while central is unreachable: reserved now, in the background
+            threading.Thread(target=self._reserve_at_start, name="queue-blocks", daemon=True).start()
+
+    def _reserve_at_start(self) -> None:
+        try:
+            self.reserve_offline_blocks()
+        except Exception as exc:  # noqa: BLE001 - a failed reservation is retried after the next ticket
+            log.warning("offline queue blocks not reserved at start: %s", type(exc).__name__)
 
     def stop(self) -> None:
         if self.card_events:
@@ -315,7 +350,10 @@ class KioskServices:
             appointment = _as_date(getattr(result, "appointment_date", None)) or engine.appointment_date(created)
             outcome = SubmitOutcome(False, result.dossier_code, result.lookup_secret, appointment, created, {})
         else:
-            outcome = SubmitOutcome(True, local_code, "", engine.appointment_date(created), created, {})
+            # the key printed with the TAM code: central finds the dossier by both once it is sent
+            queued = self.outbox.get(session.dossier_uuid, decrypt=False)
+            outcome = SubmitOutcome(True, local_code, queued.local_secret if queued is not None else "",
+                                    engine.appointment_date(created), created, {})
         try:
             outcome.receipt = self.receipt_data(dossier, outcome, result, engine)
             layout = "provisional_receipt" if outcome.provisional else "receipt"
@@ -350,7 +388,8 @@ class KioskServices:
         counter = self.kiosk.get("result_counter") or ""  # empty: the layout's general wording
         if outcome.provisional:
             return provisional_from_dossier(dossier, local_code=outcome.code, centre_name=centre, lookup_qr=qr,
-                                            notes=PROVISIONAL_NOTES, originals=originals, counter=counter)
+                                            notes=PROVISIONAL_NOTES, originals=originals, counter=counter,
+                                            lookup_secret=outcome.lookup_secret)
         answer = result.as_dict() if hasattr(result, "as_dict") else {}
         answer.setdefault("dossier_code", outcome.code)
         answer["appointment_date"] = outcome.appointment_date
@@ -385,30 +424,108 @@ class KioskServices:
         return self.client.status(code, secret)
 
     # --- queue tickets and ratings (no personal data) ---------------------------------------------
-    def issue_ticket(self, service_id: str, service_name: str) -> TicketOutcome:
+    # One queue per centre, kept by central (issue 19): the kiosk asks for a number; while central
+    # cannot be reached it gives one of the numbers central reserved for it (kiosk.queue_blocks)
+    # and reports it later through the outbox. Never a number of its own making: two kiosks of a
+    # centre must never both call A001.
+    def _queue_blocks(self):
+        from kiosk.queue_blocks import QueueBlocks
+
         with self._lock:
-            path = self.data_dir / "queue.json"
-            today = clock.today().isoformat()
-            state = json.loads(path.read_text()) if path.exists() else {}
-            if state.get("day") != today:
-                state = {"day": today, "services": {}}
-            issued = state["services"].get(service_id, 0) + 1
-            state["services"][service_id] = issued
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state))
-            tmp.replace(path)
-        prefix = (service_id[:1] or "A").upper()
-        number = f"{prefix}{issued:03d}"
-        outcome = TicketOutcome(number, service_name, people_ahead=issued - 1, printed=False)
-        data = {"number": number, "service": service_name, "counter": "", "issued_at": clock.now(),
-                "people_ahead": issued - 1, "centre_name": self.kiosk["centre_name"]}
+            if getattr(self, "_blocks", None) is None:
+                self._blocks = QueueBlocks(self.data_dir / "queue_blocks.json")
+            return self._blocks
+
+    def queue_services(self) -> list[tuple[str, str]]:
+        """(service_id, Vietnamese name) of every field the ticket screen lists."""
+        if self.registry is None:
+            return []
+        return [(str(key), flows[0].field.get("vi", str(key)) if isinstance(flows[0].field, dict) else str(flows[0].field))
+                for key, flows in self.registry.by_field().items()]
+
+    def reserve_offline_blocks(self, services: list[tuple[str, str]] | None = None) -> int:
+        """Reserve a block of numbers for each service holding fewer than half a block (at start and
+        after a ticket); returns how many blocks were reserved. Central unreachable: nothing now,
+        the next ticket online tries again."""
+        from kiosk.client import CentralClientError
+
+        if self.client is None:
+            return 0
+        blocks, got = self._queue_blocks(), 0
+        for service_id, name in services if services is not None else self.queue_services():
+            if not blocks.needs_more(service_id):
+                continue
+            try:
+                blocks.add(service_id, self.client.reserve_block(service_id, name, blocks.size, timeout=TICKET_WAIT_S))
+                got += 1
+            except CentralClientError as exc:
+                log.info("no offline queue block for %s now: %s", service_id, type(exc).__name__)
+                break  # central is not answering: the other services would wait as long
+        return got
+
+    def _top_up_later(self, service_id: str, service_name: str) -> None:
+        # after the citizen has their ticket, not before: the reservation is not their wait
+        if self.client is None or not self._queue_blocks().needs_more(service_id):
+            return
+        threading.Thread(target=self.reserve_offline_blocks, args=([(service_id, service_name)],),
+                         name="queue-blocks", daemon=True).start()
+
+    def issue_ticket(self, service_id: str, service_name: str) -> TicketOutcome:
+        """A number from the centre's queue (``TICKET_WAIT_S`` at most: at peak the network is
+        slow and the citizen is standing there), else one of this kiosk's reserved numbers,
+        reported to central through the outbox; else no number, and the outcome says so
+        (``refused``): the reception counter gives one."""
+        from kiosk.client import CentralClientError
+
+        uid = str(uuidlib.uuid4())
+        now = clock.now()
+        ticket = None
+        if self.client is not None:
+            try:
+                ticket = self.client.take_ticket(uid, service_id, service_name, timeout=TICKET_WAIT_S)
+            except CentralClientError as exc:
+                log.warning("queue ticket for %s from central failed (%s): the offline block", service_id, type(exc).__name__)
+        if ticket is not None:
+            outcome = TicketOutcome(str(ticket["number"]), service_name, _int_or_none(ticket.get("people_ahead")),
+                                    printed=False, estimated_wait_min=_int_or_none(ticket.get("estimated_wait_min")))
+            self._top_up_later(service_id, service_name)
+        else:
+            taken = self._queue_blocks().take(service_id)
+            if taken is None or self.outbox is None:
+                log.warning("no queue number for %s: central unreachable and no reserved number left", service_id)
+                return TicketOutcome("", service_name, None, printed=False, refused=BilingualError(
+                    code="no_ticket",
+                    vi="Hiện ki-ốt chưa cấp được số thứ tự. Xin mời Quý khách đến quầy tiếp nhận để được cấp số.",
+                    en="The kiosk cannot give a queue number right now. Please ask at the reception counter for one."))
+            day, prefix, seq = taken
+            # kept before it is shown: the number reaches central's waiting line whenever the network allows
+            self.outbox.enqueue_message("queue_ticket", {"uuid": uid, "service_id": service_id, "day": day, "seq": seq,
+                                                         "issued_at": now.isoformat(timespec="seconds")}, uuid=uid)
+            outcome = TicketOutcome(f"{prefix}{seq:03d}", service_name, None, printed=False, offline=True)
+            log.info("queue ticket %s given offline from the reserved block", outcome.number)
+        data = {"number": outcome.number, "service": service_name, "counter": "", "issued_at": now,
+                "people_ahead": outcome.people_ahead or 0, "ahead_text": ticket_wait_text(outcome),
+                "centre_name": self.kiosk["centre_name"]}
         self._print("ticket", data, outcome)
         return outcome
 
-    def record_rating(self, level: str, reason: str = "") -> None:
-        with self._lock, open(self.data_dir / "ratings.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"at": clock.now().isoformat(), "kiosk": self.kiosk["id"], "level": level,
-                                 "reason": reason}) + "\n")
+    def record_rating(self, level: str, reason: str = "", service_id: str = "") -> None:
+        """Keep a rating in the outbox (level, reason from the fixed choices, service if known,
+        time: nothing about the person); the sync worker sends it to central."""
+        level = RATING_LEVELS.get(level, level)
+        if level not in RATING_LEVELS.values():
+            raise ValueError(f"unknown rating level {level!r}")
+        uid = str(uuidlib.uuid4())
+        body = {"uuid": uid, "level": level, "reason": (reason or "")[:200],
+                "rated_at": clock.now().isoformat(timespec="seconds")}
+        if service_id:
+            body["service_id"] = service_id
+        if self.outbox is None:
+            log.warning("rating not kept: the outbox is not open")
+            return
+        self.outbox.enqueue_message("rating", body, uuid=uid)
+        if self.sync is not None and self.sync.running:
+            self.sync.send_message_now(uid, timeout=0)  # a nudge; the citizen does not wait for it
 
     # --- help calls (no personal data: the kiosk, the step, the screen, the waiting time) ------------
     def call_help(self, flow_id: str, step_id: str, step_title: str, screen: str, waiting_s: float,

@@ -36,7 +36,8 @@ says "central cannot be reached" stops the pass.
   came in time (the kiosk prints a provisional receipt; the dossier is still sent later).
   ``wake()`` and central's return (the probe) end the global backoff and the dossiers' own back-offs.
 
-Messages (``Outbox.enqueue_message``: a help call, its cancellation) go first in every pass: they
+Messages (``Outbox.enqueue_message``: a help call, its cancellation, a queue number given offline,
+a rating) go first in every pass: they
 are small and a citizen is standing at the kiosk. Each kind has its sender in ``MESSAGE_KINDS``.
 What stops the dossiers stops them too (central unreachable, credentials, 429), with the same
 backoff and probe; a 5xx leaves the message for the next pass; a refusal drops it (logged, its
@@ -83,7 +84,19 @@ def _send_help_call_cancel(client, outbox: Outbox, msg: OutboxMessage) -> tuple[
     return "sent", answer["result"] if answer else "not_found"
 
 
-MESSAGE_KINDS = {"help_call": _send_help_call, "help_call_cancel": _send_help_call_cancel}
+def _send_queue_ticket(client, _outbox: Outbox, msg: OutboxMessage) -> tuple[str, str]:
+    """A number given from a reserved block while offline: into central's waiting line (409
+    ``not_in_block`` is a refusal: dropped and logged, never sent again)."""
+    client.report_offline_ticket(msg.body)
+    return "sent", "ok"
+
+
+def _send_rating(client, _outbox: Outbox, msg: OutboxMessage) -> tuple[str, str]:
+    return "sent", client.rate(msg.body)
+
+
+MESSAGE_KINDS = {"help_call": _send_help_call, "help_call_cancel": _send_help_call_cancel,
+                 "queue_ticket": _send_queue_ticket, "rating": _send_rating}
 
 
 def backoff_delay(failures: int, base: float, cap: float, jitter: float = 0.2, rng: random.Random | None = None) -> float:
@@ -464,14 +477,14 @@ class SyncWorker:
         for sha in item.attachment_shas:
             self.client.upload_attachment(sha, self.outbox.attachment(item.uuid, sha))
         try:
-            return self.client.submit(item.dossier)
+            return self.client.submit(item.body())
         except MissingAttachments as exc:
             # central lost or never kept an upload: send those again, once
             for sha in exc.missing:
                 if sha in item.attachment_shas:
                     self.client.upload_attachment(sha, self.outbox.attachment(item.uuid, sha))
             try:
-                return self.client.submit(item.dossier)
+                return self.client.submit(item.body())
             except MissingAttachments as again:
                 # uploaded and still missing: something about this dossier, not the network
                 raise ServerError(en=f"central still misses {len(again.missing)} attachment(s)", status=409,

@@ -119,9 +119,12 @@ def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, cen
 
 def provisional_from_dossier(dossier: dict[str, Any], *, local_code: str, centre_name: str,
                              lookup_qr: str = "", notes: list[str] | tuple[str, ...] = (),
-                             originals: list[str] | tuple[str, ...] = (), counter: str = "") -> dict[str, Any]:
+                             originals: list[str] | tuple[str, ...] = (), counter: str = "",
+                             lookup_secret: str = "") -> dict[str, Any]:
     """Data for the ``provisional_receipt`` layout (central unreachable; the dossier waits in the
-    outbox): no appointment and no lookup secret yet, so its "Việc cần làm" says how to get them."""
+    outbox): no appointment yet. ``lookup_secret``: the key the kiosk made for the local code
+    (central finds the dossier by both once it is sent); without one (an older outbox row) the
+    "Việc cần làm" sends the citizen to the counter instead."""
     return {
         "centre_name": centre_name,
         "local_code": local_code,
@@ -133,6 +136,7 @@ def provisional_from_dossier(dossier: dict[str, Any], *, local_code: str, centre
         "fee": format_fee(dossier.get("fee")),
         "received_at": _get(dossier, "created_at"),
         "lookup_qr": lookup_qr,
+        "lookup_secret": lookup_secret,
         "counter": counter,
         "originals": list(originals),
         "notes": list(notes),

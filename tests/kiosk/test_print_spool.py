@@ -90,7 +90,12 @@ def test_the_kiosk_seals_its_spool_and_the_cli_reprints_it(tmp_path):
     services.start()
     try:
         assert services.printer.sealer is not None
+        # central is unreachable: the ticket comes from a block of numbers kept for this kiosk
+        from common import clock
+
+        services._queue_blocks().add("a", {"prefix": "A", "day": clock.today().isoformat(), "first": 1, "last": 20})
         outcome = services.issue_ticket("a", "Tiếp nhận hồ sơ")
+        assert outcome.number == "A001" and outcome.offline
         assert not outcome.printed and outcome.print_error.code == "paper_out"
     finally:
         services.stop()

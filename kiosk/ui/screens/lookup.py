@@ -11,6 +11,48 @@ from kiosk.ui.widgets.keyboard import VnField
 from kiosk.ui.widgets.reflow import reveal, scroll_body
 
 
+def status_text(status: dict, lang: str) -> str:
+    """The status in plain words: "returned" after a result was ready says the result was handed over."""
+    state = status.get("status", "")
+    history = [e.get("status") for e in status.get("history") or [] if isinstance(e, dict)]
+    if state == "returned" and ("ready" in history or "done" in history):
+        return tr("status.returned_result", lang)
+    text = tr(f"status.{state}", lang)
+    return text if text != f"status.{state}" else tr("status.unknown", lang)
+
+
+def status_details(status: dict, typed_code: str, lang: str) -> list[str]:
+    """The lines under the status: the officer's note on the current status (what papers to bring),
+    the real code when a provisional TAM code was looked up, and the history, oldest first."""
+    lines = []
+    history = [e for e in status.get("history") or [] if isinstance(e, dict)]
+    last = history[-1] if history else {}
+    note = str(last.get("note") or "").strip() if last.get("status") == status.get("status") else ""
+    if note:
+        key = "lookup.needs_papers_note" if status.get("status") == "needs_papers" else "lookup.note"
+        lines.append(tr(key, lang, note=note))
+    real = status.get("dossier_code") or ""
+    if real and typed_code and typed_code != real:
+        lines.append(tr("lookup.real_code", lang, code=real))
+    if history:
+        lines.append(tr("lookup.history", lang))
+        for e in history:
+            line = f"• {_when(e.get('at'))} {tr('status.' + str(e.get('status')), lang)}"
+            if str(e.get("note") or "").strip():
+                line += f": {str(e['note']).strip()}"
+            lines.append(line)
+    return lines
+
+
+def _when(at) -> str:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(str(at)).strftime("%H:%M %d/%m/%Y")
+    except ValueError:
+        return ""
+
+
 class LookupScreen(KioskScreen):
     title_key = "lookup.title"
     own_footer = True  # back on the left, "Tra cứu" on the right: in sight however long the form
@@ -22,14 +64,17 @@ class LookupScreen(KioskScreen):
         # of language says it in the other language
         self.result = ("", None, None)
         self.typed = {}  # what is typed in the two fields, kept over a switch of language or size
+        self.found = None  # (central's status answer, the code typed): said again in a new language
 
     def reset(self):
         self.result = ("", None, None)
         self.typed = {}
+        self.found = None
 
     def on_pre_enter(self, *args):
         self.result = ("", None, None)
         self.typed = {}
+        self.found = None
         super().on_pre_enter(*args)
         app().listen_for_qr(self._on_qr)
 
@@ -49,8 +94,12 @@ class LookupScreen(KioskScreen):
         col.add_widget(self.secret)
         text, kind, key = self.result
         text = tr(key, lang) if key else text
+        if self.found is not None:
+            text = self._headline(*self.found, lang)
         self.out = Text(text, role="title", bold=True, color=self._colour(kind))
         col.add_widget(self.out)
+        self.details = Text("\n".join(status_details(*self.found, lang)) if self.found else "", role="body")
+        col.add_widget(self.details)
         col.add_widget(BoxLayout())
         body.add_widget(self.keyboard_slot())
         body.add_widget(footer(BigButton(tr("nav.back", lang), kind="secondary", on_press=self.on_back),
@@ -97,9 +146,17 @@ class LookupScreen(KioskScreen):
         if not status:
             self._show(tr("lookup.not_found", lang), error=True, key="lookup.not_found")
             return
-        state = status.get("status", "") if isinstance(status, dict) else getattr(status, "status", "")
-        code = status.get("dossier_code", "") if isinstance(status, dict) else getattr(status, "dossier_code", "")
-        self._show(f"{code}: {tr('status.' + state, lang)}")
+        status = status if isinstance(status, dict) else {"status": getattr(status, "status", ""),
+                                                           "dossier_code": getattr(status, "dossier_code", "")}
+        typed = self.code.text.strip().upper()
+        self._show(self._headline(status, typed, lang))
+        self.found = (status, typed)
+        self.details.text = "\n".join(status_details(status, typed, lang))
+        reveal(self.out)
+
+    @staticmethod
+    def _headline(status: dict, typed: str, lang: str) -> str:
+        return f"{typed or status.get('dossier_code', '')}: {status_text(status, lang)}"
 
     def _failed(self, exc):
         lang = app().lang
@@ -108,6 +165,9 @@ class LookupScreen(KioskScreen):
         self._show(tr(key, lang), error=True, key=key)
 
     def _show(self, text, error=False, key=None):
+        self.found = None
+        if getattr(self, "details", None) is not None:
+            self.details.text = ""
         self.result = (text, "error" if error else "ok", key)
         self.out.text = text
         self.out.color = self._colour(self.result[1])

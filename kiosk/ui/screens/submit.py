@@ -140,7 +140,11 @@ def todo_items(outcome, lang: str) -> list[str]:
     fee = fee_text(engine.fee(), lang) if engine is not None else receipt.get("fee", "")
     names = [pick(d.name, lang) for d in originals_to_bring(engine)] if engine is not None else []
     if outcome.provisional:
-        items = [tr("receipt.todo_keep", lang), tr("receipt.todo_later", lang, counter=counter, code=outcome.code)]
+        # with the key the kiosk made for the TAM code, the citizen can look it up once it is sent
+        later = (tr("receipt.todo_lookup_provisional", lang, code=outcome.code, secret=outcome.lookup_secret,
+                    counter=counter) if outcome.lookup_secret
+                 else tr("receipt.todo_later", lang, counter=counter, code=outcome.code))
+        items = [tr("receipt.todo_keep", lang), later]
         if fee:
             items.append(tr("receipt.todo_fee", lang, fee=fee))
         if names:

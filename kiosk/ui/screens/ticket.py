@@ -1,4 +1,5 @@
-"""Queue ticket: pick the service (by field), a ticket is printed with the number."""
+"""Queue ticket: pick the service (by field); the centre's queue gives the number (or the kiosk's
+reserved block while it cannot be reached), printed with the people ahead and the estimated wait."""
 from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
@@ -11,6 +12,16 @@ from kiosk.ui.screens.step import error_text
 from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller
 from kiosk.ui.widgets.reflow import huge_size, scroll_body
+
+
+def ticket_screen_wait(outcome, lang: str) -> str:
+    """"Trước Quý khách còn 7 người · chờ khoảng 25 phút", or, for a number given offline (the
+    queue's length unknown here), "please wait to be called"."""
+    if outcome.people_ahead is None:
+        return tr("ticket.wait_call", lang)
+    if outcome.estimated_wait_min is None:
+        return tr("ticket.ahead", lang, n=outcome.people_ahead)
+    return tr("ticket.ahead_wait", lang, n=outcome.people_ahead, min=outcome.estimated_wait_min)
 
 
 class TicketScreen(KioskScreen):
@@ -31,6 +42,15 @@ class TicketScreen(KioskScreen):
     def build_body(self, body):
         a = app()
         lang = a.lang
+        if self.outcome is not None and not self.outcome.number:
+            # no number could be given: said plainly, with where to get one
+            col = scroll_body(body)
+            col.add_widget(BoxLayout())
+            col.add_widget(error_text(user_message(self.outcome.refused, lang), halign="center"))
+            col.add_widget(BoxLayout())
+            body.add_widget(footer(self._back_button(),
+                                   BigButton(tr("receipt.finish", lang), kind="primary", on_press=lambda: a.go("goodbye"))))
+            return
         if self.outcome is not None:
             o = self.outcome
             # the words on one line, the number alone and huge below: what the citizen looks for
@@ -43,7 +63,7 @@ class TicketScreen(KioskScreen):
             number.font_size = huge_size()
             col.add_widget(number)
             col.add_widget(Text(o.service, role="title", halign="center"))
-            col.add_widget(Text(tr("ticket.ahead", lang, n=o.people_ahead), role="body", halign="center"))
+            col.add_widget(Text(ticket_screen_wait(o, lang), role="body", halign="center"))
             if o.printed:
                 col.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
             else:

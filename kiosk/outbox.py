@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -320,8 +321,6 @@ class Outbox:
         short = self._short or kiosk_short(str(dossier.get("kiosk_id", "")))
         payload = self._seal(json.dumps(dossier, ensure_ascii=False, sort_keys=True).encode(), f"{uid}|dossier")
         sealed = {sha: self._seal(data, f"{uid}|{sha}") for sha, data in attachments.items()}
-
-        import secrets
 
         local_secret = "".join(secrets.choice(LOOKUP_SECRET_ALPHABET) for _ in range(LOOKUP_SECRET_LENGTH))
 

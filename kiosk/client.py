@@ -328,11 +328,13 @@ class CentralClient:
         return body
 
     # --- the centre's queue and ratings (issue 19): nothing personal is sent ----------------------
-    def take_ticket(self, uuid: str, service_id: str, service_name: str, *, timeout: float | None = None) -> dict:
+    def take_ticket(self, uuid: str, service_id: str, service_name: str, *, timeout: float | None = None,
+                    dossier_code: str = "") -> dict:
         """A number from the centre's one queue (``uuid`` chosen by the kiosk: asking again returns
         the same ticket). Returns the ticket dict (number, people_ahead, estimated_wait_min …)."""
         _, body = self._call("POST", "/api/v1/queue/tickets", timeout=timeout,
-                             json={"uuid": uuid, "service_id": service_id, "service_name": service_name})
+                             json={"uuid": uuid, "service_id": service_id, "service_name": service_name,
+                                   **({"dossier_code": dossier_code} if dossier_code else {})})
         return self._ticket(body)
 
     def reserve_block(self, service_id: str, service_name: str, size: int, *, timeout: float | None = None) -> dict:

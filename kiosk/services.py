@@ -470,11 +470,13 @@ class KioskServices:
         threading.Thread(target=self.reserve_offline_blocks, args=([(service_id, service_name)],),
                          name="queue-blocks", daemon=True).start()
 
-    def issue_ticket(self, service_id: str, service_name: str) -> TicketOutcome:
+    def issue_ticket(self, service_id: str, service_name: str, dossier_code: str = "") -> TicketOutcome:
         """A number from the centre's queue (``TICKET_WAIT_S`` at most: at peak the network is
         slow and the citizen is standing there), else one of this kiosk's reserved numbers,
         reported to central through the outbox; else no number, and the outcome says so
-        (``refused``): the reception counter gives one."""
+        (``refused``): the reception counter gives one. ``dossier_code``: the dossier just filed,
+        whose originals the citizen brings to the counter (the officer who calls the number sees
+        it); only an online ticket carries it."""
         from kiosk.client import CentralClientError
 
         uid = str(uuidlib.uuid4())
@@ -482,7 +484,8 @@ class KioskServices:
         ticket = None
         if self.client is not None:
             try:
-                ticket = self.client.take_ticket(uid, service_id, service_name, timeout=TICKET_WAIT_S)
+                ticket = self.client.take_ticket(uid, service_id, service_name, timeout=TICKET_WAIT_S,
+                                                 dossier_code=dossier_code)
             except CentralClientError as exc:
                 log.warning("queue ticket for %s from central failed (%s): the offline block", service_id, type(exc).__name__)
         if ticket is not None:

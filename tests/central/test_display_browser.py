@@ -10,7 +10,7 @@ import pytest
 
 from central.queue import Queue
 from central.service import KioskIdentity
-from testkit import browser
+from kiosk.tools import browser
 from testkit.central import KIOSK_ID, start_central
 
 pytestmark = pytest.mark.browser

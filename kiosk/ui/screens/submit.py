@@ -203,8 +203,22 @@ class ReceiptScreen(StepScreen):
             row.add_widget(img)
         body.add_widget(row)
         # the one filled button, bottom-right like every "Tiếp tục ▶" before it
-        body.add_widget(footer(BoxLayout(), BigButton(tr("receipt.finish", lang), kind="primary",
-                                                      on_press=lambda: a.go("rating"))))
+        body.add_widget(footer(self._ticket_button(out, lang), BigButton(tr("receipt.finish", lang), kind="primary",
+                                                                         on_press=lambda: a.go("rating"))))
+
+    def _ticket_button(self, out, lang):
+        """Originals to show at the counter: a number for it, carrying this dossier's code, so the
+        officer who calls it opens the dossier at once. Not for a provisional slip: central does not
+        know the dossier yet."""
+        from flows.steps.receipt import originals_to_bring
+
+        a = app()
+        engine = a.session.engine
+        if out.provisional or engine is None or a.session.flow is None or not originals_to_bring(engine):
+            return BoxLayout()
+        field_vi = a.session.flow.field["vi"]
+        return BigButton(tr("receipt.take_ticket", lang), kind="secondary",
+                         on_press=lambda: a.sm.get_screen("ticket").for_dossier(field_vi, out.code))
 
 
 class OneWord(Text):

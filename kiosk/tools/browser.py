@@ -1,5 +1,6 @@
 """Debian's chromium, headless, through Debian's chromium-driver (Selenium): the real browser the
-officers' console and the waiting-room display are tested in (tests marked ``browser``).
+officers' console and the waiting-room display are tested in (tests marked ``browser``) and
+`make demo` photographs.
 
 No browser is downloaded: Selenium Manager is bypassed by naming /usr/bin/chromedriver, and the
 binary is /usr/bin/chromium, both from scripts/apt-packages.txt."""

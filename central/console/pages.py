@@ -12,6 +12,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from central import routing
+from common.money import fee_text
+
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
@@ -54,9 +57,27 @@ def hhmm(at: str | None) -> str:
     return f"{at[8:10]}/{at[5:7]} {at[11:16]}"
 
 
+def when(at: str | None) -> str:
+    """'2026-12-04T08:05:00+07:00' → '04/12/2026 08:05', and '2026-12-07' → '07/12/2026': the
+    way dates are written in Vietnam, not ISO."""
+    if not at or len(at) < 10 or at[4] != "-":
+        return at or ""
+    day = f"{at[8:10]}/{at[5:7]}/{at[0:4]}"
+    return f"{day} {at[11:16]}" if len(at) >= 16 else day
+
+
+def commune_name(code: str) -> str:
+    """'00004' → 'Phường Ba Đình' (the officer's own unit, by name; the code when unknown)."""
+    unit = routing.lookup_commune(code) if isinstance(code, str) else None
+    return unit.name if unit is not None else f"xã/phường {code}"
+
+
 env.filters["status_vi"] = status_vi
 env.filters["status_en"] = status_en
 env.filters["hhmm"] = hhmm
+env.filters["when"] = when
+env.filters["commune_name"] = commune_name
+env.filters["fee"] = fee_text
 
 
 def render(request: Request, name: str, *, http_status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:

@@ -104,6 +104,12 @@ def run_demo(out: Path, flows=DEFAULT_FLOWS, keypad_flows=KEYPAD_FLOWS) -> Path:
             journeys.append(journey_summary(res))
             d.wait_screen("home", 15)
         _other_services(d, app)
+        # the centre behind the kiosk: the officers' console and the TV, in Debian's chromium
+        from kiosk.tools.centre_demo import photograph, seed
+
+        centre_shots = photograph(app.central_server, seed(app.central_server, cfg), out / "centre")
+        summary.append(f"centre console and display: {len(centre_shots)} screenshots in centre/"
+                       if centre_shots else "centre console and display: no screenshots (chromium missing)")
     (out / "SUMMARY.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
     (out / "SUMMARY.json").write_text(json.dumps({"journeys": journeys}, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")

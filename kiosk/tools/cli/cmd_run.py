@@ -51,6 +51,12 @@ def _run(args) -> int:
 
         server = run_in_thread(cfg)
         print(f"kiosk: central system listening on {server.url}", flush=True)
+        from kiosk.deployment import simulated
+
+        if simulated(cfg):  # the demo centre: counters and console accounts with passwords for this run
+            from kiosk.tools.centre_demo import seed
+
+            print(seed(server, cfg).banner(), flush=True)
     from kivy.clock import Clock
 
     from kiosk.ui.app import KioskApp

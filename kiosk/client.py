@@ -141,6 +141,7 @@ REFUSED_STATUSES = (400, 409, 413, 422)
 _NETWORK_STATUSES = (407, 408, 511)
 _REASON = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 HELP_CALL_STATES = ("open", "acknowledged", "cancelled")  # central's states of a help call
+PAYMENT_STATES = ("unpaid", "paid", "flagged")  # central's states of a dossier's fee payment
 RETRY_AFTER_MAX_S = 3600.0  # a Retry-After above this is read as this: never park the queue for days
 
 
@@ -286,6 +287,16 @@ class CentralClient:
                 return None
             raise
         return body
+
+    def payment(self, code: str) -> dict:
+        """The fee payment of one of this kiosk's dossiers (issue 22): ``{"state": "unpaid" | "paid" |
+        "flagged", "amount_due", "amount_paid", "paid_at"}``. A dossier central does not know, or
+        another kiosk filed, is a ``Rejected`` with status 404."""
+        _, body = self._call("GET", f"/api/v1/dossiers/{requests.utils.quote(code, safe='')}/payment")
+        payment = body.get("payment")
+        if body.get("result") != "ok" or not isinstance(payment, dict) or payment.get("state") not in PAYMENT_STATES:
+            raise Offline(en=f"unexpected payment answer {body.get('result')!r}")
+        return payment
 
     def heartbeat(self, payload: dict) -> dict:
         _, body = self._call("POST", f"/api/v1/kiosks/{self.kiosk_id}/heartbeat", json=payload)

@@ -78,6 +78,9 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "admin_token": text("empty (admin HTTP API off) or a token of at least 16 characters", r"(.{16,})?"),
         "pg_fast_intake": BOOL,
         "public_openapi": BOOL,
+        # the embedded central's bank-gateway secret (central [payments] gateway_secret): only the
+        # simulated demo sets it, so its simulated bank can sign the notifications central checks
+        "payment_gateway_secret": text("empty (payment notifications off) or at least 16 characters", r"(.{16,})?"),
     },
     "outbox": {
         "path": PATH,
@@ -111,6 +114,16 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         "speech_volume": number(0.05, 1.0),
         "volume_step": number(0.05, 0.5),
         "timeout_multiplier": number(1.0, 10.0),
+    },
+    # paying the fee at the kiosk with a VietQR code (issue 22): the centre's receiving account, and
+    # how long the pay screen waits for central to confirm before it offers to pay at the counter
+    "payments": {
+        "enabled": BOOL,
+        "bank_bin": text("the receiving bank's 6-digit NAPAS BIN (e.g. \"970436\")", r"(\d{6})?"),
+        "account": text("the centre's account number (digits and letters, at most 19)", r"([0-9A-Za-z]{1,19})?"),
+        "account_name": text("the account holder as the bank shows it (e.g. \"TRUNG TAM PVHCC BA DINH\")", r".{0,70}"),
+        "wait_s": integer(30, 1800),
+        "poll_s": number(0.5, 30),
     },
     "maintenance": {
         "pin_hash": text("a PIN hash made by `kiosk config hash-pin`", r"pbkdf2_sha256\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+"),
@@ -251,6 +264,10 @@ def load_config(path: str | os.PathLike | None = None, *, defaults: Path = DEFAU
         raise ConfigError(
             f"{sources[-1]}: kiosk.idle_warning_s must be shorter than kiosk.idle_timeout_s"
         )
+    p = merged["payments"]
+    if p["enabled"] and not (p["bank_bin"] and p["account"]):
+        raise ConfigError(f"{sources[-1]}: payments.enabled needs payments.bank_bin and payments.account "
+                          "(the account the VietQR code pays into)")
     return Config(merged, sources)
 
 

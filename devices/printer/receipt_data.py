@@ -85,9 +85,36 @@ def come_back_at(received: Any, appointment: Any, opens: str | None = None) -> d
     return at
 
 
+def payment_text(payment: dict[str, Any] | None, fee: dict[str, Any] | None) -> str:
+    """The fee line of the receipt once the kiosk knows how it was paid (issue 22), Vietnamese:
+    "Đã thanh toán lệ phí 4.000 đồng lúc 09:12." or "Lệ phí phải nộp: 4.000 đồng. Chưa thanh toán:
+    nộp tại quầy."; "" when nothing was to be paid at the kiosk (the receipt then says the fee as
+    it always did). ``payment`` is central's object (state, amount_due, amount_paid, paid_at);
+    ``{"state": "unpaid"}`` when central could not be asked."""
+    if not payment:
+        return ""
+    state = payment.get("state")
+    if state == "paid":
+        paid = payment.get("amount_paid") or payment.get("amount_due") or (fee or {}).get("amount")
+        at = payment.get("paid_at")
+        when = ""
+        if at:
+            try:
+                when = f" lúc {_local(at):%H:%M}"
+            except LayoutError:
+                when = ""
+        return f"Đã thanh toán lệ phí {fee_text({'amount': paid}, 'vi')}{when}."
+    due = format_fee(fee) if fee else fee_text({"amount": payment.get("amount_due") or 0}, "vi")
+    if state == "flagged":
+        # a paid amount that differs from the fee: an officer sorts it out, the citizen pays nothing twice
+        return f"Lệ phí phải nộp: {due}. Khoản đã chuyển cần cán bộ kiểm tra: xin hỏi tại quầy."
+    return f"Lệ phí phải nộp: {due}. Chưa thanh toán: nộp tại quầy."
+
+
 def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, centre_name: str, lookup_qr: str,
                          notes: list[str] | tuple[str, ...] = (), originals: list[str] | tuple[str, ...] = (),
-                         counter: str = "", opens: str | None = None) -> dict[str, Any]:
+                         counter: str = "", opens: str | None = None,
+                         payment: dict[str, Any] | None = None) -> dict[str, Any]:
     """Data for the ``receipt`` layout. ``answer`` is the central system's JSON for
     ``POST /api/v1/dossiers`` (dossier_code, lookup_secret, appointment_date, handling_unit).
 
@@ -95,7 +122,8 @@ def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, cen
     appointment and ``opens``, the centre's opening hour), ``counter`` (the counter that returns
     results; empty: the layout's general wording), ``originals`` (names of the papers whose
     original the citizen must bring: the flow's, see ``flows.steps.receipt.originals_to_bring``)
-    and the lookup secret the lookup screen asks for."""
+    and the lookup secret the lookup screen asks for. ``payment``: the fee paid at the kiosk, or
+    not (``payment_text``); None where the kiosk took no payment."""
     return {
         "centre_name": centre_name,
         "dossier_code": _get(answer, "dossier_code"),
@@ -105,6 +133,7 @@ def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, cen
         "applicant_id": _get(dossier, "applicant", "id_number"),
         "documents": _documents(dossier),
         "fee": format_fee(dossier.get("fee")),
+        "payment": payment_text(payment, dossier.get("fee")),
         "received_at": _get(dossier, "created_at"),
         "appointment_date": _get(answer, "appointment_date"),
         "handling_unit": _unit_name(answer.get("handling_unit") or dossier.get("handling_unit")),

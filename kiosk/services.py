@@ -48,6 +48,10 @@ class SubmitOutcome:
     print_error: BilingualError | None = None  # why nothing was printed, for the screen
     png_path: str | None = None     # sim printer: the rendering of what was printed
     preview_png: bytes = b""        # the receipt exactly as printed, for the screen
+    # the fee paid at the kiosk (issue 22): what to pay here (0: nothing, the receipt is printed
+    # at once), and central's payment object once the pay screen knows it; the receipt waits for it
+    payment_due: int = 0
+    payment: dict | None = None
 
 
 @dataclass
@@ -354,11 +358,17 @@ class KioskServices:
             queued = self.outbox.get(session.dossier_uuid, decrypt=False)
             outcome = SubmitOutcome(True, local_code, queued.local_secret if queued is not None else "",
                                     engine.appointment_date(created), created, {})
+        outcome.payment_due = self.payable(outcome, engine)
         try:
             outcome.receipt = self.receipt_data(dossier, outcome, result, engine)
-            layout = "provisional_receipt" if outcome.provisional else "receipt"
-            self._print(layout, outcome.receipt, outcome)
-            outcome.preview_png = self.preview_png(layout, outcome.receipt)
+            if outcome.payment_due:
+                # printed by finish_receipt once the pay screen knows whether it was paid, so the
+                # paper says so
+                outcome.receipt["_fee"] = dossier.get("fee")
+            else:
+                layout = "provisional_receipt" if outcome.provisional else "receipt"
+                self._print(layout, outcome.receipt, outcome)
+                outcome.preview_png = self.preview_png(layout, outcome.receipt)
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.error("receipt for %s could not be made: %s", outcome.code, "".join(traceback.format_exception(exc)))
             outcome.print_error = outcome.print_error or BilingualError(en="The receipt could not be made.",
@@ -366,6 +376,98 @@ class KioskServices:
         log.info("dossier %s for flow %s v%s: %s", outcome.code, session.flow.id, session.flow.version,
                  "provisional" if outcome.provisional else "received")
         return outcome
+
+    # --- the fee paid at the kiosk with VietQR (issue 22) ------------------------------------------
+    @property
+    def payments_on(self) -> bool:
+        return bool(self.cfg["payments"]["enabled"]) and self.client is not None
+
+    def payable(self, outcome: SubmitOutcome, engine) -> int:
+        """The amount (đồng) the citizen may pay at the kiosk for ``outcome``: the flow's fee for a
+        dossier central confirmed; 0 when payments are off, the fee is nothing (or not known here:
+        set by the province, told at the counter) or the dossier is provisional (central does not
+        know a TAM code yet: paid at the counter)."""
+        if not self.payments_on or outcome.provisional or engine is None:
+            return 0
+        fee = engine.fee() or {}
+        amount = fee.get("amount") if isinstance(fee, dict) else 0
+        if not isinstance(amount, (int, float)) or amount != int(amount) or amount <= 0:
+            return 0
+        from common.money import fee_text
+
+        if fee_text(fee, "vi") != fee_text({"amount": amount}, "vi"):
+            return 0  # the flow's note stands for the amount (set by the province): told at the counter
+        return int(amount)
+
+    def payment_qr(self, outcome: SubmitOutcome) -> str:
+        """The VietQR payload the pay screen draws: the centre's account, the amount, the dossier
+        code as the bill number and the purpose (the one payment reference of the dossier)."""
+        from common.vietqr import build_payload
+
+        p = self.cfg["payments"]
+        return build_payload(p["bank_bin"], p["account"], outcome.payment_due, outcome.code,
+                             purpose=outcome.code)
+
+    def payment(self, code: str) -> dict:
+        """Central's payment of one of this kiosk's dossiers (kiosk.client.CentralClient.payment)."""
+        return self.client.payment(code)
+
+    def finish_receipt(self, outcome: SubmitOutcome, payment: dict | None) -> SubmitOutcome:
+        """Print the receipt the submit held back for the payment, saying whether the fee was paid
+        (``payment``: central's object, or None: not known, to be paid at the counter). Never
+        raises: the dossier is filed whatever the printer does."""
+        with self._lock:  # the pay screen and an idle wipe may both ask: one receipt
+            if not outcome.payment_due or outcome.payment is not None:
+                return outcome
+            outcome.payment = payment or {"state": "unpaid", "amount_due": outcome.payment_due}
+        try:
+            from devices.printer.receipt_data import payment_text
+
+            receipt = {k: v for k, v in outcome.receipt.items() if not k.startswith("_")}
+            receipt["payment"] = payment_text(outcome.payment, outcome.receipt.get("_fee"))
+            outcome.receipt = receipt
+            self._print("receipt", receipt, outcome)
+            outcome.preview_png = self.preview_png("receipt", receipt)
+        except Exception as exc:  # noqa: BLE001 - as in submit: the citizen still has the code on screen
+            log.error("receipt for %s could not be made: %s", outcome.code, "".join(traceback.format_exception(exc)))
+            outcome.print_error = outcome.print_error or BilingualError(en="The receipt could not be made.",
+                                                                        vi="Không tạo được biên nhận.")
+        log.info("dossier %s: fee %s at the kiosk", outcome.code, outcome.payment.get("state"))
+        return outcome
+
+    @property
+    def sim_bank(self) -> bool:
+        """The demo's simulated bank exists only on a simulated kiosk whose embedded central holds a
+        gateway secret: nowhere else can the kiosk pretend a citizen paid."""
+        from kiosk.deployment import simulated
+
+        return simulated(self.cfg) and bool(self.cfg["central"].get("payment_gateway_secret"))
+
+    def sim_pay(self, code: str, amount: int) -> dict:
+        """The simulated bank: tell the central system that ``amount`` was paid for dossier ``code``,
+        signed the way the bank gateway signs (HMAC-SHA256 over the sorted canonical parameters,
+        with a timestamp: docs of central/payments.py). Refused on any kiosk that is not the
+        simulated demo."""
+        import hashlib
+        import hmac
+        import json
+
+        import requests
+
+        if not self.sim_bank:
+            raise PermissionError("the simulated bank exists only in the simulated demo")
+        body = {"transaction_id": "SIM" + uuidlib.uuid4().hex[:20].upper(), "dossier_code": code,
+                "amount": int(amount), "paid_at": clock.now().isoformat(timespec="seconds")}
+        stamp = str(int(clock.now().timestamp()))
+        canonical = "&".join(f"{k}={v}" for k, v in sorted({**body, "timestamp": stamp}.items()))
+        secret = self.cfg["central"]["payment_gateway_secret"].encode()
+        headers = {"X-Timestamp": stamp, "X-Signature": hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest(),
+                   "Content-Type": "application/json"}
+        with requests.Session() as http:
+            http.trust_env = False  # the embedded central is local: no proxy from the environment
+            resp = http.post(self.cfg["central"]["url"].rstrip("/") + "/api/v1/payments/notify",
+                             data=json.dumps(body), headers=headers, timeout=10)
+        return {"status": resp.status_code, **(resp.json() if "json" in resp.headers.get("Content-Type", "") else {})}
 
     def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None, engine=None) -> dict:
         """The data of the receipt (or the provisional slip) for ``outcome``. ``engine``, the visit's

@@ -7,6 +7,7 @@ def all_screens():
     from kiosk.ui.screens.home import HomeScreen
     from kiosk.ui.screens.lookup import LookupScreen
     from kiosk.ui.screens.maintenance import MaintenanceScreen, PinScreen
+    from kiosk.ui.screens.pay import PayScreen
     from kiosk.ui.screens.picker import PickerScreen
     from kiosk.ui.screens.visit_end import ErrorScreen, GoodbyeScreen, RatingScreen
     from kiosk.ui.steps import ui_kinds
@@ -18,6 +19,7 @@ def all_screens():
         HomeScreen(name="home"),
         PickerScreen(name="picker"),
         *(entry.load_screen_class()(name=name) for name, entry in steps.items()),
+        PayScreen(name="pay"),  # the fee by VietQR between submit and the receipt (issue 22)
         LookupScreen(name="lookup"),
         RatingScreen(name="rating"),
         GoodbyeScreen(name="goodbye"),

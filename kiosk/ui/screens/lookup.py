@@ -31,6 +31,9 @@ def status_details(status: dict, typed_code: str, lang: str) -> list[str]:
     if note:
         key = "lookup.needs_papers_note" if status.get("status") == "needs_papers" else "lookup.note"
         lines.append(tr(key, lang, note=note))
+    paid = payment_line(status.get("payment"), lang)
+    if paid:
+        lines.append(paid)
     real = status.get("dossier_code") or ""
     if real and typed_code and typed_code != real:
         lines.append(tr("lookup.real_code", lang, code=real))
@@ -42,6 +45,23 @@ def status_details(status: dict, typed_code: str, lang: str) -> list[str]:
                 line += f": {str(e['note']).strip()}"
             lines.append(line)
     return lines
+
+
+def payment_line(payment, lang: str) -> str:
+    """The fee as central knows it (issue 22): "Lệ phí: đã thanh toán 4.000 đồng lúc 09:12", not
+    paid yet (pay at the desk), or a payment an officer must check; "" for a dossier with no fee
+    or an answer without a payment."""
+    from common.money import fee_text
+
+    if not isinstance(payment, dict) or not payment.get("amount_due"):
+        return ""
+    state = payment.get("state")
+    if state == "paid":
+        fee = fee_text({"amount": payment.get("amount_paid") or payment.get("amount_due")}, lang)
+        return tr("lookup.paid", lang, fee=fee, time=_when(payment.get("paid_at")) or "—")
+    if state == "flagged":
+        return tr("lookup.flagged", lang)
+    return tr("lookup.unpaid", lang, fee=fee_text({"amount": payment.get("amount_due")}, lang))
 
 
 def _when(at) -> str:

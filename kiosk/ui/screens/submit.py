@@ -6,6 +6,8 @@ where "Tiếp tục ▶" had been for eight screens. Now the one filled button, 
 sơ", is bottom-right, where "Tiếp tục ▶" was on every earlier screen, and back stays bottom-left."""
 from __future__ import annotations
 
+import datetime as dt
+
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
@@ -117,6 +119,9 @@ class SubmitScreen(StepScreen):
         a = app()
         Clock.unschedule(self._ev) if hasattr(self, "_ev") else None
         a.session.outcome = outcome
+        if getattr(outcome, "payment_due", 0):
+            a.go("pay")  # kiosk/ui/screens/pay.py: the fee by VietQR, then the receipt that says so
+            return
         a.next_step()
 
     def _failed(self, exc):
@@ -126,6 +131,25 @@ class SubmitScreen(StepScreen):
         self.error = user_message(exc, app().lang, "Không lưu được hồ sơ trên ki-ốt. Xin báo cán bộ tại quầy.",
                                   "The kiosk could not store your application. Please tell the staff at the desk.")
         self.refresh()
+
+
+def payment_item(outcome, fee: str, lang: str) -> str:
+    """The fee line once the kiosk took the payment, or not (issue 22), as the paper prints it:
+    "Đã thanh toán lệ phí 4.000 đồng lúc 09:12." / "… Chưa thanh toán: nộp tại quầy."; "" where
+    the kiosk took no payment (the fee line as before)."""
+    payment = getattr(outcome, "payment", None)
+    if not payment:
+        return ""
+    state = payment.get("state")
+    if state == "paid":
+        paid = fee_text({"amount": payment.get("amount_paid") or outcome.payment_due}, lang)
+        try:
+            at = dt.datetime.fromisoformat(str(payment.get("paid_at"))).astimezone(clock.VN_TZ)
+            time_text = f"{at:%H:%M}"
+        except ValueError:
+            time_text = "—"
+        return tr("receipt.todo_paid", lang, fee=paid, time=time_text)
+    return tr("receipt.todo_flagged" if state == "flagged" else "receipt.todo_unpaid", lang, fee=fee)
 
 
 def todo_items(outcome, lang: str) -> list[str]:
@@ -138,6 +162,7 @@ def todo_items(outcome, lang: str) -> list[str]:
     receipt = outcome.receipt or {}
     counter = counter_text(receipt, lang)
     fee = fee_text(engine.fee(), lang) if engine is not None else receipt.get("fee", "")
+    fee_item = payment_item(outcome, fee, lang) or tr("receipt.todo_fee", lang, fee=fee)
     names = [pick(d.name, lang) for d in originals_to_bring(engine)] if engine is not None else []
     if outcome.provisional:
         # with the key the kiosk made for the TAM code, the citizen can look it up once it is sent
@@ -151,7 +176,7 @@ def todo_items(outcome, lang: str) -> list[str]:
             items.append(tr("receipt.todo_originals", lang, names="; ".join(names)))
         return items
     at = receipt.get("come_back_at") or _come_back(outcome.received_at, outcome.appointment_date)
-    items = [tr("receipt.todo_fee", lang, fee=fee),
+    items = [fee_item,
              tr("receipt.todo_come", lang, time=_hour(at, lang), date=f"{at:%d/%m/%Y}", counter=counter)]
     if names:
         items.append(tr("receipt.todo_originals", lang, names="; ".join(names)))

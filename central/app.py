@@ -42,7 +42,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.3.0"
+API_VERSION = "1.4.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -83,6 +83,15 @@ class StatusEvent(BaseModel):
     note: str
 
 
+class PaymentState(BaseModel):
+    """A dossier's fee payment (issue 22; central.payments)."""
+    state: Literal["unpaid", "paid", "flagged"] = Field(
+        description="`flagged`: the amount paid differs from the amount due; an officer looks at it")
+    amount_due: int = Field(description="the dossier's fee, whole đồng (0: none)")
+    amount_paid: int | None
+    paid_at: str | None
+
+
 class StatusAnswer(BaseModel):
     result: Literal["ok"]
     dossier_code: str
@@ -95,6 +104,7 @@ class StatusAnswer(BaseModel):
     appointment_date: str | None
     updated_at: str
     history: list[StatusEvent]
+    payment: PaymentState | None = Field(default=None, description="the fee payment (API 1.4)")
 
 
 class StatusChange(BaseModel):
@@ -628,6 +638,7 @@ FEATURES: tuple[str, ...] = (
     "central.queue_api",
     "central.display",
     "central.console.routes",
+    "central.payments_api",
 )
 
 

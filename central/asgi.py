@@ -4,7 +4,8 @@
 
 ``CENTRAL_GC_FREEZE=0`` skips ``central.server.settle_process`` (the benchmark's "before" rows).
 ``CENTRAL_FAST_INTAKE=0`` keeps PostgreSQL on the SQLAlchemy intake path (``central.pg_intake`` otherwise).
-``CENTRAL_PUBLIC_OPENAPI=1`` serves ``/openapi.json``; ``CENTRAL_BIND_CLIENT_CERTIFICATES=1`` (set by
+``CENTRAL_PUBLIC_OPENAPI=1`` serves ``/openapi.json``; ``CENTRAL_PAYMENT_SECRET`` is the bank gateway's
+HMAC secret (payment notifications, ``central.payments``; unset: off); ``CENTRAL_BIND_CLIENT_CERTIFICATES=1`` (set by
 ``central.server.serve`` under mutual TLS) requires the client certificate to name the kiosk id.
 Each worker process opens its own engine; the database (SQLite WAL or PostgreSQL) is what they
 share, so a dossier is still stored exactly once whichever worker answers.
@@ -32,6 +33,8 @@ def app_from_env():
         # under mutual TLS: run uvicorn with --http central.server:PeerCertProtocol, or every
         # kiosk is refused (403 certificate_mismatch: the certificate is not reported)
         bind_client_certificates=os.environ.get("CENTRAL_BIND_CLIENT_CERTIFICATES", "0") == "1",
+        # the bank gateway's HMAC secret for payment notifications (central.payments); empty: off
+        payment_secret=os.environ.get("CENTRAL_PAYMENT_SECRET", ""),
     )
     app = create_app(central)
     if os.environ.get("CENTRAL_GC_FREEZE", "1") != "0":

@@ -342,6 +342,41 @@ audit_log = Table(
     Column("address", String(64), nullable=False, default=""),
 )
 
+# --- payments (central/payments.py) --------------------------------------------------------------
+from sqlalchemy import BigInteger  # noqa: E402 (kept in this section: amounts of up to 13 digits of đồng)
+
+# A dossier's fee payment (issue 22): one row per dossier, made by the first notification for it.
+# The dossier code is the payment reference. ``state``: unpaid | paid | flagged (the amount differs
+# from ``amount_due``: an officer looks); ``transaction_id``: the gateway's id of the transfer that
+# paid it; ``flag_reason``: why it is flagged (``amount_differs``). No personal data: the bank's
+# payer name and account never reach central.
+payments = Table(
+    "payments",
+    metadata,
+    Column("dossier_code", String(40), primary_key=True),
+    Column("amount_due", BigInteger, nullable=False),
+    Column("amount_paid", BigInteger),
+    Column("state", String(8), nullable=False),
+    Column("paid_at", String(40)),
+    Column("transaction_id", String(64), unique=True),
+    Column("notified_at", String(40)),
+    Column("flag_reason", String(40)),
+)
+
+# Every notification the gateway sent, by its transaction id: a replay is recognised here and
+# changes nothing. ``outcome``: paid | flagged | extra (a second transfer for a dossier already
+# paid or flagged: an officer refunds it).
+payment_notifications = Table(
+    "payment_notifications",
+    metadata,
+    Column("transaction_id", String(64), primary_key=True),
+    Column("dossier_code", String(40), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("paid_at", String(40), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("outcome", String(8), nullable=False),
+)
+
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).
 ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),

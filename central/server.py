@@ -93,7 +93,9 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
     central = Central.open(database or c.get("database") or "central.sqlite3",
                            admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])),
                            fast_intake=bool(c.get("pg_fast_intake", True)),
-                           public_openapi=bool(c.get("public_openapi", False)))
+                           public_openapi=bool(c.get("public_openapi", False)),
+                           # the bank gateway's secret (central.payments): [central] payment_gateway_secret
+                           payment_secret=str(c.get("payment_gateway_secret") or ""))
     if k.get("id") and c.get("kiosk_secret"):
         central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
     return central
@@ -210,6 +212,7 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
         os.environ["CENTRAL_FAST_INTAKE"] = "1" if central.pg is not None else "0"
         os.environ["CENTRAL_PUBLIC_OPENAPI"] = "1" if central.public_openapi else "0"
         os.environ["CENTRAL_BIND_CLIENT_CERTIFICATES"] = "1" if central.bind_client_certificates else "0"
+        os.environ["CENTRAL_PAYMENT_SECRET"] = central.payment_secret
         central.close()
         uvicorn.run("central.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=False, lifespan="off", log_config=LOG_CONFIG, **tls_kw)

@@ -198,6 +198,8 @@ class Central:
     # mutual TLS: the client certificate must name the kiosk id it authenticates as
     # (central.server sets it with TLSOptions.client_ca)
     bind_client_certificates: bool = False
+    # the bank gateway's HMAC secret for payment notifications (central.payments); empty: off (503)
+    payment_secret: str = ""
 
     def __post_init__(self):
         # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
@@ -513,12 +515,15 @@ class Central:
                 select(status_events.c.status, status_events.c.at, status_events.c.note)
                 .where(status_events.c.dossier_id == row["id"]).order_by(status_events.c.id)
             ).mappings().all()
+            from central.payments import payment_of  # noqa: PLC0415 (central.payments imports this module)
+
+            payment = payment_of(conn, row["dossier_code"], row["body"])
         return {
             "result": "ok", "dossier_code": row["dossier_code"], "status": row["status"],
             "provisional_code": row["provisional_code"], "procedure_code": row["procedure_code"],
             "handling_unit": {"province_code": row["province_code"], "commune_code": row["commune_code"], "name": row["unit_name"]},
             "received_at": row["received_at"], "appointment_date": row["appointment_date"], "updated_at": row["updated_at"],
-            "history": [dict(e) for e in events],
+            "history": [dict(e) for e in events], "payment": payment,
         }
 
     def set_status(self, code: str, status: str, note: str = "", *, by: str = "") -> dict:

@@ -128,7 +128,8 @@ def _open(args):
     cfg = config_from(args)
     return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
                         trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"],
-                        public_openapi=cfg["central"]["public_openapi"]), cfg
+                        public_openapi=cfg["central"]["public_openapi"],
+                        payment_secret=cfg["central"].get("payment_gateway_secret") or ""), cfg
 
 
 def _serve(args) -> int:

@@ -13,10 +13,13 @@
   // what was shown and played, and when (the browser test measures the delay from these)
   window.displayLog = { shown: [], played: [] };
 
+  // Vietnam's time (UTC+7 all year), whatever time zone the TV's browser was set up with: a TV
+  // left on UTC showed 22:58 at 05:58 in the morning
+  function vietnamNow() { return new Date(Date.now() + 7 * 3600 * 1000); }
   function clock() {
-    var d = new Date();
+    var d = vietnamNow();
     var p = function (n) { return (n < 10 ? "0" : "") + n; };
-    document.getElementById("clock").textContent = p(d.getHours()) + ":" + p(d.getMinutes());
+    document.getElementById("clock").textContent = p(d.getUTCHours()) + ":" + p(d.getUTCMinutes());
   }
   clock();
   setInterval(clock, 10000);
@@ -107,5 +110,5 @@
   }
   poll();
   // a TV browser left on for weeks: start afresh every night (02:00–03:00), when nobody is waiting
-  setInterval(function () { if (new Date().getHours() === 2 && !speaking) { location.reload(); } }, 3600 * 1000);
+  setInterval(function () { if (vietnamNow().getUTCHours() === 2 && !speaking) { location.reload(); } }, 3600 * 1000);
 })();

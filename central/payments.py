@@ -211,7 +211,21 @@ class Payments:
             checks.append(f"nhận thêm {_dong(e['amount'])} (giao dịch {e['transaction_id']}) sau khi hồ sơ đã nộp tiền: "
                           "cần hoàn lại cho người dân")
         out["checks"] = checks
+        if out["state"] == "paid":
+            out["summary_vi"] = f"Đã thanh toán {_dong(out['amount_paid'])} lúc {_when(out['paid_at'])}"
+        elif out["state"] == "flagged":
+            out["summary_vi"] = f"Cần kiểm tra: đã nộp {_dong(out['amount_paid'])} lúc {_when(out['paid_at'])}"
+        else:
+            out["summary_vi"] = "Chưa thanh toán" + ("" if out["amount_due"] else " (hồ sơ không có lệ phí)")
         return out
+
+
+def _when(at: Any) -> str:
+    """"2026-12-04T09:12:31+07:00" → "09:12 04/12/2026" (Vietnam time)."""
+    try:
+        return datetime.fromisoformat(str(at)).astimezone(clock.VN_TZ).strftime("%H:%M %d/%m/%Y")
+    except (ValueError, OverflowError):
+        return str(at or "")
 
 
 def _dong(amount: Any) -> str:

@@ -297,11 +297,13 @@ def register(app: FastAPI, central, _deps) -> None:
         attachments = [a for a in body.get("attachments") or [] if isinstance(a, dict) and SHA256_RX.fullmatch(str(a.get("sha256", "")))]
         from central.service import TRANSITIONS  # noqa: PLC0415  (read now: the statuses may grow)
         nexts = [s for s in STATUS_LABELS if s in TRANSITIONS.get(row["status"], set()) and s != "done"]
+        from central.payments import Payments  # noqa: PLC0415  (the fee payment, issue 22)
+        payment = Payments(central).for_officer(row["dossier_code"], row["body"])
         return render(request, "dossier.html", **ctx(
             user, row=row, body=body, procedure=body.get("procedure") or {}, fields=fields,
             source=SOURCES.get(str(applicant.get("source", "")), str(applicant.get("source", ""))),
             answers=[(k, _shown(v)) for k, v in answers.items()], attachments=attachments, history=history,
-            nexts=nexts, csrf=user.csrf, max_note=MAX_NOTE_CHARS))
+            nexts=nexts, csrf=user.csrf, max_note=MAX_NOTE_CHARS, payment=payment))
 
     @app.post(PREFIX + "/dossiers/{code}/status", include_in_schema=False)
     async def dossier_status(request: Request, code: str, user: User = Depends(auth.current_user)):

@@ -65,8 +65,15 @@ def test_ticket_called_shown_worked_and_looked_up(tmp_path_factory):
         d.screenshot("ticket-for-originals")
         d.tap("Hoàn tất")
         d.wait_screen("rating")
-        app.end_session()
-        d.wait_screen("home")
+        d.tap("Rất hài lòng")  # through the outbox to central, about this procedure's field
+        d.wait_screen("home", 30)
+        from central.ratings import Ratings
+        from common import clock
+
+        today = clock.today().isoformat()
+        _wait(lambda: Ratings(central).summary(centre, today, today)["total"]["count"] == 1, 20, "the rating at central")
+        by_service = Ratings(central).summary(centre, today, today)["by_service"]
+        assert [(r["service_id"], r["count"], r["satisfied"]) for r in by_service] == [("chung-thuc", 1, 1)], by_service
 
         with chromium(1920, 1080, autoplay=True) as tv, chromium(1366, 768) as officer:
             tv.get(f"{base}/display/{centre}")

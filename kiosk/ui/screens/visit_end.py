@@ -4,6 +4,7 @@ from __future__ import annotations
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 
+from flows.text import slug
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.theme import SPACING_MIN
@@ -53,7 +54,11 @@ class RatingScreen(KioskScreen):
 
     def _done(self, level, reason):
         a = app()
-        a.run_async(lambda: a.services.record_rating(level, reason))
+        # after a dossier the rating is about that procedure's field (the queue's service key), so the
+        # centre sees satisfaction per service; from home it is about the centre as a whole
+        flow = a.session.flow
+        service = slug(flow.field["vi"]) if flow is not None else ""
+        a.run_async(lambda: a.services.record_rating(level, reason, service))
         a.go("goodbye")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -268,7 +268,9 @@ def register(app: FastAPI, central, _deps) -> None:
         if status:
             where.append(dossiers.c.status == status)
         if search:
-            where.append(dossiers.c.dossier_code.startswith(search.upper(), autoescape=True))
+            # the official code, or the provisional TAM-… code a citizen brings on an offline slip
+            where.append(or_(dossiers.c.dossier_code.startswith(search.upper(), autoescape=True),
+                             dossiers.c.provisional_code == search.upper()))
         with central.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(dossiers).where(*where)).scalar_one()
             rows = conn.execute(select(dossiers.c.dossier_code, dossiers.c.procedure_code, dossiers.c.status,

@@ -167,6 +167,12 @@ def test_the_inbox_lists_the_communes_dossiers_newest_first_with_filters_and_pag
     assert lan.http.get("/console/inbox", params={"procedure": "1.001193"}).text.count("dossier-link") == 25
     by_code = lan.http.get("/console/inbox", params={"code": codes[5]})
     assert re.findall(r'class="dossier-link" href="/console/dossiers/([^"]+)"', by_code.text) == [codes[5]]
+    # the provisional code of an offline slip finds the delivered dossier (the citizen brings the slip)
+    body, _files = sample_dossier(BADINH.kiosk_id, commune_code=BADINH.commune_code, attachments=0)
+    body["provisional"] = {"code": "TAM-BADINH01-0042", "lookup_secret": "ABCDEFGH23"}
+    late = central.submit(BADINH, body)[1]["dossier_code"]
+    by_slip = lan.http.get("/console/inbox", params={"code": "tam-badinh01-0042"})
+    assert re.findall(r'class="dossier-link" href="/console/dossiers/([^"]+)"', by_slip.text) == [late]
     for bad in ({"page": "x"}, {"status": "nonsense"}, {"procedure": "p" * 100}):
         r = lan.http.get("/console/inbox", params=bad)
         assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), bad

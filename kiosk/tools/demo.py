@@ -17,6 +17,8 @@ from pathlib import Path
 DEFAULT_FLOWS = ("khai-sinh", "chung-thuc-ban-sao", "tam-tru")
 # walked again by keys only with the speech mode on (issue 18: people who cannot see the screen)
 KEYPAD_FLOWS = ("khai-sinh",)
+# the simulated bank's gateway secret: only a simulated demo's central ever holds it
+DEMO_GATEWAY_SECRET = "demo-bank-gateway-secret-not-for-real-use"
 
 
 def free_port() -> int:
@@ -40,6 +42,11 @@ def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_di
         + (f"flows_dir = \"{flows_dir}\"\n" if flows_dir else "") +
         "[logging]\nfile = \"var/log/kiosk.log\"\n"
         f"[central]\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"var/central.sqlite3\"\n"
+        # the fee paid by VietQR (issue 22): a test account, and the gateway secret the embedded
+        # central checks and the simulated bank signs with (kiosk.services.sim_pay)
+        f"payment_gateway_secret = \"{DEMO_GATEWAY_SECRET}\"\n"
+        "[payments]\nenabled = true\nbank_bin = \"970436\"\naccount = \"0011001234567\"\n"
+        "account_name = \"TRUNG TAM PVHCC BA DINH\"\n"
         "[outbox]\npath = \"var/outbox.sqlite3\"\nkey_file = \"var/outbox.key\"\n"
         "[flows]\nbundle_dir = \"var/flows\"\n"
         "[devices.printer]\nout_dir = \"var/printer\"\nspool_dir = \"var/printer/spool\"\n" + extra,

@@ -148,3 +148,85 @@ def two_pages_keys(app, seen: dict):
             seen["pages"] = True
 
     return observe
+
+
+def _citizen_on_pay_screen(monkeypatch, act):
+    """Replace what the scripted citizen does on the pay screen (kiosk/ui/steps/submit.pay) with
+    ``act(w, screen)``; the rest of the walk is the usual one."""
+    import kiosk.ui.steps.submit as submit_step
+
+    def pay(w, label):
+        w.d.wait_for(lambda: w.d.screen == "pay", 10, "the pay screen")
+        act(w, w.app.sm.current_screen)
+        w.d.wait_for(lambda: w.d.screen != "pay", 60, "the receipt")
+
+    monkeypatch.setattr(submit_step, "pay", pay)
+
+
+def test_a_wrong_amount_is_flagged_and_sends_the_citizen_to_the_desk(at_home, monkeypatch):
+    from kiosk.tools.journeys import walk_procedure
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+
+    def act(w, screen):
+        # the citizen's bank sent 3.000 đồng instead of 4.000: the simulated bank says so to central
+        answer = app.services.sim_pay(screen.outcome.code, 3000)
+        assert answer["status"] == 200 and answer["result"] == "flagged", answer
+        w.d.wait_for(lambda: screen.state == "flagged", 15, "the flagged payment")
+        w.d.pump(3)
+        assert w.d.has_text(tr("pay.flagged", "vi")[:40])
+        assert screen.sim_button is None  # nothing more to pay, not even in the demo
+        w.d.screenshot("pay-flagged")
+        w.tap("pay.counter", exact=True)
+
+    _citizen_on_pay_screen(monkeypatch, act)
+    walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    out = app.session.outcome
+    assert out.payment["state"] == "flagged" and out.printed
+    assert "Khoản đã chuyển cần cán bộ kiểm tra: xin hỏi tại quầy." in _screen_texts(d)
+    assert "cần cán bộ kiểm tra" in out.receipt["payment"] and "Đã thanh toán" not in out.receipt["payment"]
+
+
+def test_after_wait_s_the_screen_says_to_finish_and_pay_at_the_desk(at_home, monkeypatch):
+    from kiosk.tools.journeys import walk_procedure
+    from kiosk.ui.i18n import tr
+
+    app, d, cfg = at_home
+
+    def act(w, screen):
+        assert not w.d.has_text(tr("pay.wait_over", "vi")[:30])
+        screen.started -= float(cfg["payments"]["wait_s"])  # the citizen has stood there wait_s already
+        w.d.wait_for(lambda: w.d.has_text(tr("pay.wait_over", "vi")[:30]), 3 * cfg["payments"]["poll_s"] + 5,
+                     "the plain words after wait_s")
+        w.d.screenshot("pay-wait-over")
+        w.tap("pay.counter", exact=True)
+
+    _citizen_on_pay_screen(monkeypatch, act)
+    walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    out = app.session.outcome
+    assert out.payment["state"] == "unpaid" and out.printed
+
+
+def test_an_idle_wipe_on_the_pay_screen_still_prints_the_receipt_once(at_home, monkeypatch):
+    from kiosk.tools.journeys import walk_procedure
+
+    app, d, _ = at_home
+    kept = {}
+
+    class Left(Exception):
+        """The citizen walked away: the scripted walk ends here."""
+
+    def act(w, screen):
+        kept["outcome"] = screen.outcome
+        app.end_session()  # what the idle timeout does
+        w.d.wait_screen("home")
+        raise Left
+
+    _citizen_on_pay_screen(monkeypatch, act)
+    with pytest.raises(Left):
+        walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    out = kept["outcome"]
+    d.wait_for(lambda: out.printed, 15, "the receipt printed after the wipe")
+    assert out.payment["state"] == "unpaid" and out.png_path
+    assert app.services.finish_receipt(out, {"state": "paid"}).payment["state"] == "unpaid"  # once only

@@ -101,7 +101,8 @@ class PayScreen(KioskScreen):
     def speech_intro(self) -> str:
         """What the speech mode says after the title: the amount first, then how to pay."""
         lang = app().lang
-        return ". ".join([tr("pay.amount", lang, fee=self.fee(lang)), tr("pay.scan", lang), self.status_text(lang)])
+        how = [tr("pay.scan", lang)] if self.state == "waiting" and self._png else []
+        return ". ".join([tr("pay.amount", lang, fee=self.fee(lang)), *how, self.status_text(lang)])
 
     def waited_out(self) -> bool:
         return time.monotonic() - self.started >= float(app().cfg["payments"]["wait_s"])
@@ -125,12 +126,13 @@ class PayScreen(KioskScreen):
         row = BoxLayout(spacing=32)
         left = Column(spacing=14, padding=[0, 0, 24, 0])
         left.add_widget(Text(tr("pay.amount", lang, fee=self.fee(lang)), role="title", bold=True))
-        left.add_widget(Text(tr("pay.scan", lang), role="title", bold=True))
-        left.add_widget(Text(tr("pay.how", lang), role="body"))
-        if p["account_name"]:
-            left.add_widget(Text(tr("pay.bank", lang, name=p["account_name"]), role="body"))
-        left.add_widget(Text(tr("pay.account", lang, account=p["account"]), role="body"))
-        left.add_widget(Text(tr("pay.content", lang, code=self.outcome.code), role="body", bold=True))
+        if self.state == "waiting" and self._png:  # how to pay, only while paying is what to do
+            left.add_widget(Text(tr("pay.scan", lang), role="title", bold=True))
+            left.add_widget(Text(tr("pay.how", lang), role="body"))
+            if p["account_name"]:
+                left.add_widget(Text(tr("pay.bank", lang, name=p["account_name"]), role="body"))
+            left.add_widget(Text(tr("pay.account", lang, account=p["account"]), role="body"))
+            left.add_widget(Text(tr("pay.content", lang, code=self.outcome.code), role="body", bold=True))
         t = theme()
         colour = {"paid": t.ok, "flagged": t.danger}.get(self.state, t.fg)
         if self.state == "waiting" and (self.waited_out() or not self._png):
@@ -140,7 +142,7 @@ class PayScreen(KioskScreen):
         holder = scroller(left)
         holder.size_hint_x = 0.58
         row.add_widget(holder)
-        if self._png and self.state in ("waiting", "flagged"):
+        if self._png and self.state == "waiting":  # flagged: no code that invites paying twice
             from io import BytesIO
 
             from kivy.core.image import Image as CoreImage

@@ -230,3 +230,25 @@ def test_an_idle_wipe_on_the_pay_screen_still_prints_the_receipt_once(at_home, m
     d.wait_for(lambda: out.printed, 15, "the receipt printed after the wipe")
     assert out.payment["state"] == "unpaid" and out.png_path
     assert app.services.finish_receipt(out, {"state": "paid"}).payment["state"] == "unpaid"  # once only
+
+
+def test_the_pay_screen_passes_the_screen_audit_in_every_variant(at_home, monkeypatch):
+    """kiosk.tools.screen_audit on the real pay screen, in Vietnamese and English, normal and ×2
+    text, normal and high contrast: nothing clipped, text and edges contrasted enough, controls
+    big and far enough apart, the help-call button and the speech key there."""
+    from kiosk.tools.journeys import walk_procedure
+    from kiosk.tools.screen_audit import audit_variants
+
+    app, d, _ = at_home
+    found = {}
+
+    def act(w, screen):
+        found["findings"], found["stats"] = audit_variants(w.d, "pay", shots_dir=ARTEFACTS / "audit", label="pay")
+        assert screen.state == "waiting" and screen._png  # the audit saw the screen with its code
+        w.tap("pay.sim")
+
+    _citizen_on_pay_screen(monkeypatch, act)
+    walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    assert len(found["stats"]) >= 4, found["stats"].keys()
+    assert not found["findings"], "\n".join(f"{f.lang}/{f.theme}/{'large' if f.large_text else 'normal'} {f.kind}: "
+                                            f"{f.text[:60]!r} {f.detail}" for f in found["findings"])

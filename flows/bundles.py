@@ -1,10 +1,19 @@
-"""Signed flow bundles: build, sign (Ed25519), verify, and the kiosk-side store.
+"""Signed flow bundles: build, sign (Ed25519, several signers), verify, and the kiosk-side store.
 
-A bundle is a zip (docs/architecture.md, "Flow bundle"): ``manifest.json``, ``manifest.sig``
-(base64 Ed25519 signature of the exact manifest bytes), ``flows/<id>.yaml`` and ``media/…``.
-:func:`verify_bundle` is the one check used by the admin CLI, the central system and the kiosk:
-signature by a trusted key, every file listed with its sha256, nothing unlisted, every flow valid
-(the full loader), no path tricks, no zip bombs.
+A bundle is a zip (docs/architecture.md, "Flow bundle"): ``manifest.json``, ``signatures.json``
+(one entry per signer: key id, name, role, time, Ed25519 signature; see :func:`signed_message`),
+``flows/<id>.yaml`` and ``media/…``. Bundles of the first format carry ``manifest.sig`` instead
+(base64 Ed25519 signature of the exact manifest bytes, no signer named); they are still read, and
+count as one signature. :func:`verify_bundle` is the one check used by the admin CLI, the central
+system and the kiosk: valid signatures by at least ``min_signatures`` distinct trusted keys (four
+eyes: ``[flows].min_signatures = 2``), every file listed with its sha256, nothing unlisted, every
+flow valid (the full loader), no path tricks, no zip bombs.
+
+Each signature covers the manifest's sha256 AND its own signer's key id, name, role and time, so
+nobody can relabel who submitted or approved a bundle without breaking that signer's signature.
+The signed message is short (under 300 bytes) on purpose: a smart card or an HSM signs it in one
+command. The private key may live in a PKCS#11 token (:mod:`common.pkcs11_signer`): signing only
+needs a ``sign(message) -> bytes`` callable and the raw public key (:func:`add_signature`).
 
 :class:`BundleStore` keeps bundles on a kiosk: ``stage()`` verifies and unpacks a bundle next to
 the running one, ``activate_pending()`` switches to it with one atomic rename of ``state.json``
@@ -56,6 +65,14 @@ MAX_ENTRIES = 5000
 MAX_RATIO = 200  # compressed → uncompressed; more is a zip bomb, not a flow
 _BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed: the same flows make byte-identical bundles
+SIGNATURES = "signatures.json"
+SIGNATURES_FORMAT = 1
+SIG_CONTEXT = b"kiosk-flow-bundle-signature/1\n"  # a signature over a bundle is never valid for anything else
+SIGNED_FIELDS = ("key_id", "name", "role", "signed_at")
+ROLES = {"submitted_by": "người trình", "approved_by": "người duyệt", "signed_by": "người ký"}
+MAX_SIGNATURES = 20
+MAX_SIGNATURES_BYTES = 64 * 1024
+_SIGNER_NAME = re.compile(r"[^\x00-\x1f\x7f]{0,100}")
 
 
 class BundleError(BilingualError):
@@ -73,9 +90,13 @@ class BundleInfo:
     flows: list[dict]             # [{"id", "version", "sha256", "path"}]
     media: list[dict]             # [{"path", "sha256", "size"}]
     sha256: str                   # of the whole bundle file
-    signed_by: str                # the trusted public key (base64) that verified it
+    signed_by: str                # the first trusted public key (base64) whose signature is valid
     missing_media: list[str] = field(default_factory=list)  # help media the flows name but the bundle lacks
     path: Path | None = None      # the unpacked bundle on a kiosk (BundleStore), else None
+    # the valid signatures of distinct trusted keys: {"key_id", "public_key", "name", "role", "signed_at"}
+    signers: list[dict] = field(default_factory=list)
+    # signatures that did not count: {"key_id", "name", "reason"} (untrusted, broken, the same key again)
+    not_counted: list[dict] = field(default_factory=list)
 
     def registry(self):
         """The bundle's flows as a FlowRegistry (for a bundle unpacked by :class:`BundleStore`);
@@ -95,8 +116,8 @@ class BundleInfo:
 
     def as_dict(self) -> dict:
         return {"bundle_id": self.bundle_id, "created_at": self.created_at, "sha256": self.sha256,
-                "signed_by": self.signed_by, "flows": self.flows, "media_files": len(self.media),
-                "missing_media": len(self.missing_media)}
+                "signed_by": self.signed_by, "signers": self.signers, "not_counted": self.not_counted,
+                "flows": self.flows, "media_files": len(self.media), "missing_media": len(self.missing_media)}
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -112,6 +133,13 @@ def generate_key() -> tuple[bytes, str]:
 def public_key_b64(key: Ed25519PrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
+
+
+def key_id(public_key: bytes | str) -> str:
+    """A public key's short name in bundles, logs and audit: the first 16 hex digits of the sha256
+    of the raw 32-byte key (``public_key``: raw bytes or the base64 of ``trusted_keys``)."""
+    raw = base64.b64decode(public_key) if isinstance(public_key, str) else public_key
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
@@ -140,7 +168,7 @@ def _public_keys(trusted_keys: Iterable[str]) -> list[tuple[str, Ed25519PublicKe
 def _zip(entries: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(entries, key=lambda n: (n != "manifest.json", n != "manifest.sig", n)):
+        for name in sorted(entries, key=lambda n: (n != "manifest.json", n != "manifest.sig", n != SIGNATURES, n)):
             info = zipfile.ZipInfo(name, _ZIP_TIME)
             info.compress_type = zipfile.ZIP_STORED if name.endswith((".mp4", ".png", ".jpg")) else zipfile.ZIP_DEFLATED
             info.external_attr = (stat.S_IFREG | 0o644) << 16
@@ -203,14 +231,102 @@ def build_bundle(flow_paths: Iterable[str | Path], media_dir: str | Path | None 
     return _zip(entries)
 
 
-def sign(data: bytes, key: Ed25519PrivateKey) -> bytes:
-    """The bundle with ``manifest.sig`` (re)written: an Ed25519 signature of the exact manifest bytes."""
+def signed_message(manifest: bytes, meta: dict) -> bytes:
+    """What one signer signs: a fixed context, then canonical JSON of the manifest's sha256 and
+    the signer's own ``key_id``, ``name``, ``role`` and ``signed_at``."""
+    body = {"manifest_sha256": hashlib.sha256(manifest).hexdigest(), **{k: meta[k] for k in SIGNED_FIELDS}}
+    return SIG_CONTEXT + json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _signer_name(name: str) -> str:
+    name = " ".join(str(name).split())
+    if not _SIGNER_NAME.fullmatch(name):
+        raise BundleError(en="the signer's name must be at most 100 characters without control characters",
+                          vi="Tên người ký tối đa 100 ký tự, không có ký tự điều khiển.")
+    return name
+
+
+def _read_signatures(entries: dict[str, bytes]) -> list:
+    blob = entries.get(SIGNATURES)
+    if blob is None:
+        return []
+    if len(blob) > MAX_SIGNATURES_BYTES:
+        raise BundleError(en=f"{SIGNATURES} is {len(blob)} bytes; at most {MAX_SIGNATURES_BYTES}")
+    try:
+        doc = json.loads(blob)
+    except (ValueError, UnicodeDecodeError):
+        raise BundleError(en=f"{SIGNATURES} is not JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != SIGNATURES_FORMAT or not isinstance(doc.get("signatures"), list):
+        raise BundleError(en=f"{SIGNATURES} must be {{\"format\": {SIGNATURES_FORMAT}, \"signatures\": [...]}}")
+    if len(doc["signatures"]) > MAX_SIGNATURES:
+        raise BundleError(en=f"{len(doc['signatures'])} signatures; at most {MAX_SIGNATURES}")
+    return doc["signatures"]
+
+
+def add_signature(data: bytes, public_key: bytes, sign_fn, *, name: str = "", role: str = "signed_by",
+                  signed_at: datetime | None = None) -> bytes:
+    """The bundle with one more signature in ``signatures.json`` (those already there are kept).
+
+    ``public_key``: the signer's raw 32-byte Ed25519 public key; ``sign_fn(message) -> bytes`` makes
+    the Ed25519 signature (a key in memory, or a PKCS#11 token that never lets the key out). The
+    signature is checked against ``public_key`` before it is written. A key that already signed
+    this bundle is refused: a second signature must come from another person's key."""
+    if role not in ROLES:
+        raise BundleError(en=f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    name = _signer_name(name)
+    try:
+        pub = Ed25519PublicKey.from_public_bytes(bytes(public_key))
+    except ValueError:
+        raise BundleError(en="the signing key's public key is not a 32-byte Ed25519 key") from None
     entries = _read_entries(data)
-    entries.pop("manifest.sig", None)
-    if "manifest.json" not in entries:
+    manifest = entries.get("manifest.json")
+    if manifest is None:
         raise BundleError(en="not a bundle: manifest.json is missing")
-    entries["manifest.sig"] = base64.b64encode(key.sign(entries["manifest.json"])) + b"\n"
+    signatures = _read_signatures(entries)
+    kid = key_id(bytes(public_key))
+    legacy = entries.get("manifest.sig")
+    already = [s for s in signatures if isinstance(s, dict) and s.get("key_id") == kid]
+    if legacy is not None and not already:
+        with contextlib.suppress(binascii.Error, InvalidSignature):
+            pub.verify(base64.b64decode(legacy.strip(), validate=True), manifest)
+            already = [{"name": "manifest.sig"}]
+    if already:
+        raise BundleError(en=f"key {kid} has already signed this bundle (as {already[0].get('name') or 'unnamed'}); "
+                             "the next signature must come from another admin's key",
+                          vi=f"Khóa {kid} đã ký gói này rồi; chữ ký tiếp theo phải là của một người quản trị khác.",
+                          code="already_signed")
+    when = (signed_at or clock.now()).astimezone(clock.VN_TZ).isoformat(timespec="seconds")
+    meta = {"key_id": kid, "name": name, "role": role, "signed_at": when}
+    message = signed_message(manifest, meta)
+    signature = bytes(sign_fn(message))
+    try:
+        pub.verify(signature, message)
+    except InvalidSignature:
+        raise BundleError(en=f"the signature made with key {kid} does not verify with its public key "
+                             "(wrong key or not an Ed25519 key)",
+                          vi="Chữ ký vừa tạo không khớp với khóa công khai của khóa ký.", code="bad_signer") from None
+    signatures.append({**meta, "public_key": base64.b64encode(bytes(public_key)).decode(), "algorithm": "ed25519",
+                       "signature": base64.b64encode(signature).decode()})
+    entries[SIGNATURES] = json.dumps({"format": SIGNATURES_FORMAT, "signatures": signatures},
+                                     ensure_ascii=False, indent=1).encode("utf-8")
     return _zip(entries)
+
+
+def sign(data: bytes, key: Ed25519PrivateKey, *, name: str = "", role: str = "signed_by",
+         signed_at: datetime | None = None) -> bytes:
+    """The bundle with one more signature, made with a private key in memory (a key file:
+    automation and tests; admins sign with a token, :mod:`common.pkcs11_signer`)."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return add_signature(data, raw, key.sign, name=name, role=role, signed_at=signed_at)
+
+
+def signatures_of(data: bytes) -> list[dict]:
+    """The signatures a bundle carries, as written (nothing verified): for showing who signed."""
+    entries = _read_entries(data)
+    out = [dict(s) for s in _read_signatures(entries) if isinstance(s, dict)]
+    if "manifest.sig" in entries:
+        out.insert(0, {"key_id": None, "name": "", "role": "", "signed_at": None, "legacy": True})
+    return out
 
 
 # --- verify ---------------------------------------------------------------------------------
@@ -259,36 +375,104 @@ def _read_entries(data: bytes) -> dict[str, bytes]:
         return out
 
 
-def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, int], str] | None = None) -> BundleInfo:
-    """Check a bundle completely; return what it holds or raise :class:`BundleError`.
+def _who(s: dict) -> str:
+    return f"{s.get('name') or '?'} ({s.get('role') or 'manifest.sig'}, key {s.get('key_id')})"
 
-    ``known``: (flow id, version) → sha256 of versions seen before (a kiosk's history, the
-    central system's archive); the same id and version with other content is refused.
-    """
+
+def _who_vi(s: dict) -> str:
+    role = ROLES.get(s.get("role") or "", "chữ ký cũ")
+    return f"{s.get('name') or 'không tên'} ({role}, khóa {s.get('key_id')})"
+
+
+_REASON_VI = {"untrusted": "khóa không được tin cậy", "broken": "chữ ký không khớp với nội dung",
+              "duplicate": "cùng một khóa ký lần nữa, chỉ tính một lần", "malformed": "chữ ký sai định dạng"}
+
+
+def check_signatures(entries: dict[str, bytes], trusted_keys: list[str],
+                     min_signatures: int = 1) -> tuple[list[dict], list[dict]]:
+    """(signers, not_counted) of a bundle's entries, or :class:`BundleError` when fewer than
+    ``min_signatures`` distinct trusted keys signed validly. An untrusted, broken or repeated
+    signature never counts; it is reported in ``not_counted`` (and in the refusal)."""
+    if not isinstance(min_signatures, int) or isinstance(min_signatures, bool) or min_signatures < 1:
+        raise ValueError(f"min_signatures must be an integer >= 1, not {min_signatures!r}")
     keys = _public_keys(trusted_keys)
     if not keys:
         raise BundleError(en="no trusted keys configured ([flows].trusted_keys): no bundle can be accepted",
                           vi="Chưa cấu hình khóa tin cậy nên không thể nhận gói quy trình.")
+    trusted = {key_id(base64.b64decode(b64)): (b64, key) for b64, key in keys}
+    raw = entries.get("manifest.json")
+    if raw is None or ("manifest.sig" not in entries and SIGNATURES not in entries):
+        raise BundleError(en="not a signed bundle: manifest.json, or both manifest.sig and signatures.json, missing")
+    signers: list[dict] = []
+    not_counted: list[dict] = []
+
+    def count(kid: str, b64: str, meta: dict) -> None:
+        if any(x["key_id"] == kid for x in signers):
+            not_counted.append({"key_id": kid, "name": meta.get("name", ""), "reason": "duplicate"})
+        else:
+            signers.append({"key_id": kid, "public_key": b64, **{k: meta.get(k) for k in ("name", "role", "signed_at")}})
+
+    legacy = entries.get("manifest.sig")
+    if legacy is not None:  # the first format: one unnamed signature over the exact manifest bytes
+        try:
+            signature = base64.b64decode(legacy.strip(), validate=True)
+        except binascii.Error:
+            raise BundleError(en="manifest.sig is not base64") from None
+        for kid, (b64, key) in trusted.items():
+            try:
+                key.verify(signature, raw)
+            except InvalidSignature:
+                continue
+            count(kid, b64, {"name": "", "role": "", "signed_at": None})
+            break
+        else:
+            not_counted.append({"key_id": None, "name": "manifest.sig", "reason": "untrusted"})
+    for s in _read_signatures(entries):
+        ok_shape = (isinstance(s, dict) and all(isinstance(s.get(k), str) for k in (*SIGNED_FIELDS, "signature"))
+                    and s.get("role") in ROLES and _SIGNER_NAME.fullmatch(s.get("name")) is not None)
+        if not ok_shape:
+            not_counted.append({"key_id": s.get("key_id") if isinstance(s, dict) else None, "name": "", "reason": "malformed"})
+            continue
+        kid = s["key_id"]
+        if kid not in trusted:
+            not_counted.append({"key_id": kid, "name": s["name"], "reason": "untrusted"})
+            continue
+        b64, key = trusted[kid]
+        try:
+            key.verify(base64.b64decode(s["signature"], validate=True), signed_message(raw, s))
+        except (binascii.Error, InvalidSignature):
+            not_counted.append({"key_id": kid, "name": s["name"], "reason": "broken"})
+            continue
+        count(kid, b64, s)
+    if not signers:
+        extra = "; ".join(f"{x['key_id'] or x['name']}: {x['reason']}" for x in not_counted)
+        raise BundleError(en=f"bad signature: no signature in the bundle was made by a trusted key ({extra or 'none'})",
+                          vi="Chữ ký của gói quy trình không hợp lệ hoặc không phải của khóa tin cậy.",
+                          code="bad_signature")
+    if len(signers) < min_signatures:
+        en = (f"not enough signatures: {min_signatures} different trusted keys must sign this bundle, "
+              f"{len(signers)} did: {', '.join(_who(x) for x in signers)}")
+        vi = (f"Gói quy trình cần chữ ký của {min_signatures} người quản trị khác nhau (khóa tin cậy khác nhau), "
+              f"mới có {len(signers)}: {', '.join(_who_vi(x) for x in signers)}.")
+        if not_counted:
+            en += "; not counted: " + ", ".join(f"key {x['key_id']} ({x['reason']})" for x in not_counted)
+            vi += " Không tính: " + ", ".join(f"khóa {x['key_id']} ({_REASON_VI[x['reason']]})" for x in not_counted) + "."
+        raise BundleError(en=en, vi=vi, code="not_enough_signatures")
+    return signers, not_counted
+
+
+def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, int], str] | None = None, *,
+                  min_signatures: int = 1) -> BundleInfo:
+    """Check a bundle completely; return what it holds or raise :class:`BundleError`.
+
+    ``min_signatures``: how many distinct trusted keys must have signed it validly (the same key
+    twice counts once; see :func:`check_signatures`). ``known``: (flow id, version) → sha256 of
+    versions seen before (a kiosk's history, the central system's archive); the same id and
+    version with other content is refused.
+    """
     entries = _read_entries(data)
     raw = entries.get("manifest.json")
-    sig = entries.get("manifest.sig")
-    if raw is None or sig is None:
-        raise BundleError(en="not a signed bundle: manifest.json or manifest.sig is missing")
-    try:
-        signature = base64.b64decode(sig.strip(), validate=True)
-    except binascii.Error:
-        raise BundleError(en="manifest.sig is not base64") from None
-    signed_by = None
-    for b64, key in keys:
-        try:
-            key.verify(signature, raw)
-            signed_by = b64
-            break
-        except InvalidSignature:
-            continue
-    if signed_by is None:
-        raise BundleError(en="bad signature: manifest.sig was not made by any trusted key",
-                          vi="Chữ ký của gói quy trình không hợp lệ hoặc không phải của khóa tin cậy.")
+    signers, not_counted = check_signatures(entries, trusted_keys, min_signatures)
     try:
         manifest = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -307,7 +491,7 @@ def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, i
     if not isinstance(flows, list) or not flows or not isinstance(media, list):
         raise BundleError(en="manifest must list at least one flow and a media list")
 
-    listed = {"manifest.json", "manifest.sig"}
+    listed = {"manifest.json"} | ({"manifest.sig"} & set(entries)) | ({SIGNATURES} & set(entries))
     ids: set[str] = set()
     named_media: set[str] = set()
     for f in flows:
@@ -355,7 +539,8 @@ def verify_bundle(data: bytes, trusted_keys: list[str], known: dict[tuple[str, i
         raise BundleError(en=f"files in the bundle that the manifest does not list: {', '.join(extra[:5])}")
     present = {m["path"] for m in media}
     return BundleInfo(bundle_id, str(created), [dict(f) for f in flows], [dict(m) for m in media],
-                      hashlib.sha256(data).hexdigest(), signed_by, sorted(named_media - present))
+                      hashlib.sha256(data).hexdigest(), signers[0]["public_key"], sorted(named_media - present),
+                      signers=signers, not_counted=not_counted)
 
 
 # --- the kiosk's store ------------------------------------------------------------------------
@@ -394,9 +579,10 @@ class BundleStore:
     sessions, and the admin CLI may run beside the kiosk. Every change holds a per-folder thread
     lock and an ``flock`` on ``bundle_dir/.lock``."""
 
-    def __init__(self, bundle_dir: str | Path, trusted_keys: list[str]):
+    def __init__(self, bundle_dir: str | Path, trusted_keys: list[str], min_signatures: int = 1):
         self.dir = Path(bundle_dir)
         self.trusted_keys = list(trusted_keys)
+        self.min_signatures = min_signatures  # [flows].min_signatures: staging, activation and rollback check it
         (self.dir / "bundles").mkdir(parents=True, exist_ok=True)
         key = str(self.dir.resolve())
         with _THREAD_LOCKS_GUARD:
@@ -439,7 +625,7 @@ class BundleStore:
             return None
         data = (self.path(bundle_id) / "bundle.zip").read_bytes()
         if verify:
-            info = verify_bundle(data, self.trusted_keys)
+            info = verify_bundle(data, self.trusted_keys, min_signatures=self.min_signatures)
         else:
             m = json.loads(_read_entries(data)["manifest.json"])
             info = BundleInfo(m["bundle_id"], m["created_at"], m["flows"], m.get("media", []),
@@ -450,11 +636,11 @@ class BundleStore:
     # API
     def stage(self, data: bytes, *, force: bool = False) -> BundleInfo:
         """Verify ``data`` and unpack it as the pending bundle (replacing an older pending one).
-        Refuses: bad signature or content, a flow version seen before with other content, a flow
+        Refuses: fewer than ``min_signatures`` valid signatures of distinct trusted keys, bad content, a flow version seen before with other content, a flow
         older than the one running, a bundle older than the running one, and (unless ``force``) a
         bundle that was rolled back on this kiosk."""
         # the slow part (signature, every flow through the loader) runs without the lock
-        info = verify_bundle(data, self.trusted_keys, self._known(self._state()))
+        info = verify_bundle(data, self.trusted_keys, self._known(self._state()), min_signatures=self.min_signatures)
         with self._locked():
             return self._stage_verified(data, info, force)
 
@@ -574,7 +760,8 @@ class BundleStore:
 
     def status(self) -> dict:
         s = self._state()
-        out = {"bundle_dir": str(self.dir), "trusted_keys": len(self.trusted_keys), "rolled_back": list(s["rolled_back"])}
+        out = {"bundle_dir": str(self.dir), "trusted_keys": len(self.trusted_keys), "min_signatures": self.min_signatures,
+               "rolled_back": list(s["rolled_back"])}
         for k in ("current", "previous", "pending"):
             info = self._info(s[k]) if s[k] else None
             out[k] = None if info is None else {"bundle_id": info.bundle_id, "created_at": info.created_at,

@@ -34,7 +34,7 @@ def _t(hour):
 
 
 def signed(paths=FLOWS, media=None, hour=1, key=KEY, **kw):
-    return sign(build_bundle(paths, media, created_at=_t(hour), **kw), key)
+    return sign(build_bundle(paths, media, created_at=_t(hour), **kw), key, signed_at=_t(hour))
 
 
 def entries(data):

@@ -28,6 +28,7 @@ def app_from_env():
         os.environ["CENTRAL_DATABASE"],
         admin_token=os.environ.get("CENTRAL_ADMIN_TOKEN", ""),
         trusted_keys=json.loads(os.environ.get("CENTRAL_TRUSTED_KEYS", "[]")),
+        min_signatures=int(os.environ.get("CENTRAL_MIN_SIGNATURES", "1")),
         fast_intake=os.environ.get("CENTRAL_FAST_INTAKE", "1") != "0",
         public_openapi=os.environ.get("CENTRAL_PUBLIC_OPENAPI", "0") == "1",
         # under mutual TLS: run uvicorn with --http central.server:PeerCertProtocol, or every

@@ -92,6 +92,7 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
     c, k, f = _section(config, "central"), _section(config, "kiosk"), _section(config, "flows")
     central = Central.open(database or c.get("database") or "central.sqlite3",
                            admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])),
+                           min_signatures=int(f.get("min_signatures", 1)),  # four eyes on publish
                            fast_intake=bool(c.get("pg_fast_intake", True)),
                            public_openapi=bool(c.get("public_openapi", False)),
                            # the bank gateway's secret (central.payments): [central] payment_gateway_secret
@@ -209,6 +210,7 @@ def serve(central: Central, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, 
         os.environ["CENTRAL_DATABASE"] = str(central.engine.url.render_as_string(hide_password=False))
         os.environ["CENTRAL_ADMIN_TOKEN"] = central.admin_token
         os.environ["CENTRAL_TRUSTED_KEYS"] = json.dumps(list(central.trusted_keys))
+        os.environ["CENTRAL_MIN_SIGNATURES"] = str(central.min_signatures)
         os.environ["CENTRAL_FAST_INTAKE"] = "1" if central.pg is not None else "0"
         os.environ["CENTRAL_PUBLIC_OPENAPI"] = "1" if central.public_openapi else "0"
         os.environ["CENTRAL_BIND_CLIENT_CERTIFICATES"] = "1" if central.bind_client_certificates else "0"

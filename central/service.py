@@ -191,6 +191,8 @@ class Central:
     engine: Engine
     admin_token: str = ""
     trusted_keys: list[str] = field(default_factory=list)
+    # four eyes: distinct trusted keys that must sign a published bundle ([flows] min_signatures)
+    min_signatures: int = 1
     # PostgreSQL only: the one-round-trip intake (central.pg_intake); None → the SQLAlchemy path
     pg: Any = None
     # serve /openapi.json (never /docs or /redoc: their pages load scripts from a CDN)
@@ -584,7 +586,7 @@ class Central:
                 for f in json.loads(manifest_text).get("flows", []):
                     known[(f.get("id"), f.get("version"))] = f.get("sha256")
         try:
-            verify_bundle(data, list(self.trusted_keys), known)
+            verify_bundle(data, list(self.trusted_keys), known, min_signatures=self.min_signatures)
         except Exception as exc:  # BundleError and anything a malformed zip raises
             raise CentralError(status=422, code="bad_bundle", vi=user_message(exc, "vi", "Gói quy trình không hợp lệ hoặc sai chữ ký."),
                                en=f"bundle refused: {exc}") from None

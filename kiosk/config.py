@@ -96,6 +96,8 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
     },
     "flows": {
         "trusted_keys": str_list("a list of base64 Ed25519 public keys"),
+        # four eyes: how many DISTINCT trusted keys must have signed a bundle (flows.bundles.verify_bundle)
+        "min_signatures": integer(1, 10),
         "bundle_dir": PATH,
     },
     # keypad navigation and the speech mode (kiosk/ui/access.py; docs/touchscreen.md): which key

@@ -88,6 +88,11 @@ def problems(cfg: Config) -> list[Problem]:
         found.append(Problem("flows.trusted_keys", "empty: no signed procedure can be trusted (the province's "
                              "flow-signing public key goes here)",
                              "đang trống: chưa tin khóa ký quy trình nào (điền khóa công khai của tỉnh)"))
+    if cfg["flows"]["min_signatures"] < 2:
+        found.append(Problem("flows.min_signatures", f"{cfg['flows']['min_signatures']}: one key alone could publish "
+                             "procedures; a real kiosk needs 2 (one admin submits, another approves)",
+                             f"{cfg['flows']['min_signatures']}: một khóa đủ để phát hành quy trình; ki-ốt thật cần 2 "
+                             "(một người trình, một người khác duyệt)"))
     url = urlsplit(c["url"])
     loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
     if url.scheme != "https" and not (c["embedded"] and loopback):

@@ -210,7 +210,7 @@ class KioskServices:
         try:
             from flows.bundles import BundleStore
 
-            self.bundles = BundleStore(bundle_dir, self.cfg["flows"]["trusted_keys"])
+            self.bundles = BundleStore(bundle_dir, self.cfg["flows"]["trusted_keys"], self.cfg["flows"]["min_signatures"])
             current = self.bundles.current()
             if current is not None:
                 self.flows_problem = None

@@ -13,7 +13,15 @@ EPILOG = """Typical admin round:
   kiosk flows keygen --out admin.key          (once; put the printed public key in [flows].trusted_keys)
   kiosk flows bundle --out flows.zip
   kiosk flows sign flows.zip --key admin.key
-  kiosk flows publish flows.zip --central https://central.example --token …"""
+  kiosk flows publish flows.zip --central https://central.example --token …
+
+Four eyes with keys in PKCS#11 tokens (SoftHSM2, an HSM or a smart card; the PIN is asked each time):
+  kiosk flows keygen --pkcs11 --token admin-lan --key-label flows     (once per admin; prints the public key)
+  kiosk flows sign flows.zip --pkcs11 --token admin-lan --key-label flows --as "Nguyễn Thị Lan" --role submitted_by
+  kiosk flows sign flows.zip --pkcs11 --token admin-minh --key-label flows --as "Trần Văn Minh" --role approved_by
+  kiosk flows verify flows.zip                 (honours [flows].min_signatures)"""
+
+PKCS11_HELP = "PKCS#11 library of the token (default: SoftHSM2's {lib})"
 
 
 def register(sub) -> None:
@@ -52,24 +60,48 @@ def register(sub) -> None:
     b.add_argument("--out", required=True, metavar="FILE", help="bundle file to write")
     b.set_defaults(func=_bundle)
 
-    s = g.add_parser("sign", help="sign a bundle's manifest with an Ed25519 private key",
-                     description="Write manifest.sig into BUNDLE (or --out), signing the exact manifest bytes.")
+    s = g.add_parser("sign", help="add an Ed25519 signature to a bundle (a key file, or a key in a PKCS#11 token)",
+                     description="Add one signature to BUNDLE's signatures.json (or write it to --out), keeping the "
+                                 "signatures already there: it covers the manifest and the signer's name, role and "
+                                 "time. With --pkcs11 the key stays in the token: its PIN is read from standard input "
+                                 "(a prompt on a terminal) at that moment, never from an argument. A kiosk accepts the "
+                                 "bundle once [flows].min_signatures different trusted keys have signed it.")
     s.add_argument("bundle", metavar="BUNDLE")
-    s.add_argument("--key", required=True, metavar="KEYFILE", help="PEM private key made by `kiosk flows keygen`")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--key", metavar="KEYFILE", help="PEM private key made by `kiosk flows keygen --out` (automation, tests)")
+    _pkcs11_args(s, src)
+    s.add_argument("--as", dest="signer", default="", metavar="NAME", help="the signer's name, as the audit shows it "
+                   "(required with --pkcs11)")
+    s.add_argument("--role", default="signed_by", choices=["submitted_by", "approved_by", "signed_by"],
+                   help="submitted_by (the admin who prepared it), approved_by (the second admin) or signed_by")
     s.add_argument("--out", metavar="FILE", help="write the signed bundle here instead of in place")
     s.set_defaults(func=_sign)
 
-    k = g.add_parser("keygen", help="create an Ed25519 signing key; print its public key",
-                     description="Write a new private key (PEM, mode 0600) to --out and print the public key (base64) "
-                                 "to add to [flows].trusted_keys on kiosks and on the central system. Never overwrites.")
-    k.add_argument("--out", required=True, metavar="KEYFILE")
+    k = g.add_parser("keygen", help="create an Ed25519 signing key (a file, or inside a PKCS#11 token); print its public key",
+                     description="Write a new private key (PEM, mode 0600) to --out, or with --pkcs11 make the key "
+                                 "INSIDE the token (sensitive, never extractable; PIN from standard input), and print "
+                                 "the public key (base64) to add to [flows].trusted_keys on kiosks and on the central "
+                                 "system. Never overwrites.")
+    dest = k.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--out", metavar="KEYFILE")
+    _pkcs11_args(k, dest)
     k.set_defaults(func=_keygen)
+
+    pk = g.add_parser("pubkey", help="print a signing key's public key in the [flows].trusted_keys form",
+                      description="Print the base64 public key of a key file (--key) or of a token's key (--pkcs11; "
+                                  "no PIN needed) and, on standard error, its key id.")
+    src = pk.add_mutually_exclusive_group(required=True)
+    src.add_argument("--key", metavar="KEYFILE")
+    _pkcs11_args(pk, src)
+    pk.set_defaults(func=_pubkey)
 
     vb = g.add_parser("verify", help="verify a signed bundle against the trusted keys",
                       description="Run the same check a kiosk runs. Exit 0 when the bundle is accepted.")
     vb.add_argument("bundle", metavar="BUNDLE")
     vb.add_argument("--trusted-key", action="append", metavar="B64",
                     help="trusted public key (repeatable; default: [flows].trusted_keys)")
+    vb.add_argument("--min-signatures", type=int, metavar="N",
+                    help="distinct trusted keys that must have signed (default: [flows].min_signatures)")
     vb.set_defaults(func=_verify)
 
     pu = g.add_parser("publish", help="upload a signed bundle to the central system",
@@ -111,12 +143,43 @@ def _err(msg: str) -> int:
     return 1
 
 
+def _both(exc) -> str:
+    """A refusal in both languages: Vietnamese first (the admin's), then English."""
+    vi, en = getattr(exc, "message_vi", ""), getattr(exc, "message_en", "") or str(exc)
+    return f"{vi}\n  {en}" if vi and vi != en else en
+
+
+def _pkcs11_args(p, group) -> None:
+    from common.pkcs11_signer import DEFAULT_LIB
+
+    group.add_argument("--pkcs11", nargs="?", const=DEFAULT_LIB, metavar="LIB", help=PKCS11_HELP.format(lib=DEFAULT_LIB))
+    p.add_argument("--token", metavar="LABEL", help="with --pkcs11: the token's label (softhsm2-util --show-slots)")
+    p.add_argument("--key-label", metavar="LABEL", help="with --pkcs11: the key's label in the token")
+
+
+def _token_args(args) -> str | None:
+    """Why the --pkcs11 options are incomplete, or None."""
+    if args.pkcs11 and not (args.token and args.key_label):
+        return "--pkcs11 needs --token LABEL and --key-label LABEL"
+    return None
+
+
+def _read_pin(token: str) -> str:
+    """The token's PIN, read now: a hidden prompt on a terminal, else one line of standard input.
+    Never an argument (it would show in `ps` and the shell history), never stored."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"PIN của thẻ khóa / PIN of token {token!r}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _store(args):
     from flows.bundles import BundleStore
     from kiosk.tools.cli import config_from
 
     cfg = config_from(args)
-    return BundleStore(cfg["flows"]["bundle_dir"], cfg["flows"]["trusted_keys"])
+    return BundleStore(cfg["flows"]["bundle_dir"], cfg["flows"]["trusted_keys"], cfg["flows"]["min_signatures"])
 
 
 def _validate(args) -> int:
@@ -252,24 +315,65 @@ def _bundle(args) -> int:
 
 
 def _sign(args) -> int:
-    from flows.bundles import BundleError, load_private_key, public_key_b64, sign
+    from common.errors import BilingualError
+    from flows.bundles import add_signature, key_id, load_private_key, sign
 
+    problem = _token_args(args)
+    if problem is None and args.pkcs11 and not args.signer.strip():
+        problem = "--pkcs11 needs --as NAME: the admin's name goes into the signed metadata and the audit"
+    if problem:
+        return _err(problem)
     try:
-        key = load_private_key(args.key)
-        data = sign(Path(args.bundle).read_bytes(), key)
-    except (BundleError, OSError) as exc:
+        data = Path(args.bundle).read_bytes()
+        if args.key:
+            key = load_private_key(args.key)
+            data = sign(data, key, name=args.signer, role=args.role)
+            from cryptography.hazmat.primitives import serialization
+
+            kid = key_id(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        else:
+            from common.pkcs11_signer import open_key
+
+            pin = _read_pin(args.token)
+            with open_key(args.pkcs11, args.token, args.key_label, pin) as token_key:
+                del pin
+                data = add_signature(data, token_key.public_key, token_key.sign, name=args.signer, role=args.role)
+                kid = token_key.key_id
+    except BilingualError as exc:
+        return _err(_both(exc))
+    except OSError as exc:
         return _err(str(exc))
     out = Path(args.out or args.bundle)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, out)
-    print(f"signed {out} with key {public_key_b64(key)}")
+    from flows.bundles import signatures_of
+
+    names = ", ".join(f"{s.get('name') or '?'} ({s.get('role') or 'manifest.sig'}, {s.get('key_id')})"
+                      for s in signatures_of(data))
+    print(f"signed {out} with key {kid}; its signatures now: {names}")
     return 0
 
 
 def _keygen(args) -> int:
-    from flows.bundles import generate_key
+    from flows.bundles import generate_key, key_id
 
+    if args.pkcs11:
+        import base64
+
+        from common.pkcs11_signer import TokenError, generate_key_pair
+
+        problem = _token_args(args)
+        if problem:
+            return _err(problem)
+        try:
+            raw = generate_key_pair(args.pkcs11, args.token, args.key_label, _read_pin(args.token))
+        except TokenError as exc:
+            return _err(_both(exc))
+        print(base64.b64encode(raw).decode())
+        print(f"key {key_id(raw)} made inside token {args.token!r} (it cannot be exported); add the line above to "
+              "[flows].trusted_keys", file=sys.stderr)
+        return 0
     out = Path(args.out)
     if out.exists():
         return _err(f"{out} exists; refusing to overwrite a key")
@@ -282,14 +386,39 @@ def _keygen(args) -> int:
     return 0
 
 
+def _pubkey(args) -> int:
+    from common.errors import BilingualError
+    from flows.bundles import key_id, load_private_key, public_key_b64
+
+    try:
+        if args.key:
+            pub = public_key_b64(load_private_key(args.key))
+        else:
+            from common.pkcs11_signer import public_key_b64 as token_public_key
+
+            problem = _token_args(args)
+            if problem:
+                return _err(problem)
+            pub = token_public_key(args.pkcs11, args.token, args.key_label)
+    except BilingualError as exc:
+        return _err(_both(exc))
+    print(pub)
+    print(f"key id {key_id(pub)}", file=sys.stderr)
+    return 0
+
+
 def _verify(args) -> int:
     from flows.bundles import BundleError, verify_bundle
     from kiosk.tools.cli import config_from
 
-    keys = args.trusted_key or config_from(args)["flows"]["trusted_keys"]
+    cfg = None if args.trusted_key and args.min_signatures else config_from(args)
+    keys = args.trusted_key or cfg["flows"]["trusted_keys"]
+    need = args.min_signatures or cfg["flows"]["min_signatures"]
     try:
-        info = verify_bundle(Path(args.bundle).read_bytes(), keys)
-    except (BundleError, OSError) as exc:
+        info = verify_bundle(Path(args.bundle).read_bytes(), keys, min_signatures=need)
+    except BundleError as exc:
+        return _err(f"refused / từ chối: {_both(exc)}")
+    except (OSError, ValueError) as exc:
         return _err(f"refused: {exc}")
     print(json.dumps(info.as_dict(), ensure_ascii=False, indent=1))
     return 0

@@ -127,7 +127,8 @@ def _open(args):
 
     cfg = config_from(args)
     return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
-                        trusted_keys=cfg["flows"]["trusted_keys"], fast_intake=cfg["central"]["pg_fast_intake"],
+                        trusted_keys=cfg["flows"]["trusted_keys"], min_signatures=cfg["flows"]["min_signatures"],
+                        fast_intake=cfg["central"]["pg_fast_intake"],
                         public_openapi=cfg["central"]["public_openapi"],
                         payment_secret=cfg["central"].get("payment_gateway_secret") or ""), cfg
 

@@ -22,7 +22,6 @@ anything of the citizen.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -36,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from central.db import dossiers, payment_notifications, payments, write_tx
 from central.service import CLOCK_SKEW_ALLOWED, CentralError, KioskIdentity
 from common import clock
+from common.payment_signature import sign_notification
 from common.money import group_thousands
 from common.vietqr import MAX_AMOUNT_DIGITS
 
@@ -49,26 +49,9 @@ DOSSIER_CODE_RX = r"^[0-9]{2}\.[0-9]{5}-[0-9]{6}-[0-9]{4,}$"  # central.codes.DO
 PAID_AT_RX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z)$"
 _TIMESTAMP_HEADER_RX = re.compile(r"[0-9]{1,12}")
 _SIGNATURE_HEADER_RX = re.compile(r"[0-9a-fA-F]{64}")
-SIGNED_FIELDS = ("amount", "dossier_code", "paid_at", "transaction_id")
 
 
 # --- the signature ------------------------------------------------------------------------------
-def canonical(body: dict, timestamp: int | str) -> str:
-    """The signed text: every signed field and the timestamp as ``key=value``, keys sorted, joined
-    by ``&``. (The values the server accepts hold neither ``&`` nor ``=``: see the body's patterns.)"""
-    fields = {k: body[k] for k in SIGNED_FIELDS}
-    fields["timestamp"] = timestamp
-    return "&".join(f"{k}={fields[k]}" for k in sorted(fields))
-
-
-def sign_notification(secret: str, body: dict, timestamp: int | None = None) -> dict[str, str]:
-    """The headers a gateway sends with ``body``: ``X-Timestamp`` (now by ``common.clock`` unless
-    given) and ``X-Signature``. The simulated bank and the tests sign with it."""
-    ts = int(clock.now().timestamp()) if timestamp is None else int(timestamp)
-    digest = hmac.new(secret.encode("utf-8"), canonical(body, ts).encode("utf-8"), hashlib.sha256).hexdigest()
-    return {"X-Timestamp": str(ts), "X-Signature": digest}
-
-
 def _unauthorized(en: str) -> CentralError:
     return CentralError(status=401, code="bad_signature", vi="Thông báo thanh toán không được xác thực.", en=en)
 

@@ -444,30 +444,18 @@ class KioskServices:
         return simulated(self.cfg) and bool(self.cfg["central"].get("payment_gateway_secret"))
 
     def sim_pay(self, code: str, amount: int) -> dict:
-        """The simulated bank: tell the central system that ``amount`` was paid for dossier ``code``,
-        signed the way the bank gateway signs (HMAC-SHA256 over the sorted canonical parameters,
-        with a timestamp: docs of central/payments.py). Refused on any kiosk that is not the
-        simulated demo."""
-        import hashlib
-        import hmac
-        import json
-
-        import requests
+        """The simulated bank (kiosk.sim_bank): tell the central system that ``amount`` was paid for
+        dossier ``code``, signed as the gateway signs. Returns central's answer with its HTTP
+        ``status``. Refused on any kiosk that is not the simulated demo."""
+        from kiosk import sim_bank
 
         if not self.sim_bank:
             raise PermissionError("the simulated bank exists only in the simulated demo")
-        body = {"transaction_id": "SIM" + uuidlib.uuid4().hex[:20].upper(), "dossier_code": code,
-                "amount": int(amount), "paid_at": clock.now().isoformat(timespec="seconds")}
-        stamp = str(int(clock.now().timestamp()))
-        canonical = "&".join(f"{k}={v}" for k, v in sorted({**body, "timestamp": stamp}.items()))
-        secret = self.cfg["central"]["payment_gateway_secret"].encode()
-        headers = {"X-Timestamp": stamp, "X-Signature": hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest(),
-                   "Content-Type": "application/json"}
-        with requests.Session() as http:
-            http.trust_env = False  # the embedded central is local: no proxy from the environment
-            resp = http.post(self.cfg["central"]["url"].rstrip("/") + "/api/v1/payments/notify",
-                             data=json.dumps(body), headers=headers, timeout=10)
-        return {"status": resp.status_code, **(resp.json() if "json" in resp.headers.get("Content-Type", "") else {})}
+        try:
+            answer = sim_bank.pay(self.cfg["central"]["url"], self.cfg["central"]["payment_gateway_secret"], code, amount)
+        except sim_bank.BankRefused as exc:
+            return {"status": exc.status, "result": "refused", "error": exc.code}
+        return {"status": 200, **answer}
 
     def receipt_data(self, dossier: dict, outcome: SubmitOutcome, result=None, engine=None) -> dict:
         """The data of the receipt (or the provisional slip) for ``outcome``. ``engine``, the visit's

@@ -43,7 +43,7 @@ def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_di
         "[logging]\nfile = \"var/log/kiosk.log\"\n"
         f"[central]\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"var/central.sqlite3\"\n"
         # the fee paid by VietQR (issue 22): a test account, and the gateway secret the embedded
-        # central checks and the simulated bank signs with (kiosk.services.sim_pay)
+        # central checks and the simulated bank signs with (kiosk.services.sim_pay → kiosk.sim_bank)
         f"payment_gateway_secret = \"{DEMO_GATEWAY_SECRET}\"\n"
         "[payments]\nenabled = true\nbank_bin = \"970436\"\naccount = \"0011001234567\"\n"
         "account_name = \"TRUNG TAM PVHCC BA DINH\"\n"

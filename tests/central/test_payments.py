@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from central.payments import Payments, sign_notification
+from central.payments import Payments
+from common.payment_signature import sign_notification
 from common import clock as the_clock
 from testkit.central import CITIZEN, KIOSK_ID, KIOSK_SECRET, sample_dossier
 

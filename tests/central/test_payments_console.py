@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.payments import sign_notification
+from common.payment_signature import sign_notification
 from central.service import Central, KioskIdentity
 from testkit.central import sample_dossier
 

@@ -1,5 +1,5 @@
 """`kiosk pay qr` prints the VietQR payload for the configured account (as the pay screen builds it),
-and the simulated bank (kiosk.tools.sim_bank) pays a dossier on a real central system: signed,
+and the simulated bank (kiosk.sim_bank) pays a dossier on a real central system: signed,
 replayed, wrong amount, wrong secret."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import requests
 
 from common.vietqr import parse_payload
 from devices.qr import decode_frame
-from kiosk.tools import sim_bank
+from kiosk import sim_bank
 from testkit.central import KIOSK_ID, KIOSK_SECRET, sample_dossier, start_central
 
 CODE = "01.00004-261204-0007"

@@ -1,6 +1,7 @@
 """A simulated bank gateway (issue 22): it tells the central system that a transfer for a dossier
-arrived, signed the way a real gateway signs (``central.payments.sign_notification``: HMAC-SHA256
-of the canonical parameters with a timestamp). The demo pays with it, and the tests.
+arrived, signed the way a real gateway signs (``common.payment_signature``: HMAC-SHA256 of the
+canonical parameters with a timestamp). The simulated demo's pay screen pays with it
+(``KioskServices.sim_pay``), and the tests.
 
 Nothing here is a real payment: it is what the centre's bank would send once the citizen's bank
 app had paid the VietQR code shown on the kiosk.
@@ -14,6 +15,7 @@ import requests
 
 from common import clock
 from common.errors import BilingualError
+from common.payment_signature import sign_notification
 
 
 class BankRefused(BilingualError):
@@ -34,8 +36,6 @@ def pay(central_url: str, secret: str, dossier_code: str, amount: int, *, transa
     """Notify ``central_url`` that ``amount`` đồng arrived for ``dossier_code``; returns central's
     answer (``result``: paid | flagged | already | already_paid, ``payment``). ``transaction_id``
     again is a gateway's retry. Raises ``BankRefused`` for a refusal (401, 404, 422, 503 …)."""
-    from central.payments import sign_notification  # noqa: PLC0415 (the demo runs the central system anyway)
-
     body = {"transaction_id": transaction_id or new_transaction_id(), "dossier_code": dossier_code, "amount": int(amount),
             "paid_at": paid_at or clock.now().isoformat(timespec="seconds")}
     headers = sign_notification(secret, body)

@@ -382,7 +382,9 @@ payment_notifications = Table(
 ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("status_events", "actor", "VARCHAR(200) NOT NULL DEFAULT ''"),
                  ("dossiers", "provisional_code", "VARCHAR(40)"),
-                 ("dossiers", "provisional_secret", "VARCHAR(20)"))
+                 ("dossiers", "provisional_secret", "VARCHAR(20)"),
+                 # a province admin's province (central/console/accounts.py appends it to ``accounts``)
+                 ("accounts", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"))
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column).
 ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),)
 

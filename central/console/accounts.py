@@ -7,7 +7,10 @@ Rules kept here, so the CLI and the web pages follow the same ones:
   way (in memory), so "locked" never tells whether a name exists;
 - a session is a random token in a cookie; only its sha256 is stored. It ends after 30 minutes
   without a request or 10 hours after login, at logout, or when its account is disabled;
-- the audit log records who did what, when and from which address, never a citizen's data.
+- the audit log records who did what, when and from which address, never a citizen's data;
+- a province admin (role ``admin``) has a province code and no commune: they see the figures of every
+  commune of their province (central/console/fleet.py), and no dossier's contents (an officer page
+  filters on the commune, and theirs is empty).
 """
 from __future__ import annotations
 
@@ -21,15 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Column, String, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db import accounts, audit_log, sessions, write_tx
 from central.service import CentralError, storable_text
 from common import clock
 from common.secret_hash import hash_secret, verify_secret
+from flows import units
 
-ROLES = ("officer", "supervisor")
+# The province of a province admin (2 digits; '' for a centre's officers and supervisors). Older
+# databases get the column from central.db.ADDED_COLUMNS at start; new ones from create_all when this
+# module is imported first (it is, through central.app), otherwise from ADDED_COLUMNS as well.
+if "province_code" not in accounts.c:
+    accounts.append_column(Column("province_code", String(2), nullable=False, default="", server_default=""))
+
+ROLES = ("officer", "supervisor", "admin")
 # People choose passwords with less entropy than the kiosks' random secrets: a higher cost
 PASSWORD_ITERATIONS = 200_000
 MIN_PASSWORD_CHARS = 10
@@ -42,6 +52,7 @@ SESSION_AT_MOST = timedelta(hours=10)
 TOUCH_EVERY = timedelta(seconds=30)
 USERNAME_RX = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 COMMUNE_RX = re.compile(r"[0-9]{5}")
+PROVINCE_RX = re.compile(r"[0-9]{2}")
 MAX_DISPLAY_NAME = 200
 _UNKNOWN_NAMES_KEPT = 10_000
 
@@ -49,7 +60,8 @@ _UNKNOWN_NAMES_KEPT = 10_000
 @dataclass(frozen=True)
 class User:
     """The person behind a request. ``centre`` is their commune code: the only dossiers, help calls
-    and counters they see."""
+    and counters they see (empty for a province admin: none). ``province``: a province admin's
+    province, whose kiosks and intake figures they see."""
     username: str
     display_name: str
     role: str
@@ -57,10 +69,15 @@ class User:
     csrf: str = ""
     counter: str = ""
     session_id: int = 0
+    province: str = ""
 
     @property
     def is_supervisor(self) -> bool:
         return self.role == "supervisor"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     @property
     def shown_name(self) -> str:
@@ -116,17 +133,33 @@ class Accounts:
         self._dummy = hash_secret(secrets.token_urlsafe(18), iterations=PASSWORD_ITERATIONS)
 
     # --- accounts ------------------------------------------------------------------------------
-    def add(self, username: str, password: str, role: str, commune_code: str, display_name: str = "") -> dict:
+    def add(self, username: str, password: str, role: str, commune_code: str, display_name: str = "",
+            province_code: str = "") -> dict:
+        """An officer or supervisor belongs to a commune (``commune_code``; their province follows from
+        it); a province admin to a province (``province_code``) and no commune."""
         check_username(username)
         check_password(password)
         if role not in ROLES:
-            raise CentralError(status=422, code="invalid_role", vi="Vai trò phải là officer (cán bộ) hoặc supervisor (lãnh đạo).",
-                               en="role: officer or supervisor")
-        if not isinstance(commune_code, str) or not COMMUNE_RX.fullmatch(commune_code):
-            raise CentralError(status=422, code="invalid_commune", vi="Mã xã, phường gồm 5 chữ số.", en="commune: 5 digits")
+            raise CentralError(status=422, code="invalid_role",
+                               vi="Vai trò phải là officer (cán bộ), supervisor (lãnh đạo) hoặc admin (quản trị tỉnh).",
+                               en="role: officer, supervisor or admin")
+        if role == "admin":
+            if commune_code:
+                raise CentralError(status=422, code="invalid_commune", vi="Tài khoản quản trị tỉnh không gắn với xã, phường nào.",
+                                   en="a province admin has a province, not a commune")
+            if not isinstance(province_code, str) or not PROVINCE_RX.fullmatch(province_code) or units.province(province_code) is None:
+                raise CentralError(status=422, code="invalid_province", vi="Mã tỉnh, thành phố gồm 2 chữ số (ví dụ 01 là Hà Nội).",
+                                   en="province: 2 digits of a known province (01 is Hà Nội)")
+            commune_code = ""
+        else:
+            if not isinstance(commune_code, str) or not COMMUNE_RX.fullmatch(commune_code):
+                raise CentralError(status=422, code="invalid_commune", vi="Mã xã, phường gồm 5 chữ số.", en="commune: 5 digits")
+            commune = units.commune(commune_code)
+            province_code = commune.province_code if commune is not None else ""
         display_name = storable_text(display_name or "", field="display_name", max_length=MAX_DISPLAY_NAME).strip()
         now = _iso(clock.now())
         row = {"username": username, "display_name": display_name, "role": role, "commune_code": commune_code,
+               "province_code": province_code,
                "password_hash": hash_secret(password, iterations=PASSWORD_ITERATIONS), "failed_count": 0,
                "locked_until": None, "disabled": 0, "created_at": now, "password_changed_at": now}
         try:
@@ -134,7 +167,8 @@ class Accounts:
                 conn.execute(insert(accounts).values(**row))
         except IntegrityError:
             raise CentralError(status=409, code="account_exists", vi="Tên đăng nhập này đã có.", en="this username exists") from None
-        self.audit("account_added", username=username, centre=commune_code, target=username, detail=role)
+        self.audit("account_added", username=username, centre=commune_code, target=username,
+                   detail=f"{role} {province_code}" if role == "admin" else role)
         return self.get(username)
 
     def get(self, username: str) -> dict | None:
@@ -213,7 +247,7 @@ class Accounts:
                 token_sha256=token_hash(token), username=name, csrf_token=csrf, created_at=_iso(now),
                 last_seen_at=_iso(now), address=address[:64], counter="").returning(sessions.c.id)).scalar_one()
         self.audit("login", username=name, centre=row["commune_code"], address=address)
-        return token, User(name, row["display_name"], row["role"], row["commune_code"], csrf, "", sid)
+        return token, User(name, row["display_name"], row["role"], row["commune_code"], csrf, "", sid, row["province_code"])
 
     def _unknown_failure(self, username: str, password: Any, now: datetime, address: str) -> None:
         verify_secret(password if isinstance(password, str) else "", self._dummy)  # the same cost as a real check
@@ -241,7 +275,8 @@ class Accounts:
         now = clock.now()
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(sessions, accounts.c.display_name, accounts.c.role, accounts.c.commune_code, accounts.c.disabled)
+                select(sessions, accounts.c.display_name, accounts.c.role, accounts.c.commune_code, accounts.c.disabled,
+                       accounts.c.province_code)
                 .join(accounts, accounts.c.username == sessions.c.username)
                 .where(sessions.c.token_sha256 == token_hash(token))).mappings().first()
         if row is None:
@@ -255,7 +290,7 @@ class Accounts:
             with write_tx(self.engine) as conn:
                 conn.execute(update(sessions).where(sessions.c.id == row["id"]).values(last_seen_at=_iso(now)))
         return User(row["username"], row["display_name"], row["role"], row["commune_code"], row["csrf_token"],
-                    row["counter"], row["id"])
+                    row["counter"], row["id"], row["province_code"])
 
     def logout(self, user: User, address: str = "") -> None:
         with write_tx(self.engine) as conn:
@@ -289,5 +324,5 @@ def same_secret(a: str, b: str) -> bool:
 
 def _public(row) -> dict:
     """An account without its password hash."""
-    return {k: row[k] for k in ("username", "display_name", "role", "commune_code", "failed_count", "locked_until",
-                                "disabled", "created_at", "password_changed_at")}
+    return {k: row[k] for k in ("username", "display_name", "role", "commune_code", "province_code", "failed_count",
+                                "locked_until", "disabled", "created_at", "password_changed_at")}

@@ -117,6 +117,8 @@ def register(app: FastAPI, central, _deps) -> None:
     app.state.console_accounts = accounts
     _install_error_pages(app)
     app.add_middleware(_FormSizeLimit)
+    from central.console import fleet  # noqa: PLC0415  (province admins' fleet and intake pages, issue 20)
+    fleet.register(app, central)
 
     def ctx(user: User | None, **more) -> dict:
         return {"user": user, "labels": STATUS_LABELS, **more}
@@ -180,6 +182,8 @@ def register(app: FastAPI, central, _deps) -> None:
 
     @app.get(PREFIX + "/", include_in_schema=False)
     def home(request: Request, user: User = Depends(auth.current_user)):
+        if user.is_admin:  # a province admin has no counters: their page is the fleet (central/console/fleet.py)
+            return _back(PREFIX + "/fleet")
         queue = _queue(central)
         counters = queue.counters(user.centre) if queue else []
         waiting = queue.waiting(user.centre) if queue else []

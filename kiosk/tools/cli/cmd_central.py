@@ -67,9 +67,11 @@ def register(sub) -> None:
     ag = a.add_subparsers(dest="accounts_command", metavar="ACTION")
     aa = ag.add_parser("add", help="create an account (password from stdin or a prompt)")
     aa.add_argument("--username", required=True, help="2-64 of a-z 0-9 . _ -")
-    aa.add_argument("--role", required=True, choices=["officer", "supervisor"],
-                    help="officer: the centre's dossiers, counters, help calls; supervisor: also ratings, queue day, audit")
-    aa.add_argument("--commune", required=True, metavar="CODE", help="the centre: its 5-digit commune code")
+    aa.add_argument("--role", required=True, choices=["officer", "supervisor", "admin"],
+                    help="officer: the centre's dossiers, counters, help calls; supervisor: also ratings, queue day, audit; "
+                         "admin: a province's kiosk fleet and intake figures, no dossier contents")
+    aa.add_argument("--commune", default="", metavar="CODE", help="the centre: its 5-digit commune code (officer, supervisor)")
+    aa.add_argument("--province", default="", metavar="CODE", help="the province: its 2-digit code, e.g. 01 (admin)")
     aa.add_argument("--name", default="", help="the name shown on the console (e.g. \"Nguyễn Thị Lan\")")
     _db_arg(aa)
     aa.set_defaults(func=_accounts_add)
@@ -309,13 +311,14 @@ def _accounts_add(args) -> int:
         return 2
     central, accounts = _accounts(args)
     try:
-        acc = accounts.add(args.username, password, args.role, args.commune, args.name)
+        acc = accounts.add(args.username, password, args.role, args.commune, args.name, province_code=args.province)
     except CentralError as exc:
         print(f"kiosk central accounts add: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
         return 1
     finally:
         central.close()
-    print(f"added {acc['username']} ({acc['role']}, centre {acc['commune_code']})")
+    where = f"province {acc['province_code']}" if acc["role"] == "admin" else f"centre {acc['commune_code']}"
+    print(f"added {acc['username']} ({acc['role']}, {where})")
     return 0
 
 
@@ -334,7 +337,8 @@ def _accounts_list(args) -> int:
     print(f"{'USERNAME':20}  {'ROLE':10}  CENTRE  STATE              NAME")
     for r in rows:
         state = "disabled" if r["disabled"] else (f"locked→{r['locked_until'][11:16]}" if r["locked_until"] else "ok")
-        print(f"{r['username'][:20]:20}  {r['role']:10}  {r['commune_code']:6}  {state:17}  {r['display_name']}")
+        where = f"P{r['province_code']}" if r["role"] == "admin" else r["commune_code"]
+        print(f"{r['username'][:20]:20}  {r['role']:10}  {where:6}  {state:17}  {r['display_name']}")
     return 0
 
 

@@ -64,6 +64,10 @@ def uses_demo_secret(cfg: Config) -> bool:
     return secret == _shipped("central", "kiosk_secret") or PLACEHOLDER in secret.lower()
 
 
+#: the simulated demo's receiving account (kiosk.tools.demo): never a real kiosk's
+DEMO_PAYMENT_ACCOUNT = ("970436", "0011001234567")
+
+
 def problems(cfg: Config) -> list[Problem]:
     """Everything that makes ``cfg`` unfit for a kiosk with real devices (on the demo: only a
     broken file it names)."""
@@ -99,6 +103,16 @@ def problems(cfg: Config) -> list[Problem]:
         # dossiers carry personal data: only the embedded central on this very machine may go without TLS
         found.append(Problem("central.url", "not https://: dossiers would cross the network unencrypted",
                              "không phải https://: hồ sơ sẽ đi qua mạng không được mã hóa"))
+    if c["payment_gateway_secret"]:
+        found.append(Problem("central.payment_gateway_secret", "set on a kiosk: the bank gateway's secret belongs to "
+                             "the central system only (whoever holds it can declare any dossier paid)",
+                             "đang đặt trên ki-ốt: khóa bí mật của cổng ngân hàng chỉ để ở hệ thống trung tâm "
+                             "(ai có khóa này đều báo được hồ sơ đã nộp tiền)"))
+    pay = cfg["payments"]
+    if pay["enabled"] and (pay["bank_bin"], pay["account"]) == DEMO_PAYMENT_ACCOUNT:
+        found.append(Problem("payments.account", "the demo's test account: citizens would pay into an account the "
+                             "centre does not hold", "là tài khoản thử của bản trình diễn: người dân sẽ chuyển tiền "
+                             "vào tài khoản không phải của trung tâm"))
     if cfg["devices.idcard"]["backend"] != "sim":
         from devices.idcard.trust import trust_store_problems
 

@@ -32,6 +32,7 @@ def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_di
     kiosk's; a demo or a test must not touch it): each writable path is named here, and a path
     in this file resolves from ``folder`` (tests/kiosk/test_demo_config.py checks every key)."""
     from kiosk.config import load_config
+    from kiosk.deployment import DEMO_PAYMENT_ACCOUNT
 
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -45,7 +46,8 @@ def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_di
         # the fee paid by VietQR (issue 22): a test account, and the gateway secret the embedded
         # central checks and the simulated bank signs with (kiosk.services.sim_pay → kiosk.sim_bank)
         f"payment_gateway_secret = \"{DEMO_GATEWAY_SECRET}\"\n"
-        "[payments]\nenabled = true\nbank_bin = \"970436\"\naccount = \"0011001234567\"\n"
+        "[payments]\nenabled = true\n"
+        f"bank_bin = \"{DEMO_PAYMENT_ACCOUNT[0]}\"\naccount = \"{DEMO_PAYMENT_ACCOUNT[1]}\"\n"
         "account_name = \"TRUNG TAM PVHCC BA DINH\"\n"
         "[outbox]\npath = \"var/outbox.sqlite3\"\nkey_file = \"var/outbox.key\"\n"
         "[flows]\nbundle_dir = \"var/flows\"\n"

@@ -84,6 +84,21 @@ def test_each_public_or_unsafe_value_is_named(tmp_path, change, key):
     assert [p.key for p in problems(cfg)] == [key]
 
 
+def test_a_kiosk_never_holds_the_bank_gateway_secret_nor_pays_into_the_demo_account(tmp_path):
+    """Issue 22: the gateway's HMAC secret declares dossiers paid, so it lives on the central system
+    only; and the demo's receiving account is nobody's."""
+    from kiosk.deployment import DEMO_PAYMENT_ACCOUNT
+
+    path = fixed_example(tmp_path)
+    text = path.read_text(encoding="utf-8").replace("[central]\n", "[central]\npayment_gateway_secret = \"x-0123456789abcdef\"\n", 1)
+    text += f'\n[payments]\nenabled = true\nbank_bin = "{DEMO_PAYMENT_ACCOUNT[0]}"\naccount = "{DEMO_PAYMENT_ACCOUNT[1]}"\n'
+    path.write_text(text, encoding="utf-8")
+    assert sorted(p.key for p in problems(load_config(path))) == ["central.payment_gateway_secret", "payments.account"]
+    path.write_text(text.replace(f'account = "{DEMO_PAYMENT_ACCOUNT[1]}"', 'account = "1903555777001"')
+                    .replace('payment_gateway_secret = "x-0123456789abcdef"', 'payment_gateway_secret = ""'), encoding="utf-8")
+    assert problems(load_config(path)) == []
+
+
 def test_plain_http_is_only_for_the_embedded_central_on_this_machine(tmp_path):
     path = fixed_example(tmp_path, **{'url = "https://dichvucong.example.gov.vn"': 'url = "http://127.0.0.1:8780"',
                                       'embedded = false': 'embedded = true'})

@@ -254,7 +254,7 @@ def _read_signatures(entries: dict[str, bytes]) -> list:
         raise BundleError(en=f"{SIGNATURES} is {len(blob)} bytes; at most {MAX_SIGNATURES_BYTES}")
     try:
         doc = json.loads(blob)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # read before any signature is checked: hostile
         raise BundleError(en=f"{SIGNATURES} is not JSON") from None
     if not isinstance(doc, dict) or doc.get("format") != SIGNATURES_FORMAT or not isinstance(doc.get("signatures"), list):
         raise BundleError(en=f"{SIGNATURES} must be {{\"format\": {SIGNATURES_FORMAT}, \"signatures\": [...]}}")

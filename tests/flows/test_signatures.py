@@ -230,3 +230,29 @@ def test_central_publish_counts_distinct_trusted_signatures(hsm, admins, tmp_pat
         assert r.status_code == 201 and r.json()["bundle_id"] == "four-eyes-1"
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("blob, needle", [
+    (b"[" * 30000 + b"]" * 30000, "not JSON"),
+    (b'{"format": 1, "signatures": {}}', "must be"),
+    (json.dumps({"format": 1, "signatures": [{}] * 21}).encode(), "at most 20"),
+    (b" " * (64 * 1024 + 1), "at most 65536"),
+])
+def test_hostile_signatures_files_are_refused_plainly(blob, needle):
+    key, pub = file_key()
+    ents = entries(bundles.sign(unsigned(), key))
+    ents["signatures.json"] = blob
+    with pytest.raises(BundleError, match=needle):
+        verify_bundle(rezip(ents), [pub])
+
+
+def test_malformed_entries_never_count():
+    key, pub = file_key()
+    ents = entries(bundles.sign(unsigned(), key, name="Lan", role="submitted_by"))
+    doc = json.loads(ents["signatures.json"])
+    good = doc["signatures"][0]
+    doc["signatures"] = ["x", {**good, "key_id": 7}, {**good, "role": "owner"}, {**good, "signature": "%%%"}, good]
+    ents["signatures.json"] = json.dumps(doc).encode()
+    info = verify_bundle(rezip(ents), [pub])
+    assert [s["name"] for s in info.signers] == ["Lan"]
+    assert [x["reason"] for x in info.not_counted] == ["malformed", "malformed", "malformed", "broken"]

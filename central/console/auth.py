@@ -55,12 +55,22 @@ def address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+# A province admin (central/console/fleet.py) sees figures, not a centre's work: any other page is
+# refused, and a dossier is "not found", as for anyone outside its commune
+ADMIN_PATHS = ("/console/", "/console/fleet", "/console/intake", "/console/logout")
+
+
 async def current_user(request: Request) -> User:
     """FastAPI dependency: the logged-in user, or the login page."""
     token = request.cookies.get(COOKIE)
     user = await run_in_threadpool(accounts_of(request).session, token) if token else None
     if user is None:
         raise LoginNeeded()
+    if user.is_admin and request.url.path not in ADMIN_PATHS:
+        if request.url.path.startswith("/console/dossiers/"):
+            raise not_found()
+        raise ConsoleError(403, "Trang này dành cho cán bộ của trung tâm. Quản trị tỉnh xem trang Tình trạng ki-ốt và "
+                                "Số liệu tiếp nhận.", "Officers' page: a province admin has the fleet and intake pages.")
     return user
 
 

@@ -11,8 +11,10 @@ import uuid as uuidlib
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from central.app import create_app
+from central.db import dossiers
 from central.service import Central, CentralError, KioskIdentity
 from common.health import Health, State
 from kiosk.diagnostics.result import CheckResult
@@ -229,9 +231,15 @@ def test_officers_and_supervisors_are_refused_and_admins_never_see_a_dossier(app
     admin = login(app, "tinh01")
     r = admin.get(f"/console/dossiers/{code}")
     assert r.status_code == 404 and CITIZEN["full_name"] not in r.text
-    inbox = admin.get("/console/inbox")
-    assert code not in inbox.text and "dossier-link" not in inbox.text
     assert admin.get(f"/console/dossiers/{code}/attachments/{'0' * 64}").status_code == 404
+    # nor a centre's work: the officers' and supervisors' pages are refused
+    for path in ("/console/inbox", "/console/help-calls", "/console/counter/1", "/console/ratings", "/console/audit"):
+        r = admin.get(path)
+        assert r.status_code == 403 and "cán bộ của trung tâm" in r.text and code not in r.text, path
+    r = admin.post(f"/console/dossiers/{code}/status", data={"status": "processing"}, headers={"Origin": ORIGIN})
+    assert r.status_code == 404
+    with central.engine.connect() as conn:
+        assert conn.execute(select(dossiers.c.status).where(dossiers.c.dossier_code == code)).scalar_one() == "received"
     # nothing personal on the admin's pages either
     for path in ("/console/fleet", "/console/intake"):
         page = admin.get(path).text

@@ -48,6 +48,27 @@ def signed_bundle(bundle_dir: Path, flow_ids: list[str] | None = None) -> str:
     return public
 
 
+def four_eyes_bundle(bundle_dir: Path, flow_ids: list[str] | None = None) -> list[str]:
+    """``signed_bundle`` as a real province publishes it: one admin's key submits, a second admin's
+    approves (``[flows] min_signatures = 2``, the real-hardware example); installed by a store that
+    asks for both. Returns the two public keys for ``trusted_keys``."""
+    from flows.bundles import BundleStore, build_bundle, generate_key, sign
+
+    files = sorted((ROOT / "flows" / "definitions").glob("*.yaml"))
+    if flow_ids:
+        files = [f for f in files if f.stem in flow_ids]
+    data = build_bundle(files, ROOT / "media")
+    publics = []
+    for name, role in (("Nguyễn Thị Lan", "submitted_by"), ("Trần Văn Hùng", "approved_by")):
+        pem, public = generate_key()
+        data = sign(data, serialization.load_pem_private_key(pem, password=None), name=name, role=role)
+        publics.append(public)
+    store = BundleStore(bundle_dir, publics, min_signatures=2)
+    store.stage(data)
+    store.activate_pending()
+    return publics
+
+
 # --- a province's card PKI for the virtual card ---------------------------------------------------
 def card_pki(folder: Path) -> Path:
     """A CSCA and a document signer with a province's names, for the virtual card to sign its SOD

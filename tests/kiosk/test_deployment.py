@@ -25,12 +25,12 @@ def kiosk(*args, cwd=ROOT) -> subprocess.CompletedProcess:
 def fixed_example(tmp_path: Path, **changes) -> Path:
     """The shipped example with every placeholder replaced as a province would."""
     trust = pki.csca(tmp_path / "csca")
-    public = pki.signed_bundle(tmp_path / "flows", ["khai-sinh"])
+    publics = pki.four_eyes_bundle(tmp_path / "flows", ["khai-sinh"])  # min_signatures = 2 in the example
     text = EXAMPLE.read_text(encoding="utf-8")
     repl = {
         'id = "KIOSK-XX-CHANGE-ME-01"': 'id = "KIOSK-HN-BADINH-02"',
         'kiosk_secret = "CHANGE-ME-kiosk-secret"': 'kiosk_secret = "s3cr3t-from-the-province-7c1d"',
-        'trusted_keys = []': f'trusted_keys = ["{public}"]',
+        'trusted_keys = []': f'trusted_keys = {json.dumps(publics)}',
         'pin_hash = "pbkdf2_sha256$200000$a2lvc2stZGVtby1zYWx0$kVc/wdtAm3QgKU8Lp0qL9W4/yU30+eI+ffXEcLBNDvA="':
             f'pin_hash = "{hash_pin("918273")}"',
         'trust_store = "/etc/kiosk/csca"': f'trust_store = "{trust}"',

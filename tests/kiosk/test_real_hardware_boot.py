@@ -144,7 +144,7 @@ def stand_ins(tmp_path, pcscd):
     data = tmp_path / "var-lib-kiosk"
     card_pki = pki.card_pki(tmp_path / "card-pki")
     tls = pki.tls(tmp_path / "tls", KIOSK_ID)
-    flow_key = pki.signed_bundle(data / "flows", ["khai-sinh", "chung-thuc-ban-sao"])
+    flow_keys = pki.four_eyes_bundle(data / "flows", ["khai-sinh", "chung-thuc-ban-sao"])  # two admins: min_signatures 2
     pin_hash = hash_pin("975310")
     creds = tmp_path / "credentials"  # what LoadCredentialEncrypted= gives kiosk.service
     creds.mkdir(mode=0o700)
@@ -162,7 +162,7 @@ def stand_ins(tmp_path, pcscd):
                         "client_cert": tls["client_cert"], "client_key": tls["client_key"],
                         "database": str(tmp_path / "central.sqlite3")},
             "outbox": {"path": str(data / "outbox" / "outbox.sqlite3")},
-            "flows": {"bundle_dir": str(data / "flows"), "trusted_keys": [flow_key]},
+            "flows": {"bundle_dir": str(data / "flows"), "trusted_keys": flow_keys},
             "maintenance": {"pin_hash": pin_hash},
             "devices.idcard": {"reader": VPCD_READER, "trust_store": str(card_pki / "csca")},
             "devices.qr": {"backend": qr_backend, "port": pty.kiosk_end},

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from central.console import auth
 from central.console.accounts import User
-from central.console.pages import render
+from central.console.pages import env, render
 from central.db import dossiers, kiosks
 from common import clock
 from flows import units
@@ -290,11 +290,16 @@ def _communes_choice(codes: set[str]) -> list[tuple[str, str]]:
     return sorted(out, key=lambda kv: kv[1])
 
 
-def register(app: FastAPI, central) -> None:
-    def province_name(code: str) -> str:
-        p = units.province(code)
-        return p.name if p is not None else f"tỉnh {code}"
+def province_name(code: str) -> str:
+    """'01' → 'Thành phố Hà Nội' (the admin's province by name; base.html's header shows it)."""
+    p = units.province(code) if isinstance(code, str) else None
+    return p.name if p is not None else f"tỉnh {code}"
 
+
+env.filters["province_name"] = province_name
+
+
+def register(app: FastAPI, central) -> None:
     @app.get(PREFIX + "/fleet", include_in_schema=False)
     def fleet_page(request: Request, user: User = Depends(admin)):
         p = _params(request, ("commune", "problems"))

@@ -110,6 +110,7 @@ def test_an_admin_sees_their_provinces_kiosks_only_with_states_in_words(app, cen
     assert http.get("/console/").headers["location"] == "/console/fleet"  # an admin's home is the fleet
     r = http.get("/console/fleet")
     assert r.status_code == 200
+    assert re.search(r'<span id="who">Quản trị Hà Nội · Quản trị tỉnh · Thành phố Hà Nội</span>', r.text)
     rows = rows_of(r.text)
     assert set(rows) == {BADINH.kiosk_id, BADINH2.kiosk_id, NGOCHA.kiosk_id, QUIET.kiosk_id, NEVER.kiosk_id}  # no HCM kiosk
 

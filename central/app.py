@@ -151,6 +151,12 @@ class RollbackAnswer(BaseModel):
     at: str
 
 
+class BundleSigner(BaseModel):
+    key_id: str
+    name: str
+    role: str
+
+
 class BundleEvent(BaseModel):
     at: str
     action: Literal["publish", "rollback"]
@@ -158,6 +164,8 @@ class BundleEvent(BaseModel):
     previous_bundle_id: str | None
     reason: str
     actor: str
+    signers: list[BundleSigner] = Field(default_factory=list,
+                                        description="who signed a published bundle (the signatures that counted)")
 
 
 class BundleHistory(BaseModel):

@@ -129,6 +129,9 @@ bundle_events = Table(
     Column("previous_bundle_id", String(100)),
     Column("reason", Text, nullable=False, default=""),
     Column("actor", String(200), nullable=False, default=""),  # "admin API from <address>", "cli"
+    # who signed a published bundle (issue 20, four eyes): JSON [{"key_id", "name", "role"}] of the
+    # signatures that counted; NULL for rollbacks and rows from before the column
+    Column("signers", Text),
 )
 
 # A citizen at a kiosk asked for a staff member (issue 18). Nothing personal: the kiosk, where in
@@ -383,6 +386,7 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("status_events", "actor", "VARCHAR(200) NOT NULL DEFAULT ''"),
                  ("dossiers", "provisional_code", "VARCHAR(40)"),
                  ("dossiers", "provisional_secret", "VARCHAR(20)"),
+                 ("bundle_events", "signers", "TEXT"),
                  # a province admin's province (central/console/accounts.py appends it to ``accounts``)
                  ("accounts", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"))
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column).

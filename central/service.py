@@ -586,7 +586,7 @@ class Central:
                 for f in json.loads(manifest_text).get("flows", []):
                     known[(f.get("id"), f.get("version"))] = f.get("sha256")
         try:
-            verify_bundle(data, list(self.trusted_keys), known, min_signatures=self.min_signatures)
+            info = verify_bundle(data, list(self.trusted_keys), known, min_signatures=self.min_signatures)
         except Exception as exc:  # BundleError and anything a malformed zip raises
             raise CentralError(status=422, code="bad_bundle", vi=user_message(exc, "vi", "Gói quy trình không hợp lệ hoặc sai chữ ký."),
                                en=f"bundle refused: {exc}") from None
@@ -597,9 +597,11 @@ class Central:
             bundle_id = str(manifest["bundle_id"])
         except (KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise CentralError(status=422, code="bad_bundle", vi="Gói quy trình không hợp lệ.", en=f"unreadable manifest: {exc}") from None
-        return self.store_bundle(data, manifest_bytes, bundle_id, actor=actor)
+        signers = [{k: s.get(k) or "" for k in ("key_id", "name", "role")} for s in info.signers]
+        return self.store_bundle(data, manifest_bytes, bundle_id, actor=actor, signers=signers)
 
-    def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str, *, actor: str = "") -> tuple[bool, dict]:
+    def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str, *, actor: str = "",
+                     signers: list[dict] | None = None) -> tuple[bool, dict]:
         """Store an already verified bundle and make it current (``publish_bundle`` verifies first).
 
         Bundles only move forward, as on the kiosks (``flows.bundles.BundleStore`` refuses a bundle
@@ -632,7 +634,8 @@ class Central:
             conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
                                                 created_at=at, seq=seq))
             conn.execute(insert(bundle_events).values(at=at, action="publish", bundle_id=bundle_id, reason="", actor=actor,
-                                                      previous_bundle_id=current["bundle_id"] if current else None))
+                                                      previous_bundle_id=current["bundle_id"] if current else None,
+                                                      signers=json.dumps(signers, ensure_ascii=False) if signers else None))
         return True, {"result": "created", "bundle_id": bundle_id, "sha256": sha}
 
     def rollback_bundle(self, bundle_id: str, reason: str, *, actor: str = "") -> tuple[bool, dict]:
@@ -665,7 +668,8 @@ class Central:
         """Every publish and rollback, oldest first (the audit trail of the current bundle)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(bundle_events).order_by(bundle_events.c.id)).mappings().all()
-        return [{k: r[k] for k in ("at", "action", "bundle_id", "previous_bundle_id", "reason", "actor")} for r in rows]
+        return [{**{k: r[k] for k in ("at", "action", "bundle_id", "previous_bundle_id", "reason", "actor")},
+                 "signers": json.loads(r["signers"]) if r["signers"] else []} for r in rows]
 
 
     # --- help calls (issue 18: "Gọi cán bộ hỗ trợ") ----------------------------------------------

@@ -228,6 +228,11 @@ def test_central_publish_counts_distinct_trusted_signatures(hsm, admins, tmp_pat
         two = token_sign(one, hsm, MINH, "Trần Văn Minh", "approved_by")
         r = requests.post(f"{srv.url}/api/v1/flows/bundles", data=two, headers=headers, timeout=60)
         assert r.status_code == 201 and r.json()["bundle_id"] == "four-eyes-1"
+        # the audit trail names both admins and their keys
+        history = requests.get(f"{srv.url}/api/v1/flows/history", headers=headers, timeout=10).json()["events"]
+        assert [(s["name"], s["role"]) for s in history[-1]["signers"]] == [
+            ("Nguyễn Thị Lan", "submitted_by"), ("Trần Văn Minh", "approved_by")]
+        assert all(len(s["key_id"]) == 16 for s in history[-1]["signers"])
     finally:
         srv.stop()
 

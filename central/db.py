@@ -304,8 +304,9 @@ accounts = Table(
     metadata,
     Column("username", String(64), primary_key=True),
     Column("display_name", String(200), nullable=False, default=""),
-    Column("role", String(16), nullable=False),  # officer | supervisor
-    Column("commune_code", String(5), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # officer | supervisor | admin (a province's)
+    Column("commune_code", String(5), nullable=False, index=True),  # "" for a province admin
+    Column("province_code", String(2), nullable=False, default="", server_default=""),
     Column("password_hash", String(200), nullable=False),
     Column("failed_count", Integer, nullable=False, default=0),
     Column("locked_until", String(40)),
@@ -387,7 +388,6 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("dossiers", "provisional_code", "VARCHAR(40)"),
                  ("dossiers", "provisional_secret", "VARCHAR(20)"),
                  ("bundle_events", "signers", "TEXT"),
-                 # a province admin's province (central/console/accounts.py appends it to ``accounts``)
                  ("accounts", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"))
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column).
 ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),)

@@ -55,7 +55,7 @@ def _bundle_id(flow_bundle: Any) -> Any:
 
 
 def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime | None = None,
-                  app_version: str | None = None) -> dict[str, Any]:
+                  app_version: str | None = None, interval_s: float | None = None) -> dict[str, Any]:
     """Pure: diagnostic results → the heartbeat body for POST /api/v1/kiosks/{id}/heartbeat."""
     from kiosk.diagnostics.versions import app_version as _app_version
 
@@ -77,6 +77,8 @@ def build_payload(kiosk_id: str, results: list[CheckResult], *, now: dt.datetime
         "kiosk_id": kiosk_id,
         "sent_at": now.isoformat(timespec="seconds"),
         "uptime_s": round(time.monotonic() - _BOOT),
+        # how often this kiosk beats: the fleet page calls it silent after 3 of its own intervals
+        **({"interval_s": round(interval_s, 1)} if interval_s else {}),
         "state": worst_state(results).value,
         "needs_visit": [r.name for r in results if r.state in (State.NEEDS_ATTENTION, State.FAILED)],
         # the three sections the central system's Heartbeat model names
@@ -135,7 +137,7 @@ class HeartbeatWorker(threading.Thread):
         with self._lock:
             reported = dict(self._devices)
         results = list(reported.values()) + [r for r in results if r.name not in reported]
-        return build_payload(self.kiosk_id, results)
+        return build_payload(self.kiosk_id, results, interval_s=self.interval)
 
     def beat(self) -> bool:
         """Send one heartbeat now; True when the central system accepted it."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, String, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db import accounts, audit_log, sessions, write_tx
@@ -32,12 +32,6 @@ from central.service import CentralError, storable_text
 from common import clock
 from common.secret_hash import hash_secret, verify_secret
 from flows import units
-
-# The province of a province admin (2 digits; '' for a centre's officers and supervisors). Older
-# databases get the column from central.db.ADDED_COLUMNS at start; new ones from create_all when this
-# module is imported first (it is, through central.app), otherwise from ADDED_COLUMNS as well.
-if "province_code" not in accounts.c:
-    accounts.append_column(Column("province_code", String(2), nullable=False, default="", server_default=""))
 
 ROLES = ("officer", "supervisor", "admin")
 # People choose passwords with less entropy than the kiosks' random secrets: a higher cost

@@ -67,6 +67,7 @@ def test_worker_sends_to_central_with_device_health_reported_by_the_app(make_cfg
     assert "printer" in body["needs_visit"]
     assert {"network", "outbox", "disk", "memory", "temperature", "versions"} <= set(body["devices"])
     assert "idcard" not in body["devices"]  # devices are the app's: not opened behind its back
+    assert body["interval_s"] == 0.2  # the fleet page judges silence by the kiosk's own interval
 
 
 def test_central_down_is_counted_not_raised(make_cfg):

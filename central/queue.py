@@ -44,7 +44,7 @@ from central.db import (
     queue_tickets,
     write_tx,
 )
-from central.service import CLOCK_SKEW_ALLOWED, CentralError, KioskIdentity
+from central.service import CentralError, KioskIdentity, kiosk_time
 from common import clock
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class Queue:
         if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= 1_000_000:
             raise _invalid("seq", "a whole number from 1")
         now = clock.now()
-        issued = self._issued_at(issued_at, now)
+        issued = kiosk_time(issued_at, now, "issued_at")
         content = _content(kind="offline", service_id=service_id, day=day, seq=seq, issued_at=issued_at)
         try:
             return self._report(ident, centre, uuid, service_id, day, seq, issued, content, now)
@@ -535,20 +535,6 @@ class Queue:
         ticket_id = conn.execute(insert(queue_tickets).values(**values).returning(queue_tickets.c.id)).scalar_one()
         return {"id": ticket_id, **values}
 
-    @staticmethod
-    def _issued_at(value, now: datetime) -> datetime:
-        """A kiosk's time of issue: believed unless it is ahead of ours by more than the allowed
-        skew (then ours); refused when it is not an ISO 8601 time."""
-        if not isinstance(value, str) or len(value) > 40:
-            raise _invalid("issued_at", "an ISO 8601 time with its offset")
-        try:
-            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=clock.VN_TZ)
-            at = at.astimezone(clock.VN_TZ)
-        except (ValueError, OverflowError):
-            raise _invalid("issued_at", "an ISO 8601 time with its offset") from None
-        return now if at > now + CLOCK_SKEW_ALLOWED else min(at, now)
 
     @staticmethod
     def _locked(conn, centre: str, ticket_id) -> dict:

@@ -12,13 +12,13 @@ import hashlib
 import json
 import logging
 import re
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import insert, select
 
 from central.db import queue_services, ratings, write_tx
 from central.queue import COUNTER_RX, SERVICE_RX, UUID_RX, centre_of
-from central.service import CLOCK_SKEW_ALLOWED, CentralError, KioskIdentity
+from central.service import CentralError, KioskIdentity, kiosk_time
 from common import clock
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Ratings:
         if counter and not (isinstance(counter, str) and COUNTER_RX.fullmatch(counter)):
             raise _invalid("counter", "a counter id or empty")
         now = clock.now()
-        at = _rated_at(rated_at, now)
+        at = kiosk_time(rated_at, now, "rated_at") if rated_at else now
         content = hashlib.sha256(json.dumps([level, reason, service_id or "", counter or "", rated_at or ""]).encode()).hexdigest()
         values = {"uuid": uuid, "kiosk_id": ident.kiosk_id, "centre": centre, "level": level, "reason": reason,
                   "service_id": service_id or "", "counter": counter or "", "rated_at": at.isoformat(timespec="seconds"),
@@ -119,16 +119,3 @@ class _Tally:
                 "levels": dict(self.levels), "reasons": dict(sorted(self.reasons.items(), key=lambda kv: -kv[1]))}
 
 
-def _rated_at(value, now: datetime) -> datetime:
-    """The kiosk's time of the rating (its outbox may send it hours later); a time ahead of ours by
-    more than the allowed skew, or none, is ours."""
-    if not value:
-        return now
-    try:
-        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=clock.VN_TZ)
-        at = at.astimezone(clock.VN_TZ)
-    except (ValueError, OverflowError):
-        raise _invalid("rated_at", "an ISO 8601 time with its offset") from None
-    return now if at > now + CLOCK_SKEW_ALLOWED else min(at, now)

@@ -139,6 +139,24 @@ def uuid_conflict() -> CentralError:
 CLOCK_SKEW_ALLOWED = timedelta(minutes=10)
 
 
+def kiosk_time(value: Any, now: datetime, field: str) -> datetime:
+    """A time a kiosk says something happened (a ticket issued offline, a rating its outbox sends
+    hours later): believed unless it is ahead of ours by more than ``CLOCK_SKEW_ALLOWED`` (then
+    ours), in Vietnam's zone; a time that is no ISO 8601 is refused (422 naming ``field``)."""
+    refused = CentralError(status=422, code="invalid_request", vi="Yêu cầu không hợp lệ.",
+                           en=f"{field}: an ISO 8601 time with its offset", fields=[field])
+    if not isinstance(value, str) or len(value) > 40:
+        raise refused
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=clock.VN_TZ)
+        at = at.astimezone(clock.VN_TZ)
+    except (ValueError, OverflowError):
+        raise refused from None
+    return now if at > now + CLOCK_SKEW_ALLOWED else min(at, now)
+
+
 def counted_from(body: dict, received: datetime) -> datetime:
     """The instant a dossier's working days count from: when the citizen submitted at the kiosk
     (``created_at``), which is what the receipt in their hand was computed from, even if the

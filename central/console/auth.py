@@ -57,7 +57,8 @@ def address(request: Request) -> str:
 
 # A province admin (central/console/fleet.py) sees figures, not a centre's work: any other page is
 # refused, and a dossier is "not found", as for anyone outside its commune
-ADMIN_PATHS = ("/console/", "/console/fleet", "/console/intake", "/console/logout")
+ADMIN_PATHS = ("/console/", "/console/fleet", "/console/intake", "/console/logout", "/console/procedures")
+ADMIN_PREFIXES = ("/console/procedures/",)  # one procedure's page, the rollback form (central/console/procedures.py)
 
 
 async def current_user(request: Request) -> User:
@@ -66,7 +67,7 @@ async def current_user(request: Request) -> User:
     user = await run_in_threadpool(accounts_of(request).session, token) if token else None
     if user is None:
         raise LoginNeeded()
-    if user.is_admin and request.url.path not in ADMIN_PATHS:
+    if user.is_admin and request.url.path not in ADMIN_PATHS and not request.url.path.startswith(ADMIN_PREFIXES):
         if request.url.path.startswith("/console/dossiers/"):
             raise not_found()
         raise ConsoleError(403, "Trang này dành cho cán bộ của trung tâm. Quản trị tỉnh xem trang Tình trạng ki-ốt và "

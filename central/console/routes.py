@@ -119,6 +119,8 @@ def register(app: FastAPI, central, _deps) -> None:
     app.add_middleware(_FormSizeLimit)
     from central.console import fleet  # noqa: PLC0415  (province admins' fleet and intake pages, issue 20)
     fleet.register(app, central)
+    from central.console import procedures  # noqa: PLC0415  (published procedures, bundle history, rollback)
+    procedures.register(app, central)
 
     def ctx(user: User | None, **more) -> dict:
         return {"user": user, "labels": STATUS_LABELS, **more}

@@ -21,8 +21,11 @@ from common.payment_signature import sign_notification
 class BankRefused(BilingualError):
     """The central system refused the notification (``status``, ``code`` from its refusal)."""
 
-    def __init__(self, *, status: int, code: str, en: str, vi: str):
-        super().__init__(en=en, vi=vi, code=code)
+    message_vi = "Hệ thống trung tâm từ chối thông báo thanh toán."
+    message_en = "The central system refused the payment notification."
+
+    def __init__(self, *, status: int, en: str | None = None, vi: str | None = None, code: str = "", detail: str = ""):
+        super().__init__(en=en, vi=vi, code=code, detail=detail)
         self.status = status
 
 

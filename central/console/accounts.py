@@ -139,11 +139,11 @@ class Accounts:
                                en="role: officer, supervisor or admin")
         if role == "admin":
             if commune_code:
-                raise CentralError(status=422, code="invalid_commune", vi="Tài khoản quản trị tỉnh không gắn với xã, phường nào.",
+                raise CentralError(status=422, code="invalid_commune", vi="Quản trị của tỉnh: để trống mã xã, phường.",
                                    en="a province admin has a province, not a commune")
             if not isinstance(province_code, str) or not PROVINCE_RX.fullmatch(province_code) or units.province(province_code) is None:
-                raise CentralError(status=422, code="invalid_province", vi="Mã tỉnh, thành phố gồm 2 chữ số (ví dụ 01 là Hà Nội).",
-                                   en="province: 2 digits of a known province (01 is Hà Nội)")
+                raise CentralError(status=422, code="invalid_province", vi="Mã tỉnh không đúng: cần 2 chữ số, ví dụ 01.",
+                                   en="province: 2 digits of a known province, e.g. 01")
             commune_code = ""
         else:
             if not isinstance(commune_code, str) or not COMMUNE_RX.fullmatch(commune_code):

@@ -68,7 +68,8 @@ ERROR_MODULES = (
     "devices.idcard.quirks", "devices.idcard.session", "devices.qr.payloads", "devices.printer.errors",
     "devices.camera.backends", "devices.camera.document",
     "flows.errors", "flows.bundles", "central.service", "central.routing", "kiosk.client",
-    "kiosk.outbox_errors", "kiosk.ui.speech", "kiosk.tools.media_gen",
+    "kiosk.outbox_errors", "kiosk.ui.speech", "kiosk.tools.media_gen", "common.pkcs11_signer", "common.vietqr",
+    "kiosk.sim_bank",
 )
 
 
@@ -93,9 +94,10 @@ def _extras(cls) -> dict:
     from devices.camera.document import ISSUES, DocumentError
     from devices.idcard.errors import StatusError
     from kiosk.client import MissingAttachments
+    from kiosk.sim_bank import BankRefused
 
     needs = {StatusError: {"sw": 0x6982}, DocumentError: {"issue": ISSUES["no_page"]},
-             CentralError: {"status": 422}, MissingAttachments: {"missing": ["ab" * 32]}}
+             CentralError: {"status": 422}, MissingAttachments: {"missing": ["ab" * 32]}, BankRefused: {"status": 401}}
     return next((v for k, v in needs.items() if issubclass(cls, k)), {})
 
 

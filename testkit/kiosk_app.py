@@ -24,3 +24,11 @@ def kiosk_app(tmp_path_factory, shots: Path, extra: str = "", central: bool = Tr
         d = Driver(app, shots)
         d.wait_screen("home")
         yield app, d, cfg
+
+
+def back_home(app, d) -> None:
+    """Each test starts a new visit at home: ``end_session`` closes an idle warning or panel the test
+    before left open, forgets its help call and wipes the session (language, speech mode, text size
+    back to the defaults)."""
+    app.end_session()
+    d.wait_screen("home")

@@ -14,7 +14,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 COUNTERS = (("1", "Quầy 1"), ("2", "Quầy 2"), ("3", "Quầy 3"), ("4", "Quầy 4"))
-OFFICER, SUPERVISOR = "canbo.demo", "lanhdao.demo"
+OFFICER, SUPERVISOR, ADMIN = "canbo.demo", "lanhdao.demo", "tinh.demo"
 
 
 @dataclass
@@ -24,16 +24,19 @@ class DemoCentre:
     display_url: str
     officer_password: str
     supervisor_password: str
+    admin_password: str
 
     def banner(self) -> str:
         return (f"kiosk: officers' console {self.console_url}  ({OFFICER} / {self.officer_password};"
-                f" supervisor {SUPERVISOR} / {self.supervisor_password}: drawn for this run only)\n"
+                f" supervisor {SUPERVISOR} / {self.supervisor_password}; province admin {ADMIN} /"
+                f" {self.admin_password}: drawn for this run only)\n"
                 f"kiosk: waiting-room display {self.display_url}")
 
 
 def seed(server, cfg) -> DemoCentre:
-    """Four counters and two accounts (an officer and a supervisor of the kiosk's commune) with new
-    random passwords; an account left by an earlier run gets the new password and is unlocked."""
+    """Four counters and three accounts (an officer and a supervisor of the kiosk's commune, an admin
+    of its province) with new random passwords; an account left by an earlier run gets the new
+    password and is unlocked."""
     from central.console.accounts import Accounts
     from central.queue import Queue
     from central.service import CentralError
@@ -47,22 +50,28 @@ def seed(server, cfg) -> DemoCentre:
             queue.add_counter(centre, counter, name, [])
     accounts = Accounts(central)
     passwords = {}
+    province = cfg["kiosk"]["province_code"]
     for username, role, shown in ((OFFICER, "officer", "Cán bộ một cửa (demo)"),
-                                  (SUPERVISOR, "supervisor", "Lãnh đạo trung tâm (demo)")):
+                                  (SUPERVISOR, "supervisor", "Lãnh đạo trung tâm (demo)"),
+                                  (ADMIN, "admin", "Quản trị của tỉnh (demo)")):
         password = secrets.token_urlsafe(12)
         try:
-            accounts.add(username, password, role, centre, shown)
+            if role == "admin":
+                accounts.add(username, password, role, "", shown, province_code=province)
+            else:
+                accounts.add(username, password, role, centre, shown)
         except CentralError:  # there from an earlier run of the same data folder
             accounts.set_password(username, password)
             accounts.unlock(username)
         passwords[role] = password
     return DemoCentre(centre, f"{server.url}/console/", f"{server.url}/display/{centre}",
-                      passwords["officer"], passwords["supervisor"])
+                      passwords["officer"], passwords["supervisor"], passwords["admin"])
 
 
 def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
-    """The console's pages (counter with a called number, inbox, a dossier, help calls, ratings) and
-    the TV display, in Debian's chromium; returns the PNG names written (none without chromium)."""
+    """The console's pages (counter with a called number, inbox, a dossier, help calls, ratings; the
+    province admin's fleet, intake and procedures) and the TV display, in Debian's chromium; returns
+    the PNG names written (none without chromium)."""
     from kiosk.tools.browser import available, chromium
 
     why = available()
@@ -106,4 +115,9 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
         login(officer, SUPERVISOR, demo.supervisor_password)
         officer.get(f"{base}/console/ratings")
         shot(officer, "console-ratings")
+        officer.find_element(By.ID, "logout").click()
+        login(officer, ADMIN, demo.admin_password)  # the province's admin: its kiosks and intake
+        for page in ("fleet", "intake", "procedures"):
+            officer.get(f"{base}/console/{page}")
+            shot(officer, f"console-{page}")
     return shots

@@ -34,5 +34,6 @@ def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
     assert len(list((out / "screens" / "keypad-khai-sinh").glob("*.png"))) >= 10
     # issue 19: the centre behind the kiosk, photographed in Debian's chromium
     centre = {p.name for p in (out / "centre").glob("*.png")}
-    assert {"console-counter.png", "console-inbox.png", "console-dossier.png", "display.png"} <= centre, centre
+    assert {"console-counter.png", "console-inbox.png", "console-dossier.png", "display.png",
+            "console-fleet.png", "console-intake.png", "console-procedures.png"} <= centre, centre
     assert "centre console and display: " in (out / "SUMMARY.txt").read_text(encoding="utf-8")

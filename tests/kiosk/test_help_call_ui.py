@@ -34,12 +34,9 @@ def kiosk(tmp_path_factory):
 
 @pytest.fixture
 def at_home(kiosk):
-    from kiosk.ui.widgets.help_call import forget_help_call
+    from testkit.kiosk_app import back_home
 
-    app, d, cfg = kiosk
-    forget_help_call()  # what end_session will do (kiosk.ui.app is not this module's)
-    app.end_session()
-    d.wait_screen("home")
+    back_home(*kiosk[:2])  # end_session forgets the visit's help call too
     return kiosk
 
 

@@ -55,14 +55,13 @@ def heard(monkeypatch):
 @pytest.fixture
 def at_home(kiosk):
     from kiosk.tools.touch_robot import KeypadDriver
+    from testkit.kiosk_app import back_home
 
     app, cfg = kiosk
-    app.close_idle_warning()
+    d = KeypadDriver(app, SHOTS)
     # always a new visit: a test that ended on home with speech on would leave it on, and the
     # next one's "*" would switch it off instead of on
-    app.end_session()
-    d = KeypadDriver(app, SHOTS)
-    d.wait_screen("home")
+    back_home(app, d)
     return app, d, cfg
 
 

@@ -28,11 +28,9 @@ def kiosk(tmp_path_factory):
 
 @pytest.fixture
 def at_home(kiosk):
-    app, d, cfg = kiosk
-    app.close_idle_warning()
-    if d.screen != "home":
-        app.end_session()
-    d.wait_screen("home")
+    from testkit.kiosk_app import back_home
+
+    back_home(*kiosk[:2])
     return kiosk
 
 

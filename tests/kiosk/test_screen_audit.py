@@ -51,12 +51,9 @@ def kiosk(tmp_path_factory):
 
 @pytest.fixture
 def at_home(kiosk):
-    app, d = kiosk
-    app.close_idle_warning()
-    app.close_panels()
-    if d.screen != "home" or app.lang != "vi":
-        app.end_session()
-    d.wait_screen("home")
+    from testkit.kiosk_app import back_home
+
+    back_home(*kiosk)
     return kiosk
 
 

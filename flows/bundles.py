@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from common import clock
+from common.files import write_atomic
 from flows.errors import FlowLoadError
 from flows.loader import load_flow_bytes
 from common.errors import BilingualError
@@ -550,23 +551,6 @@ def _when(text: str) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
 _THREAD_LOCKS: dict[str, threading.RLock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
 
@@ -615,7 +599,7 @@ class BundleStore:
         return s
 
     def _save(self, s: dict) -> None:
-        _write_atomic(self.dir / "state.json", json.dumps(s, indent=1, sort_keys=True).encode())
+        write_atomic(self.dir / "state.json", json.dumps(s, indent=1, sort_keys=True).encode())
 
     def path(self, bundle_id: str) -> Path:
         return self.dir / "bundles" / bundle_id

@@ -32,8 +32,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from common import clock
+from common.files import fsync_dir
 from kiosk.outbox_errors import OutboxError, OutboxFull, OutboxKeyError
-from kiosk.outbox_key import (FileKeySource, KeySource, _fsync_dir, key_source_from_config,  # noqa: F401
+from kiosk.outbox_key import (FileKeySource, KeySource, key_source_from_config,  # noqa: F401
                               load_or_create_key)  # noqa: F401 - re-exported for callers
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ class Outbox:
                 raise OutboxFull(detail=f"{self.path}: disk full while opening the outbox") from None
             raise OutboxError(detail=f"{self.path}: cannot open the outbox: {exc}") from None
         if new:
-            _fsync_dir(self.path.parent)  # the file's directory entry must survive a power cut too
+            fsync_dir(self.path.parent)  # the file's directory entry must survive a power cut too
 
     def _add_columns(self) -> None:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(items)")}

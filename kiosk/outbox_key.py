@@ -43,6 +43,7 @@ from typing import Any, Callable, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from common.files import fsync_dir
 from kiosk.outbox_errors import OutboxKeyError
 
 log = logging.getLogger(__name__)
@@ -104,17 +105,6 @@ def parse_key(raw: bytes, where: str) -> bytes:
 
 
 # --- file --------------------------------------------------------------------------------------
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def load_or_create_key(key_file: str | os.PathLike) -> bytes:
     """32-byte AES key from ``key_file`` (base64 text or raw bytes); created 0600 when missing."""
     path = Path(key_file)
@@ -131,7 +121,7 @@ def load_or_create_key(key_file: str | os.PathLike) -> bytes:
             fh.write(base64.b64encode(key) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return key
     if path.stat().st_mode & 0o077:
         log.warning("outbox key file was readable by others; permissions reset to 0600")
@@ -488,7 +478,7 @@ def seal_key(key: bytes, sealed_file: str | os.PathLike, name: str = CREDENTIAL_
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -502,7 +492,7 @@ def _remove_plain_key(path: Path) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     path.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def provision_sealed_key(sealed_file: str | os.PathLike = SEALED_FILE, name: str = CREDENTIAL_NAME, *,

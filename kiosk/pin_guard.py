@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import clock
+from common.files import write_atomic
 from common.health import Health, State
 from kiosk.config import verify_pin
 
@@ -59,9 +60,8 @@ class PinGuard:
     def _save(self, s: dict) -> None:
         s["pin_hash_tail"] = self.pin_hash[-12:]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(s), encoding="utf-8")
-        os.replace(tmp, self.path)
+        # a power cut must not leave a half-written file that resets the failure count
+        write_atomic(self.path, json.dumps(s).encode("utf-8"))
 
     # --- the check -----------------------------------------------------------------------------
     def check(self, pin: str) -> Verdict:

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from common import clock
-from kiosk.outbox_key import _fsync_dir
+from common.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,7 @@ class QueueBlocks:
 
     def _save(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
-        _fsync_dir(self.path.parent)
+        write_atomic(self.path, json.dumps(state, ensure_ascii=False).encode("utf-8"))
 
     # --- reading -------------------------------------------------------------------------------
     def remaining(self, service_id: str) -> int:

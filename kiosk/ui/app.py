@@ -429,7 +429,12 @@ class KioskApp(App):
         multiplies both ([accessibility] timeout_multiplier): listening takes longer than looking."""
         k = self.cfg["kiosk"]
         factor = self.cfg["accessibility"]["timeout_multiplier"] if self.session.speech_mode else 1.0
-        return k["idle_timeout_s"] * factor, k["idle_warning_s"] * factor
+        timeout, warning = k["idle_timeout_s"] * factor, k["idle_warning_s"] * factor
+        if self.sm.current == "pay":
+            # the citizen is paying on their phone, not touching the kiosk: no "are you still there?"
+            # before the pay screen itself says to pay at the counter ([payments] wait_s)
+            timeout = max(timeout, float(self.cfg["payments"]["wait_s"]) + warning)
+        return timeout, warning
 
     def _idle_tick(self, _dt):
         if self.sm.current in ("home", "error"):

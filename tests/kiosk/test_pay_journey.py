@@ -9,6 +9,8 @@ One app for the module (Kivy has one window per process); screenshots under out/
 """
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import pytest
@@ -204,6 +206,30 @@ def test_after_wait_s_the_screen_says_to_finish_and_pay_at_the_desk(at_home, mon
     walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
     out = app.session.outcome
     assert out.payment["state"] == "unpaid" and out.printed
+
+
+def test_paying_on_the_phone_is_not_interrupted_by_the_idle_warning(at_home, monkeypatch):
+    """The citizen looks at their phone, not the kiosk: the pay screen holds off "are you still
+    there?" until after wait_s, when the screen itself says to pay at the counter."""
+    from kiosk.tools.journeys import walk_procedure
+
+    app, d, cfg = at_home
+    k = cfg["kiosk"]
+
+    def act(w, screen):
+        timeout, warning = app.idle_limits()
+        assert timeout == cfg["payments"]["wait_s"] + warning > k["idle_timeout_s"]
+        # longer without a touch than the usual timeout: no warning, no wipe
+        app.session.last_activity = time.monotonic() - k["idle_timeout_s"] - 5
+        w.d.pump(3)
+        time.sleep(1.2)  # the idle tick runs every second
+        w.d.pump(3)
+        assert app.idle_modal is None and w.d.screen == "pay"
+        w.tap("pay.counter", exact=True)
+
+    _citizen_on_pay_screen(monkeypatch, act)
+    walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    assert app.idle_limits()[0] == k["idle_timeout_s"]  # back to the usual once the pay screen is left
 
 
 def test_an_idle_wipe_on_the_pay_screen_still_prints_the_receipt_once(at_home, monkeypatch):

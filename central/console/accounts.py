@@ -117,6 +117,9 @@ def check_password(password: Any) -> str:
     return password
 
 
+_DUMMY_HASH: str | None = None
+
+
 class Accounts:
     def __init__(self, central):
         self.central = central
@@ -124,7 +127,15 @@ class Accounts:
         # failures of names that have no account: the same lock-out, so it tells nothing
         self._unknown: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
         self._lock = threading.Lock()
-        self._dummy = hash_secret(secrets.token_urlsafe(18), iterations=PASSWORD_ITERATIONS)
+
+    @property
+    def _dummy(self) -> str:
+        """What a name without an account is checked against, so that it costs what a wrong password
+        costs. One per process, made on the first such check (not at every start of the app)."""
+        global _DUMMY_HASH
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_secret(secrets.token_urlsafe(18), iterations=PASSWORD_ITERATIONS)
+        return _DUMMY_HASH
 
     # --- accounts ------------------------------------------------------------------------------
     def add(self, username: str, password: str, role: str, commune_code: str, display_name: str = "",

@@ -44,3 +44,28 @@ def server(database):
     srv = start_central(database)
     yield srv
     srv.stop()
+
+
+_HASHED: dict[tuple[str, int], str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _one_hash_per_test_password(monkeypatch):
+    """The console fixtures add the same few accounts to every test, each password hashed at the
+    production cost (200,000 PBKDF2 rounds): memoised per (password, rounds) for the session. The
+    stored value is a real hash of that password at that cost, and every login still verifies it
+    at full cost; only the repeated hashing of one password is saved."""
+    try:
+        import central.console.accounts as accounts
+    except ImportError:
+        return
+    real = accounts.hash_secret
+
+    def hash_once(secret: str, *, iterations: int, salt: bytes | None = None) -> str:
+        if salt is not None:
+            return real(secret, iterations=iterations, salt=salt)
+        if (secret, iterations) not in _HASHED:
+            _HASHED[(secret, iterations)] = real(secret, iterations=iterations)
+        return _HASHED[(secret, iterations)]
+
+    monkeypatch.setattr(accounts, "hash_secret", hash_once)

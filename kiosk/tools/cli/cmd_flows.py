@@ -43,13 +43,18 @@ def register(sub) -> None:
     pr = g.add_parser("preview", help="render each step of a flow as the kiosk shows it (PNG) and as text",
                       description="Render every step of FLOW (an id from the flows folder, or a .yaml path): a PNG "
                                   "screenshot per step taken by walking the real kiosk screens headless on simulated "
-                                  "devices (NN-<flow>-<step>.png), and a text file NN-<step>.txt with titles, texts, "
+                                  "devices (NN-<flow>-<step>.png; NN-<flow>-<step>-<lang>-<theme>.png with --lang both or --theme both), and a text file NN-<step>.txt with titles, texts, "
                                   "fields with their rules, documents and help media; plus walk.txt, a sample walk "
                                   "to the dossier with generated answers.")
     pr.add_argument("--text-only", action="store_true", help="only the text renderings (no Kivy window)")
     pr.add_argument("flow", metavar="FLOW", help="flow id (looked up in --flows-dir) or path to a flow file")
     pr.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     pr.add_argument("--flows-dir", metavar="DIR", help="where to look up a flow id (default: [paths].flows_dir)")
+    pr.add_argument("--lang", choices=["vi", "en", "both"], default="vi",
+                    help="the screens' language (default vi); with more than one language or theme the PNG names "
+                         "end in -<lang>-<theme> (NN-<flow>-<step>-vi-normal.png); one Kivy process walks them all")
+    pr.add_argument("--theme", choices=["normal", "high_contrast", "both"], default="normal",
+                    help="the screens' colours: normal (default), high_contrast or both")
     pr.set_defaults(func=_preview)
 
     b = g.add_parser("bundle", help="build an unsigned bundle (zip) of flows and their help media",
@@ -256,15 +261,20 @@ def _preview(args) -> int:
     print(f"wrote {len(written)} step files and walk.txt to {out}")
     if args.text_only:
         return 0
-    shots, problems = _preview_pngs(flow, out)
+    langs = ("vi", "en") if args.lang == "both" else (args.lang,)
+    themes = ("normal", "high_contrast") if args.theme == "both" else (args.theme,)
+    shots, problems = _preview_pngs(flow, out, langs, themes)
     print(f"wrote {len(shots)} screen PNGs to {out}")
     for p in problems:
         print(f"kiosk flows preview: {p}")
     return 1 if problems else 0
 
 
-def _preview_pngs(flow, out: Path):
-    """Walk the real screens for this one flow (its own flows folder, a throwaway data folder)."""
+def _preview_pngs(flow, out: Path, langs=("vi",), themes=("normal",)):
+    """Walk the real screens for this one flow (its own flows folder, a throwaway data folder),
+    once per language and theme, in one app: each walk starts at home, where the language and the
+    contrast are switched through the app's own toggles (a new visit starts in [kiosk].language
+    and normal contrast). With more than one walk each PNG's name ends in -<lang>-<theme>."""
     import shutil
     import tempfile
 
@@ -281,8 +291,29 @@ def _preview_pngs(flow, out: Path):
         from kiosk.tools.media_gen import capture_flow
 
         problems: list[str] = []
+        shots: list = []
+        tagged = len(langs) * len(themes) > 1
         with running_app(demo_config(tmp / "kiosk", flows_dir=flows_dir)) as app:
-            shots = capture_flow(Driver(app, out), flow.id, problems)
+            for lang in langs:
+                for theme in themes:
+                    d = Driver(app, out)  # numbering from 01 in every walk: NN is the step's place
+                    if d.screen != "home":
+                        app.end_session()
+                        d.wait_screen("home")
+                    if app.lang != lang:
+                        app.toggle_language()
+                    if bool(app.session.high_contrast) != (theme == "high_contrast"):
+                        app.toggle_contrast()
+                    d.pump(4)
+                    walk_problems: list[str] = []
+                    walked = capture_flow(d, flow.id, walk_problems)
+                    problems += [f"{lang}/{theme}: {p}" for p in walk_problems] if tagged else walk_problems
+                    for shot in walked.values():
+                        if tagged:
+                            target = shot.png.with_name(f"{shot.png.stem}-{lang}-{theme}.png")
+                            shot.png.replace(target)
+                            shot.png = target
+                        shots.append(shot)
         return shots, problems
 
 

@@ -155,10 +155,21 @@ def face_jp2(seed: str, size: tuple[int, int] = (240, 320)) -> bytes:
     return buf.getvalue()
 
 
+# the simulated citizens whose DG2 holds a real photo (public domain, devices/face/photos/README.md), so
+# the kiosk's face step can match the simulated camera's face against it; the others are drawn
+PHOTO_OF = {ANH.id_number: "card_holder"}
+
+
 @lru_cache(maxsize=4)
 def face_jpeg(seed: str, size: tuple[int, int] = (240, 320)) -> bytes:
-    """A small, real, decodable JPEG portrait (drawn, deterministic per seed)."""
+    """A small, real, decodable JPEG portrait, deterministic per seed: for a citizen of
+    :data:`PHOTO_OF` a 240×320 crop of a real photograph, else a drawn face."""
     from PIL import Image, ImageDraw
+
+    if seed in PHOTO_OF and size == (240, 320):
+        from devices.face.synth import chip_portrait
+
+        return chip_portrait(PHOTO_OF[seed])
 
     rnd = random.Random(seed)
     w, h = size

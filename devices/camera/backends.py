@@ -9,7 +9,8 @@ picked by ``cfg["backend"]`` from :data:`BACKENDS`; the keys they read are decla
 * ``file`` — an image (same frame every time) or a video read frame by frame and looping; no
   thread, fully deterministic: what the simulation and tests use for "this exact picture".
 * ``sim`` — a generated scene: a form page lying on a desk (see :mod:`devices.camera.scene`);
-  ``hold_qr(payload)`` puts a QR code card in view, as a citizen would.
+  ``hold_qr(payload)`` puts a QR code card in view, as a citizen would; ``show_face(who)`` puts a
+  person (or a printed photo) in front of it and ``act(prompt)`` makes them blink or turn.
 """
 from __future__ import annotations
 
@@ -301,6 +302,9 @@ class SimCamera:
         self._qr: bytes | str | None = None
         self._lock = threading.Lock()
         self.frames = 0
+        self._face: str | None = None      # show_face(): who stands in front of the camera
+        self._pose = "open"
+        self._blink_left = 0
 
     def open(self) -> None:
         with self._lock:
@@ -347,9 +351,50 @@ class SimCamera:
             paste_quad(scene, qr_image(payload, scale=8, border=4), quad)
             self._scene = scene
 
+    # --- a person in front of the camera (the face step; devices/face/synth.py makes the frames) ----------
+    FACES = ("card_holder", "stranger", "printed")
+
+    def show_face(self, who: str | None) -> None:
+        """Put someone in front of the camera instead of the desk: ``card_holder`` (the person of the
+        sample card's DG2 photo), ``stranger`` (someone else) or ``printed`` (the card holder's photo
+        printed on paper and held up: it sways, but never blinks or turns its head); None: the desk."""
+        if who is not None and who not in self.FACES:
+            raise ValueError(f"no simulated face {who!r}; known: {', '.join(self.FACES)}")
+        with self._lock:
+            self._face, self._pose, self._blink_left = who, "open", 0
+
+    def act(self, prompt: str) -> None:
+        """The person in view does what the screen asks: ``look`` (straight at the camera), ``blink``
+        (eyes closed for a few frames), ``turn_left`` / ``turn_right`` (the person's own side). A
+        printed photo does nothing."""
+        with self._lock:
+            if self._face in (None, "printed"):
+                return
+            if prompt == "blink":
+                self._blink_left = 3
+            elif prompt in ("turn_left", "turn_right"):
+                self._pose = prompt[5:]
+            elif prompt == "look":
+                self._pose = "open"
+
+    def _face_frame(self, who: str, index: int) -> np.ndarray:
+        from devices.face import synth
+
+        if who == "printed":
+            return synth.printed_photo("card_holder", self.size, index=index)[:, :, ::-1].copy()
+        with self._lock:
+            pose = self._pose
+            if self._blink_left > 0:
+                self._blink_left -= 1
+                pose = "closed"
+        return synth.scene(who, pose, self.size, index=index)[:, :, ::-1].copy()
+
     def frame(self, timeout: float = 2.0) -> np.ndarray:
         self.open()
         self.frames += 1
+        who = self._face
+        if who is not None:
+            return self._face_frame(who, self.frames)
         with self._lock:
             return self._scene.copy()
 

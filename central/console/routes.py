@@ -119,6 +119,8 @@ def register(app: FastAPI, central, _deps) -> None:
     app.add_middleware(_FormSizeLimit)
     from central.console import fleet  # noqa: PLC0415  (province admins' fleet and intake pages, issue 20)
     fleet.register(app, central)
+    from central.console import preview  # noqa: PLC0415  (the kiosk-faithful preview: a worker process, never Kivy here)
+    preview.register(app, central)
     from central.console import procedures  # noqa: PLC0415  (published procedures, bundle history, rollback)
     procedures.register(app, central)
 

@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 KIOSK := $(VENV)/bin/kiosk
 CONFIG ?= config/kiosk.toml
 PYTEST_ARGS ?=
+# the suite on both cores (pytest-xdist); the tests that need pcscd share one worker (tests/conftest.py).
+# PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PAR = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 LOCK_ARGS ?=
 PYTHON ?= python3
 VENV_LATEST ?= .venv-latest
@@ -42,9 +46,9 @@ test: setup
 	@if [[ "$${LD_PRELOAD:-}" == *faketime* ]]; then \
 	  now=$$(date --iso-8601=seconds); \
 	  echo "make test: under faketime: the project's clock starts at $$now (KIOSK_NOW), pytest runs on the real clocks"; \
-	  env -u LD_PRELOAD -u FAKETIME -u FAKETIME_DONT_FAKE_MONOTONIC KIOSK_NOW="$$now" $(PY) -m pytest $(PYTEST_ARGS); \
+	  env -u LD_PRELOAD -u FAKETIME -u FAKETIME_DONT_FAKE_MONOTONIC KIOSK_NOW="$$now" $(PY) -m pytest $(PYTEST_PAR) $(PYTEST_ARGS); \
 	else \
-	  $(PY) -m pytest $(PYTEST_ARGS); \
+	  $(PY) -m pytest $(PYTEST_PAR) $(PYTEST_ARGS); \
 	fi
 
 lock:

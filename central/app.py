@@ -42,7 +42,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.4.0"
+API_VERSION = "1.5.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -518,10 +518,19 @@ def create_app(central: Central) -> FastAPI:
         change = _validated(StatusChange, await limits.read_json(request))
         return await run_in_threadpool(lambda: central.set_status(code, change.status, change.note, by="admin API"))
 
-    @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex)
-    def flows_index():
-        """The current flow bundle and its flows (id, version, sha256)."""
-        return central.flows_index()
+    async def optional_kiosk(request: Request, creds: tuple[str, str] | None = Depends(basic)) -> KioskIdentity | None:
+        """A kiosk that sends its credentials is authenticated (wrong ones are refused as anywhere);
+        a request without any is served as anonymous."""
+        if request.headers.get("authorization") is None:
+            return None
+        return await kiosk_auth(request, creds)
+
+    @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex, responses=refusals(401, 429))
+    async def flows_index(kiosk: KioskIdentity | None = Depends(optional_kiosk)):
+        """The flow bundle to run and its flows (id, version, sha256): the newest for every kiosk; a
+        kiosk that authenticates and is in its province's pilot group gets a newer pilot bundle first
+        (staged rollout, issue 20)."""
+        return await run_in_threadpool(central.flows_index, kiosk)
 
     @app.get("/api/v1/flows/history", tags=["flows"], response_model=BundleHistory, responses=refusals(401, 429))
     def bundle_history(_actor: str = Depends(admin_auth)):

@@ -116,6 +116,10 @@ bundles = Table(
     Column("manifest", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("seq", Integer, nullable=False),  # the highest is the current bundle
+    # staged rollout (issue 20): "pilot" — only the pilot kiosks of ``province_code`` fetch it;
+    # "all" — every kiosk. A bundle approved in the console starts as pilot; promoting makes it all.
+    Column("audience", String(8), nullable=False, default="all", server_default="all"),
+    Column("province_code", String(2), nullable=False, default="", server_default=""),
 )
 
 # Every change of the current flow bundle: a publish, or an explicit rollback with its reason.
@@ -313,6 +317,11 @@ accounts = Table(
     Column("disabled", Integer, nullable=False, default=0),
     Column("created_at", String(40), nullable=False),
     Column("password_changed_at", String(40), nullable=False),
+    # a province admin's flow-signing key (issue 20): which PKCS#11 token and key, and its public
+    # key (base64). The private key never leaves the token; the admin's PIN unlocks it per signature.
+    Column("signing_token", String(64), nullable=False, default="", server_default=""),
+    Column("signing_key_label", String(64), nullable=False, default="", server_default=""),
+    Column("signing_public_key", String(64), nullable=False, default="", server_default=""),
 )
 
 # A logged-in browser. Only the sha256 of the cookie's random token is stored, so a copy of the
@@ -381,6 +390,42 @@ payment_notifications = Table(
     Column("outcome", String(8), nullable=False),
 )
 
+# --- procedure drafts and the staged rollout (central/drafts.py, central/console/drafts.py) ------
+# A province admin's proposed change to one flow (issue 20). ``state``: draft (being edited) →
+# submitted (a bundle built and signed by the author: ``bundle_data``) → published (a second admin
+# approved and signed it; stored in ``bundles`` as a pilot) | withdrawn. ``base_version``: the
+# published version it changes (0 for a new procedure). No personal data: flow files only.
+flow_drafts = Table(
+    "flow_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow_id", String(64), nullable=False, index=True),
+    Column("province_code", String(2), nullable=False),
+    Column("base_version", Integer, nullable=False),
+    Column("base_bundle_id", String(100)),   # the bundle the change was made against (its other flows go along)
+    Column("yaml", Text, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("reason", Text, nullable=False, default=""),   # why: the author's words, shown to the approver
+    Column("author", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("submitted_at", String(40)),
+    Column("bundle_id", String(100)),
+    Column("bundle_data", LargeBinary),
+    Column("approved_by", String(64)),
+    Column("approved_at", String(40)),
+)
+
+# The kiosks of a province that receive a bundle first (staged rollout).
+pilot_kiosks = Table(
+    "pilot_kiosks",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("province_code", String(2), nullable=False, index=True),
+    Column("added_by", String(64), nullable=False, default=""),
+    Column("added_at", String(40), nullable=False),
+)
+
 # Columns added after a table was first created: (table, column, SQL type). ``create_all`` makes
 # missing tables only; an existing database gets these added at start (``migrate``).
 ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
@@ -388,7 +433,12 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("dossiers", "provisional_code", "VARCHAR(40)"),
                  ("dossiers", "provisional_secret", "VARCHAR(20)"),
                  ("bundle_events", "signers", "TEXT"),
-                 ("accounts", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"))
+                 ("accounts", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"),
+                 ("bundles", "audience", "VARCHAR(8) NOT NULL DEFAULT 'all'"),
+                 ("bundles", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"),
+                 ("accounts", "signing_token", "VARCHAR(64) NOT NULL DEFAULT ''"),
+                 ("accounts", "signing_key_label", "VARCHAR(64) NOT NULL DEFAULT ''"),
+                 ("accounts", "signing_public_key", "VARCHAR(64) NOT NULL DEFAULT ''"))
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column).
 ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),)
 

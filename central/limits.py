@@ -37,6 +37,7 @@ MAX_HEARTBEAT_BYTES = 128 * KiB
 MAX_BUNDLE_BYTES = 200 * MiB
 # every other request: a status change, a rollback reason, a GET that carries a body by mistake
 MAX_SMALL_BYTES = 16 * KiB
+MAX_DRAFT_FORM_BYTES = 1 * MiB
 # nesting of any JSON body: a dossier is 4 levels deep, a heartbeat 4-5
 MAX_JSON_DEPTH = 32
 # an upload stays in memory up to this size, then goes to a temporary file
@@ -48,6 +49,8 @@ ROUTE_LIMITS: tuple[tuple[str, re.Pattern, int], ...] = (
     ("POST", re.compile(r"/api/v1/dossiers"), MAX_DOSSIER_BYTES),
     ("POST", re.compile(r"/api/v1/flows/bundles"), MAX_BUNDLE_BYTES),
     ("POST", re.compile(r"/api/v1/kiosks/[^/]*/heartbeat"), MAX_HEARTBEAT_BYTES),
+    # the admin console's draft editor: a flow file (≤ 256 KiB, flows.loader) percent-encoded
+    ("POST", re.compile(r"/console/procedures/drafts/[0-9]{1,9}/(yaml|fields)"), MAX_DRAFT_FORM_BYTES),
 )
 
 

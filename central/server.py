@@ -96,7 +96,8 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
                            fast_intake=bool(c.get("pg_fast_intake", True)),
                            public_openapi=bool(c.get("public_openapi", False)),
                            # the bank gateway's secret (central.payments): [central] payment_gateway_secret
-                           payment_secret=str(c.get("payment_gateway_secret") or ""))
+                           payment_secret=str(c.get("payment_gateway_secret") or ""),
+                           pkcs11_lib=str(c.get("pkcs11_lib") or Central.pkcs11_lib))
     if k.get("id") and c.get("kiosk_secret"):
         central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
     return central

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,7 @@ from central.db import (
     kiosks,
     make_engine,
     next_counter,
+    pilot_kiosks,
     status_events,
     write_tx,
 )
@@ -220,6 +221,8 @@ class Central:
     bind_client_certificates: bool = False
     # the bank gateway's HMAC secret for payment notifications (central.payments); empty: off (503)
     payment_secret: str = ""
+    # the PKCS#11 library holding the province admins' flow-signing keys ([central] pkcs11_lib)
+    pkcs11_lib: str = "/usr/lib/softhsm/libsofthsm2.so"
 
     def __post_init__(self):
         # kiosk_id → sha256 of the secret that last verified: PBKDF2 runs once per kiosk, not per request
@@ -578,9 +581,15 @@ class Central:
             return conn.execute(select(func.count()).select_from(dossiers)).scalar_one()
 
     # --- flows ------------------------------------------------------------------------------
-    def flows_index(self) -> dict:
+    def flows_index(self, kiosk: KioskIdentity | None = None) -> dict:
+        """The bundle a kiosk should run: the newest for every kiosk, or for a pilot kiosk of its
+        province the newest of those and of its province's pilot bundles (staged rollout)."""
         with self.engine.connect() as conn:
+            pilot = kiosk is not None and conn.execute(
+                select(pilot_kiosks.c.kiosk_id).where(pilot_kiosks.c.kiosk_id == kiosk.kiosk_id,
+                                                      pilot_kiosks.c.province_code == kiosk.province_code)).first() is not None
             row = conn.execute(select(bundles.c.bundle_id, bundles.c.sha256, bundles.c.manifest)
+                               .where(_audience(kiosk.province_code if pilot else None))
                                .order_by(bundles.c.seq.desc()).limit(1)).mappings().first()
         if row is None:
             return {"result": "ok", "bundle_id": None, "sha256": None, "flows": []}
@@ -595,7 +604,9 @@ class Central:
             row = conn.execute(select(bundles.c.data, bundles.c.sha256).where(bundles.c.bundle_id == bundle_id)).first()
         return (bytes(row[0]), row[1]) if row else None
 
-    def publish_bundle(self, data: bytes, *, actor: str = "") -> tuple[bool, dict]:
+    def publish_bundle(self, data: bytes, *, actor: str = "", audience: str = "all", province: str = "") -> tuple[bool, dict]:
+        """Verify a signed bundle (``min_signatures`` distinct trusted keys) and store it: for every
+        kiosk (``audience`` "all"), or first for the pilot kiosks of ``province`` ("pilot")."""
         from flows.bundles import verify_bundle  # noqa: PLC0415 - its crypto loads on the first publish only
         # every (flow id, version) ever published keeps its content: a changed flow needs a new version
         known: dict[tuple[str, int], str] = {}
@@ -616,10 +627,11 @@ class Central:
         except (KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise CentralError(status=422, code="bad_bundle", vi="Gói quy trình không hợp lệ.", en=f"unreadable manifest: {exc}") from None
         signers = [{k: s.get(k) or "" for k in ("key_id", "name", "role")} for s in info.signers]
-        return self.store_bundle(data, manifest_bytes, bundle_id, actor=actor, signers=signers)
+        return self.store_bundle(data, manifest_bytes, bundle_id, actor=actor, signers=signers, audience=audience,
+                                 province=province)
 
     def store_bundle(self, data: bytes, manifest_bytes: bytes, bundle_id: str, *, actor: str = "",
-                     signers: list[dict] | None = None) -> tuple[bool, dict]:
+                     signers: list[dict] | None = None, audience: str = "all", province: str = "") -> tuple[bool, dict]:
         """Store an already verified bundle and make it current (``publish_bundle`` verifies first).
 
         Bundles only move forward, as on the kiosks (``flows.bundles.BundleStore`` refuses a bundle
@@ -649,9 +661,13 @@ class Central:
                                       "going back is an explicit rollback with a reason")
             seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1
             at = _iso(clock.now())
+            if audience not in ("all", "pilot") or (audience == "pilot" and not province):
+                raise ValueError(f"audience {audience!r} / province {province!r}")
             conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
-                                                created_at=at, seq=seq))
-            conn.execute(insert(bundle_events).values(at=at, action="publish", bundle_id=bundle_id, reason="", actor=actor,
+                                                created_at=at, seq=seq, audience=audience,
+                                                province_code=province if audience == "pilot" else ""))
+            conn.execute(insert(bundle_events).values(at=at, action="pilot" if audience == "pilot" else "publish",
+                                                      bundle_id=bundle_id, reason="", actor=actor,
                                                       previous_bundle_id=current["bundle_id"] if current else None,
                                                       signers=json.dumps(signers, ensure_ascii=False) if signers else None))
         return True, {"result": "created", "bundle_id": bundle_id, "sha256": sha}
@@ -676,11 +692,40 @@ class Central:
             answer = {"bundle_id": bundle_id, "sha256": row[1], "previous_bundle_id": current, "at": at}
             if current == bundle_id:
                 return False, {"result": "already", **answer}
-            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(seq=top + 1))
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(seq=top + 1, audience="all"))
             conn.execute(insert(bundle_events).values(at=at, action="rollback", bundle_id=bundle_id, previous_bundle_id=current,
                                                       reason=reason.strip(), actor=actor))
         log.warning("flow bundle rolled back from %s to %s by %s", current, bundle_id, actor or "?")
         return True, {"result": "accepted", **answer}
+
+    def promote_bundle(self, bundle_id: str, province: str, *, actor: str = "") -> dict:
+        """A pilot bundle of ``province`` goes to every kiosk. Refused (409 ``not_pilot``) for a
+        bundle that is not that province's pilot, and (409 ``bundle_newer``) when a newer bundle was
+        published after it: promoting it would take every kiosk back from that one."""
+        if not BUNDLE_ID_RX.fullmatch(bundle_id):
+            raise _no_bundle()
+        at = _iso(clock.now())
+        with write_tx(self.engine) as conn:
+            _serialise_bundle_changes(conn)
+            row = conn.execute(select(bundles.c.audience, bundles.c.province_code, bundles.c.seq)
+                               .where(bundles.c.bundle_id == bundle_id)).mappings().first()
+            if row is None:
+                raise _no_bundle()
+            if row["audience"] != "pilot" or row["province_code"] != province:
+                raise CentralError(status=409, code="not_pilot", vi="Gói này không phải gói đang thử ở các ki-ốt thí điểm của tỉnh.",
+                                   en="this bundle is not this province's pilot bundle")
+            top = conn.execute(select(func.max(bundles.c.seq))).scalar()
+            if top != row["seq"]:
+                raise CentralError(status=409, code="bundle_newer",
+                                   vi="Đã có gói mới hơn được phát hành sau gói thử này; hãy soạn và duyệt lại thay đổi.",
+                                   en="a newer bundle was published after this pilot one")
+            previous = conn.execute(select(bundles.c.bundle_id).where(bundles.c.audience == "all")
+                                    .order_by(bundles.c.seq.desc()).limit(1)).scalar()
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(audience="all", province_code=""))
+            conn.execute(insert(bundle_events).values(at=at, action="promote", bundle_id=bundle_id, previous_bundle_id=previous,
+                                                      reason="", actor=actor))
+        log.info("flow bundle %s promoted from pilot to every kiosk by %s", bundle_id, actor or "?")
+        return {"result": "accepted", "bundle_id": bundle_id, "previous_bundle_id": previous, "at": at}
 
     def bundle_history(self) -> list[dict]:
         """Every publish and rollback, oldest first (the audit trail of the current bundle)."""
@@ -875,6 +920,13 @@ def _staff_call(row, now: datetime) -> dict:
         "acknowledged_at": row.get("acknowledged_at"), "acknowledged_by": row.get("acknowledged_by"),
         "cancelled_at": row.get("cancelled_at"),
     }
+
+def _audience(pilot_province: str | None):
+    """The bundles a kiosk may run: every kiosk's, plus its province's pilots for a pilot kiosk."""
+    if not pilot_province:
+        return bundles.c.audience == "all"
+    return or_(bundles.c.audience == "all", and_(bundles.c.audience == "pilot", bundles.c.province_code == pilot_province))
+
 
 def _serialise_bundle_changes(conn) -> None:
     """One change of the current bundle at a time (SQLite's BEGIN IMMEDIATE does this already)."""

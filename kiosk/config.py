@@ -81,6 +81,8 @@ KIOSK_SECTIONS: dict[str, dict[str, Key]] = {
         # the embedded central's bank-gateway secret (central [payments] gateway_secret): only the
         # simulated demo sets it, so its simulated bank can sign the notifications central checks
         "payment_gateway_secret": text("empty (payment notifications off) or at least 16 characters", r"(.{16,})?"),
+        # the PKCS#11 library with the province admins' flow-signing keys (the console signs with it)
+        "pkcs11_lib": PATH,
     },
     "outbox": {
         "path": PATH,

@@ -124,3 +124,11 @@ def pcscd():
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    # Under pytest-xdist (`-n 2 --dist loadgroup`) the tests that need pcscd run on one worker: vpcd
+    # listens on the fixed TCP port 35963, so one pcscd and one virtual card serve the whole run.
+    for item in items:
+        if "pcscd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pcscd"))

@@ -99,28 +99,30 @@ def new_login_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """An urlencoded form, read under ``MAX_FORM_BYTES``: one value per field, UTF-8, no NUL."""
+async def read_form(request: Request, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
+    """An urlencoded form, read under its route's limit (``central.limits.body_limit``: 16 KiB but
+    for the draft editor): one value per field, UTF-8, no NUL."""
+    limit = limits.body_limit("POST", request.url.path)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         raise ConsoleError(415, "Biểu mẫu gửi lên không đúng định dạng.", "Expected an application/x-www-form-urlencoded form.")
     try:
         declared = int(request.headers.get("content-length", "0") or 0)
     except ValueError:
-        declared = MAX_FORM_BYTES + 1
-    if declared > MAX_FORM_BYTES:
-        raise too_large()
+        declared = limit + 1
+    if declared > limit:
+        raise too_large(limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise too_large()
+        if len(body) > limit:
+            raise too_large(limit)
     try:
         text = bytes(body).decode("utf-8")
         if _BAD_ESCAPE.search(text):  # parse_qs would keep "%ZZ" as it is: a form no browser sends
             raise ValueError("bad percent escape")
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict",
-                          max_num_fields=MAX_FORM_FIELDS)
+                          max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise ConsoleError(400, "Biểu mẫu gửi lên bị hỏng.", "Malformed form.") from None
     form: dict[str, str] = {}
@@ -133,8 +135,8 @@ async def read_form(request: Request) -> dict[str, str]:
     return form
 
 
-def too_large() -> ConsoleError:
-    return ConsoleError(413, "Biểu mẫu gửi lên quá lớn.", f"Form larger than {MAX_FORM_BYTES} bytes.")
+def too_large(limit: int = MAX_FORM_BYTES) -> ConsoleError:
+    return ConsoleError(413, "Biểu mẫu gửi lên quá lớn.", f"Form larger than {limit} bytes.")
 
 
 def check_origin(request: Request) -> None:
@@ -162,9 +164,9 @@ def forbidden() -> ConsoleError:
                         "Refused: the form did not come from this console, or the page is stale. Reload and try again.")
 
 
-async def post_form(request: Request, user: User) -> dict[str, str]:
+async def post_form(request: Request, user: User, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
     """The form of a logged-in user's POST, after the origin and CSRF checks."""
     check_origin(request)  # before reading a body from elsewhere
-    form = await read_form(request)
+    form = await read_form(request, max_fields)
     check_csrf(request, form, user.csrf)
     return form

@@ -29,6 +29,7 @@ from central.console import auth, fleet
 from central.console.accounts import User
 from central.console.pages import HEADERS, render
 from central.db import bundles
+from central.drafts import LEVELS
 from central.service import BUNDLE_ID_RX, CentralError
 from common import clock
 from common.money import fee_text
@@ -40,10 +41,10 @@ log = logging.getLogger(__name__)
 PREFIX = "/console/procedures"
 FLOW_ID_RX = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # flows/schema: a flow's id
 MAX_REASON_CHARS = 1000  # central.service.rollback_bundle stores at most this
-ACTIONS = {"publish": ("Phát hành", "Published"), "rollback": ("Quay lại", "Rolled back")}
+ACTIONS = {"publish": ("Phát hành", "Published"), "rollback": ("Quay lại", "Rolled back"),
+           "pilot": ("Thử ở ki-ốt thí điểm", "To the pilot kiosks"), "promote": ("Phát hành toàn tỉnh", "Promoted to every kiosk")}
 ROLES = {"submitted_by": ("Người trình", "submitted by"), "approved_by": ("Người duyệt", "approved by"),
          "signed_by": ("Người ký", "signed by")}
-LEVELS = {"commune": "Cấp xã", "province": "Cấp tỉnh", "district": "Cấp huyện", "central": "Trung ương"}
 
 # Parsed flows of a bundle, by the bundle's sha256 (a bundle never changes): the list page reads a
 # bundle of up to 200 MB and loads every flow once, not at every view
@@ -65,8 +66,10 @@ def stored_bundles(central) -> list[dict]:
     """Every stored bundle, current first (highest ``seq``): id, sha256, manifest (no data)."""
     with central.engine.connect() as conn:
         rows = conn.execute(select(bundles.c.bundle_id, bundles.c.sha256, bundles.c.manifest, bundles.c.created_at,
-                                   bundles.c.seq).order_by(bundles.c.seq.desc())).mappings().all()
+                                   bundles.c.seq, bundles.c.audience, bundles.c.province_code)
+                            .order_by(bundles.c.seq.desc())).mappings().all()
     return [{"bundle_id": r["bundle_id"], "sha256": r["sha256"], "stored_at": r["created_at"],
+             "audience": r["audience"], "province_code": r["province_code"],
              "manifest": (m := _manifest(r["manifest"])), "made_at": vn_time(m.get("created_at"))} for r in rows]
 
 
@@ -89,7 +92,7 @@ def _flow_view(flow, yaml_text: str) -> dict:
     return {
         "id": flow.id, "version": flow.version, "procedure_code": flow.procedure_code,
         "name_vi": _text(flow.name), "name_en": _text(flow.name, "en"), "field_vi": _text(flow.field),
-        "level": LEVELS.get(flow.competent_level, flow.competent_level),
+        "level": LEVELS.get(flow.competent_level, flow.competent_level),  # central.drafts.LEVELS
         "fee_vi": fee_text(flow.fee), "fee_en": fee_text(flow.fee, "en"), "processing_days": flow.processing_days,
         "steps": [{"id": s.id, "kind": s.kind, "title_vi": _text(s.title), "title_en": _text(s.title, "en"),
                    "fields": [f.id for f in s.fields]} for s in flow.steps],
@@ -139,7 +142,7 @@ def signers_of(history: list[dict]) -> dict[str, list[dict]]:
     """The signers recorded when each bundle was published (bundle_events.signers), with roles in words."""
     out: dict[str, list[dict]] = {}
     for e in history:
-        if e["action"] == "publish" and e["signers"]:
+        if e["action"] in ("publish", "pilot") and e["signers"]:
             out[e["bundle_id"]] = [{**s, "role_vi": ROLES.get(s.get("role"), (s.get("role") or "", ""))[0],
                                     "role_en": ROLES.get(s.get("role"), ("", s.get("role") or ""))[1]}
                                    for s in e["signers"] if isinstance(s, dict)]
@@ -155,13 +158,32 @@ def kiosk_bundles(central, province: str, current: str | None) -> dict:
             "unknown": sum(1 for k in every if not k["bundle"]), "others": sorted(others.items())}
 
 
-def flow_history(stored: list[dict], flow_id: str) -> list[dict]:
-    """The versions of one flow in every stored bundle, current bundle first."""
+def pilot_view(central, pilot: dict, signers: dict, kiosks: list[dict]) -> dict:
+    """The pilot bundle and its kiosks: which of them report it active, and the dossiers each has
+    sent since it was stored (intake must go on before the province gets it)."""
+    from sqlalchemy import func  # noqa: PLC0415
+
+    from central.db import dossiers  # noqa: PLC0415
+
+    ids = [k["kiosk_id"] for k in kiosks]
+    counts: dict[str, int] = {}
+    if ids:
+        with central.engine.connect() as conn:
+            counts = dict(conn.execute(select(dossiers.c.kiosk_id, func.count()).where(
+                dossiers.c.kiosk_id.in_(ids), dossiers.c.received_at >= pilot["stored_at"]).group_by(dossiers.c.kiosk_id)).all())
+    rows = [{**k, "active": k["bundle"] == pilot["bundle_id"], "dossiers": counts.get(k["kiosk_id"], 0)} for k in kiosks]
+    return {**pilot, "signers": signers.get(pilot["bundle_id"], []), "kiosks": rows,
+            "active": sum(r["active"] for r in rows), "dossiers": sum(r["dossiers"] for r in rows)}
+
+
+def flow_history(stored: list[dict], flow_id: str, current: str | None = None) -> list[dict]:
+    """The versions of one flow in every stored bundle, newest first; ``current`` marks what every kiosk runs."""
     out = []
     for i, b in enumerate(stored):
         for f in b["manifest"].get("flows", []):
             if isinstance(f, dict) and f.get("id") == flow_id:
-                out.append({"bundle_id": b["bundle_id"], "stored_at": b["stored_at"], "current": i == 0,
+                out.append({"bundle_id": b["bundle_id"], "stored_at": b["stored_at"],
+                            "current": b["bundle_id"] == current if current else i == 0, "pilot": b["audience"] == "pilot",
                             "made_at": b["made_at"],
                             "version": f.get("version"), "sha256": str(f.get("sha256") or "")[:12]})
     return out
@@ -185,40 +207,54 @@ def register(app: FastAPI, central) -> None:
     @app.get(PREFIX, include_in_schema=False)
     def procedures_page(request: Request, user: User = Depends(fleet.admin)):
         _no_query(request)
-        stored = stored_bundles(central)
+        every = stored_bundles(central)
+        # what every kiosk runs, and (newer) what this province's pilot kiosks try first
+        stored = [b for b in every if b["audience"] == "all"]
+        current = stored[0] if stored else None
+        pilot = next((b for b in every if b["audience"] == "pilot" and b["province_code"] == user.province), None)
+        if pilot is not None and current is not None and every.index(pilot) > every.index(current):
+            pilot = None  # an older pilot that was never promoted: what runs now is newer
         history = central.bundle_history()
         signers = signers_of(history)
-        current = stored[0] if stored else None
         loaded = bundle_flows(central, current) if current else {"flows": {}, "problems": []}
         events = []
         offered: set[str] = set()
         for e in reversed(history):  # newest first; one rollback form per earlier bundle, on its publish row
-            can = (e["action"] == "publish" and current is not None and e["bundle_id"] != current["bundle_id"]
+            can = (e["action"] in ("publish", "promote") and current is not None and e["bundle_id"] != current["bundle_id"]
                    and e["bundle_id"] not in offered and any(b["bundle_id"] == e["bundle_id"] for b in stored))
             if can:
                 offered.add(e["bundle_id"])
             events.append({**e, "action_vi": ACTIONS.get(e["action"], (e["action"], ""))[0],
                            "action_en": ACTIONS.get(e["action"], ("", e["action"]))[1],
-                           "signers": signers.get(e["bundle_id"], []) if e["action"] == "publish" else [],
+                           "signers": signers.get(e["bundle_id"], []) if e["action"] in ("publish", "pilot") else [],
                            "can_rollback": can})
+        from central.console.drafts import pilot_ids  # noqa: PLC0415
+        from central.drafts import Drafts  # noqa: PLC0415
+
+        pilots = pilot_ids(central, user.province)
+        kiosks_all = fleet.fleet(central, user.province)
         return render(request, "procedures.html", user=user, current=current,
                       signers=signers.get(current["bundle_id"], []) if current else [],
                       flows=sorted(loaded["flows"].values(), key=lambda f: f["name_vi"]), problems=loaded["problems"],
                       kiosks=kiosk_bundles(central, user.province, current["bundle_id"] if current else None),
-                      events=events, max_reason=MAX_REASON_CHARS)
+                      events=events, max_reason=MAX_REASON_CHARS,
+                      pilot=pilot_view(central, pilot, signers, [k for k in kiosks_all if k["kiosk_id"] in pilots]) if pilot else None,
+                      fleet=[{**k, "pilot": k["kiosk_id"] in pilots} for k in kiosks_all],
+                      drafts=Drafts(central).list(user.province, open_only=True))
 
     @app.get(PREFIX + "/{flow_id}", include_in_schema=False)
     def procedure_page(request: Request, flow_id: str, user: User = Depends(fleet.admin)):
         flow_id = _flow_id(flow_id)
         _no_query(request)
-        stored = stored_bundles(central)
-        if not stored:
+        stored = [b for b in stored_bundles(central) if b["audience"] == "all" or b["province_code"] == user.province]
+        current = next((b for b in stored if b["audience"] == "all"), None)
+        if current is None:
             raise auth.not_found()
-        flow = bundle_flows(central, stored[0])["flows"].get(flow_id)
+        flow = bundle_flows(central, current)["flows"].get(flow_id)
         if flow is None:
             raise auth.not_found()
-        return render(request, "procedure.html", user=user, flow=flow, bundle_id=stored[0]["bundle_id"],
-                      history=flow_history(stored, flow_id))
+        return render(request, "procedure.html", user=user, flow=flow, bundle_id=current["bundle_id"],
+                      history=flow_history(stored, flow_id, current["bundle_id"]))
 
     @app.post(PREFIX + "/rollback", include_in_schema=False)
     async def rollback(request: Request, user: User = Depends(fleet.admin)):

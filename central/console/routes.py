@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central import codes
+from central import codes, limits
 from central.console import auth
 from central.console.accounts import Accounts, LoginRefused, User
 from central.console.pages import HEADERS, STATIC, STATUS_LABELS, render
@@ -123,6 +123,8 @@ def register(app: FastAPI, central, _deps) -> None:
     preview.register(app, central)
     from central.console import procedures  # noqa: PLC0415  (published procedures, bundle history, rollback)
     procedures.register(app, central)
+    from central.console import drafts  # noqa: PLC0415  (drafts, four-eyes signing from the browser, staged rollout)
+    drafts.register(app, central)
 
     def ctx(user: User | None, **more) -> dict:
         return {"user": user, "labels": STATUS_LABELS, **more}
@@ -502,7 +504,7 @@ class _FormSizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(PREFIX + "/"):
             for name, value in scope["headers"]:
-                if name == b"content-length" and (not value.isdigit() or int(value) > auth.MAX_FORM_BYTES):
+                if name == b"content-length" and (not value.isdigit() or int(value) > limits.body_limit("POST", scope["path"])):
                     request = Request(scope, receive)
                     err = auth.too_large()
                     resp = _error_page(request, 413, err.vi, err.en, headers={"Connection": "close"})

@@ -18,8 +18,9 @@ from central.app import create_app
 from central.db import audit_log
 from central.service import Central, KioskIdentity
 from flows import bundles
+from testkit import console
+from testkit.console import ORIGIN, csrf_of, part, text
 
-ORIGIN = "http://testserver"
 PASSWORD = "mat-khau-cua-tinh-2026"
 FLOWS = Path(__file__).resolve().parents[2] / "flows" / "definitions"
 ON_OLD = KioskIdentity("KIOSK-HN-BADINH-01", "01", "00004")
@@ -79,26 +80,8 @@ def app(central):
     return app
 
 
-def login(app, username: str) -> TestClient:
-    http = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    token = re.search(r'name="csrf" value="([^"]+)"', http.get("/console/login").text).group(1)
-    r = http.post("/console/login", data={"csrf": token, "username": username, "password": PASSWORD}, headers={"Origin": ORIGIN})
-    assert r.status_code == 303, r.text[:300]
-    return http
-
-
-def text(fragment: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
-
-
-def part(page: str, element_id: str) -> str:
-    m = re.search(rf'<(\w+)[^>]* id="{element_id}".*?</\1>', page, re.S)
-    assert m, element_id
-    return m.group(0)
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+def login(app, username: str):
+    return console.login(app, username, PASSWORD)
 
 
 def test_an_admin_sees_the_current_bundle_its_procedures_signers_and_kiosks(app, keys):

@@ -88,6 +88,16 @@ def register(sub) -> None:
         x.add_argument("username")
         _db_arg(x)
         x.set_defaults(func=_accounts_change, accounts_action=name)
+    sk = ag.add_parser("set-key", help="register a province admin's flow-signing key (a key inside a PKCS#11 token)",
+                       description="Records which PKCS#11 token and key an admin signs flow bundles with in the console "
+                                   "(issue 20, four eyes). The public key is read from the token ([central] pkcs11_lib; "
+                                   "SoftHSM2 reads SOFTHSM2_CONF); no PIN is asked: the admin types it in the console "
+                                   "each time they sign. Add the printed public key to [flows] trusted_keys of central and kiosks.")
+    sk.add_argument("username")
+    sk.add_argument("--token", required=True, metavar="LABEL", help="the token's label")
+    sk.add_argument("--key-label", default="flows", metavar="LABEL", help="the key's label in the token (default: flows)")
+    _db_arg(sk)
+    sk.set_defaults(func=_accounts_set_key)
     a.set_defaults(func=lambda args: (a.print_help(), 2)[1])
 
     c = g.add_parser("counters", help="the centre's counters (desks that call queue numbers): add, list, remove",
@@ -132,7 +142,8 @@ def _open(args):
                         trusted_keys=cfg["flows"]["trusted_keys"], min_signatures=cfg["flows"]["min_signatures"],
                         fast_intake=cfg["central"]["pg_fast_intake"],
                         public_openapi=cfg["central"]["public_openapi"],
-                        payment_secret=cfg["central"].get("payment_gateway_secret") or ""), cfg
+                        payment_secret=cfg["central"].get("payment_gateway_secret") or "",
+                        pkcs11_lib=cfg["central"].get("pkcs11_lib") or Central.pkcs11_lib), cfg
 
 
 def _serve(args) -> int:
@@ -362,6 +373,25 @@ def _accounts_change(args) -> int:
     finally:
         central.close()
     print(f"{action}: {args.username}")
+    return 0
+
+
+def _accounts_set_key(args) -> int:
+    from central.drafts import set_signing_key
+    from central.service import CentralError
+    from flows.bundles import key_id
+
+    central, _ = _open(args)
+    try:
+        pub = set_signing_key(central, args.username, args.token, args.key_label)
+    except CentralError as exc:
+        print(f"kiosk central accounts set-key: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
+        return 1
+    finally:
+        central.close()
+    trusted = "" if pub in central.trusted_keys else (" — NOT yet in [flows] trusted_keys: add it there (central and kiosks) / "
+                                                      "chưa nằm trong [flows] trusted_keys")
+    print(f"{args.username}: key {key_id(pub)} in token {args.token!r}{trusted}\npublic key: {pub}")
     return 0
 
 

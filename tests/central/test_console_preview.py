@@ -268,3 +268,23 @@ def test_central_builds_its_app_with_kivy_blocked(tmp_path):
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_a_render_that_takes_too_long_is_stopped_and_the_cache_keeps_the_newest(app, central, monkeypatch, tmp_path):
+    # a stand-in interpreter: it "has" Kivy (the probe passes) and then never finishes the render
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\nif [ "$1" = "-c" ]; then exit 0; fi\nexec sleep 60\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(preview, "WORKER_PYTHON", [str(fake)])
+    monkeypatch.setattr(preview, "TIMEOUT_S", 1.0)
+    monkeypatch.setattr(preview, "KEEP", 3)
+    t0 = time.monotonic()
+    sha = preview.start_preview(central, SMALL_FLOW.encode())
+    st = wait_done(central, sha, timeout=20)
+    assert st["state"] == "failed" and st["reason"] == "timeout" and time.monotonic() - t0 < 10
+    assert "Dựng hình quá lâu nên đã dừng" in st["message_vi"]
+    # four more (flows that do not load: no render): only the newest 3 previews stay on disk
+    shas = [preview.start_preview(central, f"id: x{i}\n".encode()) for i in range(4)]
+    kept = {d.name for d in preview.preview_folder(central).iterdir() if re.fullmatch(r"[0-9a-f]{64}", d.name)}
+    assert kept == set(shas[-3:])
+    assert preview.preview_status(central, sha) is None

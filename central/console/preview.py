@@ -321,8 +321,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _clean_env(home: Path | None) -> dict[str, str]:
-    """What the worker gets from this server's environment: PATH and the clock's instant only. No
-    secret, database URL or display of the server reaches the child; Kivy draws offscreen."""
+    """What the worker gets from this server's environment: PATH, PYTHONPATH (a server run from a
+    source checkout) and the clock's instant only. No secret, database URL or display of the server
+    reaches the child; Kivy draws offscreen."""
     home = home or Path(tempfile.gettempdir())
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -337,6 +338,8 @@ def _clean_env(home: Path | None) -> dict[str, str]:
         "KIVY_LOG_MODE": "PYTHON",
         "KIVY_AUDIO": "sdl2",
     }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     if os.environ.get(clock.ENV_VAR):  # `kiosk --now` / KIOSK_NOW: the preview shows the same instant
         env[clock.ENV_VAR] = os.environ[clock.ENV_VAR]
     return env

@@ -55,6 +55,10 @@ def _pkcs11():
 
 def _lib(path: str, refresh: bool = False):
     pkcs11 = _pkcs11()
+    # one library file is one library, whatever the path says (a config resolves the Debian symlink
+    # /usr/lib/softhsm/… to /usr/lib/x86_64-linux-gnu/softhsm/…): a second load of the same file
+    # gets the same handle, and its C_Initialize fails "already initialized"
+    path = os.path.realpath(path)
     conf = os.environ.get("SOFTHSM2_CONF")
     cached = _LIBS.get(path)
     if cached is not None and cached[1] == conf and not refresh:

@@ -162,6 +162,16 @@ def register(app: FastAPI, central) -> None:
         await run_in_threadpool(audit, request, user, "draft_withdrawn", d["flow_id"], f"draft {d['id']} ({d['state']})")
         return back(d["id"])
 
+    @app.post(PREFIX + "/drafts/{draft_id}/preview", include_in_schema=False)
+    async def preview(request: Request, draft_id: str, user: User = Depends(fleet.admin)):
+        """The draft on the kiosk's own screens (central/console/preview.py: a worker process)."""
+        from central.console.preview import PREFIX as PREVIEWS, start_preview  # noqa: PLC0415
+
+        d = draft_or_404(draft_id, user)
+        await auth.post_form(request, user)
+        sha = await run_in_threadpool(start_preview, central, d["yaml"].encode("utf-8"))
+        return RedirectResponse(f"{PREVIEWS}/{sha}", status_code=303, headers=HEADERS)
+
     @app.post(PREFIX + "/promote", include_in_schema=False)
     async def promote(request: Request, user: User = Depends(fleet.admin)):
         form = await auth.post_form(request, user)

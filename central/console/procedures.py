@@ -184,6 +184,7 @@ def flow_history(stored: list[dict], flow_id: str, current: str | None = None) -
             if isinstance(f, dict) and f.get("id") == flow_id:
                 out.append({"bundle_id": b["bundle_id"], "stored_at": b["stored_at"],
                             "current": b["bundle_id"] == current if current else i == 0, "pilot": b["audience"] == "pilot",
+                            "newest": not out,
                             "made_at": b["made_at"],
                             "version": f.get("version"), "sha256": str(f.get("sha256") or "")[:12]})
     return out

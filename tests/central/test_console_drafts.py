@@ -228,13 +228,23 @@ def test_the_central_process_cannot_read_a_signing_key_even_with_the_pin(app, ce
     assert all(len(s) == 44 for s in stored if s)
 
 
-def test_a_revert_is_a_new_change_signed_twice_and_the_other_province_sees_nothing(app, central):
+def test_a_revert_is_a_new_change_signed_twice_and_the_other_province_sees_nothing(app, central, monkeypatch):
     lan = login(app, "tinh01")
     r = post(lan, "/console/procedures/trich-luc-ho-tich/draft", "/console/procedures/trich-luc-ho-tich",
              from_bundle="hanoi-base")
     assert r.status_code == 303
     page = lan.get(r.headers["location"]).text
     assert "Quay về nội dung của gói hanoi-base" in page
+    # the preview shows the draft itself (the worker is central/console/preview.py, tested there)
+    import hashlib
+
+    from central.console import preview
+
+    asked = []
+    monkeypatch.setattr(preview, "start_preview", lambda _c, data: asked.append(data) or hashlib.sha256(data).hexdigest())
+    p = post(lan, r.headers["location"] + "/preview", r.headers["location"])
+    assert p.status_code == 303 and p.headers["location"] == f"/console/procedures/previews/{hashlib.sha256(asked[0]).hexdigest()}"
+    assert asked[0].decode() == console.form_fields(page, "yaml-form")["yaml"]
     # the same flow again: the open draft, not a second one
     again = post(lan, "/console/procedures/trich-luc-ho-tich/draft", "/console/procedures/trich-luc-ho-tich")
     assert again.headers["location"] == r.headers["location"]

@@ -290,8 +290,8 @@ class _Checker:
         kinds = [s["kind"] for s in d["steps"]]
         for where, message in _shape_problems(kinds, registry):
             self.problem(where, message)
-        # skip_to may not jump past the first step of a kind that says so (the review)
-        barrier = next(((i, k) for i, k in enumerate(kinds) if registry[k].skip_barrier), (len(kinds), None))
+        # skip_to may not jump past a step of a kind that says so (the review, the face check)
+        barriers = [(i, k) for i, k in enumerate(kinds) if registry[k].skip_barrier]
 
         steps = []
         for si, s in enumerate(d["steps"]):
@@ -308,7 +308,7 @@ class _Checker:
                     self.problem(kp + ("to",), f"skip_to names unknown step '{sk['to']}'")
                 elif target <= si:
                     self.problem(kp + ("to",), f"skip_to goes back from '{s['id']}' to '{sk['to']}': that can loop for ever (a cycle); skip only forward")
-                elif target > barrier[0]:
+                elif (barrier := next(((i, k) for i, k in barriers if si < i < target), None)) is not None:
                     self.problem(kp + ("to",), f"skip_to cannot jump past the {barrier[1]} step (to '{sk['to']}')")
                 elif cond is not None:
                     skips.append(Skip(cond, sk["to"]))

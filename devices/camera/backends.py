@@ -329,6 +329,7 @@ class SimCamera:
         with self._lock:
             self._base, self.page_quad = base, quad
             self._scene = base
+            self._face = None        # a paper laid under the camera: nobody is posing in front of it
         if self._qr is not None:
             self.hold_qr(self._qr)
 

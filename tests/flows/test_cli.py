@@ -34,9 +34,9 @@ def test_preview(tmp_path, capsys):
     assert main(["flows", "preview", "khai-sinh", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS),
                  "--text-only"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    # one file per step (consent and submit are one step since issue #18) and the walk
-    assert names[0] == "01-huong-dan.txt" and "walk.txt" in names and len(names) == 11
-    assert "Họ của cháu bé" in (tmp_path / "05-tre.txt").read_text(encoding="utf-8")
+    # one file per step (consent and submit are one step since issue #18; the face check since #21) and the walk
+    assert names[0] == "01-huong-dan.txt" and "walk.txt" in names and len(names) == 12
+    assert "Họ của cháu bé" in (tmp_path / "06-tre.txt").read_text(encoding="utf-8")
     assert '"schema": "kiosk-dossier/1"' in (tmp_path / "walk.txt").read_text(encoding="utf-8")
     assert main(["flows", "preview", "khong-co", "--out", str(tmp_path), "--flows-dir", str(DEFINITIONS),
                  "--text-only"]) == 1

@@ -68,9 +68,9 @@ def test_the_flow_shape_comes_from_the_kinds():
     # consent and submit are one screen (issue #18): the submit step carries the consent
     assert "consent" not in k
     assert [k[n].slot for n in ("review", "submit")] == [-3, -2]
-    assert [n for n in k if k[n].skip_barrier] == ["review"]
+    assert sorted(n for n in k if k[n].skip_barrier) == ["face_check", "review"]   # nobody skips the face check
     assert {n for n in k if not k[n].can_hide} == {"identify", "review", "submit", "receipt", "ticket"}
-    assert {n for n in k if k[n].single} == {"identify", "review", "submit"}
+    assert {n for n in k if k[n].single} == {"identify", "face_check", "review", "submit"}
     assert {n for n in k if k[n].terminal} == {"receipt", "ticket"}
 
 

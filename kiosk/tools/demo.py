@@ -119,6 +119,12 @@ def run_demo(out: Path, flows=DEFAULT_FLOWS, keypad_flows=KEYPAD_FLOWS) -> Path:
         centre_shots = photograph(app.central_server, seed(app.central_server, cfg), out / "centre")
         summary.append(f"centre console and display: {len(centre_shots)} screenshots in centre/"
                        if centre_shots else "centre console and display: no screenshots (chromium missing)")
+        # the province's admins: a fee changed with four eyes (keys in throwaway tokens), to this kiosk as pilot
+        from kiosk.tools import admin_demo
+
+        admin_shots = admin_demo.photograph(app.central_server, cfg, out / "admin")
+        summary.append(f"admin console: {len(admin_shots)} screenshots in admin/"
+                       if admin_shots else "admin console: no screenshots (chromium missing)")
     (out / "SUMMARY.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
     (out / "SUMMARY.json").write_text(json.dumps({"journeys": journeys}, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
@@ -133,7 +139,7 @@ def journey_summary(res) -> dict:
     was walked by keys only, the screens met (a screen counts once: the shots of its later
     states — a card read, the camera, a photo, papers done — are not new screens) and how many of
     those had their title said, and the appointment date the review screen showed and the receipt
-    printed (ISO dates; "" when a screen showed none)."""
+    printed (ISO dates; "" when a screen showed none), and the face check's outcome (``face_match``)."""
     met = len(res.arrivals) if res.arrivals else len([s for s in res.screens if not s.endswith(STATE_SHOTS)])
     return {
         "flow": res.flow_id,
@@ -145,6 +151,8 @@ def journey_summary(res) -> dict:
         "screens_spoken": res.screens_spoken,
         "appointment_on_review": res.appointment_on_review,
         "appointment_on_receipt": res.appointment_on_receipt,
+        # the face check against the chip photo (docs/face.md); a flow without the step does not require it
+        "face_match": res.face_match or "not_required",
     }
 
 

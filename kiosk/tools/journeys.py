@@ -47,6 +47,7 @@ class JourneyResult:
     screens_spoken: int = 0       # arrivals whose title the kiosk said
     appointment_on_review: str = ""   # ISO date the review screen showed
     appointment_on_receipt: str = ""  # ISO date of the receipt
+    face_match: str = ""              # the face_check step's outcome (kiosk/ui/steps/face_check.py); "" without one
 
 
 def walk_procedure(d: Driver, flow_id: str, shoot: bool = True, finish: bool = True,

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 KEYS = {"flow", "touches", "typed", "typed_after_chip", "keypad_only", "screens", "screens_spoken",
-        "appointment_on_review", "appointment_on_receipt"}
+        "appointment_on_review", "appointment_on_receipt", "face_match"}
 
 
 def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
@@ -29,6 +29,8 @@ def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
     assert touch["flow"] == "chung-thuc-ban-sao" and touch["touches"] > 0
     assert not touch["keypad_only"] and touch["screens_spoken"] == 0
     assert keys["flow"] == "khai-sinh" and keys["keypad_only"] and keys["touches"] == 0
+    # khai sinh has the face check (issue 21): the simulated card holder passed it, by keys alone
+    assert keys["face_match"] == "passed" and touch["face_match"] == "not_required"
     assert keys["screens_spoken"] >= 10, keys
     assert keys["screens_spoken"] == keys["screens"], keys  # every screen met was spoken
     assert len(list((out / "screens" / "keypad-khai-sinh").glob("*.png"))) >= 10
@@ -37,3 +39,8 @@ def test_demo_writes_summary_json_with_a_keypad_only_spoken_journey(tmp_path):
     assert {"console-counter.png", "console-inbox.png", "console-dossier.png", "display.png",
             "console-fleet.png", "console-intake.png", "console-procedures.png"} <= centre, centre
     assert "centre console and display: " in (out / "SUMMARY.txt").read_text(encoding="utf-8")
+    # issue 20: the admins' pages of a fee change with four eyes
+    admin = {p.name for p in (out / "admin").glob("*.png")}
+    assert {"admin-procedure.png", "admin-draft.png", "admin-draft-diff.png", "admin-approve.png",
+            "admin-procedures-pilot.png"} <= admin, admin
+    assert [p.suffix for p in (out / "admin").iterdir()] == [".png"] * len(admin), "only screenshots (no token files)"

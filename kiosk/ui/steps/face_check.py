@@ -57,6 +57,7 @@ def citizen(w, label: str) -> bool:
                          "the face check")
             if _outcome(app) != "passed":
                 raise RuntimeError(f"the simulated card holder's face check did not pass: {screen.message!r}")
+    w.res.face_match = _outcome(app) or ""
     w.shot(label + "-done")
     w.tap("nav.next")
     return False

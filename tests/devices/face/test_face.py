@@ -171,3 +171,29 @@ def test_blink_then_a_flat_turn_of_the_printed_photo_is_not_a_head_turn(model):
     frames += [printed_photo("card_holder", index=i) for i in range(0, 40, 2)]
     ch = _run(model, frames, "left")
     assert ch.phase == "failed" and ch.reason == "no_turn", ch.history
+
+
+@needs_models
+def test_simulated_camera_person_obeys_prompts_and_a_printed_photo_does_not(model):
+    from devices.camera import open_camera
+
+    cam = open_camera({"backend": "sim", "width": 1280, "height": 720})
+    cam.open()
+    with pytest.raises(ValueError):
+        cam.show_face("nobody")
+    cam.show_face("card_holder")
+    base = liveness.observe(model, cam.frame()[:, :, ::-1], 0)
+    cam.act("blink")
+    blink = liveness.observe(model, cam.frame()[:, :, ::-1], 0)
+    cam.act("turn_right")
+    for _ in range(3):                    # a blink lasts 3 frames, then the eyes open again
+        frame = cam.frame()
+    turned = liveness.observe(model, frame[:, :, ::-1], 0)
+    assert blink.ear < 0.65 * base.ear and turned.yaw < -0.3
+    cam.show_face("printed")
+    cam.act("blink")
+    cam.act("turn_left")
+    still = [liveness.observe(model, cam.frame()[:, :, ::-1], 0) for _ in range(3)]
+    assert all(o.face and o.ear > 0.8 * base.ear and abs(o.yaw) < 0.15 for o in still)
+    cam.place_page(None)                  # a paper under the camera: the desk scene again, nobody posing
+    assert cam.frame().shape == (720, 1280, 3) and not liveness.observe(model, cam.frame()[:, :, ::-1], 0).face

@@ -28,7 +28,7 @@ from central.db import audit_log
 from central.drafts import set_signing_key
 from central.service import Central, KioskIdentity
 from flows import bundles
-from testkit.softhsm import SoftHSM
+from kiosk.tools.softhsm import SoftHSM
 
 from testkit import console
 from testkit.console import ORIGIN, form_fields, part, post, text

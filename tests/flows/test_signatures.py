@@ -18,7 +18,7 @@ from flows_testdata import DEFINITIONS
 from common.pkcs11_signer import TokenError, open_key
 from flows import bundles
 from flows.bundles import BundleError, BundleStore, add_signature, build_bundle, key_id, verify_bundle
-from testkit.softhsm import SoftHSM
+from kiosk.tools.softhsm import SoftHSM
 
 FLOWS = sorted(DEFINITIONS.glob("*.yaml"))[:2]
 LAN, MINH = ("admin-lan", "314159"), ("admin-minh", "271828")

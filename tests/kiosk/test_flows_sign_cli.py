@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.bundles import key_id
-from testkit.softhsm import SoftHSM
+from kiosk.tools.softhsm import SoftHSM
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows" / "definitions"

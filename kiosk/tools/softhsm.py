@@ -1,4 +1,4 @@
-"""A throwaway SoftHSM2 (Debian's softhsm2) for tests: its own configuration and token folder in a
+"""A throwaway SoftHSM2 (Debian's softhsm2) for tests and the simulated demo: its own configuration and token folder in a
 temporary directory, tokens made with ``softhsm2-util``, Ed25519 keys generated INSIDE a token
 through python-pkcs11 (common.pkcs11_signer.generate_key_pair: sensitive, never extractable).
 
@@ -8,6 +8,7 @@ subprocess (``kiosk flows sign --pkcs11 …``).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,9 @@ SO_PIN = "87654321"   # the security officer's PIN of every throwaway token: onl
 
 
 class SoftHSM:
-    lib = DEFAULT_LIB
+    # the library file itself: python-pkcs11 loads a library once per path string, and
+    # common.pkcs11_signer names it by its real path, so a test opening it directly must too
+    lib = os.path.realpath(DEFAULT_LIB)
 
     def __init__(self, folder: Path):
         if not Path(self.lib).exists() or shutil.which("softhsm2-util") is None:

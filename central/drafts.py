@@ -231,8 +231,10 @@ def flow_yaml(data: bytes, flow_id: str) -> str | None:
         return None
 
 
-def rebuild(base: bytes | None, flow_id: str, text: str) -> bytes:
-    """An unsigned bundle: every flow and help clip of ``base`` with ``flow_id`` replaced by ``text``."""
+def rebuild(base: bytes | None, flow_id: str, text: str, media: dict[str, bytes] | None = None) -> bytes:
+    """An unsigned bundle: every flow and help clip of ``base`` with ``flow_id`` replaced by ``text``,
+    and ``media`` (bundle path "media/help/<flow>/<step>.mp4" → bytes: new help clips) replacing or
+    adding those files."""
     from flows.bundles import build_bundle  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="draft-bundle-") as tmp:
@@ -249,6 +251,13 @@ def rebuild(base: bytes | None, flow_id: str, text: str) -> bytes:
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     dest.write_bytes(zf.read(info))
         (root / "flows" / f"{flow_id}.yaml").write_text(text, encoding="utf-8")
+        for path, blob in (media or {}).items():
+            name = PurePosixPath(path)
+            if ".." in name.parts or name.is_absolute() or name.parts[:2] != ("media", "help"):
+                raise ValueError(f"not a help clip path: {path!r}")
+            dest = root.joinpath(*name.parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(blob)
         return build_bundle(sorted((root / "flows").glob("*.yaml")), root / "media")
 
 
@@ -376,10 +385,12 @@ class Drafts:
         if base is None or base["bundle_id"] != draft["base_bundle_id"]:
             raise refused(409, "base_changed", "Gói quy trình đã thay đổi kể từ khi soạn; hãy soạn lại từ gói mới.",
                           "a newer bundle was published since this draft began")
+        from central.clips import media_for_submit  # noqa: PLC0415  (new help clips of the changed steps, central/clips.py)
         from flows.bundles import BundleError  # noqa: PLC0415
 
+        media = media_for_submit(self.central, draft["flow_id"], self.published_yaml(draft), draft["yaml"])
         try:
-            data = rebuild(bytes(base["data"]), draft["flow_id"], draft["yaml"])
+            data = rebuild(bytes(base["data"]), draft["flow_id"], draft["yaml"], media=media)
         except BundleError as exc:
             raise refused(422, "draft_invalid", "Không đóng gói được: " + exc.message_vi, exc.message_en) from None
         data = self._sign(data, signer, pin, "submitted_by")

@@ -103,6 +103,8 @@ PROBE = ("import importlib.util as u, sys\n"
 class PreviewWorker:
     """One preview folder's renders: at most one at a time, cached by the YAML's sha256."""
 
+    PROBE = PROBE   # what the worker's interpreter must have (the help-clip worker, central/console/clips.py, asks more)
+
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._render_lock = threading.Lock()
@@ -169,7 +171,7 @@ class PreviewWorker:
         python = tuple(WORKER_PYTHON)
         if python not in self._probes:
             try:
-                r = subprocess.run([*python, "-c", PROBE], env=_clean_env(None), cwd=tempfile.gettempdir(),
+                r = subprocess.run([*python, "-c", self.PROBE], env=_clean_env(None), cwd=tempfile.gettempdir(),
                                    stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_TIMEOUT_S)
                 ok = r.returncode == 0
                 if not ok:

@@ -595,6 +595,8 @@ def add_parser(sub) -> None:
     m.add_argument("flow", nargs="?", metavar="FLOW", help="flow id (omit with --all)")
     m.add_argument("--all", action="store_true", help="every flow in the flows folder")
     m.add_argument("--out-dir", metavar="DIR", help="the help folder (default: [paths].media_dir/help)")
+    m.add_argument("--flows-dir", metavar="DIR", help="where to find FLOW (default: [paths].flows_dir); the console's "
+                   "clip worker points it at a draft's YAML")
     m.add_argument("--step", action="append", metavar="STEP",
                    help="only this step (repeatable); the flow is still walked from the start")
     m.add_argument("--force", action="store_true", help="also replace recorded clips and files not in the manifest")
@@ -638,7 +640,7 @@ def run_cli(args) -> int:
         prepare_kivy_env(Path(tmp) / "kivy", want_xvfb=False)
         from kiosk.tools.demo import demo_config
 
-        demo = demo_config(Path(tmp) / "kiosk")
+        demo = demo_config(Path(tmp) / "kiosk", flows_dir=Path(args.flows_dir).resolve() if args.flows_dir else None)
         from flows import load_registry
 
         known = [f.id for f in load_registry(demo["paths"]["flows_dir"]).flows]

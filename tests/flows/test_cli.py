@@ -42,10 +42,12 @@ def test_preview(tmp_path, capsys):
                  "--text-only"]) == 1
 
 
-def _config(tmp_path, pub, url="http://127.0.0.1:9"):
+def _config(tmp_path, pub, url="http://127.0.0.1:9", secret="test-kiosk-secret-1234"):
+    # the kiosk's credentials: central answers GET /api/v1/flows to an authenticated kiosk (a pilot
+    # gets its pilot bundle) and refuses wrong credentials, as everywhere
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(f'[flows]\ntrusted_keys = ["{pub}"]\nbundle_dir = "kiosk-bundles"\n'
-                   f'[central]\nurl = "{url}"\n', encoding="utf-8")
+    cfg.write_text(f'[kiosk]\nid = "KIOSK-HN-BADINH-01"\n[flows]\ntrusted_keys = ["{pub}"]\nbundle_dir = "kiosk-bundles"\n'
+                   f'[central]\nurl = "{url}"\nkiosk_secret = "{secret}"\n', encoding="utf-8")
     return str(cfg)
 
 

@@ -23,7 +23,7 @@ RUNNING_VI = "Video hướng dẫn của các bước đã sửa đang được 
 RUNNING_EN = "The help clips of the changed steps are being made; submit when they are done."
 
 
-def _steps(text: str) -> list[dict]:
+def steps_of(text: str) -> list[dict]:
     """The steps as the kiosk's own YAML parser reads them (libyaml's, which takes a plain "?" in a
     flow mapping where PyYAML's pure-Python parser does not); [] for what it refuses."""
     from flows.errors import FlowLoadError  # noqa: PLC0415
@@ -50,9 +50,9 @@ def changed_steps(old_yaml: str, new_yaml: str) -> list[str]:
     """The ids of ``new_yaml``'s steps whose title, text, fields' labels or kind differ from
     ``old_yaml``'s step of the same id, and of its new steps, in the new flow's order ("" as the
     old YAML: every step is new). A removed step needs no clip; a step that only moved keeps its own."""
-    old = {s["id"]: _seen(s) for s in _steps(old_yaml)}
+    old = {s["id"]: _seen(s) for s in steps_of(old_yaml)}
     out: list[str] = []
-    for s in _steps(new_yaml):
+    for s in steps_of(new_yaml):
         if s["id"] not in out and old.get(s["id"]) != _seen(s):
             out.append(s["id"])
     return out
@@ -69,7 +69,7 @@ def media_for_submit(central, flow_id: str, old_yaml: str, new_yaml: str) -> dic
     if not steps:
         return {}
     data = new_yaml.encode("utf-8")
-    st = worker.clips_status(central, worker.clip_key(data, steps))
+    st = worker.current_status(central, data, steps)
     if st is None:   # nobody asked yet: this submit starts them (a failed run is not retried here, only by the button)
         st = worker.clips_status(central, worker.start_clips(central, data, steps))
     if st is None or st["state"] in ("unavailable", "failed"):

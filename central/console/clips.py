@@ -42,7 +42,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from central import drafts as core
-from central.clips import changed_steps
+from central.clips import changed_steps, steps_of
 from central.console import auth, fleet, preview
 from central.console.accounts import User
 from central.console.pages import HEADERS, env
@@ -240,6 +240,16 @@ def clips_status(central, key: str) -> dict[str, Any] | None:
     return worker(central).status(key)
 
 
+def current_status(central, yaml_bytes: bytes, steps: list[str]) -> dict[str, Any] | None:
+    """The status of the clips of these steps of this YAML, or None when there are none to show:
+    never asked, or answered ``unavailable`` by a server process that could not make them while
+    this one can (Kivy, espeak-ng and ffmpeg installed since, and the server restarted)."""
+    st = clips_status(central, clip_key(yaml_bytes, steps))
+    if st is not None and st["state"] == "unavailable" and worker(central).available():
+        return None
+    return st
+
+
 def clip_media(central, key: str, yaml_bytes: bytes) -> dict[str, bytes]:
     """The made files of a done job for exactly this YAML (bundle path → bytes), each checked
     against the sha256 noted when it was made; {} otherwise."""
@@ -249,21 +259,27 @@ def clip_media(central, key: str, yaml_bytes: bytes) -> dict[str, bytes]:
         return {}
     out = {}
     for c in st["clips"]:
-        blob = (w.folder / key / c["file"]).read_bytes()
+        try:
+            blob = (w.folder / key / c["file"]).read_bytes()
+        except OSError:
+            blob = b""
         if hashlib.sha256(blob).hexdigest() != c["sha256"]:
-            log.warning("help clip %s of job %s changed on disk; the old clip stays", c["path"], key[:12])
+            log.warning("help clip %s of job %s is gone or changed on disk; the old clip stays", c["path"], key[:12])
             continue
         out[c["path"]] = blob
     return out
 
 
 def draft_clips(central, draft: dict) -> dict[str, Any]:
-    """The draft page's section: the changed steps, and their clips' state (nothing is started here)."""
+    """The draft page's section: the changed steps, and their clips' state (nothing is started here);
+    None (no section) while the draft's YAML does not parse: the page lists its problems."""
+    if not steps_of(draft["yaml"]):
+        return None
     steps = changed_steps(core.Drafts(central).published_yaml(draft), draft["yaml"])
     if not steps:
         vi, en = MESSAGES["unchanged"]
         return {"state": "unchanged", "reason": "unchanged", "message_vi": vi, "message_en": en, "steps": [], "can_start": False}
-    st = clips_status(central, clip_key(draft["yaml"].encode("utf-8"), steps))
+    st = current_status(central, draft["yaml"].encode("utf-8"), steps)
     if st is None:
         vi, en = MESSAGES["not_started"]
         st = {"state": "not_started", "reason": "not_started", "message_vi": vi, "message_en": en, "clips": [],

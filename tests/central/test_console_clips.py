@@ -219,6 +219,9 @@ def test_a_server_that_cannot_make_clips_says_so_and_submits_with_the_old_clips(
     _manifest, files = bundle_files(bytes(draft["bundle_data"]))
     assert files["media/help/xem-thu/huong-dan.mp4"] == old_clip("huong-dan", "mp4")
     assert "version: 2" in files["flows/xem-thu.yaml"].decode() and NEW_TEXT in files["flows/xem-thu.yaml"].decode()
+    # the same server with Kivy, espeak-ng and ffmpeg installed since: the old answer is not kept
+    monkeypatch.setattr(preview, "WORKER_PYTHON", [sys.executable])
+    assert 'data-state="not_started"' in part(lan.get(page_url).text, "help-clips")
 
     # officers have no business here; another province's (or no) draft is not found
     officer = console.login(app, "lan", PASSWORD)

@@ -525,7 +525,9 @@ def create_app(central: Central) -> FastAPI:
             return None
         return await kiosk_auth(request, creds)
 
-    @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex, responses=refusals(401, 429))
+    # authentication is optional here: OpenAPI's empty requirement {} says so
+    @app.get("/api/v1/flows", tags=["flows"], response_model=FlowsIndex, responses=refusals(401, 429),
+             openapi_extra={"security": [{}]})  # merged after the HTTPBasic requirement
     async def flows_index(kiosk: KioskIdentity | None = Depends(optional_kiosk)):
         """The flow bundle to run and its flows (id, version, sha256): the newest for every kiosk; a
         kiosk that authenticates and is in its province's pilot group gets a newer pilot bundle first

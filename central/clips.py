@@ -26,15 +26,11 @@ RUNNING_EN = "The help clips of the changed steps are being made; submit when th
 def steps_of(text: str) -> list[dict]:
     """The steps as the kiosk's own YAML parser reads them (libyaml's, which takes a plain "?" in a
     flow mapping where PyYAML's pure-Python parser does not); [] for what it refuses."""
-    from flows.errors import FlowLoadError  # noqa: PLC0415
-    from flows.loader import _parse_yaml  # noqa: PLC0415  (the one parser: size, depth and alias limits included)
+    from flows.loader import read_document  # noqa: PLC0415  (the one parser: size, depth and alias limits included)
 
     if not (text or "").strip():
         return []
-    try:
-        doc, _tree = _parse_yaml(text.encode("utf-8"), "flow.yaml")
-    except FlowLoadError:
-        return []
+    doc = read_document(text, "flow.yaml")
     steps = doc.get("steps") if isinstance(doc, dict) else None
     return [s for s in steps or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
 

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
 from sqlalchemy import and_, insert, select, update
 
 from central.db import accounts, bundles, flow_drafts, write_tx
 from central.service import CentralError, _audience
 from common import clock
 from flows.errors import FlowLoadError
-from flows.loader import MAX_FILE_BYTES, load_flow_bytes
+from flows.loader import MAX_FILE_BYTES, load_flow_bytes, read_document
 
 FLOW_ID_RX = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 OPEN_STATES = ("draft", "submitted")
@@ -89,10 +88,7 @@ def check(text: str, flow_id: str, base_version: int) -> list[str]:
     try:
         flow = load_flow_bytes(data, f"{flow_id}.yaml")
     except FlowLoadError as exc:
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError:
-            doc = None
+        doc = read_document(text)
         out = []
         for p in exc.problems:
             line = f"dòng {p.line}: " if p.line else ""
@@ -128,10 +124,7 @@ def _rt():
 
 def fields_of(text: str) -> dict | None:
     """The structured form's values from a draft's YAML (None when the YAML does not parse as a flow mapping)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
+    doc = read_document(text)
     if not isinstance(doc, dict):
         return None
 
@@ -330,7 +323,8 @@ class Drafts:
         current = flow_yaml(bytes(base["data"]), flow_id) if base else None
         if current is None:
             raise refused(404, "not_found", "Thủ tục này chưa có trong gói đang phát hành.", "the flow is not in the published bundle")
-        base_version = int((yaml.safe_load(current) or {}).get("version", 0))
+        doc = read_document(current)
+        base_version = int(doc.get("version", 0)) if isinstance(doc, dict) else 0
         text = current
         if from_bundle:
             with self.engine.connect() as conn:

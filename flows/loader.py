@@ -186,6 +186,16 @@ def _parse_yaml(data: bytes, name: str) -> tuple[Any, _Tree]:
     return value, tree
 
 
+def read_document(text: str, name: str = "<flow>") -> Any:
+    """A flow file's plain document as the kiosk parses it (its YAML loader, with the size, depth
+    and alias limits), before any check; None when it does not parse. For tools that read a flow
+    without loading it (the console's draft editor and its help-clip worker)."""
+    try:
+        return _parse_yaml(text.encode("utf-8"), name)[0]
+    except FlowLoadError:
+        return None
+
+
 def _schema_problems(doc, tree: _Tree) -> list[Problem]:
     fast = _fast_check()
     if fast is not None:

@@ -287,3 +287,18 @@ def test_saving_the_structured_form_unchanged_leaves_every_shipped_flow_byte_for
     assert drafts.fields_of(changed)["fee_amount"] == 12000
     assert drafts.fields_of(changed)["fee_rate"] == (9000 if f["fee_rate"] is not None else None)
     assert [ln for ln in changed.splitlines() if ln.startswith("#")] == [ln for ln in original.splitlines() if ln.startswith("#")]
+
+
+def test_a_flow_the_kiosk_reads_is_read_the_same_way_by_the_editor():
+    """A plain '?' inside {…} loads on the kiosk (its YAML parser); PyYAML's pure-Python one refuses
+    it. The editor reads drafts with the kiosk's parser, so such a flow can be drafted."""
+    import yaml
+
+    from central import drafts
+
+    text = (FLOWS / "trich-luc-ho-tich.yaml").read_text(encoding="utf-8").replace(
+        "title: {vi: Cần chuẩn bị gì, en: What you need}", "title: {vi: Cần chuẩn bị gì?, en: What you need?}")
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(text)
+    assert drafts.fields_of(text)["steps"][0]["title"] == {"vi": "Cần chuẩn bị gì?", "en": "What you need?"}
+    assert drafts.check(text, "trich-luc-ho-tich", 1) == []

@@ -35,23 +35,36 @@ def steps_of(text: str) -> list[dict]:
     return [s for s in steps or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
 
 
-def _seen(step: dict) -> tuple[Any, ...]:
-    """What a step's clip shows and says: its kind, title and text, and its fields' labels (in order)."""
+def _seen(step: dict, doc: dict) -> tuple[Any, ...]:
+    """What a step's clip shows and says: its kind, title and text, and its fields' labels (in order);
+    a guide step also shows the flow's fee, papers and processing time (the guide screen lists them)."""
     fields = step.get("fields") if isinstance(step.get("fields"), list) else []
     labels = [(f.get("id"), f.get("label")) for f in fields if isinstance(f, dict)]
-    return step.get("kind"), step.get("title"), step.get("text"), labels
+    shown = (step.get("kind"), step.get("title"), step.get("text"), labels)
+    if step.get("kind") == "guide":
+        shown += tuple(doc.get(k) for k in ("fee", "documents", "processing_days", "receipt_cutoff"))
+    return shown
 
 
 def changed_steps(old_yaml: str, new_yaml: str) -> list[str]:
-    """The ids of ``new_yaml``'s steps whose title, text, fields' labels or kind differ from
-    ``old_yaml``'s step of the same id, and of its new steps, in the new flow's order ("" as the
-    old YAML: every step is new). A removed step needs no clip; a step that only moved keeps its own."""
-    old = {s["id"]: _seen(s) for s in steps_of(old_yaml)}
+    """The ids of ``new_yaml``'s steps (every step has a help clip, flows.loader) whose title, text,
+    fields' labels or kind differ from ``old_yaml``'s step of the same id — for a guide step also
+    the fee, papers and processing time it lists — and of its new steps, in the new flow's order (""
+    as the old YAML: every step is new). A removed step needs no clip; a step that only moved keeps its own."""
+    old_doc, new_doc = _doc(old_yaml), _doc(new_yaml)
+    old = {s["id"]: _seen(s, old_doc) for s in steps_of(old_yaml)}
     out: list[str] = []
     for s in steps_of(new_yaml):
-        if s["id"] not in out and old.get(s["id"]) != _seen(s):
+        if s["id"] not in out and old.get(s["id"]) != _seen(s, new_doc):
             out.append(s["id"])
     return out
+
+
+def _doc(text: str) -> dict:
+    from flows.loader import read_document  # noqa: PLC0415
+
+    doc = read_document(text, "flow.yaml") if (text or "").strip() else None
+    return doc if isinstance(doc, dict) else {}
 
 
 def media_for_submit(central, flow_id: str, old_yaml: str, new_yaml: str) -> dict[str, bytes]:

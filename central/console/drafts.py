@@ -95,10 +95,15 @@ def register(app: FastAPI, central) -> None:
         published = store.published_yaml(d)
         signer = core.signer_of(central, user.username)
         problems = core.check(d["yaml"], d["flow_id"], d["base_version"])
-        return render(request, "draft.html", user=user, draft=d, fields=core.fields_of(d["yaml"]), problems=problems,
+        resp = render(request, "draft.html", user=user, draft=d, fields=core.fields_of(d["yaml"]), problems=problems,
                       diff=core.diff(published, d["yaml"]), levels=core.LEVELS, has_key=bool(signer.public_key),
                       key_id=_key_id(signer.public_key), mine=d["author"] == user.username,
                       max_reason=core.MAX_REASON)
+        from central.console.clips import draft_clips  # noqa: PLC0415
+
+        if d["state"] == "draft" and (draft_clips(central, d) or {}).get("state") == "running":
+            resp.headers["Refresh"] = "5"   # the help clips are being made: the page follows them (no script: CSP)
+        return resp
 
     async def _edit(request: Request, draft_id: str, user: User, structured: bool):
         d = draft_or_404(draft_id, user)

@@ -155,9 +155,34 @@ def draft_fee(browser, admins: Admins, flow_id: str, values: dict[str, str], rea
     return submit(browser, admins, AUTHOR)
 
 
+def _clips_state(browser) -> str | None:
+    # read in one script call: the page reloads itself while clips are made, so a found element can go stale
+    return browser.execute_script("var e = document.getElementById('help-clips'); return e ? e.dataset.state : null;")
+
+
+def make_clips(browser, timeout: float = 180) -> None:
+    """On the draft page: ask for the new help clips of the changed steps, as the page offers, and
+    wait until they are made (the page reloads itself while they are)."""
+    from selenium.webdriver.common.by import By
+
+    url = browser.current_url
+    if _clips_state(browser) in (None, "unchanged", "done", "unavailable"):
+        return
+    if element(browser, "clips-form") is not None:
+        browser.find_element(By.CSS_SELECTOR, "#clips-form button").click()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        browser.get(url)
+        if _clips_state(browser) in ("done", "unavailable", "failed"):
+            return
+        time.sleep(2)
+    raise AssertionError(f"the help clips were not made in {timeout} s")
+
+
 def submit(browser, admins: Admins, user: str) -> str:
     from selenium.webdriver.common.by import By
 
+    make_clips(browser)
     url = browser.current_url
     browser.find_element(By.ID, "submit-pin").send_keys(admins.pins[user])
     browser.find_element(By.ID, "submit-draft").click()

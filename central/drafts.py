@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 
 from central.db import accounts, bundles, flow_drafts, write_tx
-from central.service import CentralError, _audience
+from central.service import CentralError, visible
 from common import clock
 from flows.errors import FlowLoadError
 from flows.loader import MAX_FILE_BYTES, load_flow_bytes, read_document
@@ -273,7 +273,7 @@ class Drafts:
     def newest_bundle(self, province: str) -> dict | None:
         """The bundle the province's pilot kiosks run: the base of every new draft."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(bundles.c.bundle_id, bundles.c.data, bundles.c.audience).where(_audience(province))
+            row = conn.execute(select(bundles.c.bundle_id, bundles.c.data, bundles.c.audience).where(visible(province, pilot=True))
                                .order_by(bundles.c.seq.desc()).limit(1)).mappings().first()
         return dict(row) if row else None
 

@@ -589,7 +589,7 @@ class Central:
                 select(pilot_kiosks.c.kiosk_id).where(pilot_kiosks.c.kiosk_id == kiosk.kiosk_id,
                                                       pilot_kiosks.c.province_code == kiosk.province_code)).first() is not None
             row = conn.execute(select(bundles.c.bundle_id, bundles.c.sha256, bundles.c.manifest)
-                               .where(_audience(kiosk.province_code if pilot else None))
+                               .where(visible(kiosk.province_code if kiosk else None, pilot))
                                .order_by(bundles.c.seq.desc()).limit(1)).mappings().first()
         if row is None:
             return {"result": "ok", "bundle_id": None, "sha256": None, "flows": []}
@@ -606,7 +606,8 @@ class Central:
 
     def publish_bundle(self, data: bytes, *, actor: str = "", audience: str = "all", province: str = "") -> tuple[bool, dict]:
         """Verify a signed bundle (``min_signatures`` distinct trusted keys) and store it: for every
-        kiosk (``audience`` "all"), or first for the pilot kiosks of ``province`` ("pilot")."""
+        kiosk (``audience`` "all"), or first for the pilot kiosks of ``province`` ("pilot"; promoted
+        later to the whole province, ``promote_bundle``)."""
         from flows.bundles import verify_bundle  # noqa: PLC0415 - its crypto loads on the first publish only
         # every (flow id, version) ever published keeps its content: a changed flow needs a new version
         known: dict[tuple[str, int], str] = {}
@@ -661,11 +662,11 @@ class Central:
                                       "going back is an explicit rollback with a reason")
             seq = (conn.execute(select(func.max(bundles.c.seq))).scalar() or 0) + 1
             at = _iso(clock.now())
-            if audience not in ("all", "pilot") or (audience == "pilot" and not province):
+            if audience not in ("all", "pilot", "province") or (audience != "all" and not province):
                 raise ValueError(f"audience {audience!r} / province {province!r}")
             conn.execute(insert(bundles).values(bundle_id=bundle_id, sha256=sha, data=data, manifest=manifest_bytes.decode(),
                                                 created_at=at, seq=seq, audience=audience,
-                                                province_code=province if audience == "pilot" else ""))
+                                                province_code=province if audience != "all" else ""))
             conn.execute(insert(bundle_events).values(at=at, action="pilot" if audience == "pilot" else "publish",
                                                       bundle_id=bundle_id, reason="", actor=actor,
                                                       previous_bundle_id=current["bundle_id"] if current else None,
@@ -692,14 +693,17 @@ class Central:
             answer = {"bundle_id": bundle_id, "sha256": row[1], "previous_bundle_id": current, "at": at}
             if current == bundle_id:
                 return False, {"result": "already", **answer}
-            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(seq=top + 1, audience="all"))
+            # back to whom it was for (a province's pilot: the whole province, as after a promote)
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id, bundles.c.audience == "pilot")
+                         .values(audience="province"))
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(seq=top + 1))
             conn.execute(insert(bundle_events).values(at=at, action="rollback", bundle_id=bundle_id, previous_bundle_id=current,
                                                       reason=reason.strip(), actor=actor))
         log.warning("flow bundle rolled back from %s to %s by %s", current, bundle_id, actor or "?")
         return True, {"result": "accepted", **answer}
 
     def promote_bundle(self, bundle_id: str, province: str, *, actor: str = "") -> dict:
-        """A pilot bundle of ``province`` goes to every kiosk. Refused (409 ``not_pilot``) for a
+        """A pilot bundle of ``province`` goes to every kiosk of the province. Refused (409 ``not_pilot``) for a
         bundle that is not that province's pilot, and (409 ``bundle_newer``) when a newer bundle was
         published after it: promoting it would take every kiosk back from that one."""
         if not BUNDLE_ID_RX.fullmatch(bundle_id):
@@ -714,14 +718,14 @@ class Central:
             if row["audience"] != "pilot" or row["province_code"] != province:
                 raise CentralError(status=409, code="not_pilot", vi="Gói này không phải gói đang thử ở các ki-ốt thí điểm của tỉnh.",
                                    en="this bundle is not this province's pilot bundle")
-            top = conn.execute(select(func.max(bundles.c.seq))).scalar()
+            top = conn.execute(select(func.max(bundles.c.seq)).where(visible(province, pilot=True))).scalar()
             if top != row["seq"]:
                 raise CentralError(status=409, code="bundle_newer",
                                    vi="Đã có gói mới hơn được phát hành sau gói thử này; hãy soạn và duyệt lại thay đổi.",
                                    en="a newer bundle was published after this pilot one")
-            previous = conn.execute(select(bundles.c.bundle_id).where(bundles.c.audience == "all")
+            previous = conn.execute(select(bundles.c.bundle_id).where(visible(province))
                                     .order_by(bundles.c.seq.desc()).limit(1)).scalar()
-            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(audience="all", province_code=""))
+            conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(audience="province"))
             conn.execute(insert(bundle_events).values(at=at, action="promote", bundle_id=bundle_id, previous_bundle_id=previous,
                                                       reason="", actor=actor))
         log.info("flow bundle %s promoted from pilot to every kiosk by %s", bundle_id, actor or "?")
@@ -921,11 +925,14 @@ def _staff_call(row, now: datetime) -> dict:
         "cancelled_at": row.get("cancelled_at"),
     }
 
-def _audience(pilot_province: str | None):
-    """The bundles a kiosk may run: every kiosk's, plus its province's pilots for a pilot kiosk."""
-    if not pilot_province:
+def visible(province: str | None, pilot: bool = False):
+    """The bundles a kiosk of ``province`` may run (staged rollout, issue 20): those for every kiosk
+    ("all", published through the API), its province's ("province", promoted by its admins) and,
+    for a pilot kiosk, its province's pilots. Without a province (an anonymous request): "all" only."""
+    if not province:
         return bundles.c.audience == "all"
-    return or_(bundles.c.audience == "all", and_(bundles.c.audience == "pilot", bundles.c.province_code == pilot_province))
+    audiences = ("province", "pilot") if pilot else ("province",)
+    return or_(bundles.c.audience == "all", and_(bundles.c.audience.in_(audiences), bundles.c.province_code == province))
 
 
 def _serialise_bundle_changes(conn) -> None:

@@ -209,8 +209,8 @@ def register(app: FastAPI, central) -> None:
     def procedures_page(request: Request, user: User = Depends(fleet.admin)):
         _no_query(request)
         every = stored_bundles(central)
-        # what every kiosk runs, and (newer) what this province's pilot kiosks try first
-        stored = [b for b in every if b["audience"] == "all"]
+        # what the province's kiosks run, and (newer) what its pilot kiosks try first
+        stored = [b for b in every if b["audience"] == "all" or (b["audience"] == "province" and b["province_code"] == user.province)]
         current = stored[0] if stored else None
         pilot = next((b for b in every if b["audience"] == "pilot" and b["province_code"] == user.province), None)
         if pilot is not None and current is not None and every.index(pilot) > every.index(current):
@@ -248,7 +248,7 @@ def register(app: FastAPI, central) -> None:
         flow_id = _flow_id(flow_id)
         _no_query(request)
         stored = [b for b in stored_bundles(central) if b["audience"] == "all" or b["province_code"] == user.province]
-        current = next((b for b in stored if b["audience"] == "all"), None)
+        current = next((b for b in stored if b["audience"] != "pilot"), None)
         if current is None:
             raise auth.not_found()
         flow = bundle_flows(central, current)["flows"].get(flow_id)
@@ -262,6 +262,10 @@ def register(app: FastAPI, central) -> None:
         form = await auth.post_form(request, user)
         bundle_id, reason = form.get("bundle_id", ""), " ".join(form.get("reason", "").split())
         if not BUNDLE_ID_RX.fullmatch(bundle_id):
+            raise auth.not_found()
+        # another province's bundle (a pilot or a province's own): not this admin's to bring back
+        if not any(b["bundle_id"] == bundle_id and (b["audience"] == "all" or b["province_code"] == user.province)
+                   for b in await run_in_threadpool(stored_bundles, central)):
             raise auth.not_found()
         if not reason:
             raise auth.ConsoleError(400, "Cần ghi lý do quay lại gói quy trình này.", "A rollback needs a reason.")

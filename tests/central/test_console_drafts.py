@@ -38,6 +38,7 @@ PASSWORD = "mat-khau-cua-tinh-2026"
 
 PILOT = KioskIdentity("KIOSK-HN-BADINH-01", "01", "00004")
 OTHER = KioskIdentity("KIOSK-HN-NGOCHA-01", "01", "00008")
+ELSEWHERE = KioskIdentity("KIOSK-HCM-ANDONG-01", "79", "27316")
 PINS = {"tinh01": "1111-lan", "tinh02": "2222-hung"}
 
 
@@ -58,7 +59,7 @@ def central(database, hsm):
     publics = [hsm.admin(f"token-{user}", pin) for user, pin in PINS.items()]
     c.trusted_keys = [base64.b64encode(p).decode() for p in publics]
     c.min_signatures = 2
-    for k in (PILOT, OTHER):
+    for k in (PILOT, OTHER, ELSEWHERE):
         c.register_kiosk(k.kiosk_id, k.province_code, k.commune_code, secret(k))
     # what the province runs today, published with two file keys by automation (the CLI path)
     keys = []
@@ -188,7 +189,9 @@ def test_a_fee_change_drafted_signed_by_two_admins_goes_to_the_pilot_then_to_eve
 
     r = post(lan, "/console/procedures/promote", "/console/procedures", bundle_id=new_id)
     assert r.status_code == 303
-    assert index_for(app, OTHER) == new_id and index_for(app, None) == new_id
+    assert index_for(app, OTHER) == new_id                     # every kiosk of the province
+    assert index_for(app, ELSEWHERE) == "hanoi-base"            # another province's kiosks are not this admin's
+    assert index_for(app, None) == "hanoi-base"                 # nor is a request that names no kiosk
     page = lan.get("/console/procedures").text
     assert 'id="pilot"' not in page and f'id="bundle-id">{new_id}<' in page and "10.000 đồng mỗi bản" in page
 

@@ -66,7 +66,6 @@ def test_stranger_and_printed_photo_refused_then_staff_confirms(kiosk, monkeypat
     from kiosk.ui.screens import face_check as screen_module
     from kiosk.ui.steps.face_check import close_help_panel
 
-    monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", 2.5)   # a still photo times out sooner than 8 s
     app, d, _cfg = kiosk
     screen = _to_face_step(app, d)
     engine = app.session.engine
@@ -80,7 +79,10 @@ def test_stranger_and_printed_photo_refused_then_staff_confirms(kiosk, monkeypat
     d.screenshot("face-check-no-match")
     assert not app.next_step() and d.screen == "step-face_check"       # a refused face cannot go on
 
+    full = screen_module.PHASE_TIMEOUT_S
+    monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", 4.0)   # a still photo times out sooner than 8 s
     _try(app, d, screen, "printed")
+    monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", full)
     assert screen.state == "result" and screen.tries == 2 and outcome(engine) == "failed"
     assert screen.message == tr("face.not_live", app.lang)
     face = engine.applicant["authentication"]["face"]

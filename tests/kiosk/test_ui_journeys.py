@@ -272,6 +272,11 @@ def test_pick_lists_a_phone_from_earlier_in_the_visit_and_a_typed_street_where_t
     d.tap(tr("identify.sim", "vi"), exact=True)
     d.wait_for(lambda: bool(app.session.applicant), 30, "the chip read")
     d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-face_check")  # the card holder on the simulated camera (issue 21)
+    d.tap(tr("face.sim_holder", "vi"), exact=True)
+    d.tap(tr("face.start", "vi"), exact=True)
+    d.wait_for(lambda: app.sm.current_screen.state == "done", 30, "the face check")
+    d.tap(tr("nav.next", "vi"))
     d.wait_screen("step-form")
     screen = app.sm.current_screen
     d.tap_widget(screen.widgets["applicant_phone"].box)

@@ -69,6 +69,9 @@ class FaceCheckScreen(StepScreen):
             self._reset()
         if a.session.engine is not None and kind.outcome(a.session.engine) in kind.LETS_THROUGH:
             self.state = "done"
+        cam = a.services.camera
+        if hasattr(cam, "show_face") and self.state == "intro":
+            cam.show_face("card_holder")   # the simulated citizen stands in front of the kiosk
         super().on_pre_enter(*args)
 
     def on_leave(self, *args):

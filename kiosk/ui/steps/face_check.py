@@ -79,7 +79,7 @@ def clip(c) -> bool:
 
 UI = StepUI(
     "face_check", "step-face_check", "kiosk.ui.screens.face_check:FaceCheckScreen",
-    hint_vi="Bấm {button}, đứng trước màn hình và nhìn vào camera, trong khung hình bầu dục. Làm theo lời "
+    hint_vi="Bấm nút {button}, đứng trước màn hình và nhìn vào camera, trong khung hình bầu dục. Làm theo lời "
             "nhắc: chớp mắt, rồi quay đầu sang bên được nhắc. Máy so khuôn mặt với ảnh trong thẻ căn cước và "
             "không lưu lại ảnh chụp. Không làm được thì bấm Nhờ cán bộ xác nhận.",
     button="face.start", citizen=citizen, clip=clip,

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ("common", "kiosk", "devices", "flows", "central")
 KIOSK_ONLY = ("kivy", "cv2", "smartcard", "pyzbar", "zxingcpp", "escpos", "serial", "usb", "ffpyplayer",
-              "secretstorage", "requests", "PIL", "segno")  # numpy: vietnamadminunits needs it too
+              "secretstorage", "requests", "PIL", "segno", "dlib")  # numpy: vietnamadminunits needs it too
 CENTRAL_ONLY = ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "uvloop", "httptools", "starlette")
 
 

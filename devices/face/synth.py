@@ -6,8 +6,9 @@ one still photograph and its 68 landmarks, because nobody can be filmed here:
 * **turn**: the same warp moves the inner face (nose most, eyes, brows and mouth less) sideways
   while the jaw line stays, which is what a head turning in 3-D does in a picture and a flat
   photograph cannot do;
-* **printed photo**: the untouched photo on a sheet of paper, held up and swaying — turned a little
-  about its vertical axis in perspective, as a flat sheet turns.
+* **printed photo** / **phone screen**: the untouched photo on a sheet of paper, or on a phone's screen
+  (bezel, cooler light, glare), held up and swaying — turned about its vertical axis in perspective, as
+  a flat thing turns.
 
 What this proves and what it does not (docs/face.md): the liveness logic and its thresholds react to
 landmark motion of the right kind and refuse a flat, still picture; it says nothing of how a real
@@ -202,6 +203,38 @@ def printed_photo(who: str, size: tuple[int, int] = (1280, 720), *, index: int =
     dst = np.stack([xs * np.cos(a) / depth + w / 2, ys / depth + h * 0.45 + 3 * np.sin(index / 2)], axis=1)
     m = cv2.getPerspectiveTransform(np.float32([[0, 0], [sw, 0], [sw, sh], [0, sh]]), dst.astype(np.float32))
     frame = cv2.warpPerspective(sheet, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=(200, 205, 210))
+    return _noisy(frame, index)
+
+
+def phone_screen(who: str, size: tuple[int, int] = (1280, 720), *, index: int = 0, face_frac: float = 0.28) -> np.ndarray:
+    """A camera frame of ``who``'s photo shown on a phone held up to the camera: the picture inside
+    a black bezel, a little brighter and bluer than paper, with a diagonal glare, swaying and turning
+    up to ±20° like the sheet of :func:`printed_photo` (a flat thing, however it is held)."""
+    import cv2
+
+    p = _poses(who)
+    photo = p["open"].astype(np.float32)
+    photo = np.clip(photo * [0.95, 1.0, 1.1] + 12, 0, 255)           # an LCD's cooler, brighter white
+    h, w = photo.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    glare = np.clip(1 - np.abs((xx - yy * 0.6) - w * 0.55) / (0.12 * w), 0, 1)[..., None] * 40
+    screen = np.clip(photo + glare, 0, 255).astype(np.uint8)
+    bezel = int(0.06 * w)
+    phone = np.full((h + 4 * bezel, w + 2 * bezel, 3), 12, np.uint8)
+    phone[2 * bezel:2 * bezel + h, bezel:bezel + w] = screen
+    box = p["box"] + [bezel, 2 * bezel, bezel, 2 * bezel]
+    fw, fh = size
+    s = face_frac * fh / max(1.0, box[2] - box[0])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    ph, pw = phone.shape[:2]
+    a = np.deg2rad(20 * np.sin(index / 4))
+    corners = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]]) - [cx, cy]
+    xs, ys = corners[:, 0] * s, corners[:, 1] * s
+    depth = 1.0 + xs * np.sin(a) / (3.0 * fw)
+    dst = np.stack([xs * np.cos(a) / depth + fw / 2 + 4 * np.sin(index / 3), ys / depth + fh * 0.45], axis=1)
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]]), dst.astype(np.float32))
+    frame = cv2.warpPerspective(phone, m, (fw, fh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                 borderValue=(200, 205, 210))
     return _noisy(frame, index)
 

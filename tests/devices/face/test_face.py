@@ -4,7 +4,9 @@ The "live" frames here are made, not filmed (devices/face/synth.py): the public-
 devices/face/photos/card_holder.jpg placed in a camera frame with sway and sensor noise; its blink
 is a landmark warp that lowers the upper eyelids onto the lower ones, its head turn a warp that moves
 the nose, eyes and mouth sideways while the jaw stays (the parallax a flat picture cannot make); the
-printed-photo attack is the same photo, untouched, on a sheet swaying and turning ±25° in perspective.
+printed-photo attack is the same photo, untouched, on a sheet swaying and turning ±25° in perspective
+(also recorded to a video and played by the ``file`` camera backend); the phone-screen attack shows it
+in a black bezel with a cooler light and a glare, turning ±20°.
 What that proves: the match tells this person from another real face (devices/face/photos/stranger.jpg)
 across a chip-style crop (240×320, JPEG and JPEG 2000) and a camera frame; the liveness logic passes
 landmark motion of a blink and a 3-D turn and refuses a flat, still picture, however it is turned.
@@ -197,3 +199,28 @@ def test_simulated_camera_person_obeys_prompts_and_a_printed_photo_does_not(mode
     assert all(o.face and o.ear > 0.8 * base.ear and abs(o.yaw) < 0.15 for o in still)
     cam.place_page(None)                  # a paper under the camera: the desk scene again, nobody posing
     assert cam.frame().shape == (720, 1280, 3) and not liveness.observe(model, cam.frame()[:, :, ::-1], 0).face
+
+
+@needs_models
+def test_phone_screen_and_a_recorded_video_of_the_printed_photo_through_the_file_camera_fail(model, tmp_path):
+    """The attacks as recordings: a phone showing her photo, and an MJPG video of the printed photo
+    swaying, played by the ``file`` camera backend as a camera would deliver it."""
+    import cv2
+
+    from devices.camera import open_camera
+    from devices.face.synth import phone_screen, printed_photo
+
+    frames = [phone_screen("card_holder", index=i) for i in range(20)]
+    assert liveness.observe(model, frames[0], 0).face          # the phone's face is seen…
+    ch = _run(model, frames, "right")
+    assert ch.phase == "failed" and ch.reason == "no_blink", ch.history   # …but never blinks
+    video = tmp_path / "printed.avi"
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 8, (640, 360))
+    assert out.isOpened()
+    for i in range(20):
+        out.write(cv2.resize(printed_photo("card_holder", index=i), (640, 360))[:, :, ::-1])
+    out.release()
+    cam = open_camera({"backend": "file", "source": str(video)})
+    cam.open()
+    ch = _run(model, [cam.frame()[:, :, ::-1].copy() for _ in range(20)], "left")
+    assert ch.phase == "failed" and ch.reason == "no_blink", ch.history

@@ -80,7 +80,7 @@ def test_stranger_and_printed_photo_refused_then_staff_confirms(kiosk, monkeypat
     assert not app.next_step() and d.screen == "step-face_check"       # a refused face cannot go on
 
     full = screen_module.PHASE_TIMEOUT_S
-    monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", 4.0)   # a still photo times out sooner than 8 s
+    monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", 3.0)   # a still photo times out sooner than 8 s
     _try(app, d, screen, "printed")
     monkeypatch.setattr(screen_module, "PHASE_TIMEOUT_S", full)
     assert screen.state == "result" and screen.tries == 2 and outcome(engine) == "failed"

@@ -157,14 +157,6 @@ def test_genuine_sequence_passes(model, turn):
 
 
 @needs_models
-def test_printed_photo_sequence_fails(model):
-    from devices.face.synth import printed_photo
-
-    ch = _run(model, [printed_photo("card_holder", index=i) for i in range(20)], "left")
-    assert ch.phase == "failed" and ch.reason == "no_blink", ch.history
-
-
-@needs_models
 def test_blink_then_a_flat_turn_of_the_printed_photo_is_not_a_head_turn(model):
     """A real blink (the warp) followed by the printed photo swaying: still refused at the turn."""
     from devices.face.synth import printed_photo, scene

@@ -5,10 +5,10 @@ PY := $(VENV)/bin/python
 KIOSK := $(VENV)/bin/kiosk
 CONFIG ?= config/kiosk.toml
 PYTEST_ARGS ?=
-# the suite on both cores (pytest-xdist); the tests that need pcscd share one worker (tests/conftest.py).
-# PYTEST_WORKERS=0 runs it in one process.
+# the suite on both cores (pytest-xdist); one pcscd for both workers and one test at a time on its
+# virtual reader (tests/conftest.py). PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
-PYTEST_PAR = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+PYTEST_PAR = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 LOCK_ARGS ?=
 PYTHON ?= python3
 VENV_LATEST ?= .venv-latest

@@ -21,6 +21,7 @@ os.environ.setdefault("KCFG_GRAPHICS_RESIZABLE", "0")
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 
+import fcntl  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -92,43 +93,87 @@ def _pcscd_answers() -> bool:
         return False
 
 
+PCSCD_LOCK = "/tmp/kiosk-pcscd.lock"   # one test on the vpcd reader at a time, across processes
+
+
+def _start_pcscd() -> subprocess.Popen:
+    """pcscd in the foreground, as root, without systemd, once its vpcd reader shows; raises
+    RuntimeError saying what is missing."""
+    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if not os.path.exists(exe):
+        raise RuntimeError("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
+    if not Path("/etc/reader.conf.d/vpcd").exists():
+        raise RuntimeError("vpcd driver configuration /etc/reader.conf.d/vpcd missing (apt-get install vsmartcard-vpcd)")
+    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not _pcscd_answers():
+        if proc.poll() is not None:
+            raise RuntimeError(f"pcscd exited: {proc.stderr.read().decode(errors='replace')}")
+        if time.monotonic() > deadline:
+            _stop_pcscd(proc)
+            raise RuntimeError("pcscd did not show the vpcd reader within 10 s")
+        time.sleep(0.05)
+    return proc
+
+
+def _stop_pcscd(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stderr.close()
+
+
+def pytest_sessionstart(session):
+    """Under pytest-xdist the controller starts pcscd for both workers and stops it after them: a
+    worker that owned it would stop it at its own end, under the other's feet."""
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None) or _pcscd_answers():
+        return
+    try:
+        config._kiosk_pcscd = _start_pcscd()
+    except RuntimeError as exc:  # the workers' fixture fails each pcscd test with the reason
+        config._kiosk_pcscd_error = str(exc)
+
+
+def pytest_sessionfinish(session):
+    proc = getattr(session.config, "_kiosk_pcscd", None)
+    if proc is not None:
+        _stop_pcscd(proc)
+
+
 @pytest.fixture(scope="session")
 def pcscd():
-    """A running pcscd with the vpcd readers: ours (started in the foreground, as root, without
-    systemd) or one already running on this machine (then left running). Session-scoped and
-    defined once for the whole suite, because vpcd listens on the fixed TCP port 35963: two
-    pcscd instances would fight over it."""
+    """A running pcscd with the vpcd readers: ours (started here, or by the xdist controller) or
+    one already running on this machine (then left running). One pcscd for the whole run, because
+    vpcd listens on the fixed TCP port 35963: two pcscd instances would fight over it."""
     if _pcscd_answers():
         yield None
         return
-    exe = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not os.path.exists(exe):
-        pytest.fail("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
-    if not Path("/etc/reader.conf.d/vpcd").exists():
-        pytest.fail("vpcd driver configuration /etc/reader.conf.d/vpcd missing (apt-get install vsmartcard-vpcd)")
-    proc = subprocess.Popen([exe, "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 10
-        while not _pcscd_answers():
-            if proc.poll() is not None:
-                pytest.fail(f"pcscd exited: {proc.stderr.read().decode(errors='replace')}")
-            if time.monotonic() > deadline:
-                pytest.fail("pcscd did not show the vpcd reader within 10 s")
-            time.sleep(0.05)
+        proc = _start_pcscd()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+        _stop_pcscd(proc)
 
 
-def pytest_collection_modifyitems(config, items):
-    # Under pytest-xdist (`-n 2 --dist loadgroup`) the tests that need pcscd run on one worker: vpcd
-    # listens on the fixed TCP port 35963, so one pcscd and one virtual card serve the whole run.
-    for item in items:
-        if "pcscd" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("pcscd"))
+@pytest.fixture(autouse=True)
+def _one_test_on_the_vpcd_reader_at_a_time(request):
+    """vpcd serves one virtual card on one reader: a test that uses pcscd holds an exclusive lock
+    on PCSCD_LOCK for its duration, so the other xdist worker (or another test run on this machine)
+    never puts its card in, or takes it out, meanwhile."""
+    if "pcscd" not in request.fixturenames:
+        yield
+        return
+    fd = os.open(PCSCD_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

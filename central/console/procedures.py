@@ -233,6 +233,7 @@ def register(app: FastAPI, central) -> None:
         from central.drafts import Drafts  # noqa: PLC0415
 
         pilots = pilot_ids(central, user.province)
+        pilot_versions = ({fid: f["version"] for fid, f in bundle_flows(central, pilot)["flows"].items()} if pilot else {})
         kiosks_all = fleet.fleet(central, user.province)
         return render(request, "procedures.html", user=user, current=current,
                       signers=signers.get(current["bundle_id"], []) if current else [],
@@ -240,7 +241,7 @@ def register(app: FastAPI, central) -> None:
                       kiosks=kiosk_bundles(central, user.province, current["bundle_id"] if current else None),
                       events=events, max_reason=MAX_REASON_CHARS,
                       pilot=pilot_view(central, pilot, signers, [k for k in kiosks_all if k["kiosk_id"] in pilots]) if pilot else None,
-                      fleet=[{**k, "pilot": k["kiosk_id"] in pilots} for k in kiosks_all],
+                      fleet=[{**k, "pilot": k["kiosk_id"] in pilots} for k in kiosks_all], pilot_versions=pilot_versions,
                       drafts=Drafts(central).list(user.province, open_only=True))
 
     @app.get(PREFIX + "/{flow_id}", include_in_schema=False)

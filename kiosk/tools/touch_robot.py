@@ -224,7 +224,9 @@ class Driver:
         self.pump(3)
         self.shot_no += 1
         target = self.shots_dir / f"{self.shot_no:02d}-{name}.png"
-        made = Window.screenshot(name=str(self.shots_dir / "tmp.png"))
+        # Kivy numbers its file (tmp0001.png) from what is in the folder: a name of this process's
+        # own, or two test processes writing into one folder take each other's file
+        made = Window.screenshot(name=str(self.shots_dir / f"tmp-{os.getpid()}.png"))
         shutil.move(made, target)
         self.shots.append(target)
         return target

@@ -175,6 +175,9 @@ def test_a_fee_change_drafted_signed_by_two_admins_goes_to_the_pilot_then_to_eve
     assert index_for(app, OTHER) == "hanoi-base" and index_for(app, None) == "hanoi-base"
     page = hung.get("/console/procedures").text
     assert new_id in text(part(page, "pilot")) and "0 / 1 ki-ốt thí điểm" in text(part(page, "pilot-summary"))
+    # the procedures list: the version every kiosk of the province runs, and the pilot kiosks' one
+    row = re.search(r'<tr id="flow-trich-luc-ho-tich".*?</tr>', page, re.S).group(0)
+    assert re.search(r'class="n">2</td>\s*<td class="n pilot-version"><strong>3</strong>', row), row
     beat = TestClient(app, base_url=ORIGIN).post(f"/api/v1/kiosks/{PILOT.kiosk_id}/heartbeat", auth=(PILOT.kiosk_id, secret(PILOT)),
                                                  json={"kiosk_id": PILOT.kiosk_id, "versions": {"flow_bundle": new_id}})
     assert beat.status_code == 200

@@ -5,9 +5,9 @@ from pathlib import Path
 from kiosk.config import DATABASE, SCHEMA
 from kiosk.tools.demo import demo_config
 
-# read, never written: the shipped flows and media, the CSCA certificates, TLS files
+# read, never written: the shipped flows and media, the CSCA certificates, TLS files, the PKCS#11 library
 READ_ONLY = {("paths", "flows_dir"), ("paths", "media_dir"), ("devices.idcard", "trust_store"),
-             ("central", "ca_file"), ("central", "client_cert"), ("central", "client_key")}
+             ("central", "ca_file"), ("central", "client_cert"), ("central", "client_key"), ("central", "pkcs11_lib")}
 
 
 def test_every_written_path_of_the_demo_config_is_under_its_folder(tmp_path, monkeypatch):

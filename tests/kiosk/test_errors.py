@@ -66,7 +66,7 @@ def test_unknown_errors_get_the_screens_fallback_never_their_text():
 ERROR_MODULES = (
     "common.errors", "devices.idcard.errors", "devices.idcard.reader", "devices.qr.scanner",
     "devices.idcard.quirks", "devices.idcard.session", "devices.qr.payloads", "devices.printer.errors",
-    "devices.camera.backends", "devices.camera.document",
+    "devices.camera.backends", "devices.camera.document", "devices.face.model",
     "flows.errors", "flows.bundles", "central.service", "central.routing", "kiosk.client",
     "kiosk.outbox_errors", "kiosk.ui.speech", "kiosk.tools.media_gen", "common.pkcs11_signer", "common.vietqr",
     "kiosk.sim_bank",

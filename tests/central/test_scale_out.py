@@ -377,10 +377,13 @@ def test_a_huge_body_is_refused_through_the_balancer_without_being_collected(far
         pass
     else:
         assert answer.status == status, (answer.status, answer.body[:300])
-        body = json.loads(answer.body)
-        assert body["error"] == error and body["message_vi"] and body["message_en"]
-        assert body.get("limit") == limit
-        assert (answer.headers.get("server") == "uvicorn") == chunked  # refused by an instance / by the balancer
+        if chunked and not answer.body:
+            pass  # the same reset, a moment later: the status line came through, the body did not
+        else:
+            body = json.loads(answer.body)
+            assert body["error"] == error and body["message_vi"] and body["message_en"]
+            assert body.get("limit") == limit
+            assert (answer.headers.get("server") == "uvicorn") == chunked  # refused by an instance / by the balancer
     assert answer.sent <= max_sent, f"{answer.sent / MiB:.0f} MiB went in before the answer"
     for pid in watched:  # neither the balancer nor an instance collected the body
         growth = rss_kib(pid, "VmHWM") - idle[pid]

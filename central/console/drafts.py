@@ -125,36 +125,33 @@ def register(app: FastAPI, central) -> None:
     async def save_yaml(request: Request, draft_id: str, user: User = Depends(fleet.admin)):
         return await _edit(request, draft_id, user, False)
 
-    @app.post(PREFIX + "/drafts/{draft_id}/submit", include_in_schema=False)
-    async def submit(request: Request, draft_id: str, user: User = Depends(fleet.admin)):
+    async def _sign(request: Request, draft_id: str, user: User, approving: bool):
+        """Submit (the author's signature) or approve (a second admin's): the PIN from the form goes
+        to the signer's token and nowhere else; a refusal is audited without it."""
         d = draft_or_404(draft_id, user)
         form = await auth.post_form(request, user)
         pin = _pin(form)
         try:
             signer = core.signer_of(central, user.username)
-            bundle_id = await run_in_threadpool(store.submit, d, signer, pin)
+            answer = await run_in_threadpool(store.approve if approving else store.submit, d, signer, pin)
         except CentralError as exc:
             await run_in_threadpool(audit, request, user, "draft_sign_refused", d["flow_id"], f"draft {d['id']}: {exc.code}")
             raise _error(exc) from None
-        await run_in_threadpool(audit, request, user, "draft_submitted", d["flow_id"],
-                                f"draft {d['id']} bundle {bundle_id} signed by key {_key_id(signer.public_key)}")
+        key = _key_id(signer.public_key)
+        if approving:
+            detail = f"draft {d['id']} by {d['author']}, bundle {answer.get('bundle_id')} to the pilot kiosks, signed by key {key}"
+        else:
+            detail = f"draft {d['id']} bundle {answer} signed by key {key}"
+        await run_in_threadpool(audit, request, user, "draft_approved" if approving else "draft_submitted", d["flow_id"], detail)
         return back(d["id"])
+
+    @app.post(PREFIX + "/drafts/{draft_id}/submit", include_in_schema=False)
+    async def submit(request: Request, draft_id: str, user: User = Depends(fleet.admin)):
+        return await _sign(request, draft_id, user, approving=False)
 
     @app.post(PREFIX + "/drafts/{draft_id}/approve", include_in_schema=False)
     async def approve(request: Request, draft_id: str, user: User = Depends(fleet.admin)):
-        d = draft_or_404(draft_id, user)
-        form = await auth.post_form(request, user)
-        pin = _pin(form)
-        try:
-            signer = core.signer_of(central, user.username)
-            answer = await run_in_threadpool(store.approve, d, signer, pin)
-        except CentralError as exc:
-            await run_in_threadpool(audit, request, user, "draft_sign_refused", d["flow_id"], f"draft {d['id']}: {exc.code}")
-            raise _error(exc) from None
-        await run_in_threadpool(audit, request, user, "draft_approved", d["flow_id"],
-                                f"draft {d['id']} by {d['author']}, bundle {answer.get('bundle_id')} to the pilot kiosks, "
-                                f"signed by key {_key_id(signer.public_key)}")
-        return back(d["id"])
+        return await _sign(request, draft_id, user, approving=True)
 
     @app.post(PREFIX + "/drafts/{draft_id}/withdraw", include_in_schema=False)
     async def withdraw(request: Request, draft_id: str, user: User = Depends(fleet.admin)):

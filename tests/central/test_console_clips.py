@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import sys
-import textwrap
 import time
 import zipfile
 
@@ -27,52 +26,10 @@ from central.service import Central
 from flows import bundles
 from kiosk.tools.softhsm import SoftHSM
 from testkit import console
-from testkit.console import part, post, text
+from testkit.console import SMALL_FLOW as FLOW, SMALL_FLOW_STEPS as STEPS, part, post, text
 
 PASSWORD = "mat-khau-cua-tinh-2026"
 PIN = "1111-lan"
-FLOW = textwrap.dedent("""\
-    schema: kiosk-flow/1
-    id: xem-thu
-    version: 1
-    procedure_code: "9.999999"
-    name: {vi: Thủ tục xem thử, en: Trial procedure}
-    field: {vi: Chứng thực, en: Certification}
-    competent_level: commune
-    authority: {vi: Ủy ban nhân dân cấp xã, en: Commune People's Committee}
-    fee: {amount: 0, currency: VND}
-    processing_days: 0
-    documents: []
-    steps:
-      - id: huong-dan
-        kind: guide
-        title: {vi: Cần chuẩn bị gì, en: What you need}
-        text: {vi: "Quý khách đọc kỹ hướng dẫn trước khi bắt đầu.", en: "Please read the guide before you start."}
-      - id: xac-thuc
-        kind: identify
-        title: {vi: Người nộp hồ sơ, en: Applicant}
-        options: {methods: [typed]}
-      - id: van-ban
-        kind: form
-        title: {vi: Giấy tờ sẽ ký, en: The paper}
-        fields:
-          - id: so_ban
-            type: number
-            presets: [1, 2]
-            label: {vi: "Có mấy văn bản?", en: "How many papers?"}
-            required: true
-            default: 1
-      - id: kiem-tra
-        kind: review
-        title: {vi: Kiểm tra lại, en: Check your answers}
-      - id: nop
-        kind: submit
-        title: {vi: Đồng ý và nộp hồ sơ, en: Agree and submit}
-      - id: bien-nhan
-        kind: receipt
-        title: {vi: Phiếu hẹn, en: Receipt}
-    """)
-STEPS = ["huong-dan", "xac-thuc", "van-ban", "kiem-tra", "nop", "bien-nhan"]
 OLD_TEXT = "Quý khách đọc kỹ hướng dẫn trước khi bắt đầu."
 NEW_TEXT = "Quý khách mang theo căn cước và giấy tờ cần chứng thực."
 # the draft: version 2, and the first step says something else (its clip must follow)

@@ -313,3 +313,24 @@ def test_a_flow_the_kiosk_reads_is_read_the_same_way_by_the_editor():
         yaml.safe_load(text)
     assert drafts.fields_of(text)["steps"][0]["title"] == {"vi": "Cần chuẩn bị gì?", "en": "What you need?"}
     assert drafts.check(text, "trich-luc-ho-tich", 1) == []
+
+
+def test_hostile_edits_get_a_page_not_a_500_and_the_draft_is_kept(app, central):
+    lan = login(app, "tinh01")
+    r = post(lan, "/console/procedures/trich-luc-ho-tich/draft", "/console/procedures/trich-luc-ho-tich")
+    url = r.headers["location"]
+    before = form_fields(lan.get(url).text, "yaml-form")["yaml"]
+    fields = form_fields(lan.get(url).text, "fields-form")
+    for bad in ({"fee_rate": "mười nghìn"}, {"fee_amount": "-5"}, {"processing_days": "9" * 20},
+                {"competent_level": "trung-uong"}):
+        r = post(lan, url + "/fields", url, **{**fields, **bad})
+        assert r.status_code == 400 and "<html" in r.text.lower(), (bad, r.status_code)
+    r = post(lan, url + "/yaml", url, yaml="a: [" * 5000, reason="")          # not YAML, and deeply nested
+    assert r.status_code == 303
+    assert "dòng" in text(part(lan.get(url).text, "draft-problems"))
+    r = post(lan, url + "/yaml", url, yaml="x" * (1024 * 1024), reason="")      # over the form's 1 MiB
+    assert r.status_code == 413
+    r = post(lan, url + "/submit", url, pin="")
+    assert r.status_code == 400 and "PIN" in r.text
+    post(lan, url + "/yaml", url, yaml=before, reason="")
+    assert form_fields(lan.get(url).text, "yaml-form")["yaml"] == before

@@ -20,6 +20,7 @@ from common.health import Health, State
 from kiosk.diagnostics.result import CheckResult
 from kiosk.heartbeat import build_payload
 from testkit.central import CITIZEN, sample_dossier
+from testkit import console
 
 ORIGIN = "http://testserver"
 PASSWORD = "mat-khau-cua-tinh-2026"
@@ -56,12 +57,8 @@ def app(central):
     return app
 
 
-def login(app, username: str) -> TestClient:
-    http = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    token = re.search(r'name="csrf" value="([^"]+)"', http.get("/console/login").text).group(1)
-    r = http.post("/console/login", data={"csrf": token, "username": username, "password": PASSWORD}, headers={"Origin": ORIGIN})
-    assert r.status_code == 303, r.text[:300]
-    return http
+def login(app, username: str):
+    return console.login(app, username, PASSWORD)
 
 
 def result(name: str, state: State, detail: str = "", action: str = "", **facts) -> CheckResult:

@@ -29,6 +29,7 @@ from central.console import preview
 from central.service import Central
 from flows import bundles
 from testkit.console import SMALL_FLOW, SMALL_FLOW_STEPS as STEPS
+from testkit import console
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://testserver"
@@ -58,12 +59,8 @@ def app(central):
     return app
 
 
-def login(app, username: str) -> TestClient:
-    http = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    token = re.search(r'name="csrf" value="([^"]+)"', http.get("/console/login").text).group(1)
-    r = http.post("/console/login", data={"csrf": token, "username": username, "password": PASSWORD}, headers={"Origin": ORIGIN})
-    assert r.status_code == 303, r.text[:300]
-    return http
+def login(app, username: str):
+    return console.login(app, username, PASSWORD)
 
 
 def csrf(http: TestClient) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from kivy.clock import Clock
-from kivy.graphics.texture import Texture
 from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
@@ -12,6 +11,7 @@ from flows.steps.documents import step_papers
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.session import Attachment
+from kiosk.ui.widgets.camera_view import show_frame
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, theme
 
 
@@ -125,17 +125,7 @@ class DocumentsScreen(StepScreen):
         frame = cam.frame() if cam else None
         if frame is None or not hasattr(self, "preview"):
             return
-        import cv2
-
-        small = cv2.resize(frame, (960, int(960 * frame.shape[0] / frame.shape[1])))
-        rgb = cv2.flip(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), 0)
-        h, w = rgb.shape[:2]
-        tex = self.preview.texture if self.preview.texture and self.preview.texture.size == (w, h) else None
-        if tex is None:
-            tex = Texture.create(size=(w, h), colorfmt="rgb")
-        tex.blit_buffer(rgb.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
-        self.preview.texture = tex
-        self.preview.canvas.ask_update()
+        show_frame(self.preview, frame, 960)
 
     def _show_png(self, png: bytes):
         from io import BytesIO

@@ -24,7 +24,6 @@ import time
 
 from kivy.clock import Clock
 from kivy.graphics import Color, Line
-from kivy.graphics.texture import Texture
 from kivy.uix.image import Image
 
 from flows.steps import face_check as kind
@@ -32,6 +31,7 @@ from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import footer
 from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.ui.theme import SPACING_MIN
+from kiosk.ui.widgets.camera_view import show_frame
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, theme
 
 log = logging.getLogger(__name__)
@@ -185,23 +185,13 @@ class FaceCheckScreen(StepScreen):
             self._preview_ev = None
 
     def _update_preview(self, _dt):
-        import cv2
-
         frame = self._latest
         if frame is None and self.state != "running":
             cam = app().services.camera
             frame = cam.frame() if cam is not None else None
         if frame is None or getattr(self, "preview", None) is None or self.preview.parent is None:
             return
-        small = cv2.resize(frame, (640, int(640 * frame.shape[0] / frame.shape[1])), interpolation=cv2.INTER_AREA)
-        rgb = cv2.flip(cv2.flip(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), 0), 1)   # a mirror, as citizens expect
-        h, w = rgb.shape[:2]
-        tex = self.preview.texture if self.preview.texture and self.preview.texture.size == (w, h) else None
-        if tex is None:
-            tex = Texture.create(size=(w, h), colorfmt="rgb")
-        tex.blit_buffer(rgb.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
-        self.preview.texture = tex
-        self.preview.canvas.ask_update()
+        show_frame(self.preview, frame, 640, mirror=True)   # a mirror, as citizens expect
         self._draw_oval()
 
     def _camera_failed(self, exc):

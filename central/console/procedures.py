@@ -149,10 +149,9 @@ def signers_of(history: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def kiosk_bundles(central, province: str, current: str | None) -> dict:
-    """How many kiosks of the province run the current bundle (their last heartbeat's
+def kiosk_bundles(every: list[dict], current: str | None) -> dict:
+    """How many of the province's kiosks (``every``: fleet.fleet's) run the current bundle (their last heartbeat's
     ``versions.flow_bundle``), another one (by id), or have not said."""
-    every = fleet.fleet(central, province)
     others = Counter(k["bundle"] for k in every if k["bundle"] and k["bundle"] != current)
     return {"total": len(every), "current": sum(1 for k in every if current and k["bundle"] == current),
             "unknown": sum(1 for k in every if not k["bundle"]), "others": sorted(others.items())}
@@ -238,7 +237,7 @@ def register(app: FastAPI, central) -> None:
         return render(request, "procedures.html", user=user, current=current,
                       signers=signers.get(current["bundle_id"], []) if current else [],
                       flows=sorted(loaded["flows"].values(), key=lambda f: f["name_vi"]), problems=loaded["problems"],
-                      kiosks=kiosk_bundles(central, user.province, current["bundle_id"] if current else None),
+                      kiosks=kiosk_bundles(kiosks_all, current["bundle_id"] if current else None),
                       events=events, max_reason=MAX_REASON_CHARS,
                       pilot=pilot_view(central, pilot, signers, [k for k in kiosks_all if k["kiosk_id"] in pilots]) if pilot else None,
                       fleet=[{**k, "pilot": k["kiosk_id"] in pilots} for k in kiosks_all], pilot_versions=pilot_versions,

@@ -72,14 +72,25 @@ RATING_LEVELS = {"very": "very_good", "ok": "good", "not": "bad", "very_good": "
                  "bad": "bad"}
 
 
-def ticket_wait_text(outcome: TicketOutcome) -> str:
-    """"Trước Quý khách còn 7 người · chờ khoảng 25 phút" (the ticket is Vietnamese only, as the
-    receipt); "" when central did not say (a number given offline)."""
+# the queue's words, for the printed ticket (Vietnamese only, as the receipt) and the screen
+_AHEAD = {"vi": ("Trước Quý khách còn {n} người", " · chờ khoảng {min} phút",
+                 "Chưa có ai trước Quý khách · sắp đến lượt"),
+          "en": ("{n} people ahead of you", " · about {min} minutes", "Nobody ahead of you · you will be called soon")}
+
+
+def ticket_wait_text(outcome: TicketOutcome, lang: str = "vi") -> str:
+    """"Trước Quý khách còn 7 người · chờ khoảng 25 phút"; nobody ahead says so instead of "0 người
+    · 0 phút"; "" when central did not say (a number given offline: the caller words that)."""
     if outcome.people_ahead is None:
         return ""
-    text = f"Trước Quý khách còn {outcome.people_ahead} người"
+    ahead, wait, nobody = _AHEAD["en" if lang == "en" else "vi"]
+    if outcome.people_ahead <= 0:
+        return nobody
+    text = ahead.format(n=outcome.people_ahead)
+    if lang == "en" and outcome.people_ahead == 1:
+        text = "1 person ahead of you"
     if outcome.estimated_wait_min is not None:
-        text += f" · chờ khoảng {outcome.estimated_wait_min} phút"
+        text += wait.format(min=outcome.estimated_wait_min)
     return text
 
 

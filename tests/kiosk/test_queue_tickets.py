@@ -103,6 +103,10 @@ def test_online_ticket_says_people_ahead_and_the_wait(centre):
     from kiosk.services import ticket_wait_text
 
     assert ticket_wait_text(second) == f"Trước Quý khách còn 1 người · chờ khoảng {second.estimated_wait_min} phút"
+    assert ticket_wait_text(second, "en") == f"1 person ahead of you · about {second.estimated_wait_min} minutes"
+    # the first in line is told so, not "0 người · chờ khoảng 0 phút"
+    assert ticket_wait_text(first) == "Chưa có ai trước Quý khách · sắp đến lượt"
+    assert ticket_wait_text(first, "en") == "Nobody ahead of you · you will be called soon"
     assert not (a.services.data_dir / "queue.json").exists()  # the old per-kiosk counter is gone
 
 

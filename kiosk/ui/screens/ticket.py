@@ -7,6 +7,7 @@ from kivy.uix.widget import Widget
 
 from common.errors import user_message
 from flows.text import slug
+from kiosk.services import ticket_wait_text
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.base import KioskScreen, footer
 from kiosk.ui.screens.step import error_text
@@ -16,13 +17,9 @@ from kiosk.ui.widgets.reflow import huge_size, scroll_body
 
 
 def ticket_screen_wait(outcome, lang: str) -> str:
-    """"Trước Quý khách còn 7 người · chờ khoảng 25 phút", or, for a number given offline (the
-    queue's length unknown here), "please wait to be called"."""
-    if outcome.people_ahead is None:
-        return tr("ticket.wait_call", lang)
-    if outcome.estimated_wait_min is None:
-        return tr("ticket.ahead", lang, n=outcome.people_ahead)
-    return tr("ticket.ahead_wait", lang, n=outcome.people_ahead, min=outcome.estimated_wait_min)
+    """The people ahead and the wait (kiosk.services.ticket_wait_text, as printed), or, for a
+    number given offline (the queue's length unknown here), "please wait to be called"."""
+    return ticket_wait_text(outcome, lang) or tr("ticket.wait_call", lang)
 
 
 class TicketScreen(KioskScreen):
@@ -83,7 +80,7 @@ class TicketScreen(KioskScreen):
             col.add_widget(Text(o.service, role="title", halign="center"))
             col.add_widget(Text(ticket_screen_wait(o, lang), role="body", halign="center"))
             if o.printed:
-                col.add_widget(Text(tr("receipt.printed", lang), role="body", halign="center"))
+                col.add_widget(Text(tr("ticket.printed", lang), role="body", halign="center"))
             else:
                 col.add_widget(error_text(tr("receipt.print_failed", lang, reason=user_message(o.print_error, lang)),
                                           halign="center"))

@@ -656,6 +656,7 @@ class Deps:
 FEATURES: tuple[str, ...] = (
     "central.queue_api",
     "central.display",
+    "central.counter_rating",
     "central.console.routes",
     "central.payments_api",
 )

@@ -296,7 +296,11 @@ ratings = Table(
     Column("day", String(10), nullable=False),
     Column("received_at", String(40), nullable=False),
     Column("content_sha256", String(64), nullable=False),
+    # the queue ticket a counter's tablet rated (central/counter_rating.py); NULL for a kiosk's rating.
+    # Unique: one rating per served ticket, whatever the code does
+    Column("ticket_id", Integer),
     Index("ix_ratings_centre_day", "centre", "day"),
+    Index("uq_ratings_ticket", "ticket_id", unique=True),
 )
 
 # --- people: officers' and supervisors' accounts, sessions, audit (central/console/) -------------
@@ -438,9 +442,11 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("bundles", "province_code", "VARCHAR(2) NOT NULL DEFAULT ''"),
                  ("accounts", "signing_token", "VARCHAR(64) NOT NULL DEFAULT ''"),
                  ("accounts", "signing_key_label", "VARCHAR(64) NOT NULL DEFAULT ''"),
-                 ("accounts", "signing_public_key", "VARCHAR(64) NOT NULL DEFAULT ''"))
-# Indexes on added columns (create_all makes an index only with its table): (name, table, column).
-ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),)
+                 ("accounts", "signing_public_key", "VARCHAR(64) NOT NULL DEFAULT ''"),
+                 ("ratings", "ticket_id", "INTEGER"))
+# Indexes on added columns (create_all makes an index only with its table): (name, table, column[, "unique"]).
+ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),
+                 ("uq_ratings_ticket", "ratings", "ticket_id", "unique"))
 
 
 def database_url(database: str) -> str:
@@ -525,13 +531,13 @@ def migrate(engine: Engine) -> None:
         except OperationalError as exc:
             if "duplicate column" not in str(exc).lower():
                 raise
-    for name, table, column in ADDED_INDEXES:
+    for name, table, column, *unique in ADDED_INDEXES:
         # asked first: PostgreSQL checks ownership before IF NOT EXISTS, and a role that does not
         # own the table (central.pg_intake's fallback case) must still start
         if name in {i["name"] for i in inspect(engine).get_indexes(table)}:
             continue
         with write_tx(engine) as conn:
-            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})"))
+            conn.execute(text(f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {name} ON {table} ({column})"))
 
 
 def next_counter(conn, key: str) -> int:

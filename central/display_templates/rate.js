@@ -27,7 +27,7 @@
     ticket = served;
     document.getElementById("ticket-id").value = served.ticket_id;
     document.getElementById("question-counter").textContent = served.counter_name;
-    document.getElementById("question-number").textContent = "· Số " + served.number;
+    document.getElementById("question-number").textContent = "Số " + served.number;
     state("question");
     window.rateLog.asked.push({ ticket_id: served.ticket_id, number: served.number, at: Date.now() });
   }

@@ -234,3 +234,21 @@ def test_the_long_poll_answers_within_a_second_of_the_serve_and_nothing_personal
     assert f'data-since="{body["last_id"] - 1}"' in page
     for s in PERSONAL_STRINGS:
         assert s not in page and s not in got["r"].text
+
+
+def test_the_console_ratings_page_shows_the_counter_by_name_and_services_by_name(server, queue):
+    from central.app import create_app
+    from central.console.accounts import Accounts
+    from testkit.console import login, part, text
+
+    t = served(queue)
+    assert rate(server.url, ticket_id=t["id"], level="good").status_code == 201
+    Ratings(server.central).record(KIOSK, str(uuidlib.uuid4()), "ok", service_id="cu-tru")  # from a kiosk, no ticket
+    Accounts(server.central).add("hung", "mat-khau-cua-hung-2026", "supervisor", CENTRE, "Trần Văn Hùng")
+    page = login(create_app(server.central), "hung", "mat-khau-cua-hung-2026").get("/console/ratings")
+    assert page.status_code == 200, page.text[:300]
+    by_counter = text(part(page.text, "ratings-by_counter"))
+    assert "Quầy 2 — Hộ tịch (quầy 2) 1 100%" in by_counter, by_counter
+    assert "Tại ki-ốt (không gắn với quầy)" in by_counter
+    by_service = text(part(page.text, "ratings-by_service"))
+    assert "Cư trú 1" in by_service and "Hộ tịch 1" in by_service and "cu-tru" not in by_service, by_service

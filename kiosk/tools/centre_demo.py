@@ -1,5 +1,6 @@
 """The simulated centre behind the demo kiosk: counters and console accounts in the embedded central
-system, and `make demo`'s photographs of the officers' console and the waiting-room display.
+system, and `make demo`'s photographs of the officers' console, the waiting-room display and the
+rating tablet at counter 1.
 
 Only for the simulated demo (`make run`, `make demo`): the passwords are drawn fresh on every start
 and printed once on the terminal that started it; nothing is shipped and no real deployment runs this
@@ -22,6 +23,7 @@ class DemoCentre:
     centre: str
     console_url: str
     display_url: str
+    rate_url: str
     officer_password: str
     supervisor_password: str
     admin_password: str
@@ -30,7 +32,8 @@ class DemoCentre:
         return (f"kiosk: officers' console {self.console_url}  ({OFFICER} / {self.officer_password};"
                 f" supervisor {SUPERVISOR} / {self.supervisor_password}; province admin {ADMIN} /"
                 f" {self.admin_password}: drawn for this run only)\n"
-                f"kiosk: waiting-room display {self.display_url}")
+                f"kiosk: waiting-room display {self.display_url}\n"
+                f"kiosk: rating tablet of counter 1 {self.rate_url}")
 
 
 def seed(server, cfg) -> DemoCentre:
@@ -64,14 +67,15 @@ def seed(server, cfg) -> DemoCentre:
             accounts.set_password(username, password)
             accounts.unlock(username)
         passwords[role] = password
-    return DemoCentre(centre, f"{server.url}/console/", f"{server.url}/display/{centre}",
+    return DemoCentre(centre, f"{server.url}/console/", f"{server.url}/display/{centre}", f"{server.url}/rate/{centre}/1",
                       passwords["officer"], passwords["supervisor"], passwords["admin"])
 
 
 def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
     """The console's pages (counter with a called number, inbox, a dossier, help calls, ratings; the
-    province admin's fleet, intake and procedures) and the TV display, in Debian's chromium; returns
-    the PNG names written (none without chromium)."""
+    province admin's fleet, intake and procedures), the TV display and counter 1's rating tablet
+    asking about the ticket just served there (then rated "Hài lòng", so the ratings page has a
+    counter row), in Debian's chromium; returns the PNG names written (none without chromium)."""
     from kiosk.tools.browser import available, chromium
 
     why = available()
@@ -94,8 +98,9 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
         driver.find_element(By.NAME, "password").send_keys(password)
         driver.find_element(By.ID, "login").click()
 
-    with chromium(1920, 1080) as tv, chromium(1366, 900) as officer:
+    with chromium(1920, 1080) as tv, chromium(1366, 900) as officer, chromium(1280, 800) as tablet:
         tv.get(demo.display_url)
+        tablet.get(demo.rate_url)
         login(officer, OFFICER, demo.officer_password)
         shot(officer, "console-home")
         officer.get(f"{base}/console/counter/1")
@@ -103,6 +108,19 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
             officer.find_element(By.ID, "call-next").click()
         shot(officer, "console-counter")
         shot(tv, "display")
+        if not officer.find_elements(By.ID, "served"):  # nobody was waiting: a number for the tablet's picture
+            _take_ticket(server, demo.centre)
+            officer.get(f"{base}/console/counter/1")
+            if officer.find_elements(By.ID, "call-next"):
+                officer.find_element(By.ID, "call-next").click()
+        if officer.find_elements(By.ID, "served"):
+            officer.find_element(By.ID, "served").click()
+            if _wait(lambda: tablet.find_element(By.ID, "question").is_displayed(), 3):
+                shot(tablet, "rate-counter")
+                tablet.find_element(By.ID, "level-good").click()
+                _wait(lambda: tablet.find_element(By.ID, "thanks").is_displayed(), 3)
+            else:
+                log.warning("the rating tablet did not ask about the served ticket")
         officer.get(f"{base}/console/inbox")
         shot(officer, "console-inbox")
         links = officer.find_elements(By.CSS_SELECTOR, "#inbox a[href*='/console/dossiers/']")
@@ -121,3 +139,31 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
             officer.get(f"{base}/console/{page}")
             shot(officer, f"console-{page}")
     return shots
+
+
+def _take_ticket(server, centre: str) -> None:
+    """A ticket from the centre's first kiosk, as if a citizen took one (Hộ tịch)."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from central.db import kiosks
+    from central.queue import Queue
+    from central.service import KioskIdentity
+
+    with server.central.engine.connect() as conn:
+        row = conn.execute(select(kiosks.c.kiosk_id, kiosks.c.province_code).where(kiosks.c.commune_code == centre).limit(1)).first()
+    if row is not None:
+        Queue(server.central).take_ticket(KioskIdentity(row.kiosk_id, row.province_code, centre), str(uuid.uuid4()),
+                                          "ho-tich", "Hộ tịch")
+
+
+def _wait(check, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return bool(check())

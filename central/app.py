@@ -42,7 +42,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.5.0"
+API_VERSION = "1.6.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -90,6 +90,11 @@ class PaymentState(BaseModel):
     amount_due: int = Field(description="the dossier's fee, whole đồng (0: none)")
     amount_paid: int | None
     paid_at: str | None
+    method: Literal["transfer", "counter"] | None = Field(
+        default=None, description="how a paid or flagged fee came: a bank transfer, or paid at the counter (API 1.6)")
+    amount_told_at_counter: bool = Field(
+        default=False, description="the amount is not payable by transfer (set by the province, or not confirmed "
+                                   "yet: `amount_due` 0); the officer at the counter tells it (API 1.6)")
 
 
 class StatusAnswer(BaseModel):

@@ -378,7 +378,19 @@ payments = Table(
     Column("transaction_id", String(64), unique=True),
     Column("notified_at", String(40)),
     Column("flag_reason", String(40)),
+    Column("method", String(8)),
+    Column("counter_receipt", String(40)),
+    Column("recorded_by", String(64)),
+    Column("resolved_at", String(40)),
+    Column("resolved_by", String(64)),
+    Column("resolution", Text),
 )
+# Added for the officers (central/console/payments.py): ``method`` transfer | counter; a counter
+# payment's receipt (biên lai) number and who recorded it; who resolved a flagged or extra payment,
+# when, and their note.
+PAYMENT_COLUMNS = (("payments", "method", "VARCHAR(8)"), ("payments", "counter_receipt", "VARCHAR(40)"),
+                   ("payments", "recorded_by", "VARCHAR(64)"), ("payments", "resolved_at", "VARCHAR(40)"),
+                   ("payments", "resolved_by", "VARCHAR(64)"), ("payments", "resolution", "TEXT"))
 
 # Every notification the gateway sent, by its transaction id: a replay is recognised here and
 # changes nothing. ``outcome``: paid | flagged | extra (a second transfer for a dossier already
@@ -447,6 +459,8 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column[, "unique"]).
 ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),
                  ("uq_ratings_ticket", "ratings", "ticket_id", "unique"))
+
+ADDED_COLUMNS += PAYMENT_COLUMNS  # noqa: PLR6104 (kept apart: the payments section owns its columns)
 
 
 def database_url(database: str) -> str:

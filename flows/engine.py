@@ -473,7 +473,8 @@ class FlowEngine:
             "answers": self.visible_answers(),
             "attachments": attachments,
             "handling_unit": dict(self.handling_unit),
-            "fee": {"amount": fee["amount"], "currency": fee["currency"], "note_vi": fee["note_vi"]},
+            "fee": {"amount": fee["amount"], "currency": fee["currency"], "note_vi": fee["note_vi"],
+                    **({"unconfirmed": True} if fee.get("unconfirmed") else {})},  # central: paid at the counter
             "processing_days": self.flow.processing_days,
             "receipt_cutoff": self.flow.receipt_cutoff,
             "kiosk_id": kiosk_id,

@@ -395,20 +395,15 @@ class KioskServices:
 
     def payable(self, outcome: SubmitOutcome, engine) -> int:
         """The amount (đồng) the citizen may pay at the kiosk for ``outcome``: the flow's fee for a
-        dossier central confirmed; 0 when payments are off, the fee is nothing (or not known here:
-        set by the province, told at the counter) or the dossier is provisional (central does not
-        know a TAM code yet: paid at the counter)."""
+        dossier central confirmed; 0 when payments are off, the dossier is provisional (central
+        does not know a TAM code yet: paid at the counter), or ``common.money.payable_amount`` says
+        so (the central system's rule too): nothing to pay, an amount set by the province (told at
+        the counter), or a fee an admin has not confirmed (``unconfirmed``: paid at the counter)."""
         if not self.payments_on or outcome.provisional or engine is None:
             return 0
-        fee = engine.fee() or {}
-        amount = fee.get("amount") if isinstance(fee, dict) else 0
-        if not isinstance(amount, (int, float)) or amount != int(amount) or amount <= 0:
-            return 0
-        from common.money import fee_text
+        from common.money import payable_amount
 
-        if fee_text(fee, "vi") != fee_text({"amount": amount}, "vi"):
-            return 0  # the flow's note stands for the amount (set by the province): told at the counter
-        return int(amount)
+        return payable_amount(engine.fee())
 
     def payment_qr(self, outcome: SubmitOutcome) -> str:
         """The VietQR payload the pay screen draws: the centre's account, the amount, the dossier

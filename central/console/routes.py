@@ -126,6 +126,7 @@ def register(app: FastAPI, central, _deps) -> None:
     from central.console import drafts  # noqa: PLC0415  (drafts, four-eyes signing from the browser, staged rollout)
     drafts.register(app, central)
     from central.console import clips; clips.register(app, central)  # noqa: E702,PLC0415  (help clips of a draft's changed steps)
+    from central.console import payments as fees; fees.register(app, central)  # noqa: E702,PLC0415  (fee paid at the counter, flagged payments)
 
     def ctx(user: User | None, **more) -> dict:
         return {"user": user, "labels": STATUS_LABELS, **more}

@@ -29,7 +29,7 @@ def paying(server):
 
 def _file(server, fee: int = FEE, kiosk=(KIOSK_ID, KIOSK_SECRET)) -> dict:
     d, _ = sample_dossier(kiosk_id=kiosk[0], attachments=0)
-    d["fee"] = {"amount": fee, "currency": "VND", "note_vi": "2.000 đồng mỗi trang"}
+    d["fee"] = {"amount": fee, "currency": "VND", "note_vi": ""}  # as the engine makes it (flows.engine.dossier)
     r = requests.post(f"{server.url}/api/v1/dossiers", json=d, auth=kiosk, timeout=10)
     assert r.status_code == 201, r.text
     return r.json()
@@ -60,15 +60,18 @@ def test_a_signed_notification_pays_the_dossier(paying, clock):
     a = _file(paying)
     code = a["dossier_code"]
     assert _payment(paying, code).json() == {"result": "ok", "payment": {"state": "unpaid", "amount_due": FEE,
-                                                                        "amount_paid": None, "paid_at": None}}
+                                                                        "amount_paid": None, "paid_at": None, "method": None,
+                                                                        "amount_told_at_counter": False}}
     r = _notify(paying, _note(code))
     assert r.status_code == 200, r.text
     assert r.json() == {"result": "paid", "dossier_code": code,
-                        "payment": {"state": "paid", "amount_due": FEE, "amount_paid": FEE, "paid_at": "2026-12-04T09:12:31+07:00"}}
+                        "payment": {"state": "paid", "amount_due": FEE, "amount_paid": FEE, "paid_at": "2026-12-04T09:12:31+07:00",
+                                    "method": "transfer", "amount_told_at_counter": False}}
     assert _payment(paying, code).json()["payment"]["state"] == "paid"
     # the citizen's lookup shows it too
     lookup = requests.get(f"{paying.url}/api/v1/dossiers/{code}", params={"secret": a["lookup_secret"]}, timeout=10).json()
-    assert lookup["payment"] == {"state": "paid", "amount_due": FEE, "amount_paid": FEE, "paid_at": "2026-12-04T09:12:31+07:00"}
+    assert lookup["payment"] == {"state": "paid", "amount_due": FEE, "amount_paid": FEE, "paid_at": "2026-12-04T09:12:31+07:00",
+                                 "method": "transfer", "amount_told_at_counter": False}
 
 
 def test_replay_is_acknowledged_and_changes_nothing(paying, clock):
@@ -108,7 +111,7 @@ def test_a_wrong_amount_is_flagged(paying):
     r = _notify(paying, _note(code, amount=6000))
     assert r.status_code == 200 and r.json()["result"] == "flagged"
     assert r.json()["payment"] == {"state": "flagged", "amount_due": FEE, "amount_paid": 6000,
-                                   "paid_at": "2026-12-04T09:12:31+07:00"}
+                                   "paid_at": "2026-12-04T09:12:31+07:00", "method": "transfer", "amount_told_at_counter": False}
     assert _payment(paying, code).json()["payment"]["state"] == "flagged"
     officer = Payments(paying.central).for_officer(code, None)
     assert officer["checks"] == ["số tiền đã nộp 6.000 đ khác số phải nộp 4.000 đ"]
@@ -118,7 +121,8 @@ def test_a_wrong_amount_is_flagged(paying):
 
 def test_a_dossier_without_a_fee_flags_any_transfer(paying):
     code = _file(paying, fee=0)["dossier_code"]
-    assert _payment(paying, code).json()["payment"] == {"state": "unpaid", "amount_due": 0, "amount_paid": None, "paid_at": None}
+    assert _payment(paying, code).json()["payment"] == {"state": "unpaid", "amount_due": 0, "amount_paid": None, "paid_at": None,
+                                                        "method": None, "amount_told_at_counter": False}
     assert _notify(paying, _note(code, amount=2000)).json()["result"] == "flagged"
 
 

@@ -48,17 +48,22 @@ def status_details(status: dict, typed_code: str, lang: str) -> list[str]:
 
 
 def payment_line(payment, lang: str) -> str:
-    """The fee as central knows it (issue 22): "Lệ phí: đã thanh toán 4.000 đồng lúc 09:12", not
-    paid yet (pay at the desk), or a payment an officer must check; "" for a dossier with no fee
-    or an answer without a payment."""
+    """The fee as central knows it (issue 22): "Lệ phí: đã thanh toán 4.000 đồng lúc 09:12" (by
+    transfer) or "… tại quầy lúc 09:12" (recorded by an officer), not paid yet (pay at the desk),
+    an amount the officer at the desk tells, or a payment an officer must check; "" for a dossier
+    with no fee or an answer without a payment."""
     from common.money import fee_text
 
-    if not isinstance(payment, dict) or not payment.get("amount_due"):
+    if not isinstance(payment, dict):
         return ""
     state = payment.get("state")
+    if state not in ("paid", "flagged") and not payment.get("amount_due"):
+        # set by the province / not confirmed: the officer tells the amount; otherwise no fee
+        return tr("lookup.told_at_counter", lang) if payment.get("amount_told_at_counter") else ""
     if state == "paid":
         fee = fee_text({"amount": payment.get("amount_paid") or payment.get("amount_due")}, lang)
-        return tr("lookup.paid", lang, fee=fee, time=_when(payment.get("paid_at")) or "—")
+        key = "lookup.paid_counter" if payment.get("method") == "counter" else "lookup.paid"
+        return tr(key, lang, fee=fee, time=_when(payment.get("paid_at")) or "—")
     if state == "flagged":
         return tr("lookup.flagged", lang)
     return tr("lookup.unpaid", lang, fee=fee_text({"amount": payment.get("amount_due")}, lang))

@@ -2,8 +2,10 @@
 on, a test account) against the embedded central over HTTP; the scripted citizen pays through the
 simulated bank (a signed gateway notification), and the receipt on screen and on paper says the
 4.000 đồng were paid. Also: the VietQR code read back from a screenshot of the pay screen by the
-project's QR pipeline; "Nộp tại quầy" gives a receipt that says to pay at the desk; the status lookup
-shows the payment; the whole of it by keypad with the amount said in the speech mode.
+project's QR pipeline; "Nộp tại quầy" gives a receipt that says to pay at the desk, and once an
+officer records the payment at the counter the lookup says so; the status lookup shows the payment;
+the consent screen says the amount before the citizen agrees; the whole of it by keypad with the
+amount said in the speech mode.
 
 One app for the module (Kivy has one window per process); screenshots under out/test-screens/pay/.
 """
@@ -72,8 +74,19 @@ def test_two_pages_paid_through_the_simulated_bank_and_the_receipt_says_so(at_ho
     app, d, cfg = at_home
     assert app.services.sim_bank and cfg["payments"]["enabled"]  # the demo config pays at the kiosk
     seen: dict = {}
-    res = walk_procedure(d, FLOW, finish=False, observe=two_pages(d, seen))
+    pages = two_pages(d, seen)
+
+    def observe(name, _d):
+        pages(name, _d)
+        if name == "step-submit" and "consent" not in seen:
+            # the consent screen, before the citizen agrees: the amount in đồng, nothing filed yet
+            seen["consent"] = (_screen_texts(d), app.session.outcome)
+
+    res = walk_procedure(d, FLOW, finish=False, observe=observe)
     assert seen.get("pages") and app.session.engine.answers["pages"] == 2
+    consent, filed = seen["consent"]
+    assert filed is None, "the consent screen came after the dossier was filed"
+    assert "Lệ phí phải nộp" in consent and "\n4.000 đồng\n" in f"\n{consent}\n", consent
     out = app.session.outcome
     assert not out.provisional and out.payment_due == 4000
     assert f"{FLOW}-nop-pay" in res.screens  # the pay screen came between submit and the receipt
@@ -121,6 +134,19 @@ def test_pay_at_the_desk_gives_a_receipt_that_says_not_paid(at_home):
     assert "Chưa thanh toán: nộp tại quầy." in "\n".join(text_lines("receipt", out.receipt))
     status = app.services.lookup(out.code, out.lookup_secret)
     assert status["payment"]["state"] == "unpaid"
+
+    # the citizen pays at the desk and the officer records it (the console's form: central.payments):
+    # the kiosk's payment answer and the lookup then say paid, at the desk, with the time
+    from central.payments import Payments
+    from kiosk.ui.screens.lookup import status_details
+
+    Payments(app.central_server.central).record_counter(out.code, 4000, "AA/26E 0001234", by="lan")
+    assert app.services.payment(out.code)["method"] == "counter"
+    status = app.services.lookup(out.code, out.lookup_secret)
+    assert status["payment"]["state"] == "paid" and status["payment"]["method"] == "counter"
+    lines = status_details(status, out.code, "vi")
+    assert any(line.startswith("Lệ phí: đã thanh toán 4.000 đồng tại quầy lúc ") for line in lines), lines
+    assert any(line.startswith("Fee: 4,000 VND paid at the desk at ") for line in status_details(status, out.code, "en"))
 
 
 def test_the_pay_screen_by_keypad_says_the_amount(at_home):
@@ -248,8 +274,16 @@ def test_an_idle_wipe_on_the_pay_screen_still_prints_the_receipt_once(at_home, m
         raise Left
 
     _citizen_on_pay_screen(monkeypatch, act)
-    with pytest.raises(Left):
-        walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    failed_shots = set(ARTEFACTS.glob("*FAILED*.png"))
+    # the walk ends with the expected exception: no "FAILED-…" screenshot of it (walk_procedure
+    # takes one of any exception when the driver has a shots folder)
+    shots_dir, d.shots_dir = d.shots_dir, None
+    try:
+        with pytest.raises(Left):
+            walk_procedure(d, FLOW, finish=False, shoot=False, observe=two_pages(d, {}))
+    finally:
+        d.shots_dir = shots_dir
+    assert set(ARTEFACTS.glob("*FAILED*.png")) == failed_shots
     out = kept["outcome"]
     d.wait_for(lambda: out.printed, 15, "the receipt printed after the wipe")
     assert out.payment["state"] == "unpaid" and out.png_path

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from central import limits
+from central import help_confirm, limits
 from central.auth import certificate_names, certificate_names_kiosk, parse_basic, parse_bearer
 from central.service import (
     MAX_NOTE_CHARS,
@@ -42,7 +42,7 @@ from central.service import (
 from flows import dossier as dossier_schema
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-API_VERSION = "1.6.0"
+API_VERSION = "1.7.0"
 
 
 # --- documented shapes (the dossier itself is validated in central.service) ----------------------
@@ -256,6 +256,8 @@ class StaffHelpCall(BaseModel):
     acknowledged_at: str | None
     acknowledged_by: str | None
     cancelled_at: str | None
+    confirmed_at: str | None = Field(default=None, description="when an officer's code confirmed the citizen's identity")
+    confirmed_by: str | None = Field(default=None, description="the account the confirming code was issued to")
 
 
 class HelpCallList(BaseModel):
@@ -270,9 +272,25 @@ class HelpCallAck(BaseModel):
 
 class HelpCallAckAnswer(StaffHelpCall):
     result: Literal["accepted"]
+    confirm_code: str = Field(description="6 digits, shown to the staff member only: typed at the kiosk, it confirms "
+                                          "the citizen's identity in `by`'s name (POST /api/v1/help-calls/{uuid}/confirm)")
+    confirm_expires_at: str
+
+
+class HelpCallConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the 6 digits the officer typed at the kiosk")
+
+
+class HelpCallConfirmAnswer(BaseModel):
+    result: Literal["confirmed"]
+    uuid: str
+    confirmed_by: str = Field(description="the account (or, through the staff API, the `by`) the code was issued to")
+    confirmed_at: str
 
 
 _REFUSAL_TEXT = {
+    400: "the request is well formed but its value is wrong (a confirmation code that does not match)",
     401: "credentials missing, malformed or wrong (kiosk HTTP Basic, admin bearer token)",
     403: "authenticated, but not for this: a heartbeat for another kiosk, or (mutual TLS) a client certificate "
          "that does not name the kiosk id",
@@ -618,6 +636,18 @@ def create_app(central: Central) -> FastAPI:
         when it was cancelled before. No body."""
         return central.cancel_help_call(kiosk, uuid)
 
+    @app.post("/api/v1/help-calls/{uuid}/confirm", tags=["help calls"], response_model=HelpCallConfirmAnswer,
+              responses=refusals(*KIOSK, 400, 404, 409, s400="`wrong_code` (+ `tries_left`)",
+                                 s404="no call of this kiosk with this uuid",
+                                 s409="`no_code` (not acknowledged with a code yet), `code_expired`, `code_used`, "
+                                 "`code_locked` (5 wrong codes: the officer takes a new one)"),
+              openapi_extra=_json_body(HelpCallConfirm))
+    async def confirm_help_call(request: Request, uuid: str = CALL_PATH, kiosk: KioskIdentity = Depends(kiosk_auth)):
+        """Kiosk: the officer who came typed their one-time code; right, the identity check of the visit
+        is confirmed in that officer's name (`confirmed_by`, written into the dossier). Issue 21."""
+        body = _validated(HelpCallConfirm, await limits.read_json(request))
+        return await run_in_threadpool(help_confirm.confirm, central.engine, kiosk, uuid, body.code)
+
     @app.get("/api/v1/help-calls", tags=["help calls"], response_model=HelpCallList, responses=refusals(401, 422, 429))
     def list_help_calls(_actor: str = Depends(admin_auth),
                         commune: str | None = Query(default=None, pattern=r"^[0-9]{5}$",
@@ -635,7 +665,9 @@ def create_app(central: Central) -> FastAPI:
     async def acknowledge_help_call(request: Request, uuid: str = CALL_PATH, _actor: str = Depends(admin_auth)):
         """Staff: "I am on my way" (the kiosk then shows "Cán bộ đang đến"). `by` says who."""
         ack = _validated(HelpCallAck, await limits.read_json(request))
-        return await run_in_threadpool(central.acknowledge_help_call, uuid, ack.by)
+        answer = await run_in_threadpool(central.acknowledge_help_call, uuid, ack.by)
+        code = await run_in_threadpool(help_confirm.issue_code, central.engine, uuid, ack.by)
+        return {**answer, "confirm_code": code["code"], "confirm_expires_at": code["expires_at"]}
 
     @app.get("/api/v1/kiosks", tags=["kiosks"], response_model=KioskList, responses=refusals(401, 429))
     def list_kiosks(_actor: str = Depends(admin_auth)):

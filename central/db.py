@@ -162,6 +162,13 @@ help_calls = Table(
     Column("acknowledged_by", String(200)),  # what the staff member gave as "who" (a name, a desk)
     Column("cancelled_at", String(40)),
     Column("content_sha256", String(64), nullable=False),  # a replay of the uuid must carry the same call
+    # the officer's one-time code that confirms a citizen's identity at the kiosk (central/help_confirm.py)
+    Column("confirm_code_sha256", String(64)),
+    Column("confirm_expires_at", String(40)),
+    Column("confirm_failures", Integer, nullable=False, default=0),
+    Column("confirm_account", String(100)),   # who received the code (a console account)
+    Column("confirmed_at", String(40)),
+    Column("confirmed_by", String(100)),
 )
 
 # --- the centre's queue (central/queue.py) -------------------------------------------------------
@@ -455,7 +462,13 @@ ADDED_COLUMNS = (("dossiers", "content_sha256", "VARCHAR(64)"),
                  ("accounts", "signing_token", "VARCHAR(64) NOT NULL DEFAULT ''"),
                  ("accounts", "signing_key_label", "VARCHAR(64) NOT NULL DEFAULT ''"),
                  ("accounts", "signing_public_key", "VARCHAR(64) NOT NULL DEFAULT ''"),
-                 ("ratings", "ticket_id", "INTEGER"))
+                 ("ratings", "ticket_id", "INTEGER"),
+                 ("help_calls", "confirm_code_sha256", "VARCHAR(64)"),
+                 ("help_calls", "confirm_expires_at", "VARCHAR(40)"),
+                 ("help_calls", "confirm_failures", "INTEGER NOT NULL DEFAULT 0"),
+                 ("help_calls", "confirm_account", "VARCHAR(100)"),
+                 ("help_calls", "confirmed_at", "VARCHAR(40)"),
+                 ("help_calls", "confirmed_by", "VARCHAR(100)"))
 # Indexes on added columns (create_all makes an index only with its table): (name, table, column[, "unique"]).
 ADDED_INDEXES = (("ix_dossiers_provisional_code", "dossiers", "provisional_code"),
                  ("uq_ratings_ticket", "ratings", "ticket_id", "unique"))

@@ -923,6 +923,7 @@ def _staff_call(row, now: datetime) -> dict:
         "since_call_s": since, "waiting_s": int(row["waiting_s"]) + since,
         "acknowledged_at": row.get("acknowledged_at"), "acknowledged_by": row.get("acknowledged_by"),
         "cancelled_at": row.get("cancelled_at"),
+        "confirmed_at": row.get("confirmed_at"), "confirmed_by": row.get("confirmed_by"),
     }
 
 def visible(province: str | None, pilot: bool = False):

@@ -338,6 +338,15 @@ class CentralClient:
             raise Offline(en=f"unexpected help call cancel answer {body.get('result')!r}")
         return body
 
+    def confirm_help_call(self, uuid: str, code: str) -> dict:
+        """The officer typed their one-time code for this kiosk's call: ``{"confirmed_by",
+        "confirmed_at"}``; a wrong, expired or burnt code is Rejected with central's words."""
+        _, body = self._call("POST", f"/api/v1/help-calls/{requests.utils.quote(uuid, safe='')}/confirm",
+                             json={"code": code})
+        if body.get("result") != "confirmed" or not isinstance(body.get("confirmed_by"), str):
+            raise Offline(en=f"unexpected confirmation answer {body.get('result')!r}")
+        return body
+
     # --- the centre's queue and ratings (issue 19): nothing personal is sent ----------------------
     def take_ticket(self, uuid: str, service_id: str, service_name: str, *, timeout: float | None = None,
                     dossier_code: str = "") -> dict:

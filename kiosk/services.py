@@ -72,6 +72,15 @@ RATING_LEVELS = {"very": "very_good", "ok": "good", "not": "bad", "very_good": "
                  "bad": "bad"}
 
 
+# why central refused an officer's confirmation code (central/help_confirm.py), for the English screen
+_CONFIRM_REFUSED_EN = {
+    "wrong_code": "The code is not right; please check it and type it again.",
+    "code_expired": "The code has expired: the officer takes a new one on the console (“New code”).",
+    "code_locked": "Too many wrong codes: the officer takes a new one on the console (“New code”).",
+    "code_used": "This code was used already: the officer takes a new one on the console.",
+    "no_code": "No code yet: the officer presses “On my way” on the console to get one.",
+}
+
 # the queue's words, for the printed ticket (Vietnamese only, as the receipt) and the screen
 _AHEAD = {"vi": ("Trước Quý khách còn {n} người", " · chờ khoảng {min} phút",
                  "Chưa có ai trước Quý khách · sắp đến lượt"),
@@ -719,6 +728,31 @@ class KioskServices:
         call.cancelled_at = clock.now().isoformat(timespec="seconds")
         log.info("help call %s cancelled", call.uuid[:8])
         return call
+
+    def confirm_identity(self, call: HelpCall | None, code: str) -> str:
+        """An officer confirms the citizen's identity with the one-time code the console gave them
+        for this visit's help call (issue 21): returns the account central names (for the dossier's
+        ``face.confirmed_by``). Central's refusal (wrong code, expired…) is raised with its words;
+        no call or no network says to use the staff PIN instead."""
+        from kiosk.client import CentralClientError, Rejected
+
+        if call is None or call.state not in ("sent", "acknowledged") or self.client is None:
+            raise BilingualError(vi="Chưa kết nối được với máy chủ để kiểm tra mã. Cán bộ có thể dùng mã PIN của ki-ốt.",
+                                 en="The code cannot be checked without the central system. Staff may use the kiosk PIN.",
+                                 code="confirm_offline")
+        try:
+            answer = self.client.confirm_help_call(call.uuid, code)
+        except Rejected as exc:
+            # central's own Vietnamese words (how many tries are left…); English by the reason
+            en = _CONFIRM_REFUSED_EN.get(exc.code, "The code was not accepted; the officer takes a new one on the console.")
+            raise BilingualError(vi=exc.message_vi if exc.message_vi != Rejected.message_vi else "Mã chưa đúng.",
+                                 en=en, code="confirm_refused", detail=f"HTTP {exc.status} {exc.code}") from None
+        except CentralClientError as exc:
+            raise BilingualError(vi="Chưa kết nối được với máy chủ để kiểm tra mã. Cán bộ có thể dùng mã PIN của ki-ốt.",
+                                 en="The code cannot be checked without the central system. Staff may use the kiosk PIN.",
+                                 code="confirm_offline", detail=type(exc).__name__) from None
+        log.info("help call %s: identity confirmed by an officer's code", call.uuid[:8])
+        return answer["confirmed_by"]
 
     @staticmethod
     def _apply_help_answer(call: HelpCall, answer: dict) -> None:

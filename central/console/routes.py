@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central import codes, limits
+from central import codes, help_confirm, limits
 from central.console import auth
 from central.console.accounts import Accounts, LoginRefused, User
 from central.console.pages import HEADERS, STATIC, STATUS_LABELS, render
@@ -360,23 +360,40 @@ def register(app: FastAPI, central, _deps) -> None:
         done = central.list_help_calls(commune_code=user.centre, state="acknowledged", limit=10)
         return render(request, "help_calls.html", **ctx(user, calls=open_calls, done=done, csrf=user.csrf))
 
-    @app.post(PREFIX + "/help-calls/{uid}/ack", include_in_schema=False)
-    async def help_call_ack(request: Request, uid: str, user: User = Depends(auth.current_user)):
-        await auth.post_form(request, user)
+    def own_call(uid: str, user: User) -> None:
+        """A call of the officer's centre, else 404 (as an unknown one)."""
         if not UUID_RX.fullmatch(uid):
             raise auth.not_found()
         with central.engine.connect() as conn:
             centre = conn.execute(select(help_calls.c.commune_code).where(help_calls.c.uuid == uid)).scalar()
         if centre != user.centre:
             raise auth.not_found()
+
+    @app.post(PREFIX + "/help-calls/{uid}/ack", include_in_schema=False)
+    async def help_call_ack(request: Request, uid: str, user: User = Depends(auth.current_user)):
+        await auth.post_form(request, user)
+        own_call(uid, user)
         by = user.shown_name + (f", quầy {user.counter}" if user.counter else "")
         try:
             await run_in_threadpool(central.acknowledge_help_call, uid, by[:100])
+            code = await run_in_threadpool(help_confirm.issue_code, central.engine, uid, user.username)
         except CentralError as exc:
             raise auth.ConsoleError(exc.status if 400 <= exc.status < 500 else 409, exc.message_vi, exc.message_en) from None
         await run_in_threadpool(accounts.audit, "help_call_ack", username=user.username, centre=user.centre, target=uid,
                                 address=auth.address(request))
-        return _back(PREFIX + "/help-calls")
+        # the code is shown this once (only its hash is kept): the officer takes it to the kiosk
+        return render(request, "help_call_code.html", **ctx(user, uid=uid, code=code, csrf=user.csrf))
+
+    @app.post(PREFIX + "/help-calls/{uid}/code", include_in_schema=False)
+    async def help_call_new_code(request: Request, uid: str, user: User = Depends(auth.current_user)):
+        """"Mã mới": a fresh code for a call already acknowledged (the old one expired, was lost or burnt)."""
+        await auth.post_form(request, user)
+        own_call(uid, user)
+        try:
+            code = await run_in_threadpool(help_confirm.issue_code, central.engine, uid, user.username)
+        except CentralError as exc:
+            raise auth.ConsoleError(exc.status if 400 <= exc.status < 500 else 409, exc.message_vi, exc.message_en) from None
+        return render(request, "help_call_code.html", **ctx(user, uid=uid, code=code, csrf=user.csrf))
 
     # --- supervisors --------------------------------------------------------------------------
     @app.get(PREFIX + "/ratings", include_in_schema=False)

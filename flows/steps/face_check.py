@@ -26,7 +26,8 @@ def outcome(engine) -> str | None:
 def record(engine, result: str, **facts) -> None:
     """Write the outcome into the applicant's authentication (the dossier's). ``facts``: distance
     (float or None), threshold, model, liveness (``passed``/``failed``/``not_checked``), tries,
-    confirmed_by (a staff confirmation: the role that entered the PIN). Nothing else is accepted."""
+    confirmed_by (a staff confirmation: "officer:<account>" for an officer's one-time code checked by
+    central, "staff_pin" for the kiosk PIN used offline). Nothing else is accepted."""
     if result not in RESULTS:
         raise ValueError(f"unknown face_match {result!r}")
     allowed = {"distance", "threshold", "model", "liveness", "tries", "confirmed_by"}

@@ -23,12 +23,39 @@ pytestmark = pytest.mark.skipif(not __import__("devices.face", fromlist=["availa
                                 reason="dlib or face-recognition-models not installed")
 
 
+ADMIN_TOKEN = "face-journey-staff-token-0123456789"
+
+
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory):
     from testkit.kiosk_app import kiosk_app
 
-    with kiosk_app(tmp_path_factory, ARTEFACTS, central=False) as kiosk:
+    with kiosk_app(tmp_path_factory, ARTEFACTS) as kiosk:
+        kiosk[0].central_server.central.admin_token = ADMIN_TOKEN   # the staff API, as a centre configures it
         yield kiosk
+
+
+def _acknowledge(app, by: str) -> str:
+    """A member of staff says "on my way" through the staff API; returns their one-time code."""
+    import requests
+
+    from kiosk.ui.widgets import help_call
+
+    d_call = help_call.current_call()
+    assert d_call is not None
+    url = f"{app.central_server.url}/api/v1/help-calls/{d_call.uuid}/ack"
+    r = requests.post(url, json={"by": by}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    code = r.json()["confirm_code"]
+    assert len(code) == 6 and code.isdigit()
+    return code
+
+
+def _type(d, app, digits: str) -> None:
+    from kiosk.ui.i18n import tr
+
+    d.type_keys(digits)
+    d.tap_widget(d.find_key(tr("kb.done", app.lang)))
 
 
 def _to_face_step(app, d):
@@ -95,17 +122,26 @@ def test_stranger_and_printed_photo_refused_then_staff_confirms(kiosk, monkeypat
     from kiosk.ui.widgets import help_call
 
     assert help_call.current_call() is not None, "the staff path opens the help call"
-    d.screenshot("face-check-staff")
     close_help_panel(d, app)
-    d.type_keys("111111")
-    d.tap_widget(d.find_key(tr("kb.done", app.lang)))
-    assert screen.state == "staff" and screen.msg.text == tr("maint.wrong", app.lang)
-    d.type_keys("246810")                             # the demo kiosk's staff PIN (config/kiosk.toml)
-    d.tap_widget(d.find_key(tr("kb.done", app.lang)))
+    d.wait_for(lambda: help_call.current_call().state == "sent", 15, "the help call reaching central")
+    # the officer acknowledges at the counter PC and takes the one-time code to the kiosk
+    code = _acknowledge(app, "Cán bộ Lan, quầy 2")
+    d.screenshot("face-check-staff")
+    wrong = "000000" if code != "000000" else "111111"
+    _type(d, app, wrong)
+    d.wait_for(lambda: "Còn 4 lần thử" in screen.msg.text, 10, "the wrong code refused by central")
+    assert screen.state == "staff" and outcome(engine) == "failed"
+    _type(d, app, code)
     d.wait_for(lambda: outcome(engine) == "fallback_staff", 10, "the staff confirmation")
     auth = engine.applicant["authentication"]
-    assert auth["face"]["confirmed_by"] == "staff_pin" and auth["face"]["tries"] == 3
-    assert json.dumps(auth).isascii() and "jpeg" not in json.dumps(auth).lower()
+    # the dossier names who confirmed: the account the code was given to (here the staff API's "by")
+    assert auth["face"]["confirmed_by"] == "officer:Cán bộ Lan, quầy 2" and auth["face"]["tries"] == 3
+    # the code is spent: typed again (another visit, the same call) it is refused
+    from kiosk.client import Rejected
+
+    with pytest.raises(Rejected):
+        app.services.client.confirm_help_call(help_call.current_call().uuid, code)
+    assert "jpeg" not in json.dumps(auth).lower()
     d.screenshot("face-check-staff-confirmed")
     d.tap(tr("nav.next", app.lang))
     d.wait_screen("step-form")
@@ -129,3 +165,44 @@ def test_card_holder_passes_and_the_citizen_may_ask_staff_at_once(kiosk):
     assert screen.state == "staff"
     d.pump(5)
     assert screen._latest is None and screen._worker is None
+
+
+def test_without_the_network_staff_confirm_with_the_kiosk_pin(kiosk):
+    """No code can be checked without central: the officer switches to the kiosk PIN (back-off and
+    lock-out of kiosk.pin_guard), and the dossier says only that the PIN was used."""
+    from flows.steps.face_check import outcome
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.steps.face_check import close_help_panel
+
+    app, d, _cfg = kiosk
+    screen = _to_face_step(app, d)
+    d.tap(tr("face.ask_staff", app.lang), exact=True)
+    assert screen.state == "staff" and screen.staff_mode == "code"
+    close_help_panel(d, app)
+    d.tap(tr("face.use_pin", app.lang), exact=True)
+    assert screen.staff_mode == "pin"
+    d.screenshot("face-check-staff-pin")
+    _type(d, app, "111111")
+    assert screen.state == "staff" and screen.msg.text == tr("maint.wrong", app.lang)
+    _type(d, app, "246810")                             # the demo kiosk's staff PIN (config/kiosk.toml)
+    d.wait_for(lambda: outcome(app.session.engine) == "fallback_staff", 10, "the staff confirmation")
+    assert app.session.engine.applicant["authentication"]["face"]["confirmed_by"] == "staff_pin"
+
+
+def test_a_code_typed_while_central_is_unreachable_offers_the_pin(kiosk, monkeypatch):
+    """The network goes after the call reached central: the code cannot be checked, so the screen
+    says so and turns to the kiosk PIN itself (the client really connects to a closed port)."""
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.steps.face_check import close_help_panel
+    from kiosk.ui.widgets import help_call
+
+    app, d, _cfg = kiosk
+    screen = _to_face_step(app, d)
+    d.tap(tr("face.ask_staff", app.lang), exact=True)
+    close_help_panel(d, app)
+    d.wait_for(lambda: help_call.current_call().state == "sent", 15, "the help call reaching central")
+    code = _acknowledge(app, "Quầy 3")
+    monkeypatch.setattr(app.services.client, "url", "http://127.0.0.1:9")   # nothing listens on the discard port
+    _type(d, app, code)
+    d.wait_for(lambda: screen.staff_mode == "pin", 30, "the PIN offered")
+    assert "mã PIN" in screen.message and screen.state == "staff"

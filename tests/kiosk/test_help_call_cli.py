@@ -1,6 +1,7 @@
 """`kiosk central help-calls` as staff run it: list the open calls, acknowledge one by the short ID
 the list shows, JSON output, and clear bilingual refusals (never a traceback)."""
 import json
+import re
 import subprocess
 import sys
 import uuid as uuidlib
@@ -58,6 +59,7 @@ def test_ack_by_short_id_once_then_a_clear_refusal(calls):
     r = kiosk("central", "help-calls", "--ack", made[0][:8], "--by", "Chị Lan, quầy 2", "--database", db, config=cfg)
     assert r.returncode == 0, r.stderr
     assert "acknowledged" in r.stdout and "Cán bộ đang đến" in r.stdout
+    assert re.search(r"confirmation code \d{6} \(until \d\d:\d\d\)", r.stdout), r.stdout   # for the face check's staff path
     listed = kiosk("central", "help-calls", "--json", "--database", db, config=cfg)
     assert [c["uuid"] for c in json.loads(listed.stdout)["calls"]] == [made[1]]
     acked = json.loads(kiosk("central", "help-calls", "--state", "acknowledged", "--json", "--database", db, config=cfg).stdout)

@@ -244,16 +244,22 @@ def _ack_help_call(central, args) -> int:
         print(f"kiosk central help-calls --ack: {why}", file=sys.stderr)
         return 1
     by = args.by.strip() or _login_name()
+    from central import help_confirm
+
     try:
         answer = central.acknowledge_help_call(matches[0], by)
+        code = help_confirm.issue_code(central.engine, matches[0], by)
     except CentralError as exc:
         print(f"kiosk central help-calls --ack: {exc.message_en} / {exc.message_vi}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
+        print(json.dumps({**answer, "confirm_code": code["code"], "confirm_expires_at": code["expires_at"]},
+                         ensure_ascii=False, indent=2))
     else:
         print(f"acknowledged {answer['uuid'][:8]} ({answer['kiosk_id']}) by {answer['acknowledged_by']}: "
               "the kiosk shows \"Cán bộ đang đến\" at its next look, within seconds")
+        print(f"confirmation code {code['code']} (until {code['expires_at'][11:16]}): if the kiosk asks for the "
+              "officer's code (face check), type it there / mã xác nhận: nhập trên ki-ốt nếu ki-ốt hỏi")
     return 0
 
 

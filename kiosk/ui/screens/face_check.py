@@ -6,7 +6,9 @@ the chip photo, DG2, embedded once), blink, turn the head to the side asked (dra
 the screen shows the preview with an oval guide and says each prompt aloud. A failed try says why
 (not the same face, no blink or turn seen, no face); after :data:`MAX_TRIES` failures, or when the
 citizen presses "Nhờ cán bộ xác nhận", a help call goes out (``open_help_call``) and a member of
-staff confirms with the kiosk's staff PIN (``app.check_pin``: kiosk.pin_guard's back-off and lock-out).
+officer confirms with the one-time code the console gave them when they acknowledged the call
+(central/help_confirm.py: the dossier names their account), or, when central cannot be reached, with
+the kiosk's staff PIN (``app.check_pin``: kiosk.pin_guard's back-off and lock-out).
 
 The dossier gets the outcome and its numbers (flows.steps.face_check.record); the frames, the
 chip photo and the embeddings live in this screen's variables only and are dropped when it is left
@@ -59,6 +61,7 @@ class FaceCheckScreen(StepScreen):
         self._worker = None
         self._latest = None         # the worker's last frame, for the preview (BGR)
         self._ref = None            # the chip photo's embedding
+        self.staff_mode = "code"    # how staff confirm: the officer's code (central) or the kiosk PIN (offline)
 
     def on_pre_enter(self, *args):
         a = app()
@@ -141,15 +144,40 @@ class FaceCheckScreen(StepScreen):
         return "face.staff_ok" if engine is not None and kind.outcome(engine) == "fallback_staff" else "face.passed"
 
     def _build_staff(self, body, lang):
+        """The officer's one-time code (central names who confirmed), or, when central cannot be
+        reached, the kiosk's staff PIN (the dossier then says only that the PIN was used)."""
         from kiosk.ui.widgets.keyboard import NumPad, VnField
 
-        self.pin = VnField("staff_pin", tr("face.staff_pin", lang), kind="pin", secret=True, max_len=12)
-        body.add_widget(self.pin)
+        from kivy.uix.boxlayout import BoxLayout
+
+        # the field and its message beside the keypad, not above it: stacked, they pushed the
+        # screen's title under the text
+        left = Column(spacing=8)
+        if self.staff_mode == "pin":
+            left.add_widget(Text(tr("face.staff_pin_intro", lang), role="body"))
+            self.pin = VnField("staff_pin", tr("face.staff_pin", lang), kind="pin", secret=True, max_len=12)
+            switch = BigButton(tr("face.use_code", lang), kind="secondary", on_press=lambda: self._staff_mode("code"))
+        else:
+            self.pin = VnField("staff_code", tr("face.staff_code", lang), kind="pin", max_len=6)
+            switch = BigButton(tr("face.use_pin", lang), kind="secondary", on_press=lambda: self._staff_mode("pin"))
+        left.add_widget(self.pin)
         self.msg = error_text(self.message)
-        body.add_widget(self.msg)
-        body.add_widget(NumPad(on_done=self._check_pin))
-        body.add_widget(footer(BigButton(tr("nav.back", lang), kind="secondary", on_press=self._leave_staff)))
+        left.add_widget(self.msg)
+        pad = NumPad(on_done=self._check_pin if self.staff_mode == "pin" else self._check_code)
+        row = BoxLayout(orientation="horizontal", spacing=SPACING_MIN, size_hint_y=None, height=pad.height)
+        holder = BoxLayout(orientation="vertical")
+        holder.add_widget(left)
+        holder.add_widget(BoxLayout())
+        row.add_widget(holder)
+        row.add_widget(pad)
+        body.add_widget(row)
+        body.add_widget(BoxLayout())
+        body.add_widget(footer(BigButton(tr("nav.back", lang), kind="secondary", on_press=self._leave_staff), switch))
         self.pin.focus()
+
+    def _staff_mode(self, mode: str) -> None:
+        self.staff_mode, self.message = mode, ""
+        self.refresh()
 
     def show_keyboard(self, field):
         if self.state != "staff":
@@ -342,17 +370,52 @@ class FaceCheckScreen(StepScreen):
         self.state, self.message = ("result" if self.tries else "intro"), ""
         self.refresh()
 
+    def _check_code(self) -> None:
+        from kiosk.ui.widgets.help_call import current_call
+
+        a = app()
+        code = self.pin.text.strip()
+        self.pin.clear()
+        if len(code) != 6 or not code.isdigit():
+            self.msg.text = tr("face.staff_code", a.lang)
+            return
+        self.msg.text = tr("face.staff_checking", a.lang)
+        call = current_call()
+        a.run_async(lambda: a.services.confirm_identity(call, code), on_done=self._confirmed, on_error=self._code_refused)
+
+    def _confirmed(self, account: str) -> None:
+        a = app()
+        if self.state != "staff" or a.session.engine is None:
+            return    # the visit ended or the citizen went back while central answered
+        self._staff_confirmed(f"officer:{account}")
+
+    def _code_refused(self, exc) -> None:
+        from common.errors import user_message
+
+        if self.state != "staff":
+            return
+        if getattr(exc, "code", "") == "confirm_offline":
+            self.staff_mode = "pin"      # nothing to check the code against: the PIN is the way through
+            self.message = user_message(exc, app().lang)
+            self.refresh()
+            return
+        self.msg.text = user_message(exc, app().lang)
+
+    def _staff_confirmed(self, confirmed_by: str) -> None:
+        a = app()
+        facts = {k: v for k, v in self.last.items() if k != "liveness"}
+        kind.record(a.session.engine, "fallback_staff", confirmed_by=confirmed_by, tries=self.tries,
+                    liveness=self.last.get("liveness", "not_checked"), **facts)
+        log.info("face check: confirmed by staff (%s) after %d tries", confirmed_by.split(":")[0], self.tries)
+        self.state, self.message = "done", ""
+        self.refresh()
+
     def _check_pin(self) -> None:
         a = app()
         verdict = a.check_pin(self.pin.text)
         self.pin.clear()
         if verdict.ok:
-            facts = {k: v for k, v in self.last.items() if k != "liveness"}
-            kind.record(a.session.engine, "fallback_staff", confirmed_by="staff_pin", tries=self.tries,
-                        liveness=self.last.get("liveness", "not_checked"), **facts)
-            log.info("face check: confirmed by staff after %d tries", self.tries)
-            self.state, self.message = "done", ""
-            self.refresh()
+            self._staff_confirmed("staff_pin")
             return
         if verdict.locked:
             self.msg.text = tr("maint.locked", a.lang)

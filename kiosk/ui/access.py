@@ -1,14 +1,16 @@
 """Keypad navigation and the speech mode: the whole visit without seeing or touching the screen.
 
 A citizen who cannot see the screen (or cannot reach it) plugs headphones into the kiosk's jack,
-presses the keypad's tactile "*" key (or holds "Đọc to" for 1.5 s) and hears every screen, every
-focused control, every error and the idle warning; the keypad moves a focus ring through the
-screen's controls in reading order and presses the focused one. docs/touchscreen.md is the
+presses a key of the keypad (5, found by its raised dot; "*" turns the speech on and off) or holds
+"Đọc to" for 1.5 s, and hears every screen, every focused control, every error and notice and the
+idle warning; the keypad moves a focus ring through the screen's controls in reading order and
+presses the focused one. docs/touchscreen.md is the
 technician's page (the keys, the speech mode, the audio output).
 
 Generic by design: the controls, their reading order and what is said about them come from the
 widget tree as it is drawn (Buttons and anything with ``kiosk_focusable = True``; labels of input
-fields; the error colour), so screens other engineers change keep working. Hooks a screen or a
+fields; lines given a speech role, error or notice, by kiosk/ui/widgets/text_role.py), so screens
+other engineers change keep working. Hooks a screen or a
 widget may offer, all optional:
 
 - ``kiosk_focusable = False`` on a control the keypad must skip (the hidden maintenance ★ also
@@ -393,7 +395,7 @@ class Access:
         self._saved_focus = None      # where the focus was when a panel opened over the screen
         self._last_focus_text = ""
         self._last_index = 0
-        self._errors: set[str] = set()
+        self._errors: set[tuple[str, str]] = set()  # (role, text) already said
         self._swallow: str | None = None
         self._last_said: tuple[str, bool] | None = None
         Window.bind(on_textinput=self._on_textinput)  # bound after the app's: called first
@@ -441,7 +443,11 @@ class Access:
         action = actions[0]
         if (first_key and action in NAVIGATION and self.cfg.get("speech_on_keypad")
                 and not self.app.session.speech_mode and not self.app.session.speech_declined):
+            # the visit's first key (5, found by its raised dot, or 8, 2, Enter, an arrow) only turns
+            # the speech mode on: the citizen hears the screen and the focused control before any
+            # key presses or moves anything (5 would otherwise press a control nobody heard)
             self.start_speech()
+            return True
         getattr(self, f"do_{action}")()
         return True
 
@@ -681,7 +687,7 @@ class Access:
             self._relocate()
             return
         self._saved_focus = None
-        self._errors = set(self._error_texts())
+        self._errors = set(self._announced())
         self._emit("arrive", self.app.sm.current, _plain(_call_str(self.app.sm.current_screen, "title")))
         self._place_initial(speak=False)
         if speak and self.app.session.speech_mode:
@@ -721,9 +727,9 @@ class Access:
         intro = _call_str(screen, "speech_intro") or _call_str(screen, "step_text")
         if intro:
             parts.append(intro)
-        errors = self._error_texts()
-        if errors:
-            parts.append(tr("access.errors", lang) + " " + ". ".join(errors))
+        announced = self._announcement(self._announced())  # errors ("Có lỗi: …"), then notices
+        if announced:
+            parts.append(announced)
         if modal is not None and getattr(modal, "speech_text", None):
             parts.append(modal.speech_text)
         parts.append(tr("access.how_to_move", lang))
@@ -731,22 +737,38 @@ class Access:
             parts.append(tr("access.focused", lang) + " " + self.describe(self.focus))
         return ". ".join(_plain(p).rstrip(". ") for p in parts if p)
 
-    # --- errors appearing ---------------------------------------------------------------------------
-    def _error_texts(self) -> list[str]:
-        danger = tuple(round(c, 3) for c in self.app.theme.danger)
+    # --- errors and notices appearing ---------------------------------------------------------------------
+    def _announced(self) -> list[tuple[str, str]]:
+        """(role, text) of the lines on the screen (or the open panel) that have a speech role
+        (kiosk/ui/widgets/text_role.py): an error, or a notice such as the card reminder. By
+        role, never by colour: red is a reminder's colour too."""
+        from kiosk.ui.widgets.text_role import ROLES, role_of
+
         out = []
-        root = self._scope_root()
-        for lb in labels_in(root):
-            if tuple(round(c, 3) for c in lb.color) == danger and lb.text.strip():
-                out.append(lb.text.strip())
+        for lb in labels_in(self._scope_root()):
+            role = role_of(lb)
+            if role in ROLES and lb.text.strip():
+                out.append((role, lb.text.strip()))
         return out
 
+    def _announcement(self, lines: list[tuple[str, str]]) -> str:
+        """"Có lỗi: …" for the errors, the notices as they are."""
+        from kiosk.ui.widgets.text_role import ERROR, NOTICE
+
+        lang = self.app.lang
+        parts = []
+        errors = [t for role, t in lines if role == ERROR]
+        if errors:
+            parts.append(tr("access.errors", lang) + " " + ". ".join(_plain(e).rstrip(". ") for e in errors))
+        parts.extend(_words(t, lang).rstrip(". ") for role, t in lines if role == NOTICE)
+        return ". ".join(p for p in parts if p)
+
     def _check_errors(self) -> None:
-        current = self._error_texts()
-        new = [e for e in current if e not in self._errors]
+        current = self._announced()
+        new = [(role, t) for role, t in current if (role, t) not in self._errors]
         self._errors = set(current)
         if new and self.app.session.speech_mode:
-            self._say_public(tr("access.errors", self.app.lang) + " " + ". ".join(new))
+            self._say_public(self._announcement(new))
 
     # --- what a control is called -----------------------------------------------------------------------
     def describe(self, w) -> str:
@@ -820,7 +842,7 @@ class Access:
         if self.focus is None or not self._attached(self.focus):
             self._place_initial(speak=False)
         self._scope_key = self._current_scope_key()
-        self._errors = set(self._error_texts())
+        self._errors = set(self._announced())
         self._emit("arrive", self.app.sm.current, _plain(_call_str(self.app.sm.current_screen, "title")))
         self._say_public(tr("access.speech_on", self.app.lang) + ". " + self.screen_text(with_focus=True))
 

@@ -6,6 +6,7 @@ Kivy owns the main thread. Anything that may block (card, printer, camera, netwo
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import traceback
@@ -445,7 +446,8 @@ class KioskApp(App):
             log.info("idle timeout: session wiped")
             self.end_session()
         elif idle >= timeout - warning:
-            self.show_idle_warning(int(timeout - idle))
+            # the seconds still left, rounded up: 19.6 s left shows 20, not 19 (the tick is 1 s)
+            self.show_idle_warning(math.ceil(timeout - idle))
         else:
             self.close_idle_warning()
 

@@ -322,3 +322,299 @@ def test_the_english_screen_is_said_in_english_and_the_speech_mode_stops_with_it
     assert not app.session.speech_mode
     assert all(tr("access.speech_off", "en") in t for t, _ in heard[n:]) or len(heard) == n
     app.toggle_language()
+
+
+# --- the speech mode's own keys, errors as they appear, notices, starting it (issue 18, Deliver 3) ----------
+@pytest.fixture
+def voice(monkeypatch):
+    """Everything handed to espeak-ng with the pace it was rendered at and the WAV it made, and every
+    WAV the app played with the volume it was played at: the speech layer's real rendering, and
+    Kivy's sound replaced by one that notes what it was told (the tests have no audio device)."""
+    from kivy.core.audio import SoundLoader
+
+    from kiosk.ui import speech
+
+    said: list[dict] = []
+    played: list[tuple[str, str, float]] = []  # ("play" / "stop", wav path, volume)
+    real = speech.speak
+
+    def speak(text, *a, **kw):
+        path = real(text, *a, **kw)
+        said.append({"text": text, "rate": kw.get("rate"), "cache": kw.get("cache", True), "wav": str(path)})
+        return path
+
+    class Sound:
+        def __init__(self, path):
+            self.path, self.volume = path, 1.0
+
+        def play(self):
+            played.append(("play", self.path, self.volume))
+
+        def stop(self):
+            played.append(("stop", self.path, self.volume))
+
+    monkeypatch.setattr(speech, "speak", speak)
+    monkeypatch.setattr(SoundLoader, "load", lambda path: Sound(path))
+    return said, played
+
+
+def _quiet(d, said, frames: int = 20) -> None:
+    """Wait until nothing new has been rendered for a few frames (the kiosk said what it had to)."""
+    n = -1
+    while n != len(said):
+        n = len(said)
+        d.pump(frames)
+        time.sleep(0.1)
+
+
+def _speech_on(d, app, said) -> None:
+    d.key("numpadmul")
+    d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+    d.wait_for(lambda: said, 10, "the screen said")
+    _quiet(d, said)
+
+
+def test_an_error_is_said_as_it_appears_a_lookup_code_not_found(at_home, voice):
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    said, _played = voice
+    _speech_on(d, app, said)
+    d.tap(tr("home.lookup", "vi"))
+    d.wait_screen("lookup")
+    d.settle()
+    _quiet(d, said)
+    n = len(said)
+    d.tap(tr("lookup.button", "vi"), exact=True)  # nothing typed: "not found", in red under the form
+    want = f'{tr("access.errors", "vi")} {tr("lookup.not_found", "vi").rstrip(".")}'
+    d.wait_for(lambda: any(want in s["text"] for s in said[n:]), 10, "the error said")
+    assert d.screen == "lookup"
+
+
+def test_a_form_fields_error_is_said_as_it_appears(at_home, voice):
+    """Chứng thực bản sao by keys: on "Giấy tờ cần sao" the citizen presses Tiếp tục before choosing
+    the paper; the field's error appears under it and is said at once, as an error."""
+    from kiosk.tools.journeys import walk_procedure_by_keys
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    said, _played = voice
+    heard_error: list[str] = []
+
+    class Seen(Exception):
+        pass
+
+    def observe(name, drv):
+        step = app.session.engine.step if app.session.engine else None
+        if step is None or step.id != "giay-to-can-sao":
+            return
+        drv.settle()
+        _quiet(drv, said)
+        n = len(said)
+        drv.tap(tr("nav.next", "vi"), exact=True)
+        drv.wait_for(lambda: app.sm.current_screen.errors, 5, "the field's error")
+        message = app.sm.current_screen.errors["document_type"]
+        want = f'{tr("access.errors", "vi")} {message.rstrip(".")}'
+        drv.wait_for(lambda: any(want in s["text"] for s in said[n:]), 10, "the error said")
+        heard_error.append(want)
+        raise Seen  # enough of this visit
+
+    with pytest.raises(Seen):
+        walk_procedure_by_keys(app, "chung-thuc-ban-sao", observe=observe, shoot=False)
+    assert heard_error
+
+
+def test_the_card_reminder_is_said_as_a_reminder_not_as_an_error(at_home, voice):
+    """"Xin nhớ lấy lại thẻ…" is red like an error, but it is a reminder: said as it is, never
+    after "Có lỗi:" (kiosk/ui/widgets/text_role.py), when the screen is read and when it appears."""
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    said, _played = voice
+    reminder = tr("card.take_back", "vi").rstrip(".")
+    error_word = tr("access.errors", "vi")
+    app.card_left_behind = True  # what the reader's events leave when a visit ends with the card on it
+    try:
+        app.sm.current_screen.refresh()
+        d.pump(3)
+        assert d.has_text(reminder)
+        _speech_on(d, app, said)
+        on_arrival = [s["text"] for s in said if reminder in s["text"]]
+        assert on_arrival and not any(error_word in t for t in on_arrival), on_arrival
+        # appearing while the speech mode is on: said by itself, as it is
+        app.card_left_behind = False
+        app.sm.current_screen.refresh()
+        _quiet(d, said)
+        n = len(said)
+        app.card_left_behind = True
+        app.sm.current_screen.refresh()
+        d.wait_for(lambda: any(reminder in s["text"] for s in said[n:]), 10, "the reminder said")
+        new = [s["text"] for s in said[n:] if reminder in s["text"]]
+        assert not any(error_word in t for t in new), new
+    finally:
+        app.card_left_behind = False
+        app.sm.current_screen.refresh()
+
+
+def test_the_repeat_key_says_the_last_thing_again(at_home, voice):
+    app, d, _ = at_home
+    said, _played = voice
+    _speech_on(d, app, said)
+    d.key("numpad8")  # the next control: its name is the last thing said
+    d.wait_for(lambda: said, 10)
+    _quiet(d, said)
+    last = said[-1]["text"]
+    n = len(said)
+    d.key("numpad1")
+    d.wait_for(lambda: len(said) > n, 10, "the repeat")
+    assert [s["text"] for s in said[n:]] == [last]
+
+
+def test_the_stop_key_silences_what_is_being_said(at_home, voice):
+    app, d, _ = at_home
+    said, played = voice
+    _speech_on(d, app, said)
+    n, p = len(said), len(played)
+    d.key("numpad1")  # the whole screen again
+    d.wait_for(lambda: len(said) > n, 10, "the repeat rendered")
+    wav = said[-1]["wav"]
+    d.wait_for(lambda: ("play", wav) in [(k, w) for k, w, _ in played[p:]], 10, "the repeat playing")
+    q = len(played)
+    d.key("#")
+    assert ("stop", wav) in [(k, w) for k, w, _ in played[q:]], played[q:]
+    assert app.session.speech_mode  # stopped speaking, not the speech mode
+    d.pump(10)
+    assert not [x for x in played[q:] if x[0] == "play"]
+
+
+def test_slower_and_faster_change_the_pace_of_what_follows(at_home, voice):
+    from kiosk.ui.i18n import tr
+
+    app, d, cfg = at_home
+    said, _played = voice
+    acc = cfg["accessibility"]
+    base, step = acc["speech_rate"], acc["speech_rate_step"]
+    _speech_on(d, app, said)
+    assert said[-1]["rate"] == base
+    n = len(said)
+    d.key("numpad7")  # slower
+    d.wait_for(lambda: any(s["text"] == tr("access.slower", "vi") for s in said[n:]), 10, "'slower' said")
+    assert [s["rate"] for s in said[n:] if s["text"] == tr("access.slower", "vi")] == [base - step]
+    n = len(said)
+    d.key("numpad8")  # what follows keeps the new pace
+    d.wait_for(lambda: len(said) > n, 10)
+    assert {s["rate"] for s in said[n:]} == {base - step}
+    n = len(said)
+    d.key("numpad9")
+    d.key("numpad9")  # faster, twice
+    d.wait_for(lambda: sum(s["text"] == tr("access.faster", "vi") for s in said[n:]) == 2, 10, "'faster' said")
+    assert said[-1]["rate"] == base + step
+    assert app.session.speech_rate == base + step
+    for _ in range(20):  # never past the configured bounds
+        d.key("numpad9", frames=1)
+    _quiet(d, said)
+    assert app.session.speech_rate == acc["speech_rate_max"] and said[-1]["rate"] == acc["speech_rate_max"]
+
+
+def test_the_volume_keys_change_the_level_the_speech_is_played_at(at_home, voice):
+    from kiosk.ui.i18n import tr
+
+    app, d, cfg = at_home
+    said, played = voice
+    acc = cfg["accessibility"]
+    start, step = acc["speech_volume"], acc["volume_step"]
+    _speech_on(d, app, said)
+
+    def played_at(text):
+        wavs = {s["wav"] for s in said if s["text"] == text}
+        return [v for k, w, v in played if k == "play" and w in wavs]
+
+    assert played_at(said[-1]["text"])[-1] == pytest.approx(start)
+    lower = round(start - step, 2)
+    d.key("numpad4")
+    told = tr("access.volume", "vi", n=int(round(lower * 100)))
+    d.wait_for(lambda: played_at(told), 10, "the new level said")
+    assert played_at(told)[-1] == pytest.approx(lower)
+    assert app.session.speech_volume == pytest.approx(lower)
+    d.key("numpad6")
+    d.key("numpad6")
+    higher = round(start + step, 2)
+    told = tr("access.volume", "vi", n=int(round(higher * 100)))
+    d.wait_for(lambda: played_at(told), 10, "the higher level said")
+    assert played_at(told)[-1] == pytest.approx(higher)
+
+
+def test_holding_doc_to_for_1_5_s_starts_the_speech_mode_and_a_tap_reads_once(at_home, voice):
+    from kivy.tests.common import UnitTestTouch
+
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.screens.base import HOLD_S
+
+    from kiosk.tools.touch_robot import Driver
+
+    app, d, _ = at_home
+    said, _played = voice
+    Driver(app).tap(tr("home.procedure", "vi"))  # by touch: any screen, not only home
+    d.wait_screen("picker")
+    assert not app.session.speech_mode
+    button = d.find_button(tr("nav.listen", "vi"), exact=True)
+    assert getattr(button, "kiosk_role", None) == "speech_key"
+    x, y = button.to_window(*button.center)
+    # a tap: this screen read once, the speech mode stays off
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    d.pump(2)
+    touch.touch_up()
+    d.wait_for(lambda: any(tr("picker.title", "vi") in s["text"] for s in said), 10, "the screen read")
+    assert not app.session.speech_mode
+    assert not any(tr("access.speech_on", "vi") in s["text"] for s in said)
+    # held: the speech mode starts after HOLD_S, while the finger is still on the button
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    end = time.monotonic() + HOLD_S - 0.4
+    while time.monotonic() < end:
+        d.pump(1)
+        time.sleep(0.02)
+    assert not app.session.speech_mode  # not before 1.5 s
+    d.wait_for(lambda: app.session.speech_mode, 3, "the speech mode")
+    touch.touch_up()
+    d.pump(3)
+    assert app.session.speech_mode  # letting go does not read the screen or stop it
+    d.wait_for(lambda: any(tr("access.speech_on", "vi") in s["text"] for s in said), 10, "'speech on' said")
+    n = len(said)
+    d.key("numpad8")  # from here on every focus is said
+    d.wait_for(lambda: len(said) > n, 10, "the focused control said")
+
+
+def test_the_first_key_of_a_visit_found_by_the_dot_on_5_starts_the_speech_mode(at_home, voice):
+    """docs/touchscreen.md: a citizen finds the raised dot on 5 and presses it; the first navigation
+    key of a visit turns the speech mode on and places the focus, without pressing anything."""
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    said, _played = voice
+    assert not app.session.speech_mode
+    d.key("numpad5")
+    d.wait_for(lambda: app.session.speech_mode, 5, "the speech mode")
+    d.pump(5)
+    assert d.screen == "home" and app.access.focus is not None
+    d.wait_for(lambda: any(tr("access.speech_on", "vi") in s["text"] for s in said), 10, "'speech on' said")
+    d.key("numpadmul")  # * (below 7, left of 0) turns it off again
+    assert not app.session.speech_mode
+
+
+def test_the_idle_countdown_starts_at_the_whole_warning(at_home):
+    """~20 s left shows 20, not 19: the seconds are rounded up."""
+    from kiosk.ui.i18n import tr
+
+    app, d, _ = at_home
+    d.tap(tr("home.procedure", "vi"))
+    d.wait_screen("picker")
+    timeout, warning = app.idle_limits()
+    app.session.last_activity = time.monotonic() - (timeout - warning) - 0.05
+    app._idle_tick(0)  # the app's 1 s tick, at this moment
+    d.pump(3)
+    assert app.idle_modal is not None
+    assert app.idle_modal.countdown.text == tr("idle.text", "vi", n=int(warning))
+    d.key("enter")
+    d.wait_for(lambda: app.idle_modal is None, 5, "the warning to close")

@@ -7,6 +7,7 @@ from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets.common import BigButton, Text, app, theme
 from kiosk.ui.widgets.reflow import scroll_body
+from kiosk.ui.widgets.text_role import NOTICE, spoken_as
 
 
 class HomeScreen(KioskScreen):
@@ -25,8 +26,8 @@ class HomeScreen(KioskScreen):
             from kivy.uix.boxlayout import BoxLayout
 
             body.add_widget(BoxLayout())
-            body.add_widget(Text(tr("home.maintenance", lang), role="huge", bold=True, halign="center",
-                                 color=theme().danger))
+            body.add_widget(spoken_as(Text(tr("home.maintenance", lang), role="huge", bold=True, halign="center",
+                                           color=theme().danger), NOTICE))
             body.add_widget(Text(tr("home.maintenance_text", lang), role="title", halign="center"))
             body.add_widget(BoxLayout())
             # for the technician who comes: what is wrong, in both languages
@@ -52,8 +53,9 @@ class HomeScreen(KioskScreen):
         col.add_widget(self.hint)
         col.add_widget(Text(tr("home.speech_hint", lang), role="body", color=theme().muted, halign="center"))
         if app().card_left_behind:  # the last citizen's card is still on the reader
-            body.add_widget(Text("▣  " + tr("card.take_back", lang), role="title", bold=True, halign="center",
-                                 color=theme().danger), index=0)
+            # a reminder, not an error: said as it is (kiosk/ui/widgets/text_role.py)
+            body.add_widget(spoken_as(Text("▣  " + tr("card.take_back", lang), role="title", bold=True,
+                                           halign="center", color=theme().danger), NOTICE), index=0)
 
     def speech_intro(self) -> str:
         """What the speech mode says on arrival, after the title: how to find help and the keys."""
@@ -68,5 +70,6 @@ class HomeScreen(KioskScreen):
         if target == "picker" and not app().services.filing_available:
             self.hint.text = tr("home.no_filing", app().lang)
             self.hint.color = theme().danger
+            spoken_as(self.hint, NOTICE)
             return
         app().go(target)

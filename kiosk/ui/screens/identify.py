@@ -40,6 +40,7 @@ from kiosk.ui.screens.base import footer
 from kiosk.ui.screens.step import StepScreen
 from kiosk.ui.widgets.common import BigButton, Column, Row, Text, app, scroller, sizes, theme
 from kiosk.ui.widgets.keyboard import VnField
+from kiosk.ui.widgets.text_role import ERROR, spoken_as
 
 PICTURE_W, PICTURE_H = 400, 300   # the shipped drawings' 4:3, ~11 cm wide on a 23.8" panel
 
@@ -278,6 +279,7 @@ class IdentifyScreen(StepScreen):
         col.add_widget(self.progress)
         text, color = self.message
         self.status = Text(text, role="body", bold=True, color=color or theme().fg)
+        spoken_as(self.status, ERROR if color is not None else None)  # a message in red is an error (_say)
         col.add_widget(self.status)
 
     def _footer(self, lang, primary=None):
@@ -465,6 +467,7 @@ class IdentifyScreen(StepScreen):
         if getattr(self, "status", None) is not None:
             self.status.text = text
             self.status.color = theme().danger if error else theme().fg
+            spoken_as(self.status, ERROR if error else None)
 
     # --- typed entry (no chip card) -------------------------------------------------------------------
     def _manual_form(self, col, lang):

@@ -9,6 +9,7 @@ from kiosk.ui.screens.base import KioskScreen, footer
 from kiosk.ui.widgets.common import BigButton, Text, app, theme
 from kiosk.ui.widgets.keyboard import VnField
 from kiosk.ui.widgets.reflow import reveal, scroll_body
+from kiosk.ui.widgets.text_role import ERROR, spoken_as
 
 
 def status_text(status: dict, lang: str) -> str:
@@ -121,7 +122,8 @@ class LookupScreen(KioskScreen):
         text = tr(key, lang) if key else text
         if self.found is not None:
             text = self._headline(*self.found, lang)
-        self.out = Text(text, role="title", bold=True, color=self._colour(kind))
+        self.out = spoken_as(Text(text, role="title", bold=True, color=self._colour(kind)),
+                             ERROR if kind == "error" else None)
         col.add_widget(self.out)
         self.details = Text("\n".join(status_details(*self.found, lang)) if self.found else "", role="body")
         col.add_widget(self.details)
@@ -196,4 +198,5 @@ class LookupScreen(KioskScreen):
         self.result = (text, "error" if error else "ok", key)
         self.out.text = text
         self.out.color = self._colour(self.result[1])
+        spoken_as(self.out, ERROR if error else None)
         reveal(self.out)

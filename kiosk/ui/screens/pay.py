@@ -29,6 +29,7 @@ from common.money import fee_text
 from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.base import KioskScreen, footer
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, sizes, theme
+from kiosk.ui.widgets.text_role import NOTICE, spoken_as
 
 QR_SIZE = 560  # px on the 1920×1080 panel: ~15 cm, read by a phone held at arm's length
 
@@ -138,6 +139,7 @@ class PayScreen(KioskScreen):
         if self.state == "waiting" and (self.waited_out() or not self._png):
             colour = t.danger  # said in the speech mode as news, like an error line
         self.status = Text(self.status_text(lang), role="title", bold=True, color=colour)
+        spoken_as(self.status, NOTICE if colour == t.danger else None)  # news for the speech mode, not an error
         left.add_widget(self.status)
         holder = scroller(left)
         holder.size_hint_x = 0.58

@@ -11,6 +11,7 @@ from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import VnField
 from kiosk.ui.widgets.reflow import reveal
+from kiosk.ui.widgets.text_role import ERROR, spoken_as
 
 
 class PickerScreen(KioskScreen):
@@ -134,6 +135,7 @@ class PickerScreen(KioskScreen):
         except (PayloadError, UnicodeDecodeError, KeyError, LookupError) as exc:
             self.status.text = user_message(exc, app().lang, tr("picker.none", "vi"), tr("picker.none", "en"))
             self.status.color = theme().danger
+            spoken_as(self.status, ERROR)
             reveal(self.status)
             return
         app().start_flow(flow)

@@ -92,5 +92,8 @@ class StepScreen(KioskScreen):
 
 
 def error_text(message: str = "", role: str = "body", **kw) -> Text:
-    """What went wrong, in the one red every screen uses (blank until there is something to say)."""
-    return Text(message, role=role, color=theme().danger, **kw)
+    """What went wrong, in the one red every screen uses (blank until there is something to say);
+    the speech mode says it as an error when it appears (kiosk/ui/widgets/text_role.py)."""
+    from kiosk.ui.widgets.text_role import ERROR, spoken_as
+
+    return spoken_as(Text(message, role=role, color=theme().danger, **kw), ERROR)

@@ -10,6 +10,7 @@ from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.theme import SPACING_MIN
 from kiosk.ui.widgets.common import BigButton, Row, Text, app, theme
 from kiosk.ui.widgets.reflow import huge_size, scroll_body
+from kiosk.ui.widgets.text_role import NOTICE, spoken_as
 
 
 class RatingScreen(KioskScreen):
@@ -106,8 +107,9 @@ class GoodbyeScreen(_ClosingScreen):
     def build_body(self, body):
         super().build_body(body)
         if app().services.card_present:  # the card is easy to forget once the receipt is in hand
-            self.column.add_widget(Text("▣  " + tr("card.take_back", app().lang), role="title", bold=True,
-                                        halign="center", color=theme().danger), index=1)
+            # a reminder, not an error: said as it is (kiosk/ui/widgets/text_role.py)
+            self.column.add_widget(spoken_as(Text("▣  " + tr("card.take_back", app().lang), role="title", bold=True,
+                                                  halign="center", color=theme().danger), NOTICE), index=1)
 
     def on_card(self, present: bool) -> None:
         self.refresh()  # the reminder goes as soon as the card is taken

@@ -17,6 +17,7 @@ from kiosk.ui.i18n import tr
 from kiosk.ui.theme import SPACING_MIN, TOUCH_MIN
 from kiosk.ui.widgets.common import Background, BigButton, Column, Row, Text, app, scroller, theme
 from kiosk.ui.widgets.keyboard import NumPad, VnField, VnKeyboard
+from kiosk.ui.widgets.text_role import ERROR, spoken_as
 
 
 class AddressField(Column):
@@ -35,7 +36,7 @@ class AddressField(Column):
                                 size_hint_x=None, width=260, on_press=self.open_picker, pos_hint={"center_y": 0.5})
         row.add_widget(self.change)
         self.add_widget(row)
-        self.error = Text(error, role="small", color=theme().danger)
+        self.error = spoken_as(Text(error, role="small", color=theme().danger), ERROR)  # said when it appears
         self.add_widget(self.error)
 
     def set_error(self, message):

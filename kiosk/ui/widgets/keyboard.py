@@ -13,6 +13,7 @@ from kiosk.ui.i18n import tr
 from kiosk.ui.input_method import Composer
 from kiosk.ui.theme import FONT_SIZES, SPACING_MIN, TOUCH_MIN
 from kiosk.ui.widgets.common import Background, Column, Outline, Text, app, button_colours, sizes, theme
+from kiosk.ui.widgets.text_role import ERROR, spoken_as
 
 NUMERIC_TYPES = {"number", "phone", "id_number", "date", "can", "pin"}
 
@@ -47,7 +48,7 @@ class VnField(Column):
         self.hint = Text(hint, role="small", color=theme().muted) if hint else None
         if self.hint:
             self.add_widget(self.hint)
-        self.error = Text("", role="small", color=theme().danger)
+        self.error = spoken_as(Text("", role="small", color=theme().danger), ERROR)  # said when it appears
         self.add_widget(self.error)
         self.focused = False
         self._render()

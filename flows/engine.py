@@ -457,8 +457,13 @@ class FlowEngine:
         if phone:
             applicant["phone"] = phone
         applicant["source"] = a["source"]
-        if a.get("authentication"):
-            applicant["authentication"] = a["authentication"]
+        auth = dict(a.get("authentication") or {})
+        if not any(s.kind == "face_check" for s in self.flow.steps):
+            # said, not left out: the officer reads that this procedure asks no face check, rather
+            # than wondering whether the kiosk skipped it (docs/face.md)
+            auth["face_match"] = "not_required"
+        if auth:
+            applicant["authentication"] = auth
         attachments = []
         for d in self.flow.documents:
             for x in self.attachments.get(d.id, []):

@@ -77,6 +77,25 @@ def test_the_walked_dossier_carries_the_outcome_and_the_schema_takes_it():
     assert len(dossier_problems(bad)) >= 2
 
 
+def test_a_procedure_without_the_step_says_not_required_and_an_officers_name_fits():
+    """Every dossier says where the face check stands: not_required when the flow has no such step
+    (typed applicant or chip alike), and a staff confirmation names the officer's account."""
+    from flows.sample import walk
+
+    registry = flows.load_registry(DEFINITIONS)
+    without = [f for f in registry.flows if not any(s.kind == "face_check" for s in f.steps)]
+    assert without, "some shipped procedures ask no face check"
+    for flow in without:
+        doc = walk(flow, TODAY).dossier("0b8a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "KIOSK-HN-BADINH-01",
+                                         datetime(2026, 11, 23, 8, 15))
+        assert doc["applicant"]["authentication"]["face_match"] == "not_required", flow.id
+        assert dossier_problems(doc) == [], flow.id
+    engine = walk(registry.get("khai-sinh"), TODAY)
+    face_check.record(engine, "fallback_staff", confirmed_by="officer:" + "n" * 100, tries=3, liveness="failed")
+    doc = engine.dossier("0b8a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "KIOSK-HN-BADINH-01", datetime(2026, 11, 23, 8, 15))
+    assert doc["applicant"]["authentication"]["face_match"] == "fallback_staff" and dossier_problems(doc) == []
+
+
 def test_skip_to_cannot_jump_over_the_face_check(minimal):
     doc = _with_face(minimal, where=3)           # after the form step that skips to the handling unit
     with pytest.raises(FlowError) as info:

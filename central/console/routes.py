@@ -307,6 +307,8 @@ def register(app: FastAPI, central, _deps) -> None:
         history = _history(central, row["id"])
         applicant = body.get("applicant") if isinstance(body.get("applicant"), dict) else {}
         fields = [(vi, en, _shown(applicant.get(key))) for key, vi, en in APPLICANT_FIELDS if applicant.get(key) not in (None, "")]
+        from central.console.identity import identity_rows  # noqa: PLC0415
+        fields += identity_rows(applicant)
         answers = body.get("answers") if isinstance(body.get("answers"), dict) else {}
         attachments = [a for a in body.get("attachments") or [] if isinstance(a, dict) and SHA256_RX.fullmatch(str(a.get("sha256", "")))]
         from central.service import TRANSITIONS  # noqa: PLC0415  (read now: the statuses may grow)

@@ -164,3 +164,31 @@ def test_before_the_acknowledgement_and_hostile_bodies(app, central):
     assert r.status_code == 200 and re.fullmatch(r"\d{6}", r.json()["confirm_code"])
     ok = confirm(app, uid, r.json()["confirm_code"])
     assert ok.status_code == 200 and ok.json()["confirmed_by"] == "Quầy 2"
+
+
+def test_the_dossier_page_says_how_the_applicant_was_identified(app, central):
+    """The officer working the dossier reads the chip's checks and the face check in words: who
+    confirmed, the match's numbers, or that the procedure asks none."""
+    from testkit.central import sample_dossier
+
+    cases = {
+        "officer": ({"face_match": "fallback_staff", "face": {"confirmed_by": "officer:lan", "tries": 3,
+                                                               "liveness": "failed"}},
+                    "Cán bộ lan đã xem thẻ và người nộp, xác nhận là một người sau 3 lần máy so không được."),
+        "pin": ({"face_match": "fallback_staff", "face": {"confirmed_by": "staff_pin", "tries": 0}},
+                "Cán bộ xác nhận bằng mã PIN của ki-ốt"),
+        "passed": ({"face_match": "passed", "face": {"distance": 0.412, "threshold": 0.6, "liveness": "passed",
+                                                      "model": "dlib_face_recognition_resnet_model_v1", "tries": 1}},
+                   "Khớp với ảnh trong chip (khoảng cách 0,41, ngưỡng 0,60). Đã kiểm tra người thật"),
+        "none": ({"face_match": "not_required"}, "Thủ tục này không yêu cầu so khuôn mặt."),
+    }
+    lan = login(app, "lan", PASSWORD)
+    for name, (face, words) in cases.items():
+        body, _files = sample_dossier(BADINH.kiosk_id, commune_code=BADINH.commune_code, attachments=0)
+        body["applicant"]["source"] = "chip"
+        body["applicant"]["authentication"] = {"access_control": "PACE",
+                                               "checks": {"hashes": "ok", "signature": "ok", "chain": "failed"}, **face}
+        _created, answer = central.submit(BADINH, body)
+        page = lan.get(f"/console/dossiers/{answer['dossier_code']}").text
+        assert words in page, name
+        assert "đọc chip an toàn (PACE); dữ liệu nguyên vẹn: đạt" in page and "chứng thư gốc tin cậy: KHÔNG ĐẠT" in page

@@ -98,7 +98,9 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
         driver.find_element(By.NAME, "password").send_keys(password)
         driver.find_element(By.ID, "login").click()
 
-    with chromium(1920, 1080) as tv, chromium(1366, 900) as officer, chromium(1280, 800) as tablet:
+    # the TV plays sound without a click (a real display's kiosk-mode browser is set up so: docs/centre.md),
+    # so its picture shows the numbers, not the "click to turn the sound on" banner
+    with chromium(1920, 1080, autoplay=True) as tv, chromium(1366, 900) as officer, chromium(1280, 800) as tablet:
         tv.get(demo.display_url)
         tablet.get(demo.rate_url)
         login(officer, OFFICER, demo.officer_password)
@@ -107,6 +109,10 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
         if officer.find_elements(By.ID, "call-next"):
             officer.find_element(By.ID, "call-next").click()
         shot(officer, "console-counter")
+        called = officer.find_elements(By.ID, "current-number")
+        number = called[0].text.strip() if called else ""
+        if number and not _wait(lambda: tv.find_element(By.ID, "now-number").text.strip() == number, 3):
+            log.warning("the display did not show %s within 3 s", number)
         shot(tv, "display")
         if not officer.find_elements(By.ID, "served"):  # nobody was waiting: a number for the tablet's picture
             _take_ticket(server, demo.centre)
@@ -127,8 +133,12 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
         if links:
             links[0].click()
             shot(officer, "console-dossier")
+        uid = _help_call(server, demo.centre)        # a citizen at the face check asks for a person
         officer.get(f"{base}/console/help-calls")
         shot(officer, "console-help-calls")
+        if uid and officer.find_elements(By.ID, f"ack-{uid}"):
+            officer.find_element(By.ID, f"ack-{uid}").click()   # "Tôi đến ngay": the one-time code
+            shot(officer, "console-help-call-code")
         officer.find_element(By.ID, "logout").click()
         login(officer, SUPERVISOR, demo.supervisor_password)
         officer.get(f"{base}/console/ratings")
@@ -156,6 +166,26 @@ def _take_ticket(server, centre: str) -> None:
     if row is not None:
         Queue(server.central).take_ticket(KioskIdentity(row.kiosk_id, row.province_code, centre), str(uuid.uuid4()),
                                           "ho-tich", "Hộ tịch")
+
+
+def _help_call(server, centre: str) -> str:
+    """An open help call from the centre's first kiosk, made where the face check sends the citizen."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from central.db import kiosks
+    from central.service import KioskIdentity
+
+    with server.central.engine.connect() as conn:
+        row = conn.execute(select(kiosks.c.kiosk_id, kiosks.c.province_code).where(kiosks.c.commune_code == centre).limit(1)).first()
+    if row is None:
+        return ""
+    uid = str(uuid.uuid4())
+    server.central.create_help_call(KioskIdentity(row.kiosk_id, row.province_code, centre), {
+        "uuid": uid, "flow_id": "khai-sinh", "step_id": "khuon-mat", "step_title": "Xác nhận khuôn mặt",
+        "screen": "step-face_check", "language": "vi", "waiting_s": 245, "called_at": ""})
+    return uid
 
 
 def _wait(check, timeout: float) -> bool:

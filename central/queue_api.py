@@ -164,8 +164,8 @@ def register(app: FastAPI, central, deps) -> None:
     @app.get("/api/v1/queue/services/{service_id}/wait", tags=["queue"], response_model=WaitAnswer,
              responses=refusals(401, 403, 422, 429, 409, s409=_S409_CENTRE))
     def wait(service_id: str = SERVICE_PATH, kiosk: KioskIdentity = Depends(deps.kiosk_auth)):
-        """Kiosk: how many wait for this service now and the estimated wait in minutes (the ticket
-        screen shows it before the citizen takes a number)."""
+        """Kiosk: how many wait for this service now and the estimated wait in minutes, before a number
+        is taken (for a kiosk or sign that shows the waits; the shipped kiosk says them on the ticket itself)."""
         return {"result": "ok", **queue.wait_for(centre_of(kiosk), service_id)}
 
     @app.post("/api/v1/ratings", tags=["ratings"], status_code=201, response_model=RatingAnswer,

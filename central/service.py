@@ -28,6 +28,7 @@ from central import codes, routing
 from central.auth import AuthLimiter
 from central.db import (
     attachment_owners,
+    audit_log,
     attachments,
     bundle_events,
     bundles,
@@ -549,10 +550,11 @@ class Central:
             "history": [dict(e) for e in events], "payment": payment,
         }
 
-    def set_status(self, code: str, status: str, note: str = "", *, by: str = "") -> dict:
+    def set_status(self, code: str, status: str, note: str = "", *, by: str = "", address: str = "") -> dict:
         """Move a dossier along ``TRANSITIONS`` with a note for the citizen (shown by the kiosk's
         lookup) and who did it (``by``: the officer's username, "admin API", "cli"; kept in the
-        history for the audit, never shown to the citizen)."""
+        history for the audit, never shown to the citizen). Every change, whichever way it came,
+        is also an entry of the audit log the console shows (``address``: the browser's, if any)."""
         if status not in STATUSES:
             raise CentralError(status=422, code="bad_status", vi="Trạng thái không hợp lệ.",
                                en=f"status must be one of {', '.join(STATUSES)}")
@@ -564,8 +566,8 @@ class Central:
         with write_tx(self.engine) as conn:
             # FOR UPDATE: two staff moving one dossier at once (through two instances, say) are taken in
             # turn, so the second sees the first's status (SQLite's BEGIN IMMEDIATE does this already)
-            row = conn.execute(select(dossiers.c.id, dossiers.c.status).where(dossiers.c.dossier_code == code)
-                               .with_for_update()).mappings().first()
+            row = conn.execute(select(dossiers.c.id, dossiers.c.status, dossiers.c.commune_code)
+                               .where(dossiers.c.dossier_code == code).with_for_update()).mappings().first()
             if row is None:
                 raise CentralError(status=404, code="not_found", vi="Không tìm thấy hồ sơ.", en="no dossier with this code")
             if status not in TRANSITIONS[row["status"]]:
@@ -573,6 +575,9 @@ class Central:
                                    en=f"cannot move a dossier from {row['status']} to {status}")
             conn.execute(update(dossiers).where(dossiers.c.id == row["id"]).values(status=status, updated_at=at))
             conn.execute(insert(status_events).values(dossier_id=row["id"], status=status, at=at, note=note, actor=by))
+            conn.execute(insert(audit_log).values(at=at, commune_code=row["commune_code"], username=by[:64],
+                                                  action="dossier_status", target=code,
+                                                  detail=f"{row['status']} -> {status}", address=address[:64]))
         log.info("dossier %s: %s → %s by %s", code, row["status"], status, by or "?")
         return {"result": "accepted", "dossier_code": code, "status": status, "at": at}
 

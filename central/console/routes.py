@@ -324,15 +324,15 @@ def register(app: FastAPI, central, _deps) -> None:
     @app.post(PREFIX + "/dossiers/{code}/status", include_in_schema=False)
     async def dossier_status(request: Request, code: str, user: User = Depends(auth.current_user)):
         form = await auth.post_form(request, user)
-        row = await run_in_threadpool(_dossier_row, central, user, code)
+        await run_in_threadpool(_dossier_row, central, user, code)   # the officer's commune's, else 404
         status, note = form.get("status", ""), form.get("note", "").strip()
         try:
             storable_text(note, field="note", max_length=MAX_NOTE_CHARS)
-            answer = await run_in_threadpool(lambda: central.set_status(code, status, note, by=user.username))
+            # central.set_status writes the audit entry (every way of changing a status does)
+            await run_in_threadpool(lambda: central.set_status(code, status, note, by=user.username,
+                                                               address=auth.address(request)))
         except CentralError as exc:
             raise auth.ConsoleError(exc.status if 400 <= exc.status < 500 else 409, exc.message_vi, exc.message_en) from None
-        await run_in_threadpool(accounts.audit, "dossier_status", username=user.username, centre=user.centre, target=code,
-                                detail=f"{row['status']} -> {answer['status']}", address=auth.address(request))
         return _back(f"{PREFIX}/dossiers/{code}")
 
     @app.get(PREFIX + "/dossiers/{code}/attachments/{sha256}", include_in_schema=False)

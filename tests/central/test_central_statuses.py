@@ -6,7 +6,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from central.db import status_events
+from central.db import audit_log, status_events
 from central.service import TRANSITIONS, CentralError
 from testkit.central import ADMIN_TOKEN, KIOSK_ID, KIOSK_SECRET, sample_dossier
 
@@ -44,6 +44,14 @@ def test_the_officers_path_with_notes_and_who(server):
     assert r.status_code == 200 and r.json()["status"] == "returned", r.text
     with central.engine.connect() as conn:
         assert conn.execute(select(status_events.c.actor).order_by(status_events.c.id.desc())).scalars().first() == "admin API"
+        # every change is in the audit log the supervisors read, whichever way it came (issue 19)
+        audit = conn.execute(select(audit_log.c.username, audit_log.c.target, audit_log.c.detail, audit_log.c.commune_code)
+                             .where(audit_log.c.action == "dossier_status").order_by(audit_log.c.id)).all()
+    assert [(u, d) for u, _t, d, _c in audit] == [
+        ("officer.lan", "received -> processing"), ("officer.lan", "processing -> needs_papers"),
+        ("officer.lan", "needs_papers -> processing"), ("officer.minh", "processing -> ready"),
+        ("admin API", "ready -> returned")]
+    assert {t for _u, t, _d, _c in audit} == {code} and {c for *_x, c in audit} == {"00004"}
 
 
 def test_done_is_still_accepted_and_terminal_for_old_clients(server):

@@ -30,13 +30,19 @@ def _unit_name(unit: Any) -> str:
     return str(unit or "")
 
 
-def _documents(dossier: dict[str, Any]) -> list[str]:
+ORIGINAL_AT_COUNTER = "{name} (bản chính, đưa cán bộ xem tại quầy)"
+
+
+def _documents(dossier: dict[str, Any], originals: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The receipt's "Thành phần hồ sơ": each paper photographed at the kiosk, then each original
+    the citizen brings to the counter that was not photographed (chứng thực bản sao: the photo is
+    optional, the original is the dossier). Empty: the layout's "nothing" line."""
     seen: list[str] = []
     for att in dossier.get("attachments") or []:
         name = att.get("name_vi") or att.get("document_id")
         if name and name not in seen:  # several pages of one document are one line on paper
             seen.append(name)
-    return seen
+    return seen + [ORIGINAL_AT_COUNTER.format(name=o) for o in originals if o not in seen]
 
 
 def _get(d: dict[str, Any], *path: str) -> Any:
@@ -131,7 +137,7 @@ def receipt_from_dossier(dossier: dict[str, Any], answer: dict[str, Any], *, cen
         "procedure_code": _get(dossier, "procedure", "code"),
         "applicant_name": _get(dossier, "applicant", "full_name"),
         "applicant_id": _get(dossier, "applicant", "id_number"),
-        "documents": _documents(dossier),
+        "documents": _documents(dossier, originals),
         "fee": format_fee(dossier.get("fee")),
         "payment": payment_text(payment, dossier.get("fee")),
         "received_at": _get(dossier, "created_at"),
@@ -161,7 +167,7 @@ def provisional_from_dossier(dossier: dict[str, Any], *, local_code: str, centre
         "procedure_code": (dossier.get("procedure") or {}).get("code", ""),
         "applicant_name": _get(dossier, "applicant", "full_name"),
         "applicant_id": (dossier.get("applicant") or {}).get("id_number", ""),
-        "documents": _documents(dossier),
+        "documents": _documents(dossier),  # "Giấy tờ đã chụp": the photos only
         "fee": format_fee(dossier.get("fee")),
         "received_at": _get(dossier, "created_at"),
         "lookup_qr": lookup_qr,

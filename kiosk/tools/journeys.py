@@ -145,6 +145,9 @@ def _t(app, key):
 def _shot(d: Driver, res: JourneyResult, name: str, shoot: bool):
     res.screens.append(name)
     if shoot and d.shots_dir is not None:
+        settle = getattr(d, "settle", None)  # the keypad driver: the focus placed (and its ring drawn) first
+        if settle is not None:
+            settle()
         d.screenshot(name)
 
 

@@ -87,8 +87,19 @@ def _personal_leaks(text: str) -> list[str]:
 def test_a_citizen_files_with_keys_only_and_hears_every_screen(at_home, heard, flow_id):
     from kiosk.tools.journeys import titles_said, walk_procedure_by_keys
 
+    from kiosk.ui.i18n import tr
+
     app, _, cfg = at_home
-    res = walk_procedure_by_keys(app, flow_id, shots_dir=SHOTS / flow_id)
+    summary, receipt = {}, {}
+
+    def observe(name, d):  # what the submit screen sums up and what the receipt prints
+        engine = app.session.engine
+        if engine is not None and not engine.done and engine.step.kind == "submit":
+            summary.update(dict(app.sm.current_screen.summary()))
+        if name == "step-receipt" and app.session.outcome is not None:
+            receipt.update(app.session.outcome.receipt or {})
+
+    res = walk_procedure_by_keys(app, flow_id, shots_dir=SHOTS / flow_id, observe=observe)
     # filed: the central system has it, once, with the chip's applicant
     rows = [r for r in central_rows(cfg) if r["dossier_code"] == res.code]
     assert len(rows) == 1 and not res.provisional
@@ -107,6 +118,20 @@ def test_a_citizen_files_with_keys_only_and_hears_every_screen(at_home, heard, f
     assert all(cache for _, cache in heard)
     d = SHOTS / flow_id
     assert len(list(d.glob("*.png"))) >= 8
+    # the papers, counted by the photos taken (chứng thực: the photo of the original is optional and
+    # the scripted citizen skips it) and the originals to show at the counter, on screen and on paper
+    papers, originals = summary[tr("submit.papers", "vi")], summary.get(tr("submit.originals", "vi"), "")
+    if flow_id == "chung-thuc-ban-sao":
+        assert papers == tr("submit.no_photos", "vi") and originals == "Giấy tờ cần sao"
+        assert receipt["documents"] == ["Giấy tờ cần sao (bản chính, đưa cán bộ xem tại quầy)"]
+    else:
+        assert papers != tr("submit.no_photos", "vi") and "ảnh)" in papers
+        assert receipt["documents"]
+    # the focus ring shows on every screenshot of the keys-only walk (taken once the focus settled)
+    from kiosk.ui.theme import NORMAL
+
+    missing = [p.name for p in sorted(d.glob("*.png")) if not p.name.startswith("FAILED") and _ring_count(p, NORMAL.focus) < 200]
+    assert not missing, missing
 
 
 def test_hear_value_says_a_typed_id_number_by_its_last_four_digits_only_and_uncached(at_home, heard):
@@ -164,6 +189,13 @@ def _ring_pixels(png: Path, rect, colour) -> tuple[int, int]:
     row = img[mid, max(0, x - 4): x + 20]
     match = np.all(np.abs(row - want) <= 12, axis=1)
     return int(match.sum()), int(np.all(np.abs(img[h - y - hh: h - y, x + 1] - want) <= 12, axis=1).sum())
+
+
+def _ring_count(png: Path, colour) -> int:
+    """How many pixels of the focus ring's colour the screenshot shows."""
+    img = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16)
+    want = np.array([round(c * 255) for c in colour[:3]])
+    return int(np.all(np.abs(img - want) <= 6, axis=2).sum())
 
 
 def _contrast(a, b) -> float:

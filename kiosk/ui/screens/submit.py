@@ -20,6 +20,7 @@ from kiosk.ui.i18n import pick, tr
 from kiosk.ui.screens.base import footer
 from kiosk.ui.screens.step import StepScreen, error_text
 from kiosk.ui.widgets.common import BigButton, Column, Text, app, scroller, theme
+from kiosk.ui.widgets.text_role import NOTICE, spoken_as
 
 
 def _hour(at, lang: str) -> str:
@@ -37,6 +38,21 @@ def counter_text(receipt: dict | None, lang: str) -> str:
     """The counter that returns the result: as printed, else the kiosk's, else the general words."""
     counter = (receipt or {}).get("counter") or app().cfg["kiosk"].get("result_counter") or ""
     return counter or tr("receipt.counter_default", lang)
+
+
+def papers_lines(engine, lang: str) -> list[tuple[str, str]]:
+    """The papers, as the receipt will list them: the photos taken on the documents steps (a
+    paper by its name and number of photos; "Không chụp" when none: a photo may be optional, as
+    for chứng thực bản sao) and the originals to show at the counter (flows' originals_to_bring)."""
+    from flows.steps.receipt import originals_to_bring
+
+    photos = [f"{pick(d.name, lang)} ({tr('submit.photos', lang, n=len(engine.attachments[d.id]))})"
+              for d in engine.flow.documents if engine.attachments.get(d.id)]
+    lines = [(tr("submit.papers", lang), "; ".join(photos) or tr("submit.no_photos", lang))]
+    originals = [pick(d.name, lang) for d in originals_to_bring(engine)]
+    if originals:
+        lines.append((tr("submit.originals", lang), "; ".join(originals)))
+    return lines
 
 
 class SubmitScreen(StepScreen):
@@ -64,12 +80,11 @@ class SubmitScreen(StepScreen):
             (tr("review.unit", lang), unit.get("name") or "—"),
             (tr("review.appointment", lang), when),
             (tr("submit.fee", lang), fee_text(engine.fee(), lang)),
-            (tr("submit.papers", lang), str(len(engine.attachments))),
+            *papers_lines(engine, lang),
         ]
 
     def build_body(self, body):
         from flows import consent_text
-
         from kiosk.ui.screens.review import line
 
         lang = app().lang
@@ -198,8 +213,9 @@ class ReceiptScreen(StepScreen):
             return
         row = BoxLayout(spacing=24)
         left = Column(spacing=12, padding=[0, 0, 24, 0])
-        left.add_widget(Text(tr("receipt.title", lang), role="title", bold=True,
-                             color=theme().ok if not out.provisional else theme().danger))
+        left.add_widget(spoken_as(Text(tr("receipt.title", lang), role="title", bold=True,
+                                       color=theme().ok if not out.provisional else theme().danger),
+                                  NOTICE if out.provisional else None))
         # the code on a line of its own, as large as fits: at ×2 text "Mã hồ sơ: 01.00004-…" is
         # wider than the column and Kivy would cut the code itself in two
         left.add_widget(Text(tr("receipt.code_label", lang), role="title", bold=True))

@@ -19,6 +19,8 @@ DEFAULT_FLOWS = ("khai-sinh", "chung-thuc-ban-sao", "tam-tru")
 KEYPAD_FLOWS = ("khai-sinh",)
 # the simulated bank's gateway secret: only a simulated demo's central ever holds it
 DEMO_GATEWAY_SECRET = "demo-bank-gateway-secret-not-for-real-use"
+# the counter the demo's receipts send the citizen to ([kiosk] result_counter; empty: the general wording)
+DEMO_RESULT_COUNTER = "Quầy số 2"
 
 
 def free_port() -> int:
@@ -27,15 +29,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_dir: Path | None = None):
+def demo_config(folder: Path, port: int | None = None, extra: str = "", flows_dir: Path | None = None,
+                result_counter: str = ""):
     """Every file the kiosk writes goes under ``folder`` (the repository's var/ is the installed
     kiosk's; a demo or a test must not touch it): each writable path is named here, and a path
-    in this file resolves from ``folder`` (tests/kiosk/test_demo_config.py checks every key)."""
+    in this file resolves from ``folder`` (tests/kiosk/test_demo_config.py checks every key).
+    ``result_counter``: ``[kiosk] result_counter`` (`make demo` names one, DEMO_RESULT_COUNTER, so
+    its receipts say a real counter; tests keep the general wording unless they set it)."""
+    import re
+
     from kiosk.config import load_config
     from kiosk.deployment import DEMO_PAYMENT_ACCOUNT
 
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    if result_counter:  # into the caller's [kiosk] table if it has one (TOML allows one table of a name)
+        line = f"result_counter = {json.dumps(result_counter, ensure_ascii=False)}\n"
+        if re.search(r"^\[kiosk\][ \t]*$", extra, flags=re.M):
+            extra = re.sub(r"^\[kiosk\][ \t]*\n", lambda m: m.group(0) + line, extra, count=1, flags=re.M)
+        else:
+            extra = "[kiosk]\n" + line + extra
     override = folder / "kiosk.toml"
     override.write_text(
         "# made by kiosk.tools.demo: a self-contained kiosk with its own data folder\n"
@@ -91,7 +104,7 @@ def run_demo(out: Path, flows=DEFAULT_FLOWS, keypad_flows=KEYPAD_FLOWS) -> Path:
     from kiosk.tools.touch_robot import Driver
 
     shots = out / "screens"
-    cfg = demo_config(out / "kiosk")
+    cfg = demo_config(out / "kiosk", result_counter=DEMO_RESULT_COUNTER)
     summary, journeys = [], []
     with running_app(cfg) as app:
         d = Driver(app, shots)

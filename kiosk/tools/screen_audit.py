@@ -4,7 +4,8 @@ checked from the widget tree and from the real pixels of a screenshot.
 (a) text not clipped: a label's rendered text larger than its box, lines dropped by a fixed
     ``text_size`` height, text shortened with "…", a word too long for its line (Kivy cuts it
     mid-word), a widget outside the window with no ScrollView to bring it in (partly outside a
-    ScrollView's visible area is scrolling, not clipping);
+    ScrollView's visible area is scrolling, not clipping), a scroll area squeezed below one row
+    (``TOUCH_MIN``) while its content goes on;
 (b) contrast measured on the screenshot: each visible text's ink against its background
     (4.5:1, 7:1 in the high-contrast theme) and each control's edge against what surrounds it
     (3:1), with ``kiosk.tools.contrast``;
@@ -12,7 +13,12 @@ checked from the widget tree and from the real pixels of a screenshot.
     16 px from every other control; keys of the on-screen keyboard may sit closer to each other
     (their sizes are reported in the stats);
 (d) a widget with ``kiosk_role`` "help_call" and one with "speech_key" on every screen, and
-    "step_indicator" on every step screen ("step-*"), in the screen's tree or an open ModalView.
+    "step_indicator" on every step screen ("step-*") and the pay screen, in the screen's tree or
+    an open ModalView.
+
+Text drawn over other text or a control is reported (overlap). Nothing is exempt: the "còn nữa ▼"
+cue of a scroll area (kiosk.ui.widgets.common.ScrollCue) is a label like any other, so a cue over
+a line of text is found like any label would be.
 
 ``audit(app, img, ...)`` measures one rendered state; ``audit_variants(driver, ...)`` switches
 the screen through language/theme/text-size variants (the citizen's own header buttons do the
@@ -29,6 +35,13 @@ from kiosk.tools import contrast
 
 MIN_GAP = 16                 # px between two controls (issue 18 Deliver 8 (c))
 ROLES = ("step_indicator", "help_call", "speech_key")
+# screens of a procedure that are no step of the flow but stand among its steps: the pay screen
+# (kiosk/ui/screens/pay.py, between the submit and the receipt) says "Bước 11 trên 11" too
+STEP_LIKE_SCREENS = ("pay",)
+
+
+def needs_step_indicator(screen: str) -> bool:
+    return screen.startswith("step-") or screen in STEP_LIKE_SCREENS
 
 
 @dataclass
@@ -37,7 +50,7 @@ class Finding:
     lang: str
     theme: str               # "normal" / "high_contrast"
     large_text: bool
-    kind: str                # clipped, lines_cut, ellipsised, word_split, off_window, overlap, text_contrast,
+    kind: str                # clipped, lines_cut, ellipsised, word_split, off_window, overlap, squeezed, text_contrast,
                              # edge_contrast, too_small, too_close, missing_role, two_primaries
     text: str                # the widget's text (or what it is, for a widget without text)
     value: float | None      # the measured value (ratio, px)
@@ -61,10 +74,12 @@ class Variant:
         return f"{self.lang}-{'hc' if self.high_contrast else 'normal'}{'-large' if self.large_text else ''}"
 
 
-# each screen in five variants, not every combination: both languages in both themes, and the
-# large text in Vietnamese (the longest words) on the normal theme
-# (in the order that needs the fewest switches, each of which rebuilds the screen)
-VARIANTS = (Variant("vi"), Variant("en"), Variant("en", True), Variant("vi", True), Variant("vi", False, True))
+# Every screen in both languages in both themes (BASE), and at ×2 text in Vietnamese (the longest
+# words) in both themes; in the order that needs the fewest switches (each rebuilds the screen):
+# one toggle from each variant to the next, and one back to where the app started (vi-normal).
+BASE = (Variant("vi"), Variant("en"), Variant("en", True), Variant("vi", True))
+LARGE = (Variant("vi", True, True), Variant("vi", False, True))
+VARIANTS = BASE + LARGE
 
 
 @dataclass
@@ -128,14 +143,13 @@ def _image_rect(w, height):
     return (x, height - (y + w.height), x + w.width, height - y)
 
 
-def _collect(root, win_h, win_rect, covers=None):
+def _collect(root, win_h, win_rect):
     from kivy.uix.scrollview import ScrollView
     from kivy.uix.stencilview import StencilView
 
     from kiosk.ui.widgets.keyboard import NumPad, VnKeyboard
 
     out = []
-    covers = [] if covers is None else covers
 
     def visit(w, clip, scroll, keyboard, opacity, disabled):
         opacity = opacity * getattr(w, "opacity", 1)
@@ -149,9 +163,6 @@ def _collect(root, win_h, win_rect, covers=None):
             clip = _intersect(clip, rect) or (rect[0], rect[1], rect[0], rect[1])
         if isinstance(w, ScrollView):
             scroll = w
-            cue = _scroll_cue(w, win_h)
-            if cue is not None:
-                covers.append(cue)
         if isinstance(w, (VnKeyboard, NumPad)):
             keyboard = w
         for child in w.children:
@@ -159,18 +170,6 @@ def _collect(root, win_h, win_rect, covers=None):
 
     visit(root, win_rect, None, None, 1.0, False)
     return out
-
-
-def _scroll_cue(sv, win_h):
-    """The "còn nữa ▼" cue a kiosk Scroller draws over its bottom edge while there is more below
-    (kiosk.ui.widgets.common.Scroller: canvas instructions, not a widget), image pixels; None when
-    it is not showing. What it covers is scroll content, like what is below the edge."""
-    bg = getattr(sv, "_cue_bg", None)
-    if bg is None or not getattr(sv, "more_below", False):
-        return None
-    x, y = sv.to_window(*bg.pos)
-    w, h = bg.size
-    return (x, win_h - (y + h), x + w, win_h - y)
 
 
 def _is_control(w) -> bool:
@@ -204,6 +203,7 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
     """Measure the app's current state against the already grabbed ``img`` (the same frame)."""
     from kivy.core.window import Window
     from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
 
     from kiosk.ui.theme import TOUCH_MIN
 
@@ -224,8 +224,7 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
                                     None if value is None else round(float(value), 2), threshold, _bbox(rect), detail))
 
     roots = _roots(app)
-    covers = []  # scroll cues drawn over content
-    everything = [s for r in roots for s in _collect(r, win_h, win_rect, covers)]
+    everything = [s for r in roots for s in _collect(r, win_h, win_rect)]
     # what the citizen can touch and read: the top-most modal covers the screen under it
     top = _collect(roots[-1], win_h, win_rect) if len(roots) > 1 else everything
     shown = [s for s in top if s.visible is not None and s.w.width > 0 and s.w.height > 0]
@@ -236,7 +235,7 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
         role = getattr(s.w, "kiosk_role", None)
         if role in ROLES:
             present.setdefault(role, []).append(s)
-    needed = ["help_call", "speech_key"] + (["step_indicator"] if screen.startswith("step-") else [])
+    needed = ["help_call", "speech_key"] + (["step_indicator"] if needs_step_indicator(screen) else [])
     for role in needed:
         found = present.get(role, [])
         if not found:
@@ -280,8 +279,6 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
         vis = _intersect(_intersect(trect, s.visible), _intersect(s.rect, s.visible))
         if vis is None or vis[2] - vis[0] < 4 or vis[3] - vis[1] < min(th * 0.6, 24):
             continue  # mostly scrolled away: what shows of it is not enough to measure
-        if any(_intersect(vis, c) for c in covers):
-            continue  # under the scroll cue, at the scroll area's edge
         crop = img[int(vis[1]):int(np.ceil(vis[3])), int(vis[0]):int(np.ceil(vis[2]))]
         tc = contrast.text_colours(crop)
         if tc is None:
@@ -312,6 +309,14 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
             add("overlap", both, f"{_text_of(a.w)} ⇄ {_text_of(b.w)}", None, None,
                 "drawn over each other: a layout too small for what it holds")
 
+    # (a) a scroll area squeezed by what is fixed around it: its content goes on, but it shows
+    # less than one row of it (the citizen sees nothing to scroll, and no "còn nữa ▼")
+    for s in top:  # not only the shown: one squeezed to nothing has no visible part
+        w = s.w
+        if isinstance(w, ScrollView) and w.width > 0 and w.children and w.children[0].height > w.height + 1 and w.height < TOUCH_MIN - 0.5:
+            add("squeezed", s.rect, f"<{type(w).__name__}>", w.height, TOUCH_MIN,
+                f"a scroll area {w.height:.0f} px tall for {w.children[0].height:.0f} px of content")
+
     # (b) control edges, (c) sizes and gaps
     controls = [s for s in shown if _is_control(s.w)]
     keys = []
@@ -328,8 +333,6 @@ def audit(app, img: np.ndarray, screen: str | None = None) -> AuditResult:
         vis = s.visible
         if vis[2] - vis[0] < 12 or vis[3] - vis[1] < 12:
             continue  # scrolled almost out of sight
-        if any(_intersect(vis, c) for c in covers):
-            continue  # partly under the scroll cue, at the scroll area's edge
         ec = contrast.edge_contrast(img, vis, skip=skip)  # a side cut by a ScrollView is skipped
         if ec is not None and ec.ratio < contrast.NON_TEXT - 0.005:
             weakest = min(ec.sides, key=lambda k: ec.sides[k][0])
@@ -523,7 +526,7 @@ def audit_variants(driver, screen: str | None = None, variants=VARIANTS, shots_d
 
 
 _COLOURS = {"clipped": (255, 0, 255), "lines_cut": (255, 0, 255), "ellipsised": (255, 0, 255),
-            "word_split": (200, 0, 255), "off_window": (255, 0, 255), "overlap": (255, 0, 0), "text_contrast": (255, 140, 0),
+            "word_split": (200, 0, 255), "off_window": (255, 0, 255), "squeezed": (255, 0, 255), "overlap": (255, 0, 0), "text_contrast": (255, 140, 0),
             "edge_contrast": (0, 160, 255), "too_small": (0, 200, 0), "too_close": (0, 120, 0),
             "missing_role": (255, 0, 0)}
 

@@ -96,6 +96,17 @@ class PayScreen(KioskScreen):
         a = app()
         return pick(a.session.flow.name, a.lang) if a.session.flow is not None else ""
 
+    def step_indicator(self) -> str:
+        """The last step's "Bước 11 trên 11", as the receipt says it: paying is the first half of the
+        last step (pay, then take the receipt). The flow is still on its submit step here (the
+        receipt step comes once the payment is settled), so the number is the one after it."""
+        a = app()
+        engine = a.session.engine
+        if engine is None or engine.done:
+            return ""
+        number, total = engine.progress()
+        return tr("step.indicator", a.lang, n=min(number + 1, total), total=total)
+
     def fee(self, lang: str) -> str:
         return fee_text({"amount": self.outcome.payment_due if self.outcome else 0}, lang)
 

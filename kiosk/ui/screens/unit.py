@@ -46,13 +46,23 @@ class UnitScreen(StepScreen):
         engine = a.session.engine
         # "thành phố" for a centrally-run city (Hà Nội …), "tỉnh" elsewhere (issue #18 point 8)
         area = province_word(a.cfg["kiosk"]["province_code"], lang)
-        body.add_widget(Text(tr("unit.hint", lang, area=area), role="body"))
         hu = engine.handling_unit or {}
-        body.add_widget(Text(tr("unit.chosen", lang, name=hu.get("name", "—")), role="title", bold=True, color=theme().ok))
+        hint = Text(tr("unit.hint", lang, area=area), role="body")
+        chosen = Text(tr("unit.chosen", lang, name=hu.get("name", "—")), role="title", bold=True, color=theme().ok)
         self.search = VnField("unit_search", tr("unit.search", lang), value=self.query, on_change=self._on_search)
-        body.add_widget(self.search)
         self.list = Column(spacing=SPACING_MIN)
-        body.add_widget(scroller(self.list))
+        if a.session.large_text:
+            # ×2 text: the hint and the chosen commune scroll with the list under the search field;
+            # fixed above it they left the list no room at all
+            body.add_widget(self.search)
+            column = Column(spacing=SPACING_MIN, padding=[0, 0, 20, 0])
+            for w in (hint, chosen, self.list):
+                column.add_widget(w)
+            body.add_widget(scroller(column))
+        else:
+            for w in (hint, chosen, self.search):
+                body.add_widget(w)
+            body.add_widget(scroller(self.list))
         body.add_widget(self.keyboard_slot())
         self.add_footer(body)
         self._fill()

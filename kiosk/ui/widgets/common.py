@@ -4,10 +4,12 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.properties import AliasProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
+from kivy.uix.widget import Widget
 
 from kiosk.ui.theme import TOUCH_MIN
 
@@ -157,45 +159,97 @@ class Row(BoxLayout):
 
 
 class Scroller(ScrollView):
-    """A vertical scroll area that says so: a wide bar in the edge colour and, while there is more
-    below, a "còn nữa ▼" cue drawn over its bottom edge (a citizen does not guess that a screen
-    scrolls). ``more_below`` tells the speech mode the same."""
+    """A vertical scroll area with a wide bar in the edge colour. ``more_below``: the content goes
+    on below what shows (the speech mode says so; :class:`ScrollArea` shows "còn nữa ▼")."""
 
     def __init__(self, child, **kw):
-        from kivy.core.text import Label as CoreLabel
-
         t = theme()
         super().__init__(do_scroll_x=False, bar_width=16, scroll_type=["bars", "content"],
                          bar_color=list(t.edge), bar_inactive_color=list(t.edge), **kw)
         self.add_widget(child)
-        self.more_below = False
-        word = "còn nữa ▼" if app().lang == "vi" else "more below ▼"
-        core = CoreLabel(text=word, font_size=sizes()["small"], bold=True)
-        core.refresh()
-        self._cue_texture = core.texture
-        with self.canvas.after:
-            self._cue_bg_color = Color(*t.selected[:3], 0)
-            self._cue_bg = RoundedRectangle(radius=[10])
-            self._cue_fg_color = Color(*t.selected_fg[:3], 0)
-            self._cue_fg = Rectangle(texture=self._cue_texture)
-        self.bind(scroll_y=self._cue, size=self._cue, pos=self._cue)
-        child.bind(height=self._cue)
-        Clock.schedule_once(self._cue, 0)
 
-    def _cue(self, *_):
+    @property
+    def overflows(self) -> bool:
         child = self.children[0] if self.children else None
-        if child is None:
-            return
-        self.more_below = child.height > self.height + 1 and self.scroll_y > 0.001
-        tw, th = self._cue_texture.size
-        w, h = tw + 40, th + 16
-        x, y = self.right - w - self.bar_width - 12, self.y + 10
-        self._cue_bg.pos, self._cue_bg.size = (x, y), (w, h)
-        self._cue_fg.pos, self._cue_fg.size = (x + 20, y + 8), (tw, th)
-        alpha = 1 if self.more_below else 0
-        self._cue_bg_color.a = alpha
-        self._cue_fg_color.a = alpha
+        return child is not None and child.height > self.height + 1
+
+    @property
+    def more_below(self) -> bool:
+        return self.overflows and self.scroll_y > 0.001
 
 
-def scroller(child) -> ScrollView:
-    return Scroller(child)
+class ScrollCue(Label):
+    """"còn nữa ▼" ("more below ▼"): a pill in the selected colour, under a scroll area (never over
+    what it scrolls), visible while there is more below. A label, not a button: nothing to tap."""
+
+    kiosk_role = "scroll_cue"
+
+    def __init__(self, **kw):
+        t = theme()
+        word = "còn nữa ▼" if app().lang == "vi" else "more below ▼"
+        super().__init__(text=word, font_size=sizes()["small"], bold=True, color=t.selected_fg,
+                         size_hint=(None, None), halign="center", valign="middle", **kw)
+        self.texture_update()
+        tw, th = self.texture_size
+        self.size = (tw + 40, th + 16)
+        Background.paint(self, t.selected, radius=10)
+
+
+class ScrollArea(BoxLayout):
+    """A :class:`Scroller` with a strip under it for the :class:`ScrollCue` (a citizen does not
+    guess that a screen scrolls). The strip takes room only while the content is taller than the
+    whole area: the scroll view is then shorter by the strip, and the cue sits below the last
+    visible line instead of on it. While nothing overflows the area looks like a plain column.
+
+    ``scroll_y``, ``scroll_to`` and ``more_below`` are the scroll view's (``view``)."""
+
+    GAP = 8  # px between the scrolled content's edge and the cue
+
+    def __init__(self, child, **kw):
+        super().__init__(orientation="vertical", spacing=0, **kw)
+        self.view = Scroller(child)
+        self.cue = ScrollCue()
+        self.strip = BoxLayout(size_hint_y=None, height=0, padding=[0, self.GAP, 16 + 12, 0])
+        self.strip.add_widget(Widget())
+        self.strip.add_widget(self.cue)
+        self.add_widget(self.view)
+        self.add_widget(self.strip)
+        self.view.bind(scroll_y=self._sync, height=self._sync)
+        self.bind(height=self._sync)
+        child.bind(height=self._sync)
+        self._sync()
+        Clock.schedule_once(self._sync, 0)
+
+    def _sync(self, *_):
+        child = self.view.children[0] if self.view.children else None
+        # against the whole area, not the view: the strip shortens the view, which must not
+        # take the strip away again (a content between the two heights would flicker)
+        overflow = child is not None and child.height > self.height + 1
+        strip = self.cue.height + self.GAP
+        # an area squeezed below one row's height has no room for the strip either: the cue would
+        # be drawn outside it, over its neighbours (the screen audit reports such an area)
+        overflow = overflow and self.height >= strip + TOUCH_MIN
+        self.strip.height = strip if overflow else 0
+        self.strip.opacity = 1 if overflow else 0
+        self.cue.opacity = 1 if self.view.more_below else 0
+
+    @property
+    def more_below(self) -> bool:
+        return self.view.more_below
+
+    def _get_scroll_y(self):
+        return self.view.scroll_y
+
+    def _set_scroll_y(self, value):
+        self.view.scroll_y = value
+        return True
+
+    scroll_y = AliasProperty(_get_scroll_y, _set_scroll_y, bind=())
+
+    def scroll_to(self, widget, **kw):
+        return self.view.scroll_to(widget, **kw)
+
+
+def scroller(child) -> ScrollArea:
+    """``child`` (a Column: its height is its content's) in a scroll area with the "còn nữa ▼" cue."""
+    return ScrollArea(child)

@@ -343,7 +343,9 @@ def _read_entries(data: bytes) -> dict[str, bytes]:
         raise BundleError(en=f"bundle is {len(data)} bytes; at most {MAX_BUNDLE_BYTES}")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, RuntimeError, OSError, EOFError) as exc:
+        # RuntimeError: zipfile's NotImplementedError for a "version needed" it does not know (one
+        # flipped byte in the central directory says 8.5): damage, like any other
         raise BundleError(en=f"not a zip file: {exc}") from None
     with zf:
         infos = zf.infolist()

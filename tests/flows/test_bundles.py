@@ -363,6 +363,18 @@ def test_every_single_byte_flip_is_refused_cleanly():
         assert entries(bytes(broken)) == entries(data)
 
 
+def test_a_zip_version_it_cannot_read_is_a_bundle_error():
+    """The byte-flip sweep found it only on some signatures (ECDSA's vary): one flipped byte in the
+    central directory's "version needed to extract" (20 → 85, i.e. 8.5) made zipfile raise
+    NotImplementedError, which escaped verify_bundle instead of a BundleError."""
+    data = bytearray(signed(paths=[DEFINITIONS / "khai-tu.yaml"]))
+    cd = data.find(b"PK\x01\x02")          # the first central directory record
+    assert cd > 0
+    data[cd + 6] = 85                        # its "version needed to extract"
+    with pytest.raises(BundleError):
+        verify_bundle(bytes(data), [PUB])
+
+
 def test_concurrent_stage_and_activate_keep_state_consistent(store, tmp_path):
     """The kiosk's sync thread stages while the UI thread activates between sessions."""
     import threading

@@ -23,6 +23,8 @@ from testkit.console import ORIGIN, csrf_of, part, text
 
 PASSWORD = "mat-khau-cua-tinh-2026"
 FLOWS = Path(__file__).resolve().parents[2] / "flows" / "definitions"
+# the shipped tạm trú version: the fixture publishes it, then one version up
+TAM_TRU_V = int(re.search(r"^version: (\d+)$", (FLOWS / "tam-tru.yaml").read_text(encoding="utf-8"), re.M).group(1))
 ON_OLD = KioskIdentity("KIOSK-HN-BADINH-01", "01", "00004")
 ON_NEW = KioskIdentity("KIOSK-HN-NGOCHA-01", "01", "00008")
 ELSEWHERE = KioskIdentity("KIOSK-HCM-ANDONG-01", "79", "27316")
@@ -54,12 +56,12 @@ def central(database, keys, tmp_path):
     c.min_signatures = 2
     for k in (ON_OLD, ON_NEW, ELSEWHERE):
         c.register_kiosk(k.kiosk_id, k.province_code, k.commune_code, secret(k))
-    # bundle 1: the flows as they are; bundle 2: tam-tru version 3 with a new fee (and a '<' to escape)
+    # bundle 1: the flows as they are; bundle 2: tam-tru one version up with a new fee (and a '<' to escape)
     old = [FLOWS / "tam-tru.yaml", FLOWS / "khai-sinh.yaml"]
     assert c.publish_bundle(four_eyes(old, "hanoi-2026-11-01", 1, keys), actor="cli")[0]
     changed = tmp_path / "tam-tru.yaml"
     text = (FLOWS / "tam-tru.yaml").read_text(encoding="utf-8")
-    changed.write_text(text.replace("version: 2", "version: 3", 1).replace("amount: 15000", "amount: 20000", 1)
+    changed.write_text(text.replace(f"version: {TAM_TRU_V}", f"version: {TAM_TRU_V + 1}", 1).replace("amount: 15000", "amount: 20000", 1)
                        + "# <script>alert(1)</script>\n", encoding="utf-8")
     assert c.publish_bundle(four_eyes([changed, FLOWS / "khai-sinh.yaml"], "hanoi-2026-11-20", 20, keys), actor="cli")[0]
     yield c
@@ -97,7 +99,7 @@ def test_an_admin_sees_the_current_bundle_its_procedures_signers_and_kiosks(app,
     rows = {m.group(1): text(m.group(0)) for m in re.finditer(r'<tr id="flow-([a-z0-9-]+)".*?</tr>', r.text, re.S)}
     assert set(rows) == {"tam-tru", "khai-sinh"}
     assert "Đăng ký tạm trú" in rows["tam-tru"] and "20.000 đồng" in rows["tam-tru"] and "3 ngày làm việc" in rows["tam-tru"]
-    assert re.search(r'id="flow-tam-tru" class="flow" data-version="3"', r.text)
+    assert re.search(rf'id="flow-tam-tru" class="flow" data-version="{TAM_TRU_V + 1}"', r.text)
     assert "Miễn phí nếu đăng ký trong 60 ngày" in rows["khai-sinh"] and "Trong ngày" in rows["khai-sinh"]
     kiosks = text(part(r.text, "kiosk-bundles"))  # the HCM kiosk is another province's
     assert kiosks.startswith("1 / 2 ki-ốt") and "1 ki-ốt còn chạy gói hanoi-2026-11-01" in kiosks
@@ -119,7 +121,7 @@ def test_one_procedure_with_steps_papers_escaped_yaml_and_versions(app):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in yaml and "<script>" not in r.text
     assert "id: tam-tru" in html.unescape(yaml) and "amount: 20000" in yaml
     versions = re.findall(r'class="version( current)?" data-bundle="([\w.-]+)" data-version="(\d+)"', part(r.text, "flow-history"))
-    assert versions == [(" current", "hanoi-2026-11-20", "3"), ("", "hanoi-2026-11-01", "2")]
+    assert versions == [(" current", "hanoi-2026-11-20", str(TAM_TRU_V + 1)), ("", "hanoi-2026-11-01", str(TAM_TRU_V))]
 
     for bad in ("nope", "TAM-TRU", "tam-tru%00", "..%2F..%2Fetc", "a" * 100, "%C3%A0", "rollback"):
         r = http.get("/console/procedures/" + bad)

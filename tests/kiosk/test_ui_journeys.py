@@ -299,6 +299,11 @@ def test_pick_lists_a_phone_from_earlier_in_the_visit_and_a_typed_street_where_t
         app.session.engine.set_applicant(dict(app.session.applicant), app.session.applicant_source,
                                          {"access_control": "PACE", "checks": {}})
     d.tap(tr("nav.next", "vi"))
+    d.wait_screen("step-face_check")  # each procedure's dossier records its own face check
+    d.tap(tr("face.sim_holder", "vi"), exact=True)
+    d.tap(tr("face.start", "vi"), exact=True)
+    d.wait_for(lambda: app.sm.current_screen.state == "done", 30, "the face check")
+    d.tap(tr("nav.next", "vi"))
     d.wait_screen("step-form")
     engine, screen = app.session.engine, app.sm.current_screen
     assert engine.step.id == "noi-tam-tru"

@@ -33,11 +33,11 @@ from urllib.parse import parse_qs
 
 import anyio
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
 from central import db, limits, routing
-from central.display import CENTRE_RX, MAX_WAIT_S, TEMPLATES, Display, _page
+from central.display import CENTRE_RX, MAX_WAIT_S, Display, _page, static_file
 from central.queue import COUNTER_RX
 from central.ratings import LEVEL_WORDS, LEVELS, RATE_WINDOW, Ratings
 from central.service import Central, CentralError
@@ -111,9 +111,7 @@ def register(app: FastAPI, central: Central, deps: Any) -> None:  # noqa: ARG001
 
     @app.get("/rate/static/{name}", include_in_schema=False)
     def rate_static(name: str):
-        if name not in STATIC_TYPES:
-            raise CentralError(status=404, code="not_found", vi="Không có tệp này.", en="no such file")
-        return FileResponse(TEMPLATES / name, media_type=STATIC_TYPES[name], headers={"Cache-Control": "public, max-age=300"})
+        return static_file(name, STATIC_TYPES)
 
     @app.get("/rate/{centre}/{counter}", include_in_schema=False, response_class=HTMLResponse)
     async def rate_page(centre: str, counter: str):

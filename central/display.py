@@ -230,6 +230,14 @@ def _page(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
                                                            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 
+def static_file(name: str, types: dict[str, str]) -> FileResponse:
+    """One of a page's own files beside its templates (the display's, the rating tablet's); any
+    other name is 404 (``types`` is the whole list: no path is built from what was asked)."""
+    if name not in types:
+        raise CentralError(status=404, code="not_found", vi="Không có tệp này.", en="no such file")
+    return FileResponse(TEMPLATES / name, media_type=types[name], headers={"Cache-Control": "public, max-age=300"})
+
+
 def register(app: FastAPI, central: Central, deps: Any) -> None:  # noqa: ARG001 (no authentication: public)
     display = Display(central)
     app.state.display = display
@@ -242,9 +250,7 @@ def register(app: FastAPI, central: Central, deps: Any) -> None:  # noqa: ARG001
 
     @app.get("/display/static/{name}", include_in_schema=False)
     def display_static(name: str):
-        if name not in static_types:
-            raise CentralError(status=404, code="not_found", vi="Không có tệp này.", en="no such file")
-        return FileResponse(TEMPLATES / name, media_type=static_types[name], headers={"Cache-Control": "public, max-age=300"})
+        return static_file(name, static_types)
 
     @app.get("/display/{centre}", include_in_schema=False, response_class=HTMLResponse)
     async def display_page(centre: str):

@@ -131,11 +131,14 @@ class PostgresCluster:
         self.stop()
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+def wait_until(predicate, timeout: float, interval: float = 0.02):
+    """Ask ``predicate`` until it answers something true (returned: a browser test keeps what the
+    page said) or ``timeout`` seconds pass (then its last answer)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return True
+        value = predicate()
+        if value:
+            return value
         time.sleep(interval)
     return predicate()
 

@@ -15,7 +15,7 @@ from central.queue import Queue
 from central.ratings import Ratings
 from central.service import KioskIdentity
 from kiosk.tools import browser
-from testkit.central import KIOSK_ID, start_central
+from testkit.central import KIOSK_ID, start_central, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -33,16 +33,6 @@ def srv(tmp_path):
     s = start_central(str(tmp_path / "central.sqlite3"))
     yield s
     s.stop()
-
-
-def wait_until(check, timeout: float, step: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    return check()
 
 
 def login(driver, base: str, username: str) -> None:

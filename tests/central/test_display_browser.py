@@ -11,7 +11,7 @@ import pytest
 from central.queue import Queue
 from central.service import KioskIdentity
 from kiosk.tools import browser
-from testkit.central import KIOSK_ID, start_central
+from testkit.central import KIOSK_ID, start_central, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +29,6 @@ def srv(tmp_path, monkeypatch):
     s = start_central(str(tmp_path / "central.sqlite3"))
     yield s
     s.stop()
-
-
-def wait_until(check, timeout: float, step: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    return check()
 
 
 def test_a_call_appears_on_the_display_within_a_second_and_is_announced(srv):

@@ -61,7 +61,11 @@ def test_ticket_called_shown_worked_and_looked_up(tmp_path_factory):
         d.wait_for(lambda: ticket_screen.outcome is not None, 20, "the number")
         number = ticket_screen.outcome.number
         assert number and not ticket_screen.outcome.offline, ticket_screen.outcome
-        assert d.has_text(number) and d.has_text("Trước Quý khách")
+        # the first in line is told so ("Chưa có ai trước Quý khách · sắp đến lượt"), later ones how many
+        from kiosk.services import ticket_wait_text
+
+        assert d.has_text(number) and d.has_text(ticket_wait_text(ticket_screen.outcome))
+        assert ticket_screen.outcome.people_ahead != 0 or d.has_text("Chưa có ai trước Quý khách · sắp đến lượt")
         d.screenshot("ticket-for-originals")
         d.tap("Hoàn tất")
         d.wait_screen("rating")

@@ -3,7 +3,7 @@ chip photo, with a blink-and-turn challenge; or a member of staff's PIN). The sc
 the simulated card holder in front of the simulated camera (the "[Mô phỏng] Chủ thẻ" button, which
 exists only on the simulated camera), presses "Bắt đầu" and waits for the match; with real devices,
 where no face stands before the camera, it takes the staff path ("Nhờ cán bộ xác nhận", then the
-staff PIN its ``hands`` know)."""
+kiosk PIN its ``hands`` know)."""
 from __future__ import annotations
 
 from kiosk.ui.steps import StepUI
@@ -16,12 +16,16 @@ def _outcome(app):
 
 
 def staff_confirms(d, app, pin: str) -> None:
-    """The staff path: "Nhờ cán bộ xác nhận", the help-call panel closed by the member of staff, the PIN."""
+    """The staff path with the kiosk PIN a technician's ``hands`` know: "Nhờ cán bộ xác nhận", the
+    help-call panel closed by the member of staff, "Dùng mã PIN của ki-ốt" (the officer's one-time
+    code needs someone at the console), the PIN."""
     from kiosk.ui.i18n import tr
 
     d.tap(tr("face.ask_staff", app.lang), exact=True)
     d.wait_for(lambda: app.sm.current_screen.state == "staff", 10, "the staff PIN pad")
     close_help_panel(d, app)
+    if app.sm.current_screen.staff_mode != "pin":
+        d.tap(tr("face.use_pin", app.lang), exact=True)
     d.type_keys(pin)
     d.tap_widget(d.find_key(tr("kb.done", app.lang)))
     d.wait_for(lambda: _outcome(app) == "fallback_staff", 10, "the staff confirmation")

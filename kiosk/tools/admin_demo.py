@@ -90,10 +90,15 @@ def enrol(server, admins: Admins, province: str, flows_dir: Path, media_dir: Pat
 
 # --- steps in the browser ------------------------------------------------------------------------
 def wait(predicate, timeout: float, what: str) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except StaleElementReferenceException:
+            pass     # the page was replaced between finding an element and reading it: look again
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 

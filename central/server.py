@@ -84,13 +84,15 @@ def _section(config: Any, name: str) -> dict:
         return {}
 
 
-def central_from_config(config: Any = None, *, database: str | None = None) -> Central:
-    """A Central on the configured database with the configured kiosk registered (embedded mode).
+def open_from_config(config: Any = None, *, database: str | None = None) -> Central:
+    """A Central on the configured database with the configured admin token, trusted flow keys,
+    intake path, gateway secret and PKCS#11 library (the one place config becomes a Central:
+    the embedded central and ``kiosk central …`` both come here).
 
     ``config`` is a ``kiosk.config.Config`` or a dict of sections; missing sections mean defaults.
     """
-    c, k, f = _section(config, "central"), _section(config, "kiosk"), _section(config, "flows")
-    central = Central.open(database or c.get("database") or "central.sqlite3",
+    c, f = _section(config, "central"), _section(config, "flows")
+    return Central.open(database or c.get("database") or "central.sqlite3",
                            admin_token=c.get("admin_token", ""), trusted_keys=list(f.get("trusted_keys", [])),
                            min_signatures=int(f.get("min_signatures", 1)),  # four eyes on publish
                            fast_intake=bool(c.get("pg_fast_intake", True)),
@@ -98,6 +100,12 @@ def central_from_config(config: Any = None, *, database: str | None = None) -> C
                            # the bank gateway's secret (central.payments): [central] payment_gateway_secret
                            payment_secret=str(c.get("payment_gateway_secret") or ""),
                            pkcs11_lib=str(c.get("pkcs11_lib") or Central.pkcs11_lib))
+
+
+def central_from_config(config: Any = None, *, database: str | None = None) -> Central:
+    """``open_from_config`` with the configured kiosk registered (embedded mode)."""
+    c, k = _section(config, "central"), _section(config, "kiosk")
+    central = open_from_config(config, database=database)
     if k.get("id") and c.get("kiosk_secret"):
         central.ensure_kiosk(k["id"], k.get("province_code", ""), k.get("commune_code", ""), c["kiosk_secret"])
     return central

@@ -134,16 +134,11 @@ def _db_arg(p) -> None:
 
 
 def _open(args):
-    from central.service import Central
+    from central.server import open_from_config
     from kiosk.tools.cli import config_from
 
     cfg = config_from(args)
-    return Central.open(args.database or cfg["central"]["database"], admin_token=cfg["central"]["admin_token"],
-                        trusted_keys=cfg["flows"]["trusted_keys"], min_signatures=cfg["flows"]["min_signatures"],
-                        fast_intake=cfg["central"]["pg_fast_intake"],
-                        public_openapi=cfg["central"]["public_openapi"],
-                        payment_secret=cfg["central"].get("payment_gateway_secret") or "",
-                        pkcs11_lib=cfg["central"].get("pkcs11_lib") or Central.pkcs11_lib), cfg
+    return open_from_config(cfg, database=args.database or cfg["central"]["database"]), cfg
 
 
 def _serve(args) -> int:

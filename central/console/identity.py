@@ -5,7 +5,7 @@ A pure function of the dossier body's applicant; the dossier page shows its rows
 """
 from __future__ import annotations
 
-CHIP = {"PACE": "đọc chip an toàn (PACE)", "BAC": "đọc chip (BAC)", "none": "không đọc chip"}
+CHIP = {"PACE": "Đọc chip an toàn (PACE)", "BAC": "Đọc chip (BAC)", "none": "Không đọc chip"}
 CHECK_WORDS = {"ok": "đạt", "failed": "KHÔNG ĐẠT", "not_checked": "chưa kiểm tra"}
 # the names devices/idcard gives its checks (reader.py, passive.py), as an officer says them
 CHECK_NAMES = {"hashes": "dữ liệu nguyên vẹn", "signature": "chữ ký của cơ quan cấp thẻ", "chain": "chứng thư gốc tin cậy",
@@ -47,7 +47,7 @@ def identity_rows(applicant: dict) -> list[tuple[str, str, str]]:
     if applicant.get("source") == "chip":
         checks = auth.get("checks") if isinstance(auth.get("checks"), dict) else {}
         words = [f"{CHECK_NAMES.get(k, k)}: {CHECK_WORDS.get(v, str(v))}" for k, v in checks.items()]
-        rows.append(("Thẻ căn cước", "ID card", "; ".join([CHIP.get(auth.get("access_control"), "đọc chip")] + words)))
+        rows.append(("Thẻ căn cước", "ID card", "; ".join([CHIP.get(auth.get("access_control"), "Đọc chip")] + words)))
     if auth.get("face_match") or applicant.get("source") in ("chip", "qr", "typed"):
         rows.append(("Khuôn mặt", "Face check", face_text(auth)))
     return rows

@@ -191,4 +191,4 @@ def test_the_dossier_page_says_how_the_applicant_was_identified(app, central):
         _created, answer = central.submit(BADINH, body)
         page = lan.get(f"/console/dossiers/{answer['dossier_code']}").text
         assert words in page, name
-        assert "đọc chip an toàn (PACE); dữ liệu nguyên vẹn: đạt" in page and "chứng thư gốc tin cậy: KHÔNG ĐẠT" in page
+        assert "Đọc chip an toàn (PACE); dữ liệu nguyên vẹn: đạt" in page and "chứng thư gốc tin cậy: KHÔNG ĐẠT" in page

@@ -15,17 +15,15 @@ anything but this measurement. Without the set the bench says "not measured" and
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def lfw_root() -> Path | None:
     """The LFW folder (with pairs.txt) if this machine has one, else None."""
-    base = Path(os.environ.get("KIOSK_CORPORA") or ROOT.parent / "shared" / "corpora")
-    root = base / "lfw"
+    from testkit.corpora import base
+
+    root = base() / "lfw"
     return root if (root / "pairs.txt").is_file() else None
 
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from central.db import audit_log, help_calls, write_tx
-from central.service import CentralError, KioskIdentity, storable_text
+from central.service import HELP_CALL_UUID_RX, CentralError, KioskIdentity, _no_help_call, storable_text
 from common import clock
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 CODE_TTL_S = 15 * 60
 MAX_FAILURES = 5
 CODE_RX = re.compile(r"[0-9]{6}")
-UUID_RX = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_ACCOUNT_CHARS = 100
 
 
@@ -43,10 +42,6 @@ def _digest(uid: str, code: str) -> str:
 
 def _iso(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
-
-
-def _no_call() -> CentralError:
-    return CentralError(status=404, code="not_found", vi="Không tìm thấy yêu cầu gọi cán bộ.", en="no such help call")
 
 
 def _conflict(code: str, vi: str, en: str, **extra) -> CentralError:
@@ -72,15 +67,15 @@ def issue_code(engine, uid: str, account: str) -> dict:
     if not account:
         raise CentralError(status=422, code="invalid_request", vi="Cần tên tài khoản của cán bộ.",
                            en="account: who receives the code", fields=["account"])
-    if not UUID_RX.fullmatch(uid or ""):
-        raise _no_call()
+    if not HELP_CALL_UUID_RX.fullmatch(uid or ""):
+        raise _no_help_call()
     now = clock.now()
     code = f"{secrets.randbelow(10 ** 6):06d}"
     expires = _iso(now + timedelta(seconds=CODE_TTL_S))
     with write_tx(engine) as conn:
         row = conn.execute(select(help_calls).where(help_calls.c.uuid == uid).with_for_update()).mappings().first()
         if row is None:
-            raise _no_call()
+            raise _no_help_call()
         if row["state"] != "acknowledged":
             raise _conflict("not_acknowledged", "Cần bấm “Tôi đến ngay” trước khi lấy mã xác nhận.",
                             "acknowledge the call before taking a confirmation code")
@@ -99,13 +94,13 @@ def confirm(engine, kiosk: KioskIdentity, uid: str, code) -> dict:
     if not isinstance(code, str) or not CODE_RX.fullmatch(code):
         raise CentralError(status=422, code="invalid_request", vi="Mã xác nhận gồm 6 chữ số.",
                            en="code: the 6 digits the officer was given", fields=["code"])
-    if not UUID_RX.fullmatch(uid or ""):
-        raise _no_call()
+    if not HELP_CALL_UUID_RX.fullmatch(uid or ""):
+        raise _no_help_call()
     now = clock.now()
     with write_tx(engine) as conn:
         row = conn.execute(select(help_calls).where(help_calls.c.uuid == uid).with_for_update()).mappings().first()
         if row is None or row["kiosk_id"] != kiosk.kiosk_id:
-            raise _no_call()
+            raise _no_help_call()
         if not row["confirm_code_sha256"]:
             if row["confirmed_at"]:
                 raise _conflict("code_used", "Mã này đã được dùng. Xin cán bộ lấy mã mới trên máy tính.",

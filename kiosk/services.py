@@ -736,10 +736,13 @@ class KioskServices:
         no call or no network says to use the staff PIN instead."""
         from kiosk.client import CentralClientError, Rejected
 
+        def offline(detail: str = "") -> BilingualError:
+            return BilingualError(vi="Chưa kết nối được với máy chủ để kiểm tra mã. Cán bộ có thể dùng mã PIN của ki-ốt.",
+                                  en="The code cannot be checked without the central system. Staff may use the kiosk PIN.",
+                                  code="confirm_offline", detail=detail)
+
         if call is None or call.state not in ("sent", "acknowledged") or self.client is None:
-            raise BilingualError(vi="Chưa kết nối được với máy chủ để kiểm tra mã. Cán bộ có thể dùng mã PIN của ki-ốt.",
-                                 en="The code cannot be checked without the central system. Staff may use the kiosk PIN.",
-                                 code="confirm_offline")
+            raise offline()
         try:
             answer = self.client.confirm_help_call(call.uuid, code)
         except Rejected as exc:
@@ -748,9 +751,7 @@ class KioskServices:
             raise BilingualError(vi=exc.message_vi if exc.message_vi != Rejected.message_vi else "Mã chưa đúng.",
                                  en=en, code="confirm_refused", detail=f"HTTP {exc.status} {exc.code}") from None
         except CentralClientError as exc:
-            raise BilingualError(vi="Chưa kết nối được với máy chủ để kiểm tra mã. Cán bộ có thể dùng mã PIN của ki-ốt.",
-                                 en="The code cannot be checked without the central system. Staff may use the kiosk PIN.",
-                                 code="confirm_offline", detail=type(exc).__name__) from None
+            raise offline(type(exc).__name__) from None
         log.info("help call %s: identity confirmed by an officer's code", call.uuid[:8])
         return answer["confirmed_by"]
 

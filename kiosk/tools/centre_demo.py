@@ -151,38 +151,38 @@ def photograph(server, demo: DemoCentre, out: Path) -> list[str]:
     return shots
 
 
-def _take_ticket(server, centre: str) -> None:
-    """A ticket from the centre's first kiosk, as if a citizen took one (Hộ tịch)."""
-    import uuid
-
+def _first_kiosk(server, centre: str):
+    """The centre's first registered kiosk (a KioskIdentity), or None: the demo acts as its citizen."""
     from sqlalchemy import select
 
     from central.db import kiosks
-    from central.queue import Queue
     from central.service import KioskIdentity
 
     with server.central.engine.connect() as conn:
         row = conn.execute(select(kiosks.c.kiosk_id, kiosks.c.province_code).where(kiosks.c.commune_code == centre).limit(1)).first()
-    if row is not None:
-        Queue(server.central).take_ticket(KioskIdentity(row.kiosk_id, row.province_code, centre), str(uuid.uuid4()),
-                                          "ho-tich", "Hộ tịch")
+    return None if row is None else KioskIdentity(row.kiosk_id, row.province_code, centre)
+
+
+def _take_ticket(server, centre: str) -> None:
+    """A ticket from the centre's first kiosk, as if a citizen took one (Hộ tịch)."""
+    import uuid
+
+    from central.queue import Queue
+
+    kiosk = _first_kiosk(server, centre)
+    if kiosk is not None:
+        Queue(server.central).take_ticket(kiosk, str(uuid.uuid4()), "ho-tich", "Hộ tịch")
 
 
 def _help_call(server, centre: str) -> str:
     """An open help call from the centre's first kiosk, made where the face check sends the citizen."""
     import uuid
 
-    from sqlalchemy import select
-
-    from central.db import kiosks
-    from central.service import KioskIdentity
-
-    with server.central.engine.connect() as conn:
-        row = conn.execute(select(kiosks.c.kiosk_id, kiosks.c.province_code).where(kiosks.c.commune_code == centre).limit(1)).first()
-    if row is None:
+    kiosk = _first_kiosk(server, centre)
+    if kiosk is None:
         return ""
     uid = str(uuid.uuid4())
-    server.central.create_help_call(KioskIdentity(row.kiosk_id, row.province_code, centre), {
+    server.central.create_help_call(kiosk, {
         "uuid": uid, "flow_id": "khai-sinh", "step_id": "khuon-mat", "step_title": "Xác nhận khuôn mặt",
         "screen": "step-face_check", "language": "vi", "waiting_s": 245, "called_at": ""})
     return uid

@@ -130,3 +130,14 @@ def form_fields(page: str, form_id: str) -> dict[str, str]:
     r.feed(page)
     r.out.pop("csrf", None)
     return r.out
+
+
+def console_app(central, password: str, *accounts: tuple):
+    """The central system's app with console accounts, each ``(username, role, commune_code,
+    display_name[, province_code])``, all with ``password`` (the console test modules' fixture)."""
+    from central.app import create_app
+
+    app = create_app(central)
+    for username, role, commune, name, *province in accounts:
+        app.state.console_accounts.add(username, password, role, commune, name, province_code=province[0] if province else "")
+    return app

@@ -16,6 +16,7 @@ from central.app import create_app
 from central.console.accounts import LoginRefused, token_hash
 from central.db import audit_log, sessions
 from central.service import Central
+from testkit.console import console_app
 
 ORIGIN = "http://testserver"
 PASSWORD = "mat-khau-cua-lan-2026"
@@ -53,10 +54,9 @@ def central(database):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    accounts = app.state.console_accounts
-    accounts.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
-    accounts.add("hung", PASSWORD, "supervisor", "00004", "Trần Văn Hùng")
+    app = console_app(central, PASSWORD,
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"),
+                      ("hung", "supervisor", "00004", "Trần Văn Hùng"))
     return app
 
 

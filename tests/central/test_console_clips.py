@@ -19,14 +19,13 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from central import clips as core_clips
-from central.app import create_app
 from central.console import clips, preview
 from central.drafts import Drafts, set_signing_key
 from central.service import Central
 from flows import bundles
 from kiosk.tools.softhsm import SoftHSM
 from testkit import console
-from testkit.console import SMALL_FLOW as FLOW, SMALL_FLOW_STEPS as STEPS, part, post, text
+from testkit.console import SMALL_FLOW as FLOW, SMALL_FLOW_STEPS as STEPS, console_app, part, post, text
 
 PASSWORD = "mat-khau-cua-tinh-2026"
 PIN = "1111-lan"
@@ -88,10 +87,9 @@ def central(tmp_path, hsm):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("tinh01", PASSWORD, "admin", "", "Nguyễn Thị Lan", province_code="01")
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
+    app = console_app(central, PASSWORD,
+                      ("tinh01", "admin", "", "Nguyễn Thị Lan", "01"),
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"))
     set_signing_key(central, "tinh01", "token-tinh01")
     return app
 

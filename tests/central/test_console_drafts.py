@@ -23,7 +23,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.app import create_app
 from central.db import audit_log
 from central.drafts import set_signing_key
 from central.service import Central, KioskIdentity
@@ -31,7 +30,7 @@ from flows import bundles
 from kiosk.tools.softhsm import SoftHSM
 
 from testkit import console
-from testkit.console import ORIGIN, form_fields, part, post, text
+from testkit.console import ORIGIN, console_app, form_fields, part, post, text
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows" / "definitions"
 PASSWORD = "mat-khau-cua-tinh-2026"
@@ -82,10 +81,9 @@ def app(central, monkeypatch):
     from central import clips as help_clips
 
     monkeypatch.setattr(help_clips, "media_for_submit", lambda *_a, **_k: {})
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("tinh01", PASSWORD, "admin", "", "Nguyễn Thị Lan", province_code="01")
-    a.add("tinh02", PASSWORD, "admin", "", "Trần Văn Hùng", province_code="01")
+    app = console_app(central, PASSWORD,
+                      ("tinh01", "admin", "", "Nguyễn Thị Lan", "01"),
+                      ("tinh02", "admin", "", "Trần Văn Hùng", "01"))
     for user in PINS:
         set_signing_key(central, user, f"token-{user}")
     return app

@@ -21,6 +21,7 @@ from kiosk.diagnostics.result import CheckResult
 from kiosk.heartbeat import build_payload
 from testkit.central import CITIZEN, sample_dossier
 from testkit import console
+from testkit.console import console_app
 
 ORIGIN = "http://testserver"
 PASSWORD = "mat-khau-cua-tinh-2026"
@@ -48,12 +49,11 @@ def central(database):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("tinh01", PASSWORD, "admin", "", "Quản trị Hà Nội", province_code="01")
-    a.add("tinh79", PASSWORD, "admin", "", "Quản trị TP.HCM", province_code="79")
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
-    a.add("hung", PASSWORD, "supervisor", "00004", "Trần Văn Hùng")
+    app = console_app(central, PASSWORD,
+                      ("tinh01", "admin", "", "Quản trị Hà Nội", "01"),
+                      ("tinh79", "admin", "", "Quản trị TP.HCM", "79"),
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"),
+                      ("hung", "supervisor", "00004", "Trần Văn Hùng"))
     return app
 
 

@@ -24,11 +24,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from central.app import create_app
 from central.console import preview
 from central.service import Central
 from flows import bundles
-from testkit.console import SMALL_FLOW, SMALL_FLOW_STEPS as STEPS
+from testkit.console import SMALL_FLOW, SMALL_FLOW_STEPS as STEPS, console_app
 from testkit import console
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +51,9 @@ def central(tmp_path):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("tinh01", PASSWORD, "admin", "", "Quản trị Hà Nội", province_code="01")
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
+    app = console_app(central, PASSWORD,
+                      ("tinh01", "admin", "", "Quản trị Hà Nội", "01"),
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"))
     return app
 
 

@@ -14,12 +14,11 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.app import create_app
 from central.db import audit_log
 from central.service import Central, KioskIdentity
 from flows import bundles
 from testkit import console
-from testkit.console import ORIGIN, csrf_of, part, text
+from testkit.console import ORIGIN, console_app, csrf_of, part, text
 
 PASSWORD = "mat-khau-cua-tinh-2026"
 FLOWS = Path(__file__).resolve().parents[2] / "flows" / "definitions"
@@ -70,11 +69,10 @@ def central(database, keys, tmp_path):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("tinh01", PASSWORD, "admin", "", "Quản trị Hà Nội", province_code="01")
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
-    a.add("hung", PASSWORD, "supervisor", "00004", "Trần Văn Hùng")
+    app = console_app(central, PASSWORD,
+                      ("tinh01", "admin", "", "Quản trị Hà Nội", "01"),
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"),
+                      ("hung", "supervisor", "00004", "Trần Văn Hùng"))
     for k, bundle_id in ((ON_OLD, "hanoi-2026-11-01"), (ON_NEW, "hanoi-2026-11-20"), (ELSEWHERE, "hanoi-2026-11-20")):
         r = TestClient(app, base_url=ORIGIN).post(f"/api/v1/kiosks/{k.kiosk_id}/heartbeat", auth=(k.kiosk_id, secret(k)),
                                                   json={"kiosk_id": k.kiosk_id, "versions": {"flow_bundle": bundle_id}})

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.app import create_app
 from central.db import audit_log
 from central.queue import Queue
 from central.service import Central, KioskIdentity
 from testkit.central import CITIZEN, sample_dossier
+from testkit.console import console_app
 
 ORIGIN = "http://testserver"
 PASSWORD = "mat-khau-cua-lan-2026"
@@ -53,11 +53,10 @@ def central(database):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
-    a.add("hung", PASSWORD, "supervisor", "00004", "Trần Văn Hùng")
-    a.add("mai", PASSWORD, "officer", "00008", "Lê Thị Mai")
+    app = console_app(central, PASSWORD,
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"),
+                      ("hung", "supervisor", "00004", "Trần Văn Hùng"),
+                      ("mai", "officer", "00008", "Lê Thị Mai"))
     return app
 
 

@@ -12,10 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.app import create_app
 from central.db import audit_log, help_calls
 from central.service import Central, KioskIdentity
-from testkit.console import ORIGIN, csrf_of, login
+from testkit.console import ORIGIN, console_app, csrf_of, login
 
 PASSWORD = "mat-khau-cua-lan-2026"
 BADINH = KioskIdentity("KIOSK-HN-BADINH-01", "01", "00004")
@@ -34,10 +33,9 @@ def central(database):
 
 @pytest.fixture
 def app(central):
-    app = create_app(central)
-    a = app.state.console_accounts
-    a.add("lan", PASSWORD, "officer", "00004", "Nguyễn Thị Lan")
-    a.add("mai", PASSWORD, "officer", "00008", "Lê Thị Mai")
+    app = console_app(central, PASSWORD,
+                      ("lan", "officer", "00004", "Nguyễn Thị Lan"),
+                      ("mai", "officer", "00008", "Lê Thị Mai"))
     return app
 
 
